@@ -1,0 +1,205 @@
+/*
+ * api.c — the thread-safe entry points: send, close, broadcast, post.
+ *
+ * On the loop thread that owns a connection each call acts at once. From any other thread
+ * it becomes a task in the owning loop's inbox: a send is framed into a shared buffer first
+ * (so the loop only links it into the queue), a broadcast is split into one task per loop
+ * carrying that loop's ids and a reference to the one framed buffer.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static nws_loop *owning_loop(nws_server *s, nws_conn_id id) {
+    int index = nws_conn_loop(id);
+    return index < s->loop_count ? &s->loops[index] : NULL;
+}
+
+int nws_loop_current(const nws_server *s) {
+    nws_loop *loop = nws__current_loop;
+    return loop != NULL && loop->server == s ? loop->index : -1;
+}
+
+/* A task posted by nws_loop_post: freed before fn runs, so fn may post again freely. */
+typedef struct posted {
+    nws__task task;
+    void (*fn)(void *);
+    void *arg;
+} posted;
+
+static void run_posted(void *arg) {
+    posted *p = arg;
+    void (*fn)(void *) = p->fn;
+    void *fn_arg = p->arg;
+    free(p);
+    fn(fn_arg);
+}
+
+int nws_loop_post(nws_server *s, int loop, void (*fn)(void *arg), void *arg) {
+    if (loop < 0 || loop >= s->loop_count || fn == NULL) return NWS_EINVAL;
+    posted *p = malloc(sizeof *p);
+    if (p == NULL) return NWS_ENOMEM;
+    p->task.fn = run_posted;
+    p->task.arg = p;
+    p->fn = fn;
+    p->arg = arg;
+    nws__inbox_push(&s->loops[loop].inbox, &p->task);
+    return 0;
+}
+
+/* ---- messages ---- */
+
+nws_msg *nws_msg_create(int opcode, const void *data, size_t len) {
+    if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX - sizeof(nws_msg)) return NULL;
+    uint8_t header[NWS_FRAME_HEADER_MAX];
+    size_t hlen = nws_frame_header(header, (uint8_t)opcode, 1, 0, len, NULL);
+    nws_msg *m = malloc(sizeof(nws_msg) + hlen + len);
+    if (m == NULL) return NULL;
+    atomic_init(&m->buf.refs, 1);
+    m->buf.cap = m->buf.len = (uint32_t)(hlen + len);
+    m->buf.pooled = 0;
+    memcpy(m->buf.data, header, hlen);
+    if (len) memcpy(m->buf.data + hlen, data, len);
+    return m;
+}
+
+void nws_msg_release(nws_msg *m) {
+    if (m != NULL) nws__buf_release(NULL, &m->buf);
+}
+
+/* ---- send and close from another thread ---- */
+
+typedef struct remote_op {
+    nws__task task;
+    nws_loop *loop;
+    nws_conn_id id;
+    nws_msg *msg;           /* send: the framed message */
+    unsigned flags;
+    uint16_t close_code;    /* close: the code; the reason follows */
+    uint16_t reason_len;
+    char reason[];
+} remote_op;
+
+static void run_remote_send(void *arg) {
+    remote_op *op = arg;
+    nws_conn *c = nws__loop_conn(op->loop, op->id);
+    if (c != NULL) nws__conn_send_msg(op->loop, c, op->msg, op->flags);
+    nws_msg_release(op->msg);
+    free(op);
+}
+
+static void run_remote_close(void *arg) {
+    remote_op *op = arg;
+    nws_conn *c = nws__loop_conn(op->loop, op->id);
+    if (c != NULL) nws__conn_close(op->loop, c, op->close_code, op->reason, op->reason_len);
+    free(op);
+}
+
+static remote_op *remote_op_new(nws_loop *loop, nws_conn_id id, size_t extra, void (*fn)(void *)) {
+    remote_op *op = calloc(1, sizeof *op + extra);
+    if (op == NULL) return NULL;
+    op->task.fn = fn;
+    op->task.arg = op;
+    op->loop = loop;
+    op->id = id;
+    return op;
+}
+
+int nws_send(nws_server *s, nws_conn_id id, int opcode, const void *data, size_t len, unsigned flags) {
+    nws_loop *loop = owning_loop(s, id);
+    if (loop == NULL) return NWS_ESTALE;
+    if (nws__current_loop == loop) {
+        nws_conn *c = nws__loop_conn(loop, id);
+        return c ? nws__conn_send(loop, c, opcode, data, len, flags) : NWS_ESTALE;
+    }
+    nws_msg *m = nws_msg_create(opcode, data, len);
+    remote_op *op = m ? remote_op_new(loop, id, 0, run_remote_send) : NULL;
+    if (op == NULL) {
+        nws_msg_release(m);
+        return NWS_ENOMEM;
+    }
+    op->msg = m;
+    op->flags = flags;
+    nws__inbox_push(&loop->inbox, &op->task);
+    return 0;
+}
+
+int nws_close(nws_server *s, nws_conn_id id, uint16_t code, const char *reason, size_t reason_len) {
+    nws_loop *loop = owning_loop(s, id);
+    if (loop == NULL) return NWS_ESTALE;
+    if (reason_len > NWS_CONTROL_MAX - 2) reason_len = NWS_CONTROL_MAX - 2;
+    if (nws__current_loop == loop) {
+        nws_conn *c = nws__loop_conn(loop, id);
+        if (c == NULL) return NWS_ESTALE;
+        if (c->close_sent) return NWS_ECLOSED;
+        nws__conn_close(loop, c, code, reason, reason_len);
+        return 0;
+    }
+    remote_op *op = remote_op_new(loop, id, reason_len, run_remote_close);
+    if (op == NULL) return NWS_ENOMEM;
+    op->close_code = code;
+    op->reason_len = (uint16_t)reason_len;
+    if (reason_len) memcpy(op->reason, reason, reason_len);
+    nws__inbox_push(&loop->inbox, &op->task);
+    return 0;
+}
+
+/* ---- broadcast ---- */
+
+typedef struct fanout {
+    nws__task task;
+    nws_loop *loop;
+    nws_msg *msg;
+    unsigned flags;
+    size_t count;
+    nws_conn_id ids[];
+} fanout;
+
+static int fan_out_here(nws_loop *loop, nws_msg *m, const nws_conn_id *ids, size_t count, unsigned flags) {
+    int queued = 0;
+    for (size_t i = 0; i < count; i++) {
+        nws_conn *c = nws__loop_conn(loop, ids[i]);
+        if (c != NULL && nws__conn_send_msg(loop, c, m, flags) == 0) queued++;
+    }
+    return queued;
+}
+
+static void run_fanout(void *arg) {
+    fanout *f = arg;
+    fan_out_here(f->loop, f->msg, f->ids, f->count, f->flags);
+    nws_msg_release(f->msg);
+    free(f);
+}
+
+int nws_broadcast(nws_server *s, nws_msg *m, const nws_conn_id *ids, size_t count, unsigned flags) {
+    int queued = 0;
+    nws_loop *here = nws__current_loop;
+    for (int l = 0; l < s->loop_count; l++) {
+        nws_loop *loop = &s->loops[l];
+        size_t n = 0;
+        for (size_t i = 0; i < count; i++) n += nws_conn_loop(ids[i]) == l;
+        if (n == 0) continue;
+        if (loop == here) {
+            for (size_t i = 0; i < count; i++) {
+                if (nws_conn_loop(ids[i]) == l) queued += fan_out_here(loop, m, &ids[i], 1, flags);
+            }
+            continue;
+        }
+        fanout *f = malloc(sizeof *f + n * sizeof(nws_conn_id));
+        if (f == NULL) return NWS_ENOMEM;
+        f->task.fn = run_fanout;
+        f->task.arg = f;
+        f->loop = loop;
+        f->flags = flags;
+        f->count = 0;
+        for (size_t i = 0; i < count; i++) {
+            if (nws_conn_loop(ids[i]) == l) f->ids[f->count++] = ids[i];
+        }
+        atomic_fetch_add_explicit(&m->buf.refs, 1, memory_order_relaxed);
+        f->msg = m;
+        nws__inbox_push(&loop->inbox, &f->task);
+        queued += (int)n;
+    }
+    return queued;
+}

@@ -1,0 +1,470 @@
+/*
+ * conn.c — one connection's life, independent of the I/O backend: the upgrade, frames in,
+ * control frames, the close handshake, heartbeat and timeouts, backpressure on sends.
+ *
+ * Backends feed bytes in (nws__conn_on_data) and report EOF and drained queues; this file
+ * decides what to send and when to tear down, and the backend does the I/O. Nothing here
+ * frees a connection while a callback may still hold its id: teardown is handed to the
+ * backend, which frees once no I/O refers to the connection any more.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HTTP_BUF_START 1024u
+
+static const nws_server_config *cfg(nws_loop *loop) { return &loop->server->config; }
+static const nws_server_callbacks *cbs(nws_loop *loop) { return &loop->server->cb; }
+static nws_conn_id conn_id(nws_loop *loop, nws_conn *c) { return nws__make_id((unsigned)loop->index, c->slot, c->gen); }
+
+static void mark_dirty(nws_loop *loop, nws_conn *c) {
+    if (c->dirty) return;
+    c->dirty = 1;
+    c->dirty_next = loop->dirty;
+    loop->dirty = c;
+}
+
+static void count(_Atomic uint64_t *counter, uint64_t n) {
+    atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
+/* ---- timers ---- */
+
+static void schedule_open_timer(nws_loop *loop, nws_conn *c) {
+    const nws_server_config *k = cfg(loop);
+    uint64_t deadline = UINT64_MAX;
+    if (k->idle_timeout_ms) deadline = c->last_in_ms + k->idle_timeout_ms;
+    if (k->ping_interval_ms) {
+        uint64_t d = c->awaiting_pong ? c->ping_sent_ms + k->pong_timeout_ms : c->ping_sent_ms + k->ping_interval_ms;
+        if (d < deadline) deadline = d;
+    }
+    if (deadline == UINT64_MAX) nws__wheel_cancel(&loop->wheel, &c->timer);
+    else nws__wheel_set(&loop->wheel, &c->timer, deadline);
+}
+
+/* ---- accept ---- */
+
+static int slot_alloc(nws_loop *loop, uint32_t *slot) {
+    if (loop->free_count > 0) {
+        *slot = loop->free_slots[--loop->free_count];
+        return 0;
+    }
+    uint32_t old = loop->slot_cap, cap = old ? old * 2 : 256;
+    if (cap > NWS__MAX_SLOTS) return NWS_ENOMEM;
+    nws_conn **slots = realloc(loop->slots, cap * sizeof *slots);
+    if (slots == NULL) return NWS_ENOMEM;
+    loop->slots = slots;
+    uint32_t *gens = realloc(loop->generations, cap * sizeof *gens);
+    if (gens == NULL) return NWS_ENOMEM;
+    loop->generations = gens;
+    uint32_t *free_slots = realloc(loop->free_slots, cap * sizeof *free_slots);
+    if (free_slots == NULL) return NWS_ENOMEM;
+    loop->free_slots = free_slots;
+    for (uint32_t i = old; i < cap; i++) {
+        slots[i] = NULL;
+        gens[i] = 0;
+    }
+    /* Lowest slots on top of the stack, so ids stay small and slots warm. */
+    for (uint32_t i = cap; i > old + 1; i--) free_slots[loop->free_count++] = i - 1;
+    loop->slot_cap = cap;
+    *slot = old;
+    return 0;
+}
+
+nws_conn *nws__conn_accepted(nws_loop *loop, int fd) {
+    uint32_t slot;
+    nws_conn *c = NULL;
+    if (loop->stopping || slot_alloc(loop, &slot) != 0) return NULL;
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        loop->free_slots[loop->free_count++] = slot;
+        return NULL;
+    }
+    c->fd = fd;
+    c->slot = slot;
+    /* Generation 0 is never used, so an id of 0 is never valid. */
+    c->gen = ++loop->generations[slot];
+    if (c->gen == 0) c->gen = ++loop->generations[slot];
+    c->state = NWS__HANDSHAKE;
+    c->last_in_ms = loop->now_ms;
+    loop->slots[slot] = c;
+    loop->conn_count++;
+    count(&loop->stats.accepted, 1);
+    nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->handshake_timeout_ms);
+    if (loop->backend->conn_added(loop, c) != 0) {
+        nws__conn_abort(loop, c, 0);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- sending ---- */
+
+static int queue_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
+    uint8_t header[NWS_FRAME_HEADER_MAX];
+    size_t hlen = nws_frame_header(header, (uint8_t)opcode, 1, 0, len, NULL);
+    int rc = nws__sendq_append(loop, c, header, hlen, data, len);
+    if (rc != 0) return rc;
+    count(&loop->stats.messages_out, 1);
+    count(&loop->stats.bytes_out, hlen + len);
+    mark_dirty(loop, c);
+    return 0;
+}
+
+/* Applies the backpressure policy to a message of len bytes. 0 to go on. */
+static int admit(nws_loop *loop, nws_conn *c, size_t len, unsigned flags) {
+    if (c->state != NWS__OPEN || c->close_sent) return NWS_ECLOSED;
+    const nws_server_config *k = cfg(loop);
+    /* An empty queue always takes one message, so one large message can still be sent. */
+    if (c->queued == 0 || c->queued + len <= k->max_backlog) return 0;
+    if ((flags & NWS_SEND_DROPPABLE) || k->backpressure_policy == NWS_BACKPRESSURE_DROP) {
+        count(&loop->stats.dropped, 1);
+        return NWS_EDROPPED;
+    }
+    count(&loop->stats.backpressure_closes, 1);
+    nws__conn_close(loop, c, NWS_CLOSE_POLICY, "send queue over its limit", 25);
+    return NWS_EBACKPRESSURE;
+}
+
+int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags) {
+    if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX) return NWS_ETOOBIG;
+    int rc = admit(loop, c, len, flags);
+    return rc != 0 ? rc : queue_frame(loop, c, opcode, data, len);
+}
+
+int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags) {
+    int rc = admit(loop, c, m->buf.len, flags);
+    if (rc != 0) return rc;
+    rc = nws__sendq_append_shared(loop, c, &m->buf);
+    if (rc != 0) return rc;
+    count(&loop->stats.messages_out, 1);
+    count(&loop->stats.bytes_out, m->buf.len);
+    mark_dirty(loop, c);
+    return 0;
+}
+
+/* ---- closing ---- */
+
+static void report_close(nws_loop *loop, nws_conn *c, uint16_t code, const uint8_t *reason, size_t len) {
+    if (!c->opened) return;
+    c->opened = 0;
+    atomic_fetch_sub_explicit(&loop->stats.open, 1, memory_order_relaxed);
+    if (cbs(loop)->on_close) cbs(loop)->on_close(cbs(loop)->ctx, conn_id(loop, c), code, reason, len);
+}
+
+void nws__conn_abort(nws_loop *loop, nws_conn *c, uint16_t reported_code) {
+    if (c->dead) return;
+    report_close(loop, c, reported_code ? reported_code : NWS_CLOSE_ABNORMAL, NULL, 0);
+    c->dead = 1;
+    nws__wheel_cancel(&loop->wheel, &c->timer);
+    loop->backend->teardown(loop, c);
+}
+
+/* Sends a close frame and starts waiting for the peer's (or its FIN), within close_timeout. */
+static void send_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *reason, size_t len) {
+    uint8_t payload[NWS_CONTROL_MAX];
+    size_t plen = nws_close_payload(payload, code, reason, len);
+    c->close_sent = 1;
+    c->state = NWS__CLOSING;
+    if (queue_frame(loop, c, NWS_OP_CLOSE, payload, plen) != 0) {
+        nws__conn_abort(loop, c, code);
+        return;
+    }
+    nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->close_timeout_ms);
+}
+
+void nws__conn_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *reason, size_t len) {
+    if (c->dead || c->close_sent) return;
+    if (c->state != NWS__OPEN && c->state != NWS__CLOSING) {
+        nws__conn_abort(loop, c, code);
+        return;
+    }
+    if (code == 0) code = NWS_CLOSE_NORMAL;
+    send_close(loop, c, code, reason, len);
+    report_close(loop, c, code, (const uint8_t *)reason, len);
+}
+
+/* The peer broke the protocol: answer with the error's close code and read no further. */
+static void fail(nws_loop *loop, nws_conn *c, int err) {
+    count(&loop->stats.protocol_errors, 1);
+    const char *msg = nws_strerror(err);
+    c->discard_input = 1;
+    nws__conn_close(loop, c, nws_err_close_code(err), msg, strlen(msg));
+}
+
+static void on_close_frame(nws_loop *loop, nws_conn *c, uint16_t code, const uint8_t *reason, size_t len) {
+    c->close_received = 1;
+    if (!c->close_sent) {
+        /* Echo the peer's code (RFC 6455 §5.5.1); an empty close is answered with an empty one. */
+        report_close(loop, c, code, reason, len);
+        send_close(loop, c, code == NWS_CLOSE_NO_STATUS ? 0 : code, NULL, 0);
+    } else if (c->queued == 0) {
+        nws__conn_sent_all(loop, c);
+    }
+}
+
+void nws__conn_sent_all(nws_loop *loop, nws_conn *c) {
+    if (c->dead) return;
+    if (!c->close_sent && c->state != NWS__REFUSING) return;
+    if (!c->write_shut) {
+        c->write_shut = 1;
+        loop->backend->shutdown_write(loop, c);
+    }
+    /* Both closes have crossed (or there is no WebSocket to close): nothing more to wait for. */
+    if (c->close_received || c->state == NWS__REFUSING) nws__conn_abort(loop, c, 0);
+}
+
+void nws__conn_on_eof(nws_loop *loop, nws_conn *c) {
+    nws__conn_abort(loop, c, NWS_CLOSE_ABNORMAL);
+}
+
+/* ---- the upgrade ---- */
+
+static void refuse(nws_loop *loop, nws_conn *c, int status, const char *body) {
+    char answer[512];
+    int n = nws_http_error_response(answer, sizeof answer, status, body, body ? strlen(body) : 0);
+    if (status != 200) count(&loop->stats.refused, 1);
+    c->state = NWS__REFUSING;
+    if (n < 0 || nws__sendq_append(loop, c, (const uint8_t *)answer, (size_t)n, NULL, 0) != 0) {
+        nws__conn_abort(loop, c, 0);
+        return;
+    }
+    mark_dirty(loop, c);
+    nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->close_timeout_ms);
+}
+
+static int is_health_request(nws_loop *loop, const nws_http_request *req) {
+    const char *health = cfg(loop)->health_path;
+    if (health == NULL || req->method_len != 3 || memcmp(req->method, "GET", 3) != 0) return 0;
+    size_t path_len = 0;
+    while (path_len < req->target_len && req->target[path_len] != '?') path_len++;
+    return path_len == strlen(health) && memcmp(req->target, health, path_len) == 0 &&
+           nws_http_find(req, "upgrade") == NULL;
+}
+
+static void frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
+
+/* A complete request head is in c->http[0..head_len). Returns 1 when the connection is open. */
+static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
+    nws_upgrade up;
+    int status = nws_handshake_check(req, &up);
+    if (status == 426 && is_health_request(loop, req)) {
+        refuse(loop, c, 200, "ok\n");
+        return 0;
+    }
+    if (status != 0) {
+        refuse(loop, c, status, NULL);
+        return 0;
+    }
+    const nws_server_callbacks *cb = cbs(loop);
+    if (cb->check_origin && !cb->check_origin(cb->ctx, up.origin, up.origin_len)) {
+        refuse(loop, c, 403, "origin not allowed\n");
+        return 0;
+    }
+    const char *protocol = NULL;
+    size_t protocol_len = 0;
+    if (cb->on_upgrade) {
+        status = cb->on_upgrade(cb->ctx, req, &up, &protocol, &protocol_len);
+        if (status != 0) {
+            refuse(loop, c, status, NULL);
+            return 0;
+        }
+    }
+    char answer[512];
+    int n = nws_handshake_response(answer, sizeof answer, up.key, up.key_len, protocol, protocol_len, NULL, 0);
+    if (n < 0 || nws__sendq_append(loop, c, (const uint8_t *)answer, (size_t)n, NULL, 0) != 0) {
+        nws__conn_abort(loop, c, 0);
+        return 0;
+    }
+    mark_dirty(loop, c);
+    const nws_server_config *k = cfg(loop);
+    nws_decoder_limits limits = {.max_frame = k->max_frame, .max_message = k->max_message, .require_mask = 1};
+    nws_decoder_init(&c->decoder, &limits);
+    c->state = NWS__OPEN;
+    c->opened = 1;
+    c->ping_sent_ms = loop->now_ms;
+    atomic_fetch_add_explicit(&loop->stats.open, 1, memory_order_relaxed);
+    schedule_open_timer(loop, c);
+    if (cb->on_open) {
+        nws_open_info info = {req, &up, protocol, protocol_len, loop->index};
+        cb->on_open(cb->ctx, conn_id(loop, c), &info);
+    }
+    return c->state == NWS__OPEN || c->state == NWS__CLOSING;
+}
+
+static void handshake_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
+    const nws_server_config *k = cfg(loop);
+    /* Room for one byte over the limit, so the parser can tell "over" from "exactly at". */
+    size_t limit = k->http.max_head_bytes + 1;
+    size_t take = len < limit - c->http_len ? len : limit - c->http_len;
+    if (c->http_len + take > c->http_cap) {
+        size_t cap = c->http_cap ? c->http_cap : HTTP_BUF_START;
+        while (cap < c->http_len + take) cap *= 2;
+        if (cap > limit) cap = limit;
+        char *p = realloc(c->http, cap);
+        if (p == NULL) {
+            nws__conn_abort(loop, c, 0);
+            return;
+        }
+        c->http = p;
+        c->http_cap = (uint32_t)cap;
+    }
+    memcpy(c->http + c->http_len, data, take);
+    c->http_len += (uint32_t)take;
+    nws_http_request req;
+    int status = 0;
+    int rc = nws_http_parse(c->http, c->http_len, c->http_prev, &k->http, &req, &status);
+    c->http_prev = c->http_len;
+    if (rc == NWS_EPARTIAL) return;
+    if (rc < 0) {
+        refuse(loop, c, status ? status : 400, NULL);
+    } else if (upgrade(loop, c, &req)) {
+        /* Frames the client pipelined behind its request: first those already copied... */
+        size_t head = (size_t)rc;
+        if (head < c->http_len) frames_input(loop, c, (uint8_t *)c->http + head, c->http_len - head);
+        /* ...then the rest of this read, which did not fit the request buffer. */
+        if (take < len && !c->dead) frames_input(loop, c, data + take, len - take);
+    }
+    free(c->http);
+    c->http = NULL;
+    c->http_len = c->http_cap = c->http_prev = 0;
+}
+
+/* ---- frames ---- */
+
+static void deliver(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
+    count(&loop->stats.messages_in, 1);
+    const nws_server_callbacks *cb = cbs(loop);
+    if (cb->on_message) cb->on_message(cb->ctx, conn_id(loop, c), opcode, data, len);
+}
+
+static int append_message(nws_conn *c, const uint8_t *data, size_t len) {
+    if (c->message_len + len > c->message_cap) {
+        uint64_t cap = c->message_cap ? c->message_cap : 4096;
+        while (cap < c->message_len + len) cap *= 2;
+        uint8_t *p = realloc(c->message, cap);
+        if (p == NULL) return NWS_ENOMEM;
+        c->message = p;
+        c->message_cap = cap;
+    }
+    memcpy(c->message + c->message_len, data, len);
+    c->message_len += len;
+    return 0;
+}
+
+static void release_message(nws_conn *c) {
+    free(c->message);
+    c->message = NULL;
+    c->message_len = c->message_cap = 0;
+}
+
+static void on_data_chunk(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
+    if (c->close_sent || c->close_received) return;   /* §5.5.1: nothing after a close */
+    if (ev->first && ev->last) {
+        deliver(loop, c, ev->opcode, ev->data, ev->len);   /* whole message in this read: no copy */
+        return;
+    }
+    if (append_message(c, ev->data, ev->len) != 0) {
+        fail(loop, c, NWS_ENOMEM);
+        return;
+    }
+    if (ev->last) {
+        deliver(loop, c, ev->opcode, c->message, c->message_len);
+        release_message(c);
+    }
+}
+
+static void on_control(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
+    switch (ev->opcode) {
+    case NWS_OP_PING:
+        if (!c->close_sent) queue_frame(loop, c, NWS_OP_PONG, c->decoder.control, c->decoder.control_len);
+        break;
+    case NWS_OP_PONG:
+        if (c->awaiting_pong) {
+            c->awaiting_pong = 0;
+            if (c->state == NWS__OPEN && !c->close_sent) schedule_open_timer(loop, c);
+        }
+        break;
+    case NWS_OP_CLOSE:
+        on_close_frame(loop, c, ev->close_code, ev->data, ev->len);
+        break;
+    }
+}
+
+static void frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
+    while (len > 0 && !c->dead && !c->discard_input) {
+        nws_decoded ev;
+        ssize_t n = nws_decode(&c->decoder, data, len, &ev);
+        if (n < 0) {
+            fail(loop, c, (int)n);
+            return;
+        }
+        data += n;
+        len -= (size_t)n;
+        if (ev.kind == NWS_DECODED_DATA) on_data_chunk(loop, c, &ev);
+        else if (ev.kind == NWS_DECODED_CONTROL) on_control(loop, c, &ev);
+    }
+}
+
+void nws__conn_on_data(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
+    if (c->dead) return;
+    c->last_in_ms = loop->now_ms;
+    count(&loop->stats.bytes_in, len);
+    switch (c->state) {
+    case NWS__HANDSHAKE: handshake_input(loop, c, data, len); break;
+    case NWS__OPEN:
+    case NWS__CLOSING: frames_input(loop, c, data, len); break;
+    default: break;   /* refusing: the request was answered; what follows is ignored */
+    }
+}
+
+/* ---- timers ---- */
+
+void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
+    const nws_server_config *k = cfg(loop);
+    uint64_t now = loop->now_ms;
+    switch (c->state) {
+    case NWS__HANDSHAKE:
+        count(&loop->stats.handshake_timeouts, 1);
+        refuse(loop, c, 408, NULL);
+        return;
+    case NWS__REFUSING:
+    case NWS__CLOSING:
+        nws__conn_abort(loop, c, 0);   /* the peer never answered our close or never read */
+        return;
+    case NWS__OPEN:
+        break;
+    }
+    if (k->idle_timeout_ms && now - c->last_in_ms >= k->idle_timeout_ms) {
+        count(&loop->stats.idle_timeouts, 1);
+        nws__conn_close(loop, c, NWS_CLOSE_GOING_AWAY, "idle timeout", 12);
+        return;
+    }
+    if (k->ping_interval_ms) {
+        if (c->awaiting_pong && now - c->ping_sent_ms >= k->pong_timeout_ms) {
+            count(&loop->stats.heartbeat_timeouts, 1);
+            nws__conn_abort(loop, c, NWS_CLOSE_ABNORMAL);
+            return;
+        }
+        if (!c->awaiting_pong && now - c->ping_sent_ms >= k->ping_interval_ms) {
+            c->awaiting_pong = 1;
+            c->ping_sent_ms = now;
+            queue_frame(loop, c, NWS_OP_PING, NULL, 0);
+        }
+    }
+    schedule_open_timer(loop, c);
+}
+
+/* ---- freeing ---- */
+
+void nws__conn_free(nws_loop *loop, nws_conn *c) {
+    nws__wheel_cancel(&loop->wheel, &c->timer);
+    nws__sendq_clear(loop, c);
+    release_message(c);
+    free(c->http);
+    loop->slots[c->slot] = NULL;
+    loop->free_slots[loop->free_count++] = c->slot;
+    loop->conn_count--;
+    free(c);
+}

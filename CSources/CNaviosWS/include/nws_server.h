@@ -1,0 +1,156 @@
+/*
+ * nws_server.h — the WebSocket server: loop threads, connections, sends, broadcasts.
+ *
+ * A server owns N loop threads. Each loop has its own io_uring (or epoll instance), its own
+ * listening socket (SO_REUSEPORT spreads new connections over the loops), its own
+ * connections, timers and send queues. Connections are named by a 64-bit id
+ * (loop index, slot, generation); an id of a closed connection is refused with NWS_ESTALE,
+ * never mistaken for a newer connection in the same slot.
+ *
+ * Thread rule: every connection belongs to its loop thread, and callbacks run there. The
+ * functions below may be called from any thread: on the owning loop thread they act at once;
+ * from anywhere else they go through the loop's inbox (nws_loop_post), which copies what it
+ * needs and wakes the loop. Nothing else in the core is thread-safe.
+ *
+ * Memory: an idle open connection holds no read or write buffer: reads land in a per-loop
+ * buffer (epoll) or a provided-buffer ring (io_uring); a send queue exists only while bytes
+ * are waiting; a message buffer only while a fragmented or split message is being received.
+ * Pointers passed to callbacks are valid only during the callback.
+ */
+#ifndef NWS_SERVER_H
+#define NWS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nws_http.h"
+
+typedef uint64_t nws_conn_id;
+typedef struct nws_server nws_server;
+
+enum nws_backend {
+    NWS_BACKEND_AUTO = 0,      /* io_uring, or epoll when io_uring cannot be set up */
+    NWS_BACKEND_IO_URING = 1,
+    NWS_BACKEND_EPOLL = 2,
+};
+
+enum nws_backpressure_policy {
+    NWS_BACKPRESSURE_CLOSE = 0,  /* drop droppable messages; close with 1008 on any other */
+    NWS_BACKPRESSURE_DROP = 1,   /* drop every message past the limit; keep the connection */
+};
+
+enum nws_send_flags {
+    NWS_SEND_DROPPABLE = 1u << 0,  /* may be dropped under backpressure (Socket.IO "volatile") */
+};
+
+typedef struct nws_server_config {
+    const char *host;               /* bind address; NULL = "0.0.0.0" */
+    uint16_t port;                  /* 0 = an ephemeral port (nws_server_port tells which) */
+    int loops;                      /* loop threads; 0 = one per online CPU */
+    int backend;                    /* enum nws_backend; NAVIOS_WS_BACKEND=epoll|io_uring overrides AUTO */
+    uint64_t max_message;           /* bytes in a reassembled message; 0 = 16 MiB */
+    uint64_t max_frame;             /* bytes in one frame; 0 = max_message */
+    uint32_t handshake_timeout_ms;  /* from accept to a complete upgrade; 0 = 10 s */
+    uint32_t idle_timeout_ms;       /* close 1001 after this long without a byte in; 0 = off */
+    uint32_t ping_interval_ms;      /* heartbeat ping interval; 0 = off */
+    uint32_t pong_timeout_ms;       /* close when no pong this long after a ping; 0 = 10 s */
+    uint32_t close_timeout_ms;      /* wait for the peer's close / FIN; 0 = 3 s */
+    uint64_t max_backlog;           /* queued bytes per connection before the policy; 0 = 1 MiB */
+    int backpressure_policy;        /* enum nws_backpressure_policy */
+    nws_http_limits http;           /* zero fields take defaults: 8 KiB head, 4 KiB line, 64 headers */
+    const char *health_path;        /* a plain GET of this path gets 200 "ok"; NULL = none */
+} nws_server_config;
+
+/* What a callback learns of a connection as it opens. */
+typedef struct nws_open_info {
+    const nws_http_request *request;
+    const nws_upgrade *upgrade;
+    const char *protocol;           /* the subprotocol chosen, or NULL */
+    size_t protocol_len;
+    int loop;                       /* index of the loop thread that owns the connection */
+} nws_open_info;
+
+typedef struct nws_server_callbacks {
+    void *ctx;
+    /* Optional. Return 0 to go on, or an HTTP status (403, 404, 401...) to refuse the upgrade.
+     * May pick a subprotocol from upgrade->protocols by setting *protocol and *protocol_len to a
+     * string that lives as long as the server (or inside the request). */
+    int (*on_upgrade)(void *ctx, const nws_http_request *request, const nws_upgrade *upgrade,
+                      const char **protocol, size_t *protocol_len);
+    /* Optional. Return 1 to allow this Origin (NULL/0 when the request had none). */
+    int (*check_origin)(void *ctx, const char *origin, size_t origin_len);
+    void (*on_open)(void *ctx, nws_conn_id id, const nws_open_info *info);
+    /* A whole text (opcode 1, valid UTF-8) or binary (opcode 2) message. */
+    void (*on_message)(void *ctx, nws_conn_id id, int opcode, const uint8_t *data, size_t len);
+    /* Once per opened connection, when it stops taking sends: the code the peer sent (1005 when
+     * its close had none), the code the server sent, or 1006 when TCP ended without a close. */
+    void (*on_close)(void *ctx, nws_conn_id id, uint16_t code, const uint8_t *reason, size_t len);
+    /* Optional. Each loop thread calls it as it starts (started = 1) and before it exits (0). */
+    void (*on_loop)(void *ctx, int loop, int started);
+    /* Optional. Called once, from the last loop thread to exit, after a shutdown. */
+    void (*on_stopped)(void *ctx);
+} nws_server_callbacks;
+
+/* Counters, summed over the loops (each read atomically; the sum is not a snapshot). */
+typedef struct nws_server_stats {
+    uint64_t connections_open;
+    uint64_t connections_accepted;
+    uint64_t upgrades_refused;        /* HTTP error answers */
+    uint64_t handshake_timeouts;
+    uint64_t messages_in;
+    uint64_t messages_out;            /* frames queued, control frames included */
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t protocol_errors;         /* connections failed with 1002/1007/1009 */
+    uint64_t heartbeat_timeouts;
+    uint64_t idle_timeouts;
+    uint64_t dropped_messages;        /* dropped under backpressure */
+    uint64_t backpressure_closes;
+    uint64_t queued_bytes;            /* bytes in every send queue right now */
+} nws_server_stats;
+
+/* Validates the config (copied) and allocates; starts nothing. */
+int nws_server_create(const nws_server_config *config, const nws_server_callbacks *callbacks,
+                      nws_server **out);
+/* Binds the listening sockets and starts the loop threads; returns once they listen. */
+int nws_server_start(nws_server *s);
+uint16_t nws_server_port(const nws_server *s);
+int nws_server_backend(const nws_server *s);   /* the backend in use after start */
+int nws_server_loop_count(const nws_server *s);
+void nws_server_stats_get(const nws_server *s, nws_server_stats *out);
+/* Stops accepting, sends 1001 to every client, waits up to drain_ms for queues to empty and
+ * peers to answer, then closes what is left and stops the loops. Returns at once; on_stopped
+ * tells when it is over. Idempotent. */
+void nws_server_shutdown(nws_server *s, uint32_t drain_ms);
+/* Blocks until every loop thread has exited. */
+void nws_server_wait(nws_server *s);
+/* Frees the server; call after nws_server_wait (or when it never started). */
+void nws_server_destroy(nws_server *s);
+
+/* Frames data as one message (opcode TEXT, BINARY, PING or PONG) and queues it.
+ * 0, or NWS_ESTALE (no such connection), NWS_ECLOSED (closing), NWS_EDROPPED (droppable and the
+ * queue is over its limit), NWS_EBACKPRESSURE (over the limit: the connection is being closed
+ * with 1008), NWS_ETOOBIG, NWS_ENOMEM. From another thread the result of the send itself is not
+ * known yet: 0 means "posted". */
+int nws_send(nws_server *s, nws_conn_id id, int opcode, const void *data, size_t len, unsigned flags);
+/* Starts the close handshake with code (1000 when 0) and a reason; 0 or NWS_ESTALE/NWS_ECLOSED. */
+int nws_close(nws_server *s, nws_conn_id id, uint16_t code, const char *reason, size_t reason_len);
+
+/* A message framed once and shared (refcounted) by every connection it is sent to. */
+typedef struct nws_msg nws_msg;
+nws_msg *nws_msg_create(int opcode, const void *data, size_t len);
+void nws_msg_release(nws_msg *m);
+/* Queues m to each id (ids of closed connections are skipped). Ids are grouped by loop; each
+ * loop fans out to its own connections. Returns the count of ids queued at once on this thread
+ * plus those posted to other loops. */
+int nws_broadcast(nws_server *s, nws_msg *m, const nws_conn_id *ids, size_t count, unsigned flags);
+
+/* Runs fn(arg) on loop thread `loop` (0 <= loop < nws_server_loop_count). The one way to reach a
+ * loop from another thread. 0, NWS_EINVAL or NWS_ENOMEM. */
+int nws_loop_post(nws_server *s, int loop, void (*fn)(void *arg), void *arg);
+/* The index of the loop thread calling, or -1 off the loops. */
+int nws_loop_current(const nws_server *s);
+/* The loop index an id belongs to. */
+static inline int nws_conn_loop(nws_conn_id id) { return (int)(id >> 56); }
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * internal.h — the structures shared by the server's files: loop, connection, send queue,
+ * timer wheel, inbox, and the small interface every I/O backend implements.
+ *
+ * Ownership: a loop owns its connections, their send queues and its timers; only its thread
+ * touches them. The inbox is the one structure written by other threads.
+ */
+#ifndef NWS_INTERNAL_H
+#define NWS_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* accept4, clock_gettime, SO_REUSEPORT under -std=c11 */
+#endif
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "nws_error.h"
+#include "nws_frame.h"
+#include "nws_http.h"
+#include "nws_server.h"
+
+/* ---- connection ids: [loop:8][slot:24][generation:32] ---- */
+#define NWS__SLOT_BITS 24
+#define NWS__MAX_SLOTS (1u << NWS__SLOT_BITS)
+
+static inline nws_conn_id nws__make_id(unsigned loop, uint32_t slot, uint32_t gen) {
+    return ((uint64_t)loop << 56) | ((uint64_t)slot << 32) | gen;
+}
+static inline uint32_t nws__id_slot(nws_conn_id id) { return (uint32_t)(id >> 32) & (NWS__MAX_SLOTS - 1); }
+static inline uint32_t nws__id_gen(nws_conn_id id) { return (uint32_t)id; }
+
+/* ---- refcounted buffers ---- */
+typedef struct nws_buf {
+    atomic_uint refs;
+    uint32_t cap;
+    uint32_t len;
+    uint32_t pooled;          /* came from the loop's pool of NWS__BUF_POOLED bytes */
+    uint8_t data[];
+} nws_buf;
+
+#define NWS__BUF_POOLED (16u * 1024u)
+
+struct nws_msg {              /* a framed message: header and payload contiguous in buf */
+    nws_buf buf;
+};
+
+/* ---- send queue: a list of slices of refcounted buffers ---- */
+typedef struct nws__seg {
+    struct nws__seg *next;
+    nws_buf *buf;
+    uint32_t off;             /* first unsent byte in buf->data */
+    uint32_t len;             /* bytes from off still to send */
+    uint8_t appendable;       /* private to this connection: small frames may be appended */
+} nws__seg;
+
+/* ---- timer wheel ---- */
+typedef struct nws__timer {
+    struct nws__timer *prev, *next;
+    uint64_t deadline_ms;
+} nws__timer;
+
+#define NWS__WHEEL_SLOTS 512u
+#define NWS__TICK_MS 8u
+
+typedef struct nws__wheel {
+    nws__timer slots[NWS__WHEEL_SLOTS];   /* sentinels of circular lists */
+    uint64_t current_tick;                /* ticks up to this one have been processed */
+    size_t count;
+} nws__wheel;
+
+/* ---- connection ---- */
+enum nws__conn_state {
+    NWS__HANDSHAKE = 1,   /* reading the upgrade request */
+    NWS__REFUSING,        /* an HTTP error answer is being sent; then close */
+    NWS__OPEN,
+    NWS__CLOSING,         /* a close frame was sent or received; no more messages either way */
+};
+
+typedef struct nws_conn nws_conn;
+struct nws_conn {
+    nws__timer timer;         /* first: the wheel hands back nws__timer pointers */
+    int fd;
+    uint32_t slot;
+    uint32_t gen;
+    uint8_t state;
+    uint8_t close_sent;       /* a close frame is queued */
+    uint8_t close_received;
+    uint8_t write_shut;       /* shutdown(SHUT_WR) done after the close frame left */
+    uint8_t awaiting_pong;
+    uint8_t dirty;            /* on the loop's list of connections to flush */
+    uint8_t sending;          /* io_uring: a send is in flight */
+    uint8_t dead;             /* the fd is being torn down */
+    uint8_t opened;           /* on_open was called: on_close is owed */
+    uint8_t discard_input;    /* after a protocol error: input is read and dropped */
+    uint16_t inflight;        /* io_uring operations still owning this connection */
+    void *io;                 /* io_uring: the send in flight (its iovecs must outlive it) */
+    uint64_t last_in_ms;      /* for the idle timeout */
+    uint64_t ping_sent_ms;
+    nws_conn *dirty_next;
+    nws_conn *grave_next;     /* on the loop's list of connections to free */
+    nws__seg *head, *tail;
+    uint64_t queued;          /* bytes in the send queue */
+    char *http;               /* the upgrade request while it is read, or the refusal */
+    uint32_t http_len, http_cap, http_prev;
+    uint8_t *message;         /* a fragmented or split message being reassembled */
+    uint64_t message_len, message_cap;
+    nws_decoder decoder;
+};
+
+/* ---- inbox: many producers, one consumer (the loop) ---- */
+typedef struct nws__task {
+    _Atomic(struct nws__task *) next;
+    void (*fn)(void *arg);
+    void *arg;
+} nws__task;
+
+typedef struct nws__inbox {
+    _Atomic(nws__task *) head;   /* producers swap themselves in here */
+    nws__task *tail;             /* consumer's end */
+    nws__task stub;
+    atomic_int wake_pending;     /* the eventfd was written and not yet read */
+    int eventfd;
+} nws__inbox;
+
+/* ---- loop ---- */
+typedef struct nws_loop nws_loop;
+typedef struct nws__backend nws__backend;
+
+typedef struct nws__loop_stats {
+    _Atomic uint64_t open, accepted, refused, handshake_timeouts, messages_in, messages_out,
+        bytes_in, bytes_out, protocol_errors, heartbeat_timeouts, idle_timeouts, dropped,
+        backpressure_closes, queued;
+} nws__loop_stats;
+
+struct nws_loop {
+    nws_server *server;
+    int index;
+    pthread_t thread;
+    int listen_fd;
+    const nws__backend *backend;
+    void *backend_data;
+    nws_conn **slots;            /* slot -> connection, NULL when free */
+    uint32_t *generations;       /* slot -> generation of its last connection */
+    uint32_t slot_cap;
+    uint32_t *free_slots;        /* stack of free slot numbers */
+    uint32_t free_count;
+    uint32_t conn_count;
+    nws_conn *dirty;             /* connections with bytes to flush this iteration */
+    nws_conn *graveyard;         /* torn down, freed at the end of the iteration */
+    nws__seg *seg_pool;
+    nws_buf *buf_pool;
+    uint32_t buf_pool_count;
+    nws__wheel wheel;
+    uint64_t now_ms;
+    nws__inbox inbox;
+    int stopping;                /* shutdown began: no accepts */
+    uint64_t stop_deadline_ms;
+    uint8_t *read_buf;           /* epoll: one read buffer for every connection of the loop */
+    nws__loop_stats stats;
+};
+
+struct nws_server {
+    nws_server_config config;
+    nws_server_callbacks cb;
+    int backend;
+    uint16_t port;
+    int loop_count;
+    nws_loop *loops;
+    atomic_int running_loops;
+    atomic_int shutting_down;
+    uint32_t drain_ms;
+    char *host_copy;
+    char *health_copy;
+};
+
+/* ---- backend interface: what differs between io_uring and epoll ---- */
+struct nws__backend {
+    const char *name;
+    int (*init)(nws_loop *loop);             /* 0 or NWS_E*; may fail (io_uring) */
+    void (*destroy)(nws_loop *loop);
+    int (*start_accepting)(nws_loop *loop);
+    void (*stop_accepting)(nws_loop *loop);
+    int (*conn_added)(nws_loop *loop, nws_conn *c);    /* start reading */
+    void (*flush)(nws_loop *loop, nws_conn *c);        /* send what is queued */
+    void (*shutdown_write)(nws_loop *loop, nws_conn *c);
+    void (*teardown)(nws_loop *loop, nws_conn *c);     /* stop I/O; later nws__conn_free */
+    void (*run)(nws_loop *loop);                       /* until the loop stops */
+};
+
+extern const nws__backend nws__backend_epoll;
+extern const nws__backend nws__backend_uring;
+
+/* ---- loop.c ---- */
+extern _Thread_local nws_loop *nws__current_loop;
+uint64_t nws__now_ms(void);
+nws_conn *nws__loop_conn(nws_loop *loop, nws_conn_id id);   /* NULL when stale */
+void nws__loop_tick(nws_loop *loop);          /* timers, inbox, flush: once per iteration */
+int nws__loop_should_exit(nws_loop *loop);
+int nws__loop_wait_ms(nws_loop *loop);        /* how long the backend may block */
+void nws__loop_drain_inbox(nws_loop *loop);
+void nws__loop_begin_shutdown(void *loop);   /* a task posted to each loop */
+void nws__loop_flush_dirty(nws_loop *loop);
+/* Frees c at the end of this iteration (never inside a callback that may hold it). */
+void nws__loop_bury(nws_loop *loop, nws_conn *c);
+
+/* ---- conn.c: the protocol, backend-independent ---- */
+nws_conn *nws__conn_accepted(nws_loop *loop, int fd);   /* NULL when refused (limits) */
+void nws__conn_on_data(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
+void nws__conn_on_eof(nws_loop *loop, nws_conn *c);
+void nws__conn_on_timer(nws_loop *loop, nws_conn *c);
+void nws__conn_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *reason, size_t len);
+void nws__conn_abort(nws_loop *loop, nws_conn *c, uint16_t reported_code);
+void nws__conn_free(nws_loop *loop, nws_conn *c);   /* backend: the fd has no I/O left */
+void nws__conn_sent_all(nws_loop *loop, nws_conn *c);  /* backend: the queue just emptied */
+int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags);
+int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags);
+
+/* ---- sendq.c ---- */
+nws_buf *nws__buf_new(nws_loop *loop, size_t cap);
+void nws__buf_release(nws_loop *loop, nws_buf *b);
+/* Appends header + payload as one frame, copying into the queue's private tail buffer. */
+int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
+                      const void *payload, size_t payload_len);
+int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b);
+/* Fills iov with up to max slices from the head; returns the count. */
+int nws__sendq_iov(nws_conn *c, struct iovec *iov, int max);
+/* Drops n sent bytes from the head. */
+void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n);
+void nws__sendq_clear(nws_loop *loop, nws_conn *c);
+void nws__loop_pools_free(nws_loop *loop);
+
+/* ---- timer.c ---- */
+void nws__wheel_init(nws__wheel *w, uint64_t now_ms);
+void nws__wheel_set(nws__wheel *w, nws__timer *t, uint64_t deadline_ms);
+void nws__wheel_cancel(nws__wheel *w, nws__timer *t);
+/* Calls fire(t) for every timer due at now_ms; a fired timer is unlinked first. */
+void nws__wheel_advance(nws__wheel *w, uint64_t now_ms, void (*fire)(nws__timer *t, void *arg), void *arg);
+/* Ms until the next tick that may hold a timer, or -1 when the wheel is empty. */
+int nws__wheel_timeout_ms(const nws__wheel *w, uint64_t now_ms);
+
+/* ---- inbox.c ---- */
+int nws__inbox_init(nws__inbox *q);
+void nws__inbox_destroy(nws__inbox *q);
+void nws__inbox_push(nws__inbox *q, nws__task *t);     /* any thread */
+nws__task *nws__inbox_pop(nws__inbox *q);              /* loop thread */
+void nws__inbox_ack_wake(nws__inbox *q);               /* loop thread, before draining */
+
+#endif

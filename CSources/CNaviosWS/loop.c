@@ -1,0 +1,111 @@
+/*
+ * loop.c — what every backend's loop does between waits: advance the clock and the timer
+ * wheel, run posted tasks, flush the connections that have bytes queued, free the dead, and
+ * carry out a shutdown.
+ *
+ * Order matters: timers and posted tasks run before the flush, so the pings and sends they
+ * queue leave in the same batch of writes as the replies to the reads just handled.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+_Thread_local nws_loop *nws__current_loop;
+
+uint64_t nws__now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+nws_conn *nws__loop_conn(nws_loop *loop, nws_conn_id id) {
+    uint32_t slot = nws__id_slot(id);
+    if (slot >= loop->slot_cap) return NULL;
+    nws_conn *c = loop->slots[slot];
+    if (c == NULL || c->gen != nws__id_gen(id) || c->dead) return NULL;
+    return c;
+}
+
+void nws__loop_bury(nws_loop *loop, nws_conn *c) {
+    c->grave_next = loop->graveyard;
+    loop->graveyard = c;
+}
+
+static void fire_timer(nws__timer *t, void *arg) {
+    nws__conn_on_timer(arg, (nws_conn *)t);   /* the timer is the connection's first member */
+}
+
+void nws__loop_drain_inbox(nws_loop *loop) {
+    nws__inbox_ack_wake(&loop->inbox);
+    nws__task *t;
+    while ((t = nws__inbox_pop(&loop->inbox)) != NULL) t->fn(t->arg);
+}
+
+void nws__loop_flush_dirty(nws_loop *loop) {
+    while (loop->dirty != NULL) {
+        nws_conn *c = loop->dirty;
+        loop->dirty = c->dirty_next;
+        c->dirty = 0;
+        if (!c->dead) loop->backend->flush(loop, c);
+    }
+}
+
+static void free_graveyard(nws_loop *loop) {
+    while (loop->graveyard != NULL) {
+        nws_conn *c = loop->graveyard;
+        loop->graveyard = c->grave_next;
+        nws__conn_free(loop, c);
+    }
+}
+
+/* Shutdown: past the drain deadline whatever is left is cut. */
+static void enforce_stop_deadline(nws_loop *loop) {
+    if (!loop->stopping || loop->now_ms < loop->stop_deadline_ms) return;
+    for (uint32_t i = 0; i < loop->slot_cap; i++) {
+        nws_conn *c = loop->slots[i];
+        if (c != NULL && !c->dead) nws__conn_abort(loop, c, NWS_CLOSE_GOING_AWAY);
+    }
+}
+
+void nws__loop_tick(nws_loop *loop) {
+    loop->now_ms = nws__now_ms();
+    nws__wheel_advance(&loop->wheel, loop->now_ms, fire_timer, loop);
+    nws__loop_drain_inbox(loop);
+    enforce_stop_deadline(loop);
+    nws__loop_flush_dirty(loop);
+    free_graveyard(loop);
+}
+
+int nws__loop_should_exit(nws_loop *loop) {
+    return loop->stopping && loop->conn_count == 0;
+}
+
+int nws__loop_wait_ms(nws_loop *loop) {
+    if (loop->dirty != NULL || loop->graveyard != NULL) return 0;
+    int t = nws__wheel_timeout_ms(&loop->wheel, nws__now_ms());
+    if (loop->stopping) {
+        /* Wake for the drain deadline even when no connection has a timer. */
+        uint64_t now = nws__now_ms();
+        int d = loop->stop_deadline_ms > now ? (int)(loop->stop_deadline_ms - now) : 0;
+        if (t < 0 || d < t) t = d;
+    }
+    return t;
+}
+
+/* Runs on each loop: stop accepting, say 1001 to every client, then wait for the drain. */
+void nws__loop_begin_shutdown(void *arg) {
+    nws_loop *loop = arg;
+    if (loop->stopping) return;
+    loop->stopping = 1;
+    loop->now_ms = nws__now_ms();
+    loop->stop_deadline_ms = loop->now_ms + loop->server->drain_ms;
+    loop->backend->stop_accepting(loop);
+    for (uint32_t i = 0; i < loop->slot_cap; i++) {
+        nws_conn *c = loop->slots[i];
+        if (c == NULL || c->dead) continue;
+        if (c->state == NWS__OPEN) nws__conn_close(loop, c, NWS_CLOSE_GOING_AWAY, "server shutting down", 20);
+        else if (c->state == NWS__HANDSHAKE) nws__conn_abort(loop, c, 0);
+    }
+}

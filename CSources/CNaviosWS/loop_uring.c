@@ -1,0 +1,354 @@
+/*
+ * loop_uring.c — the native backend: one io_uring per loop thread.
+ *
+ * - Multishot accept on the loop's own SO_REUSEPORT listener.
+ * - Multishot recv into a provided-buffer ring shared by every connection of the loop: the
+ *   kernel picks a buffer only when data arrives, so an idle connection holds none. Each
+ *   buffer goes back to the ring as soon as its bytes are handled (the frame decoder keeps
+ *   what it needs of a partial frame).
+ * - One vectored send (sendmsg over the queue's slices) in flight per connection, submitted
+ *   at the end of an iteration, so the replies to a whole batch of completions leave together.
+ * - The ring is created SINGLE_ISSUER | DEFER_TASKRUN (completion work runs when the loop
+ *   asks for events, not as interrupts of its work), disabled until the loop thread enables
+ *   it, with a plain ring as the fallback on kernels that lack those flags.
+ *
+ * user_data layout: [kind:8][slot:24][generation:32]. A completion whose generation is not
+ * the slot's current one belongs to a connection already gone and is only accounted for.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define RING_ENTRIES 4096u
+#define CQ_ENTRIES 16384u
+#define BUF_GROUP 0
+#define BUF_COUNT 512u                /* power of two */
+#define BUF_SIZE (16u * 1024u)
+#define MAX_IOV 64
+
+enum op_kind { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_INBOX };
+
+typedef struct send_op {
+    struct send_op *next_free;
+    struct msghdr msg;
+    struct iovec iov[MAX_IOV];
+} send_op;
+
+typedef struct uring_loop {
+    struct io_uring ring;
+    int disabled;                     /* created R_DISABLED: enable on the loop thread */
+    struct io_uring_buf_ring *br;
+    size_t br_bytes;
+    uint8_t *bufs;
+    send_op *send_pool;
+    int accepting;
+} uring_loop;
+
+static uring_loop *U(nws_loop *loop) { return loop->backend_data; }
+
+static uint64_t tag(enum op_kind kind, uint32_t slot, uint32_t gen) {
+    return ((uint64_t)kind << 56) | ((uint64_t)slot << 32) | gen;
+}
+static enum op_kind tag_kind(uint64_t t) { return (enum op_kind)(t >> 56); }
+static uint32_t tag_slot(uint64_t t) { return (uint32_t)(t >> 32) & (NWS__MAX_SLOTS - 1); }
+static uint32_t tag_gen(uint64_t t) { return (uint32_t)t; }
+
+/* An SQE, submitting what is queued when the submission ring is full. */
+static struct io_uring_sqe *get_sqe(nws_loop *loop) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&U(loop)->ring);
+    while (sqe == NULL) {
+        io_uring_submit(&U(loop)->ring);
+        sqe = io_uring_get_sqe(&U(loop)->ring);
+    }
+    return sqe;
+}
+
+static int ur_init(nws_loop *loop) {
+    uring_loop *u = calloc(1, sizeof *u);
+    if (u == NULL) return NWS_ENOMEM;
+    struct io_uring_params p = {0};
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
+              IORING_SETUP_CQSIZE;
+    p.cq_entries = CQ_ENTRIES;
+    int rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &p);
+    if (rc == 0) {
+        u->disabled = 1;
+    } else {
+        memset(&p, 0, sizeof p);
+        p.flags = IORING_SETUP_CQSIZE;
+        p.cq_entries = CQ_ENTRIES;
+        rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &p);
+    }
+    if (rc != 0) {
+        free(u);
+        return NWS_EURING;
+    }
+    loop->backend_data = u;
+    return 0;
+}
+
+/* The buffer ring is registered on the loop thread, after the ring is enabled. */
+static int setup_buffers(nws_loop *loop) {
+    uring_loop *u = U(loop);
+    u->br_bytes = BUF_COUNT * sizeof(struct io_uring_buf);
+    u->br = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (u->br == MAP_FAILED) {
+        u->br = NULL;
+        return NWS_ESYS;
+    }
+    u->bufs = malloc((size_t)BUF_COUNT * BUF_SIZE);
+    if (u->bufs == NULL) return NWS_ENOMEM;
+    struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)u->br, .ring_entries = BUF_COUNT, .bgid = BUF_GROUP};
+    if (io_uring_register_buf_ring(&u->ring, &reg, 0) != 0) return NWS_EURING;
+    io_uring_buf_ring_init(u->br);
+    int mask = io_uring_buf_ring_mask(BUF_COUNT);
+    for (unsigned i = 0; i < BUF_COUNT; i++) io_uring_buf_ring_add(u->br, u->bufs + (size_t)i * BUF_SIZE, BUF_SIZE, (unsigned short)i, mask, (int)i);
+    io_uring_buf_ring_advance(u->br, BUF_COUNT);
+    return 0;
+}
+
+/* liburing 2.3 declares io_uring_enable_rings but does not export it: the raw call. */
+static int enable_ring(struct io_uring *ring) {
+    return (int)syscall(__NR_io_uring_register, ring->ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+}
+
+static void recycle_buffer(uring_loop *u, unsigned bid) {
+    io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
+                          io_uring_buf_ring_mask(BUF_COUNT), 0);
+    io_uring_buf_ring_advance(u->br, 1);
+}
+
+static void ur_destroy(nws_loop *loop) {
+    uring_loop *u = U(loop);
+    if (u == NULL) return;
+    io_uring_queue_exit(&u->ring);
+    if (u->br) munmap(u->br, u->br_bytes);
+    free(u->bufs);
+    while (u->send_pool) {
+        send_op *op = u->send_pool;
+        u->send_pool = op->next_free;
+        free(op);
+    }
+    free(u);
+    loop->backend_data = NULL;
+}
+
+static void arm_accept(nws_loop *loop) {
+    struct io_uring_sqe *sqe = get_sqe(loop);
+    io_uring_prep_multishot_accept(sqe, loop->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, tag(OP_ACCEPT, 0, 0));
+}
+
+static int ur_start_accepting(nws_loop *loop) {
+    U(loop)->accepting = 1;
+    arm_accept(loop);
+    return 0;
+}
+
+static void ur_stop_accepting(nws_loop *loop) {
+    uring_loop *u = U(loop);
+    if (!u->accepting) return;
+    u->accepting = 0;
+    struct io_uring_sqe *sqe = get_sqe(loop);
+    io_uring_prep_cancel64(sqe, tag(OP_ACCEPT, 0, 0), 0);
+    io_uring_sqe_set_data64(sqe, tag(OP_CANCEL, 0, 0));
+}
+
+static void arm_recv(nws_loop *loop, nws_conn *c) {
+    struct io_uring_sqe *sqe = get_sqe(loop);
+    io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BUF_GROUP;
+    io_uring_sqe_set_data64(sqe, tag(OP_RECV, c->slot, c->gen));
+    c->inflight++;
+}
+
+static void arm_inbox(nws_loop *loop) {
+    struct io_uring_sqe *sqe = get_sqe(loop);
+    io_uring_prep_poll_multishot(sqe, loop->inbox.eventfd, POLLIN);
+    io_uring_sqe_set_data64(sqe, tag(OP_INBOX, 0, 0));
+}
+
+static int ur_conn_added(nws_loop *loop, nws_conn *c) {
+    arm_recv(loop, c);
+    return 0;
+}
+
+static void ur_flush(nws_loop *loop, nws_conn *c) {
+    if (c->sending || c->dead) return;
+    if (c->queued == 0) {
+        nws__conn_sent_all(loop, c);
+        return;
+    }
+    uring_loop *u = U(loop);
+    send_op *op = u->send_pool;
+    if (op) u->send_pool = op->next_free;
+    else if ((op = malloc(sizeof *op)) == NULL) {
+        nws__conn_abort(loop, c, NWS_CLOSE_INTERNAL_ERROR);
+        return;
+    }
+    memset(&op->msg, 0, sizeof op->msg);
+    op->msg.msg_iov = op->iov;
+    op->msg.msg_iovlen = (size_t)nws__sendq_iov(c, op->iov, MAX_IOV);
+    struct io_uring_sqe *sqe = get_sqe(loop);
+    io_uring_prep_sendmsg(sqe, c->fd, &op->msg, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, tag(OP_SEND, c->slot, c->gen));
+    c->io = op;
+    c->sending = 1;
+    c->inflight++;
+}
+
+static void ur_shutdown_write(nws_loop *loop, nws_conn *c) {
+    (void)loop;
+    shutdown(c->fd, SHUT_WR);
+}
+
+static void release_if_idle(nws_loop *loop, nws_conn *c) {
+    if (!c->dead || c->inflight > 0) return;
+    close(c->fd);
+    c->fd = -1;
+    nws__loop_bury(loop, c);
+}
+
+static void ur_teardown(nws_loop *loop, nws_conn *c) {
+    if (c->inflight > 0) {
+        struct io_uring_sqe *sqe = get_sqe(loop);
+        io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data64(sqe, tag(OP_CANCEL, c->slot, c->gen));
+    }
+    release_if_idle(loop, c);
+}
+
+/* The connection a completion belongs to, alive or torn down; NULL when the slot moved on. */
+static nws_conn *conn_of(nws_loop *loop, uint64_t t) {
+    uint32_t slot = tag_slot(t);
+    if (slot >= loop->slot_cap) return NULL;
+    nws_conn *c = loop->slots[slot];
+    return c != NULL && c->gen == tag_gen(t) ? c : NULL;
+}
+
+static void on_accept(nws_loop *loop, struct io_uring_cqe *cqe) {
+    if (cqe->res >= 0) {
+        if (loop->stopping || nws__conn_accepted(loop, cqe->res) == NULL) close(cqe->res);
+    }
+    if (!(cqe->flags & IORING_CQE_F_MORE) && U(loop)->accepting && !loop->stopping) arm_accept(loop);
+}
+
+static void on_recv(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
+    uring_loop *u = U(loop);
+    int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
+    if (!more) c->inflight--;
+    if (cqe->flags & IORING_CQE_F_BUFFER) {
+        unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+        if (cqe->res > 0 && !c->dead) nws__conn_on_data(loop, c, u->bufs + (size_t)bid * BUF_SIZE, (size_t)cqe->res);
+        recycle_buffer(u, bid);
+    }
+    if (c->dead) {
+        release_if_idle(loop, c);
+        return;
+    }
+    if (cqe->res == 0 || (cqe->res < 0 && cqe->res != -ENOBUFS)) {
+        nws__conn_on_eof(loop, c);
+        release_if_idle(loop, c);
+        return;
+    }
+    /* Out of buffers (they were recycled above) or the kernel ended the multishot: re-arm. */
+    if (!more) arm_recv(loop, c);
+}
+
+static void on_send(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
+    uring_loop *u = U(loop);
+    send_op *op = c->io;
+    c->io = NULL;
+    c->sending = 0;
+    c->inflight--;
+    if (op) {
+        op->next_free = u->send_pool;
+        u->send_pool = op;
+    }
+    if (c->dead) {
+        release_if_idle(loop, c);
+        return;
+    }
+    if (cqe->res < 0) {
+        nws__conn_abort(loop, c, NWS_CLOSE_ABNORMAL);
+        release_if_idle(loop, c);
+        return;
+    }
+    nws__sendq_consume(loop, c, (size_t)cqe->res);
+    ur_flush(loop, c);   /* the rest of a short write, or what was queued meanwhile */
+}
+
+static void handle(nws_loop *loop, struct io_uring_cqe *cqe) {
+    uint64_t t = io_uring_cqe_get_data64(cqe);
+    switch (tag_kind(t)) {
+    case OP_ACCEPT: on_accept(loop, cqe); return;
+    case OP_INBOX:
+        if (!(cqe->flags & IORING_CQE_F_MORE)) arm_inbox(loop);
+        return;   /* the tick drains the inbox */
+    case OP_CANCEL: return;
+    case OP_RECV:
+    case OP_SEND: break;
+    }
+    nws_conn *c = conn_of(loop, t);
+    if (c == NULL) {
+        /* Cannot happen while inflight counts are right; a buffer must still go back. */
+        if (cqe->flags & IORING_CQE_F_BUFFER) recycle_buffer(U(loop), cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+        return;
+    }
+    if (tag_kind(t) == OP_RECV) on_recv(loop, c, cqe);
+    else on_send(loop, c, cqe);
+}
+
+static void ur_run(nws_loop *loop) {
+    uring_loop *u = U(loop);
+    if (u->disabled && enable_ring(&u->ring) != 0) {
+        loop->stopping = 1;
+        return;
+    }
+    if (setup_buffers(loop) != 0) {
+        /* Without a buffer ring nothing can be read: refuse service rather than spin. */
+        loop->stopping = 1;
+        return;
+    }
+    arm_inbox(loop);
+    while (!nws__loop_should_exit(loop)) {
+        int wait = nws__loop_wait_ms(loop);
+        struct __kernel_timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (long long)(wait % 1000) * 1000000};
+        struct io_uring_cqe *cqe;
+        int rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, wait >= 0 ? &ts : NULL, NULL);
+        (void)rc;   /* -ETIME and -EINTR only mean "look at the clock" */
+        loop->now_ms = nws__now_ms();
+        unsigned head, seen = 0;
+        io_uring_for_each_cqe(&u->ring, head, cqe) {
+            handle(loop, cqe);
+            seen++;
+        }
+        io_uring_cq_advance(&u->ring, seen);
+        nws__loop_tick(loop);
+    }
+    /* Let cancellations and the last sends complete before the ring goes away. */
+    io_uring_submit(&u->ring);
+}
+
+const nws__backend nws__backend_uring = {
+    .name = "io_uring",
+    .init = ur_init,
+    .destroy = ur_destroy,
+    .start_accepting = ur_start_accepting,
+    .stop_accepting = ur_stop_accepting,
+    .conn_added = ur_conn_added,
+    .flush = ur_flush,
+    .shutdown_write = ur_shutdown_write,
+    .teardown = ur_teardown,
+    .run = ur_run,
+};

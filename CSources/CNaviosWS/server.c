@@ -1,0 +1,231 @@
+/*
+ * server.c — creating, starting and stopping a server: config defaults, the backend choice,
+ * one SO_REUSEPORT listening socket and one thread per loop, counters.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)   /* Autobahn's largest case; big enough for most apps */
+#define LISTEN_BACKLOG 4096                          /* connect storms queue here, not in SYN retries */
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+static void apply_defaults(nws_server_config *k) {
+    if (k->loops <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        k->loops = n > 0 ? (int)n : 1;
+    }
+    if (k->loops > 255) k->loops = 255;                    /* 8 bits of the connection id */
+    if (k->max_message == 0) k->max_message = DEFAULT_MAX_MESSAGE;
+    if (k->max_frame == 0 || k->max_frame > k->max_message) k->max_frame = k->max_message;
+    if (k->handshake_timeout_ms == 0) k->handshake_timeout_ms = 10000;
+    if (k->pong_timeout_ms == 0) k->pong_timeout_ms = 10000;
+    if (k->close_timeout_ms == 0) k->close_timeout_ms = 3000;
+    if (k->max_backlog == 0) k->max_backlog = 1u << 20;
+    if (k->http.max_head_bytes == 0) k->http.max_head_bytes = 8192;
+    if (k->http.max_request_line == 0) k->http.max_request_line = 4096;
+    if (k->http.max_headers == 0 || k->http.max_headers > NWS_HTTP_MAX_HEADERS) k->http.max_headers = NWS_HTTP_MAX_HEADERS;
+}
+
+int nws_server_create(const nws_server_config *config, const nws_server_callbacks *callbacks, nws_server **out) {
+    *out = NULL;
+    if (config == NULL || callbacks == NULL) return NWS_EINVAL;
+    if (config->backend < NWS_BACKEND_AUTO || config->backend > NWS_BACKEND_EPOLL) return NWS_EINVAL;
+    nws_server *s = calloc(1, sizeof *s);
+    if (s == NULL) return NWS_ENOMEM;
+    s->config = *config;
+    s->cb = *callbacks;
+    s->host_copy = dup_or_null(config->host ? config->host : "0.0.0.0");
+    s->health_copy = dup_or_null(config->health_path);
+    s->config.host = s->host_copy;
+    s->config.health_path = s->health_copy;
+    apply_defaults(&s->config);
+    s->loop_count = s->config.loops;
+    s->loops = calloc((size_t)s->loop_count, sizeof *s->loops);
+    if (s->loops == NULL || s->host_copy == NULL) {
+        nws_server_destroy(s);
+        return NWS_ENOMEM;
+    }
+    for (int i = 0; i < s->loop_count; i++) {
+        s->loops[i].server = s;
+        s->loops[i].index = i;
+        s->loops[i].listen_fd = -1;
+        s->loops[i].inbox.eventfd = -1;
+    }
+    *out = s;
+    return 0;
+}
+
+static int choose_backend(const nws_server *s) {
+    const char *env = getenv("NAVIOS_WS_BACKEND");
+    if (s->config.backend == NWS_BACKEND_AUTO && env != NULL) {
+        if (strcmp(env, "epoll") == 0) return NWS_BACKEND_EPOLL;
+        if (strcmp(env, "io_uring") == 0 || strcmp(env, "uring") == 0) return NWS_BACKEND_IO_URING;
+    }
+    return s->config.backend;
+}
+
+static int open_listener(nws_server *s, uint16_t port, int *fd_out, uint16_t *bound_port) {
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char service[8];
+    snprintf(service, sizeof service, "%u", port);
+    if (getaddrinfo(s->config.host, service, &hints, &res) != 0 || res == NULL) return NWS_EINVAL;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    int ok = fd >= 0 &&
+             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+             setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0 &&
+             bind(fd, res->ai_addr, res->ai_addrlen) == 0 &&
+             listen(fd, LISTEN_BACKLOG) == 0;
+    freeaddrinfo(res);
+    if (!ok) {
+        int saved = errno;
+        if (fd >= 0) close(fd);
+        errno = saved;
+        return NWS_ESYS;
+    }
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof addr;
+    getsockname(fd, (struct sockaddr *)&addr, &len);
+    *bound_port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
+                                                   : ((struct sockaddr_in *)&addr)->sin_port);
+    *fd_out = fd;
+    return 0;
+}
+
+static void *loop_main(void *arg) {
+    nws_loop *loop = arg;
+    nws_server *s = loop->server;
+    nws__current_loop = loop;
+    if (s->cb.on_loop) s->cb.on_loop(s->cb.ctx, loop->index, 1);
+    loop->backend->run(loop);
+    if (s->cb.on_loop) s->cb.on_loop(s->cb.ctx, loop->index, 0);
+    nws__current_loop = NULL;
+    if (atomic_fetch_sub(&s->running_loops, 1) == 1 && s->cb.on_stopped) s->cb.on_stopped(s->cb.ctx);
+    return NULL;
+}
+
+static int init_loop(nws_server *s, nws_loop *loop, const nws__backend *backend) {
+    loop->backend = backend;
+    loop->now_ms = nws__now_ms();
+    nws__wheel_init(&loop->wheel, loop->now_ms);
+    int rc = nws__inbox_init(&loop->inbox);
+    if (rc != 0) return rc;
+    rc = backend->init(loop);
+    if (rc != 0) loop->backend = NULL;
+    (void)s;
+    return rc;
+}
+
+int nws_server_start(nws_server *s) {
+    int backend = choose_backend(s);
+    const nws__backend *impl = backend == NWS_BACKEND_EPOLL ? &nws__backend_epoll : &nws__backend_uring;
+    /* "auto" means io_uring unless the kernel (or a container's seccomp policy) refuses it. */
+    int rc = init_loop(s, &s->loops[0], impl);
+    if (rc != 0 && backend == NWS_BACKEND_AUTO) {
+        impl = &nws__backend_epoll;
+        rc = init_loop(s, &s->loops[0], impl);
+    }
+    if (rc != 0) return rc;
+    s->backend = impl == &nws__backend_epoll ? NWS_BACKEND_EPOLL : NWS_BACKEND_IO_URING;
+    for (int i = 1; i < s->loop_count && rc == 0; i++) rc = init_loop(s, &s->loops[i], impl);
+    uint16_t port = s->config.port;
+    for (int i = 0; i < s->loop_count && rc == 0; i++) {
+        rc = open_listener(s, port, &s->loops[i].listen_fd, &port);
+        if (rc == 0) rc = s->loops[i].backend->start_accepting(&s->loops[i]);
+    }
+    if (rc != 0) return rc;
+    s->port = port;
+    atomic_store(&s->running_loops, s->loop_count);
+    for (int i = 0; i < s->loop_count; i++) {
+        if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0) {
+            /* The loops already running are stopped by the shutdown below. */
+            atomic_fetch_sub(&s->running_loops, s->loop_count - i);
+            for (int j = i; j < s->loop_count; j++) s->loops[j].thread = 0;
+            nws_server_shutdown(s, 0);
+            return NWS_ESYS;
+        }
+    }
+    return 0;
+}
+
+uint16_t nws_server_port(const nws_server *s) { return s->port; }
+int nws_server_backend(const nws_server *s) { return s->backend; }
+int nws_server_loop_count(const nws_server *s) { return s->loop_count; }
+
+void nws_server_shutdown(nws_server *s, uint32_t drain_ms) {
+    if (atomic_exchange(&s->shutting_down, 1)) return;
+    s->drain_ms = drain_ms;
+    for (int i = 0; i < s->loop_count; i++) {
+        if (s->loops[i].thread) nws_loop_post(s, i, nws__loop_begin_shutdown, &s->loops[i]);
+    }
+}
+
+void nws_server_wait(nws_server *s) {
+    for (int i = 0; i < s->loop_count; i++) {
+        if (s->loops[i].thread) {
+            pthread_join(s->loops[i].thread, NULL);
+            s->loops[i].thread = 0;
+        }
+    }
+}
+
+void nws_server_destroy(nws_server *s) {
+    if (s == NULL) return;
+    for (int i = 0; s->loops && i < s->loop_count; i++) {
+        nws_loop *loop = &s->loops[i];
+        if (loop->backend) loop->backend->destroy(loop);
+        if (loop->listen_fd >= 0) close(loop->listen_fd);
+        /* Tasks posted after the loop stopped are dropped with the inbox. */
+        nws__task *t;
+        while (loop->inbox.eventfd >= 0 && (t = nws__inbox_pop(&loop->inbox)) != NULL) free(t);
+        nws__inbox_destroy(&loop->inbox);
+        for (uint32_t j = 0; j < loop->slot_cap; j++) {
+            if (loop->slots[j]) nws__conn_free(loop, loop->slots[j]);
+        }
+        nws__loop_pools_free(loop);
+        free(loop->slots);
+        free(loop->generations);
+        free(loop->free_slots);
+        free(loop->read_buf);
+    }
+    free(s->loops);
+    free(s->host_copy);
+    free(s->health_copy);
+    free(s);
+}
+
+void nws_server_stats_get(const nws_server *s, nws_server_stats *out) {
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < s->loop_count; i++) {
+        const nws__loop_stats *st = &s->loops[i].stats;
+#define SUM(field, src) out->field += atomic_load_explicit(&st->src, memory_order_relaxed)
+        SUM(connections_open, open);
+        SUM(connections_accepted, accepted);
+        SUM(upgrades_refused, refused);
+        SUM(handshake_timeouts, handshake_timeouts);
+        SUM(messages_in, messages_in);
+        SUM(messages_out, messages_out);
+        SUM(bytes_in, bytes_in);
+        SUM(bytes_out, bytes_out);
+        SUM(protocol_errors, protocol_errors);
+        SUM(heartbeat_timeouts, heartbeat_timeouts);
+        SUM(idle_timeouts, idle_timeouts);
+        SUM(dropped_messages, dropped);
+        SUM(backpressure_closes, backpressure_closes);
+        SUM(queued_bytes, queued);
+#undef SUM
+    }
+}

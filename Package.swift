@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+// NaviosWS: a WebSocket gateway framework for Swift services, with a C core.
+import PackageDescription
+
+let package = Package(
+    name: "NaviosWS",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "NaviosWS", targets: ["NaviosWS"]),
+        .executable(name: "navios-ws-echo", targets: ["navios-ws-echo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // System libraries the C core links, found with pkg-config.
+        .systemLibrary(
+            name: "CLibURing", path: "CSources/CLibURing", pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "CSources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        // The C core: handshake, frames, masking, UTF-8, event loops, connections.
+        .target(
+            name: "CNaviosWS",
+            dependencies: ["CLibURing", "COpenSSL"],
+            path: "CSources/CNaviosWS"),
+        .target(
+            name: "NaviosWS",
+            dependencies: [
+                "CNaviosWS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .executableTarget(
+            name: "navios-ws-echo",
+            dependencies: [
+                "NaviosWS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .testTarget(name: "NaviosWSTests", dependencies: ["NaviosWS"]),
+    ]
+)

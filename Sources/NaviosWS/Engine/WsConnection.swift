@@ -1,0 +1,52 @@
+internal import CNaviosWS
+
+/// A connection of a ``WsEngine``: its id plus the engine, so it can be answered directly.
+///
+/// A value type holding no buffer: cheap to pass to handlers and to keep. Sends are safe from
+/// any thread; on the owning loop thread they are queued at once (and leave with the next
+/// batch of writes), elsewhere they are handed to that loop.
+public struct WsConnection: Sendable, Hashable {
+    public let id: WsConnectionID
+    let engine: WsEngine
+
+    init(id: WsConnectionID, engine: WsEngine) {
+        self.id = id
+        self.engine = engine
+    }
+
+    public static func == (a: WsConnection, b: WsConnection) -> Bool { a.id == b.id && a.engine === b.engine }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+
+    /// Sends a text message; the bytes must be valid UTF-8.
+    public func send(text: UnsafeRawBufferPointer, droppable: Bool = false) throws(WsCoreError) {
+        try engine.send(to: id, opcode: .text, text, droppable: droppable)
+    }
+
+    public func send(text: String, droppable: Bool = false) throws(WsCoreError) {
+        var text = text
+        let rc = text.withUTF8 { engine.rawSend(id, .text, UnsafeRawBufferPointer($0), droppable) }
+        try WsCoreError.check(rc)
+    }
+
+    public func send(binary: UnsafeRawBufferPointer, droppable: Bool = false) throws(WsCoreError) {
+        try engine.send(to: id, opcode: .binary, binary, droppable: droppable)
+    }
+
+    public func send(binary: [UInt8], droppable: Bool = false) throws(WsCoreError) {
+        let rc = binary.withUnsafeBytes { engine.rawSend(id, .binary, $0, droppable) }
+        try WsCoreError.check(rc)
+    }
+
+    /// Starts the close handshake (RFC 6455 §7.1.2).
+    public func close(code: UInt16 = 1000, reason: String = "") throws(WsCoreError) {
+        try engine.close(id, code: code, reason: reason)
+    }
+}
+
+/// The frame types an application may send.
+public enum WsOpcode: Int32, Sendable {
+    case text = 1
+    case binary = 2
+    case ping = 9
+    case pong = 10
+}

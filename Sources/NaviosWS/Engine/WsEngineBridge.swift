@@ -1,0 +1,157 @@
+internal import CNaviosWS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The object behind the C callbacks' context pointer: turns each callback into a call on
+/// the application's handler. Lives exactly as long as its engine.
+///
+/// The message path builds no object: the bytes are lent as an `UnsafeRawBufferPointer` and
+/// the connection is a value; only open (once per connection) allocates, for the request.
+final class WsEngineBridge: @unchecked Sendable {
+    let handler: any WsEngineHandler
+    let allowedOrigins: Set<String>?
+    /// C strings of the supported subprotocols, alive as long as the bridge (the core keeps
+    /// the pointer it is handed for the duration of the upgrade).
+    let subprotocols: [(name: String, cString: UnsafeMutablePointer<CChar>)]
+    // Set once, right after the engine's init, before any loop runs.
+    unowned(unsafe) var engine: WsEngine!
+
+    init(handler: any WsEngineHandler, configuration: WsEngineConfiguration) {
+        self.handler = handler
+        self.allowedOrigins = configuration.allowedOrigins.map(Set.init)
+        self.subprotocols = configuration.subprotocols.map { ($0, strdup($0)!) }
+    }
+
+    deinit {
+        for entry in subprotocols { free(entry.cString) }
+    }
+
+    static func from(_ ctx: UnsafeMutableRawPointer?) -> WsEngineBridge {
+        Unmanaged<WsEngineBridge>.fromOpaque(ctx!).takeUnretainedValue()
+    }
+
+    func connection(_ id: UInt64) -> WsConnection {
+        WsConnection(id: WsConnectionID(rawValue: id), engine: engine)
+    }
+
+    // A constant table of function pointers, written once: safe to share.
+    nonisolated(unsafe) static let callbacks: nws_server_callbacks = {
+        var cb = nws_server_callbacks()
+        cb.on_upgrade = { ctx, _, upgrade, protocolOut, protocolLen in
+            WsEngineBridge.from(ctx).chooseSubprotocol(upgrade!.pointee, protocolOut!, protocolLen!)
+            return 0
+        }
+        cb.check_origin = { ctx, origin, length in
+            WsEngineBridge.from(ctx).allows(origin: origin, length: length) ? 1 : 0
+        }
+        cb.on_open = { ctx, id, info in
+            let bridge = WsEngineBridge.from(ctx)
+            bridge.handler.onOpen(bridge.connection(id), request: WsUpgradeRequest(info!.pointee))
+        }
+        cb.on_message = { ctx, id, opcode, data, length in
+            let bridge = WsEngineBridge.from(ctx)
+            let bytes = UnsafeRawBufferPointer(start: data, count: length)
+            if opcode == Int32(NWS_OP_TEXT.rawValue) {
+                bridge.handler.onText(bridge.connection(id), bytes)
+            } else {
+                bridge.handler.onBinary(bridge.connection(id), bytes)
+            }
+        }
+        cb.on_close = { ctx, id, code, reason, length in
+            let bridge = WsEngineBridge.from(ctx)
+            let text = reason.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
+            bridge.handler.onClose(bridge.connection(id), code: code, reason: text)
+        }
+        cb.on_stopped = { ctx in
+            WsEngineBridge.from(ctx).engine.didStop()
+        }
+        return cb
+    }()
+
+    func allows(origin: UnsafePointer<CChar>?, length: Int) -> Bool {
+        guard let allowed = allowedOrigins else { return true }
+        guard let origin else { return true }   // not a browser: Origin is a browser's promise
+        let text = String(decoding: UnsafeRawBufferPointer(start: origin, count: length), as: UTF8.self)
+        return allowed.contains(text)
+    }
+
+    func chooseSubprotocol(
+        _ upgrade: nws_upgrade,
+        _ out: UnsafeMutablePointer<UnsafePointer<CChar>?>,
+        _ outLength: UnsafeMutablePointer<Int>
+    ) {
+        guard !subprotocols.isEmpty, let offered = upgrade.protocols else { return }
+        let list = String(decoding: UnsafeRawBufferPointer(start: offered, count: upgrade.protocols_len), as: UTF8.self)
+        let names = Set(list.split(separator: ",").map { $0.trimmingWhitespace() })
+        for entry in subprotocols where names.contains(entry.name) {
+            out.pointee = UnsafePointer(entry.cString)
+            outLength.pointee = entry.name.utf8.count
+            return
+        }
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
+
+extension WsUpgradeRequest {
+    init(_ info: nws_open_info) {
+        let upgrade = info.upgrade.pointee
+        let request = info.request.pointee
+        func text(_ p: UnsafePointer<CChar>?, _ n: Int) -> String {
+            guard let p else { return "" }
+            return String(decoding: UnsafeRawBufferPointer(start: p, count: n), as: UTF8.self)
+        }
+        path = text(upgrade.path, upgrade.path_len)
+        query = text(upgrade.query, upgrade.query_len)
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(request.num_headers)
+        withUnsafeBytes(of: request.headers) { raw in
+            let all = raw.bindMemory(to: nws_http_header.self)
+            for i in 0..<request.num_headers {
+                headers.append((text(all[i].name, all[i].name_len), text(all[i].value, all[i].value_len)))
+            }
+        }
+        self.headers = headers
+        subprotocol = info.protocol.map { text($0, info.protocol_len) }
+    }
+}
+
+/// Counters of the core, summed over its loops.
+public struct WsEngineStatistics: Sendable, Equatable {
+    public var connectionsOpen: UInt64
+    public var connectionsAccepted: UInt64
+    public var upgradesRefused: UInt64
+    public var handshakeTimeouts: UInt64
+    public var messagesIn: UInt64
+    public var messagesOut: UInt64
+    public var bytesIn: UInt64
+    public var bytesOut: UInt64
+    public var protocolErrors: UInt64
+    public var heartbeatTimeouts: UInt64
+    public var idleTimeouts: UInt64
+    public var droppedMessages: UInt64
+    public var backpressureCloses: UInt64
+    public var queuedBytes: UInt64
+
+    init(_ s: nws_server_stats) {
+        connectionsOpen = s.connections_open
+        connectionsAccepted = s.connections_accepted
+        upgradesRefused = s.upgrades_refused
+        handshakeTimeouts = s.handshake_timeouts
+        messagesIn = s.messages_in
+        messagesOut = s.messages_out
+        bytesIn = s.bytes_in
+        bytesOut = s.bytes_out
+        protocolErrors = s.protocol_errors
+        heartbeatTimeouts = s.heartbeat_timeouts
+        idleTimeouts = s.idle_timeouts
+        droppedMessages = s.dropped_messages
+        backpressureCloses = s.backpressure_closes
+        queuedBytes = s.queued_bytes
+    }
+}

@@ -1,0 +1,44 @@
+internal import CNaviosWS
+
+extension WsEngineConfiguration {
+    /// The C form of the configuration, valid inside `body` (the core copies what it keeps).
+    func withCConfig<R>(_ body: (inout nws_server_config) -> R) -> R {
+        var config = nws_server_config()
+        config.port = UInt16(clamping: port)
+        config.loops = Int32(clamping: loopThreads)
+        switch backend {
+        case .auto: config.backend = Int32(NWS_BACKEND_AUTO.rawValue)
+        case .ioUring: config.backend = Int32(NWS_BACKEND_IO_URING.rawValue)
+        case .epoll: config.backend = Int32(NWS_BACKEND_EPOLL.rawValue)
+        }
+        config.max_message = UInt64(clamping: maxMessageSize)
+        config.max_frame = UInt64(clamping: maxFrameSize ?? 0)
+        config.handshake_timeout_ms = handshakeTimeout.milliseconds
+        config.idle_timeout_ms = idleTimeout?.milliseconds ?? 0
+        config.ping_interval_ms = heartbeat?.interval.milliseconds ?? 0
+        config.pong_timeout_ms = heartbeat?.timeout.milliseconds ?? 0
+        config.close_timeout_ms = closeTimeout.milliseconds
+        config.max_backlog = UInt64(clamping: maxBacklog)
+        config.backpressure_policy = Int32(
+            backpressurePolicy == .close ? NWS_BACKPRESSURE_CLOSE.rawValue : NWS_BACKPRESSURE_DROP.rawValue)
+        config.http.max_head_bytes = maxRequestHeadBytes
+        return host.withCString { hostPointer in
+            config.host = hostPointer
+            guard let healthPath else { return body(&config) }
+            return healthPath.withCString { healthPointer in
+                config.health_path = healthPointer
+                return body(&config)
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, at least 1 for any positive duration (0 means "off" to the core).
+    var milliseconds: UInt32 {
+        let (seconds, attoseconds) = components
+        let ms = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        if ms <= 0 { return attoseconds > 0 || seconds > 0 ? 1 : 0 }
+        return UInt32(clamping: ms)
+    }
+}

@@ -1,0 +1,62 @@
+/// Everything the engine can be told, with a reason for each default.
+public struct WsEngineConfiguration: Sendable {
+    public enum Backend: Sendable {
+        /// io_uring, or epoll when the kernel or a container refuses io_uring.
+        case auto
+        case ioUring
+        case epoll
+    }
+
+    public enum BackpressurePolicy: Sendable {
+        /// Drop droppable messages; close with 1008 on any other message past the limit.
+        case close
+        /// Drop every message past the limit and keep the connection.
+        case drop
+    }
+
+    public struct Heartbeat: Sendable {
+        public var interval: Duration
+        public var timeout: Duration
+        public init(interval: Duration, timeout: Duration) {
+            self.interval = interval
+            self.timeout = timeout
+        }
+    }
+
+    /// Loopback by default: listening on every interface should be a decision.
+    public var host: String = "127.0.0.1"
+    /// 0 lets the kernel pick a free port; ``WsEngine/port`` tells which.
+    public var port: Int = 0
+    /// 0 = one loop thread per online CPU.
+    public var loopThreads: Int = 0
+    /// `.auto` unless the environment variable NAVIOS_WS_BACKEND says otherwise.
+    public var backend: Backend = .auto
+    /// 16 MiB: the largest message of the Autobahn suite, and ample for chat-style traffic.
+    public var maxMessageSize: Int = 16 * 1024 * 1024
+    /// nil = the message limit; one frame can never be larger than a message anyway.
+    public var maxFrameSize: Int? = nil
+    /// 10 s from accept to a complete upgrade request: slow clients fit, slowloris does not.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// nil = no idle timeout; the heartbeat is the usual liveness check.
+    public var idleTimeout: Duration? = nil
+    /// nil = no pings from the server.
+    public var heartbeat: Heartbeat? = nil
+    /// 3 s for the peer to answer our close frame before the socket is cut.
+    public var closeTimeout: Duration = .seconds(3)
+    /// 1 MiB of queued bytes per connection before the policy applies: a few seconds of a
+    /// busy chat, and a hard bound on what one slow client costs.
+    public var maxBacklog: Int = 1 << 20
+    public var backpressurePolicy: BackpressurePolicy = .close
+    /// 8 KiB for the whole upgrade request: browsers send 1-2 KiB, cookies included.
+    public var maxRequestHeadBytes: Int = 8192
+    /// A plain GET of this path gets `200 ok` (for load balancers); nil = none.
+    public var healthPath: String? = nil
+    /// nil = any Origin; otherwise the exact origins allowed (a request without Origin, from a
+    /// non-browser client, is allowed).
+    public var allowedOrigins: [String]? = nil
+    /// Subprotocols the server speaks, in order of preference; the first one the client offers
+    /// is chosen. Empty = none is negotiated.
+    public var subprotocols: [String] = []
+
+    public init() {}
+}

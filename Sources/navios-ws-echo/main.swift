@@ -1,0 +1,65 @@
+// navios-ws-echo — echoes every text and binary message back to its sender.
+//
+// It is the server the interop tests, the Autobahn|Testsuite and the benchmarks talk to.
+//   swift run -c release navios-ws-echo --port 9001 [--loops N] [--backend auto|epoll|io_uring]
+//                                       [--max-message BYTES] [--host ADDR]
+// SIGINT/SIGTERM shut it down gracefully (1001 to every client, drain, exit).
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NaviosWS
+import ServiceLifecycle
+
+/// Sends each message back on the loop thread it arrived on: no copy beyond the send queue.
+final class EchoHandler: WsEngineHandler {
+    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
+        try? connection.send(text: text)
+    }
+
+    func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {
+        try? connection.send(binary: data)
+    }
+}
+
+func usage() -> Never {
+    print("usage: navios-ws-echo [--host ADDR] [--port N] [--loops N] [--backend auto|epoll|io_uring] [--max-message BYTES]")
+    exit(2)
+}
+
+var configuration = WsEngineConfiguration()
+configuration.port = 9001
+configuration.healthPath = "/health"
+var arguments = CommandLine.arguments.dropFirst()
+while let flag = arguments.popFirst() {
+    guard let value = arguments.popFirst() else { usage() }
+    switch flag {
+    case "--host": configuration.host = value
+    case "--port": configuration.port = Int(value) ?? { usage() }()
+    case "--loops": configuration.loopThreads = Int(value) ?? { usage() }()
+    case "--max-message": configuration.maxMessageSize = Int(value) ?? { usage() }()
+    case "--backend":
+        switch value {
+        case "auto": configuration.backend = .auto
+        case "epoll": configuration.backend = .epoll
+        case "io_uring", "uring": configuration.backend = .ioUring
+        default: usage()
+        }
+    default: usage()
+    }
+}
+
+LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+let logger = Logger(label: "navios-ws-echo")
+do {
+    let engine = try WsEngine(configuration: configuration, handler: EchoHandler(), logger: logger)
+    try engine.start()
+    print("navios-ws-echo listening on ws://\(configuration.host):\(engine.port)/ (\(engine.backend), \(engine.loopThreads) loops)")
+    fflush(nil)   // the tests wait for this line on a pipe
+    let group = ServiceGroup(
+        services: [engine], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    try await group.run()
+} catch {
+    logger.error("navios-ws-echo failed: \(error)")
+    exit(1)
+}

@@ -1,0 +1,83 @@
+/*
+ * echo_server.c — the C core alone, echoing every message: the server that the sanitizer
+ * build (make test-asan) runs the interop and adversarial suites against, with no Swift in
+ * the process. The Swift executable navios-ws-echo is the product; this is its twin for tests.
+ *
+ * Usage: echo_server [--port N] [--loops N] [--backend auto|epoll|io_uring] [--max-message N]
+ *                    [--handshake-timeout MS] [--ping-interval MS] [--pong-timeout MS]
+ *                    [--max-backlog N] [--idle-timeout MS]
+ * Prints "listening on PORT BACKEND" once ready; SIGTERM/SIGINT shut it down gracefully.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nws_error.h"
+#include "nws_server.h"
+
+static nws_server *server;
+static int stop_pipe[2];
+
+static void on_message(void *ctx, nws_conn_id id, int opcode, const uint8_t *data, size_t len) {
+    (void)ctx;
+    nws_send(server, id, opcode, data, len, 0);
+}
+
+static void on_signal(int sig) {
+    (void)sig;
+    char b = 1;
+    ssize_t r = write(stop_pipe[1], &b, 1);
+    (void)r;
+}
+
+static unsigned long arg_num(const char *s) { return strtoul(s, NULL, 10); }
+
+int main(int argc, char **argv) {
+    nws_server_config config = {.host = "127.0.0.1", .port = 9001};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--port")) config.port = (uint16_t)arg_num(v);
+        else if (!strcmp(k, "--host")) config.host = v;
+        else if (!strcmp(k, "--loops")) config.loops = (int)arg_num(v);
+        else if (!strcmp(k, "--backend")) config.backend = !strcmp(v, "epoll") ? NWS_BACKEND_EPOLL : !strcmp(v, "io_uring") ? NWS_BACKEND_IO_URING : NWS_BACKEND_AUTO;
+        else if (!strcmp(k, "--max-message")) config.max_message = arg_num(v);
+        else if (!strcmp(k, "--handshake-timeout")) config.handshake_timeout_ms = (uint32_t)arg_num(v);
+        else if (!strcmp(k, "--ping-interval")) config.ping_interval_ms = (uint32_t)arg_num(v);
+        else if (!strcmp(k, "--pong-timeout")) config.pong_timeout_ms = (uint32_t)arg_num(v);
+        else if (!strcmp(k, "--idle-timeout")) config.idle_timeout_ms = (uint32_t)arg_num(v);
+        else if (!strcmp(k, "--max-backlog")) config.max_backlog = arg_num(v);
+        else if (!strcmp(k, "--close-timeout")) config.close_timeout_ms = (uint32_t)arg_num(v);
+        else {
+            fprintf(stderr, "unknown option %s\n", k);
+            return 2;
+        }
+    }
+    config.health_path = "/health";
+    nws_server_callbacks cb = {.on_message = on_message};
+    int rc = nws_server_create(&config, &cb, &server);
+    if (rc == 0) rc = nws_server_start(server);
+    if (rc != 0) {
+        fprintf(stderr, "echo_server: %s (%s)\n", nws_strerror(rc), nws_err_name(rc));
+        return 1;
+    }
+    printf("listening on %u %s\n", nws_server_port(server),
+           nws_server_backend(server) == NWS_BACKEND_EPOLL ? "epoll" : "io_uring");
+    fflush(stdout);
+    if (pipe(stop_pipe) != 0) return 1;
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    char b;
+    while (read(stop_pipe[0], &b, 1) < 0) {}
+    nws_server_shutdown(server, 2000);
+    nws_server_wait(server);
+    nws_server_stats stats;
+    nws_server_stats_get(server, &stats);
+    fprintf(stderr, "echo_server: stopped; %llu accepted, %llu messages in, %llu protocol errors\n",
+            (unsigned long long)stats.connections_accepted, (unsigned long long)stats.messages_in,
+            (unsigned long long)stats.protocol_errors);
+    nws_server_destroy(server);
+    return 0;
+}
