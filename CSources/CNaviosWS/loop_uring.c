@@ -212,8 +212,10 @@ static void ur_shutdown_write(nws_loop *loop, nws_conn *c) {
     shutdown(c->fd, SHUT_WR);
 }
 
+/* Closes and buries a torn-down connection once no operation refers to it; fd < 0 marks
+ * one already buried (several completion paths may ask). */
 static void release_if_idle(nws_loop *loop, nws_conn *c) {
-    if (!c->dead || c->inflight > 0) return;
+    if (!c->dead || c->inflight > 0 || c->fd < 0) return;
     close(c->fd);
     c->fd = -1;
     nws__loop_bury(loop, c);

@@ -35,7 +35,9 @@ void nws__wheel_set(nws__wheel *w, nws__timer *t, uint64_t deadline_ms) {
         unlink_timer(t);
         w->count--;
     }
-    uint64_t tick = deadline_ms / NWS__TICK_MS;
+    /* The first tick that starts at or after the deadline: it fires at most one tick late,
+     * never early, and never waits a whole turn because its slot came a little too soon. */
+    uint64_t tick = (deadline_ms + NWS__TICK_MS - 1) / NWS__TICK_MS;
     /* A deadline already behind the wheel goes into the next slot to be processed. */
     if (tick <= w->current_tick) tick = w->current_tick + 1;
     t->deadline_ms = deadline_ms;

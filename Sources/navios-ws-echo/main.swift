@@ -2,7 +2,9 @@
 //
 // It is the server the interop tests, the Autobahn|Testsuite and the benchmarks talk to.
 //   swift run -c release navios-ws-echo --port 9001 [--loops N] [--backend auto|epoll|io_uring]
-//                                       [--max-message BYTES] [--host ADDR]
+//                                       [--max-message BYTES] [--host ADDR] [--max-backlog BYTES]
+//                                       [--handshake-timeout MS] [--close-timeout MS] [--idle-timeout MS]
+//                                       [--ping-interval MS] [--pong-timeout MS]
 // SIGINT/SIGTERM shut it down gracefully (1001 to every client, drain, exit).
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +25,11 @@ final class EchoHandler: WsEngineHandler {
 }
 
 func usage() -> Never {
-    print("usage: navios-ws-echo [--host ADDR] [--port N] [--loops N] [--backend auto|epoll|io_uring] [--max-message BYTES]")
+    print("""
+        usage: navios-ws-echo [--host ADDR] [--port N] [--loops N] [--backend auto|epoll|io_uring]
+                              [--max-message BYTES] [--max-backlog BYTES] [--handshake-timeout MS]
+                              [--close-timeout MS] [--idle-timeout MS] [--ping-interval MS] [--pong-timeout MS]
+        """)
     exit(2)
 }
 
@@ -38,6 +44,16 @@ while let flag = arguments.popFirst() {
     case "--port": configuration.port = Int(value) ?? { usage() }()
     case "--loops": configuration.loopThreads = Int(value) ?? { usage() }()
     case "--max-message": configuration.maxMessageSize = Int(value) ?? { usage() }()
+    case "--max-backlog": configuration.maxBacklog = Int(value) ?? { usage() }()
+    case "--handshake-timeout": configuration.handshakeTimeout = .milliseconds(Int(value) ?? { usage() }())
+    case "--close-timeout": configuration.closeTimeout = .milliseconds(Int(value) ?? { usage() }())
+    case "--idle-timeout": configuration.idleTimeout = .milliseconds(Int(value) ?? { usage() }())
+    case "--ping-interval":
+        let interval = Duration.milliseconds(Int(value) ?? { usage() }())
+        configuration.heartbeat = .init(interval: interval, timeout: configuration.heartbeat?.timeout ?? .seconds(10))
+    case "--pong-timeout":
+        let timeout = Duration.milliseconds(Int(value) ?? { usage() }())
+        configuration.heartbeat = .init(interval: configuration.heartbeat?.interval ?? .seconds(30), timeout: timeout)
     case "--backend":
         switch value {
         case "auto": configuration.backend = .auto

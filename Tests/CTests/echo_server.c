@@ -6,7 +6,7 @@
  * Usage: echo_server [--port N] [--loops N] [--backend auto|epoll|io_uring] [--max-message N]
  *                    [--handshake-timeout MS] [--ping-interval MS] [--pong-timeout MS]
  *                    [--max-backlog N] [--idle-timeout MS]
- * Prints "listening on PORT BACKEND" once ready; SIGTERM/SIGINT shut it down gracefully.
+ * Prints the same "listening on ws://HOST:PORT/" line as navios-ws-echo once ready; SIGTERM/SIGINT shut it down gracefully.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -63,8 +63,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "echo_server: %s (%s)\n", nws_strerror(rc), nws_err_name(rc));
         return 1;
     }
-    printf("listening on %u %s\n", nws_server_port(server),
-           nws_server_backend(server) == NWS_BACKEND_EPOLL ? "epoll" : "io_uring");
+    printf("navios-ws-echo listening on ws://%s:%u/ (%s, %d loops)\n", config.host, nws_server_port(server),
+           nws_server_backend(server) == NWS_BACKEND_EPOLL ? "epoll" : "ioUring", nws_server_loop_count(server));
     fflush(stdout);
     if (pipe(stop_pipe) != 0) return 1;
     signal(SIGTERM, on_signal);

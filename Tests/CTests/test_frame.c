@@ -861,7 +861,7 @@ static void rfc6455_8_1_textEndingInsideCharacterIsRejected(void) {
 /* ---- size limits (§10.4: an endpoint may cap frame and message size, answered with 1009) ---- */
 
 static void rfc6455_10_4_maxFrameSizeBoundary(void) {
-    static uint8_t p[1001];
+    static uint8_t p[2000]; /* zeros, so two 1000-byte frames reassemble to p[0..2000) */
     const nws_decoder_limits lim = {.max_frame = 1000, .require_mask = 1};
     wire w = {0};
     trace want = {0};

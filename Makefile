@@ -1,0 +1,91 @@
+# NaviosWS — the only entry points. Every target installs what it needs on a fresh Debian
+# machine first (apt packages, a Python venv in .venv); once installed, that step is a check.
+#
+#   make run          build in release mode and start the example server
+#   make test         every test: C unit tests, Swift tests, interop suites on both backends
+#   make test-asan    the C core's tests and the interop suites under ASan + UBSan
+#   make bench-codec  codec microbenchmarks (masking, UTF-8, frame decoding)
+#   make autobahn     the Autobahn|Testsuite fuzzingclient against navios-ws-echo, both backends
+#   make clean
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build
+PORT ?= 9001
+
+CORE_DIR := CSources/CNaviosWS
+CORE_SRCS := $(wildcard $(CORE_DIR)/*.c)
+CORE_HDRS := $(wildcard $(CORE_DIR)/*.h $(CORE_DIR)/include/*.h)
+C_TESTS := test_frame test_mask_utf8 test_http test_timer
+CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
+LIBS := -luring -lssl -lcrypto -lpthread
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: deps venv build run test test-c test-swift test-interop test-asan bench-codec autobahn clean
+
+# ---- installing ----------------------------------------------------------------------
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+$(VENV)/.installed: Tests/Interop/requirements.txt | deps
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+# ---- building ------------------------------------------------------------------------
+build: deps
+	swift build -c release --product navios-ws-echo
+
+run: build
+	.build/release/navios-ws-echo --port $(PORT)
+
+$(BUILD)/%: Tests/CTests/%.c $(CORE_SRCS) $(CORE_HDRS) Tests/CTests/nws_test.h | deps
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) -O2 $< $(CORE_SRCS) -o $@ $(LIBS)
+
+$(BUILD)/asan/%: Tests/CTests/%.c $(CORE_SRCS) $(CORE_HDRS) Tests/CTests/nws_test.h | deps
+	@mkdir -p $(BUILD)/asan
+	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(CORE_SRCS) -o $@ $(LIBS)
+
+# ---- testing -------------------------------------------------------------------------
+test: test-c test-swift test-interop
+
+test-c: $(addprefix $(BUILD)/,$(C_TESTS))
+	@for t in $(C_TESTS); do $(BUILD)/$$t || exit 1; done
+
+test-swift: deps
+	swift test
+
+test-interop: build venv
+	NAVIOS_WS_ECHO=.build/release/navios-ws-echo $(PY) -m pytest Tests/Interop -q
+
+test-asan: $(addprefix $(BUILD)/asan/,$(C_TESTS) echo_server) venv
+	@for t in $(C_TESTS); do $(BUILD)/asan/$$t || exit 1; done
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		NAVIOS_WS_ECHO=$(BUILD)/asan/echo_server $(PY) -m pytest Tests/Interop -q
+
+# ---- measuring -----------------------------------------------------------------------
+$(BUILD)/bench_codec: Benchmarks/codec/bench_codec.c $(CORE_SRCS) $(CORE_HDRS) | deps
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_COMMON) -O2 $< $(CORE_SRCS) -o $@ $(LIBS)
+
+bench-codec: $(BUILD)/bench_codec
+	$(BUILD)/bench_codec
+
+AUTOBAHN_PREFIX ?= /opt/autobahn-py27
+autobahn: build
+	bash ../shared/tools/autobahn/setup.sh $(AUTOBAHN_PREFIX) >/dev/null
+	bash Tests/Autobahn/run-both-backends.sh
+
+clean:
+	rm -rf $(BUILD) .build
