@@ -1,0 +1,205 @@
+import Synchronization
+import Testing
+@testable import NaviosWS
+
+/// Records what the engine reported and echoes text when asked to.
+final class RecordingHandler: WsEngineHandler {
+    struct Events {
+        var opened: [WsConnection] = []
+        var requests: [WsUpgradeRequest] = []
+        var texts: [String] = []
+        var binaries: [[UInt8]] = []
+        var closes: [(WsConnectionID, UInt16, String)] = []
+    }
+    let events = Mutex(Events())
+    let echo: Bool
+
+    init(echo: Bool = true) { self.echo = echo }
+
+    func onOpen(_ connection: WsConnection, request: WsUpgradeRequest) {
+        events.withLock {
+            $0.opened.append(connection)
+            $0.requests.append(request)
+        }
+    }
+
+    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
+        events.withLock { $0.texts.append(String(decoding: text, as: UTF8.self)) }
+        if echo { try? connection.send(text: text) }
+    }
+
+    func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {
+        events.withLock { $0.binaries.append(Array(data)) }
+        if echo { try? connection.send(binary: data) }
+    }
+
+    func onClose(_ connection: WsConnection, code: UInt16, reason: String) {
+        events.withLock { $0.closes.append((connection.id, code, reason)) }
+    }
+
+    /// Polls until `condition` holds (the engine reports on its own threads).
+    func wait(_ what: String, _ condition: (Events) -> Bool) async throws {
+        for _ in 0..<500 {
+            if events.withLock({ condition($0) }) { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("timed out waiting for \(what)")
+    }
+}
+
+func startEngine(_ backend: WsEngineConfiguration.Backend, _ handler: RecordingHandler,
+                 configure: (inout WsEngineConfiguration) -> Void = { _ in }) throws -> WsEngine {
+    var configuration = WsEngineConfiguration()
+    configuration.backend = backend
+    configuration.loopThreads = 2
+    configure(&configuration)
+    let engine = try WsEngine(configuration: configuration, handler: handler)
+    try engine.start()
+    return engine
+}
+
+func stop(_ engine: WsEngine) async {
+    engine.shutdown(drain: .milliseconds(500))
+    await engine.waitUntilStopped()
+}
+
+@Suite(.serialized) struct EngineTests {
+    static let backends: [WsEngineConfiguration.Backend] = [.epoll, .ioUring]
+
+    @Test(arguments: backends)
+    func openReportsPathQueryAndHeaders(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler()
+        let engine = try startEngine(backend, handler)
+        #expect(engine.backend == backend)
+        let client = try TestClient(port: engine.port, path: "/chat?token=abc%21", headers: ["X-Trace: 7"])
+        try await handler.wait("open") { $0.opened.count == 1 }
+        let request = try #require(handler.events.withLock { $0.requests.first })
+        #expect(request.path == "/chat")
+        #expect(request.queryItems.first?.value == "abc!")
+        #expect(request.header("x-trace") == "7")
+        _ = client
+        await stop(engine)
+    }
+
+    @Test(arguments: backends)
+    func textAndBinaryAreEchoedFromTheLoopThread(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler()
+        let engine = try startEngine(backend, handler)
+        let client = try TestClient(port: engine.port)
+        try client.send(text: "héllo")
+        #expect(try client.receive().text == "héllo")
+        try client.send(opcode: 2, [0, 1, 2, 255])
+        #expect(try client.receive().payload == [0, 1, 2, 255])
+        let big = [UInt8](repeating: 7, count: 200_000)
+        try client.send(opcode: 2, big)
+        #expect(try client.receive().payload == big)
+        #expect(engine.statistics.messagesIn == 3)
+        await stop(engine)
+    }
+
+    @Test(arguments: backends)
+    func sendFromAnotherThreadReachesTheClient(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler(echo: false)
+        let engine = try startEngine(backend, handler)
+        let client = try TestClient(port: engine.port)
+        try await handler.wait("open") { $0.opened.count == 1 }
+        let connection = try #require(handler.events.withLock { $0.opened.first })
+        #expect(engine.currentLoop == nil)
+        try await Task.detached { try connection.send(text: "from a task") }.value
+        #expect(try client.receive().text == "from a task")
+        await stop(engine)
+    }
+
+    @Test(arguments: backends)
+    func broadcastIsFramedOnceAndReachesEveryId(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler(echo: false)
+        let engine = try startEngine(backend, handler)
+        let clients = try (0..<6).map { _ in try TestClient(port: engine.port) }
+        try await handler.wait("six opens") { $0.opened.count == 6 }
+        let ids = handler.events.withLock { $0.opened.map(\.id) }
+        // Connections spread over both loops, so the broadcast crosses threads.
+        let message = try WsPreparedMessage(text: "to all")
+        #expect(engine.broadcast(message, to: ids) == 6)
+        for client in clients { #expect(try client.receive().text == "to all") }
+        await stop(engine)
+    }
+
+    @Test(arguments: backends)
+    func serverCloseSendsTheCodeAndReportsIt(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler(echo: false)
+        let engine = try startEngine(backend, handler)
+        let client = try TestClient(port: engine.port)
+        try await handler.wait("open") { $0.opened.count == 1 }
+        let connection = try #require(handler.events.withLock { $0.opened.first })
+        try connection.close(code: 4000, reason: "bye")
+        let frame = try client.receive()
+        #expect(frame.closeCode == 4000)
+        try await handler.wait("close") { $0.closes.count == 1 }
+        #expect(handler.events.withLock { $0.closes.first?.1 } == 4000)
+        await stop(engine)
+    }
+
+    @Test(arguments: backends)
+    func clientCloseIsEchoedAndReported(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler(echo: false)
+        let engine = try startEngine(backend, handler)
+        let client = try TestClient(port: engine.port)
+        try client.send(opcode: 8, [0x0f, 0xa1] + Array("done".utf8))   // 4001
+        #expect(try client.receive().closeCode == 4001)
+        try await handler.wait("close") { $0.closes.count == 1 }
+        let close = try #require(handler.events.withLock { $0.closes.first })
+        #expect(close.1 == 4001 && close.2 == "done")
+        await stop(engine)
+    }
+
+    @Test(arguments: backends)
+    func staleIdIsRefusedOnItsLoop(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler(echo: false)
+        let engine = try startEngine(backend, handler)
+        do {
+            let client = try TestClient(port: engine.port)
+            try client.send(opcode: 8, [0x03, 0xe8])
+            _ = try client.receive()
+        }
+        try await handler.wait("close") { $0.closes.count == 1 }
+        let connection = try #require(handler.events.withLock { $0.opened.first })
+        let outcome = Mutex<WsCoreError?>(nil)
+        let done = Mutex(false)
+        try engine.post(toLoop: connection.id.loop) {
+            do throws(WsCoreError) {
+                try connection.send(text: "late")
+            } catch {
+                outcome.withLock { $0 = error }
+            }
+            done.withLock { $0 = true }
+        }
+        for _ in 0..<300 where !done.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        let error = outcome.withLock { $0 }
+        #expect(error == .stale || error == .closed)
+        await stop(engine)
+    }
+
+    @Test(arguments: backends)
+    func shutdownSendsGoingAwayAndStops(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler(echo: false)
+        let engine = try startEngine(backend, handler)
+        let client = try TestClient(port: engine.port)
+        try await handler.wait("open") { $0.opened.count == 1 }
+        engine.shutdown(drain: .seconds(2))
+        #expect(try client.receive().closeCode == 1001)
+        try client.send(opcode: 8, [0x03, 0xe9])
+        await engine.waitUntilStopped()
+        #expect(engine.statistics.connectionsOpen == 0)
+    }
+
+    @Test func originAllowListRefusesOthersWith403() async throws {
+        let handler = RecordingHandler()
+        let engine = try startEngine(.auto, handler) { $0.allowedOrigins = ["https://good.example"] }
+        _ = try TestClient(port: engine.port, headers: ["Origin: https://good.example"])
+        #expect(throws: TestClientError.self) {
+            _ = try TestClient(port: engine.port, headers: ["Origin: https://evil.example"])
+        }
+        #expect(engine.statistics.upgradesRefused == 1)
+        await stop(engine)
+    }
+}
