@@ -25,7 +25,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run test test-c test-swift test-interop test-asan bench-codec autobahn clean
+.PHONY: deps venv build run test test-c test-swift test-interop test-autobahn test-asan bench-codec autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -58,7 +58,7 @@ $(BUILD)/asan/%: Tests/CTests/%.c $(CORE_SRCS) $(CORE_HDRS) Tests/CTests/nws_tes
 	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(CORE_SRCS) -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------
-test: test-c test-swift test-interop
+test: test-c test-swift test-interop test-autobahn
 
 test-c: $(addprefix $(BUILD)/,$(C_TESTS))
 	@for t in $(C_TESTS); do $(BUILD)/$$t || exit 1; done
@@ -83,8 +83,10 @@ bench-codec: $(BUILD)/bench_codec
 	$(BUILD)/bench_codec
 
 AUTOBAHN_PREFIX ?= /opt/autobahn-py27
-autobahn: build
-	bash ../shared/tools/autobahn/setup.sh $(AUTOBAHN_PREFIX) >/dev/null
+$(AUTOBAHN_PREFIX)/bin/wstest: | deps
+	bash ../shared/tools/autobahn/setup.sh $(AUTOBAHN_PREFIX)
+
+test-autobahn autobahn: build $(AUTOBAHN_PREFIX)/bin/wstest
 	bash Tests/Autobahn/run-both-backends.sh
 
 clean:

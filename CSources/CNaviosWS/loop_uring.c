@@ -161,6 +161,10 @@ static void ur_stop_accepting(nws_loop *loop) {
     struct io_uring_sqe *sqe = get_sqe(loop);
     io_uring_prep_cancel64(sqe, tag(OP_ACCEPT, 0, 0), 0);
     io_uring_sqe_set_data64(sqe, tag(OP_CANCEL, 0, 0));
+    /* The pending accept holds its own reference to the socket: closing now makes the
+     * kernel refuse new connections at once instead of queueing them until exit. */
+    close(loop->listen_fd);
+    loop->listen_fd = -1;
 }
 
 static void arm_recv(nws_loop *loop, nws_conn *c) {
