@@ -56,7 +56,7 @@ static int fail(nws_decoder *d, int err) {
 
 /* Everything the first two header bytes decide. Returns the header's whole length or an
  * NWS_E*. Reads the decoder but does not change it, so the spill path may call it again. */
-static int header_start(const nws_decoder *d, uint8_t b0, uint8_t b1) {
+static inline int header_start(const nws_decoder *d, uint8_t b0, uint8_t b1) {
     if (b0 & (B0_RSV2 | B0_RSV3)) {
         return NWS_ERSV;
     }
@@ -110,7 +110,7 @@ static int header_start(const nws_decoder *d, uint8_t b0, uint8_t b1) {
 
 /* The rest of a complete header h (already passed header_start): length, mask key, caps,
  * and the start of a new message. */
-static int header_finish(nws_decoder *d, const uint8_t *h) {
+static inline int header_finish(nws_decoder *d, const uint8_t *h) {
     uint8_t opcode = h[0] & B0_OPCODE;
     uint8_t len7 = h[1] & B1_LEN;
     uint64_t payload_len = len7;
@@ -157,6 +157,7 @@ static int header_finish(nws_decoder *d, const uint8_t *h) {
         d->message_rsv1 = (h[0] & B0_RSV1) != 0;
         d->message_len = 0;
         d->utf8_state = NWS_UTF8_ACCEPT;
+        d->check_utf8 = opcode == NWS_OP_TEXT && !d->message_rsv1;
     }
     d->state = ST_DATA;
     return 0;
@@ -189,7 +190,7 @@ static size_t spill(nws_decoder *d, const uint8_t *p, size_t avail, int *status)
 }
 
 /* Takes p[0..n) of the current data frame (n may be 0 only for an empty frame). */
-static int data_chunk(nws_decoder *d, uint8_t *p, size_t n, nws_decoded *out) {
+static inline int data_chunk(nws_decoder *d, uint8_t *p, size_t n, nws_decoded *out) {
     if (d->limits.require_mask && n != 0) {
         nws_mask(p, n, d->mask, d->mask_phase);
         d->mask_phase = (uint8_t)((d->mask_phase + n) & 3);
@@ -198,7 +199,7 @@ static int data_chunk(nws_decoder *d, uint8_t *p, size_t n, nws_decoded *out) {
     int first = d->message_len == 0;
     int last = d->remaining == 0 && d->fin;
     d->message_len += n;
-    if (d->message_opcode == NWS_OP_TEXT && !d->message_rsv1) {
+    if (d->check_utf8) {
         uint32_t s = nws_utf8_step(d->utf8_state, p, n);
         if (s == NWS_UTF8_REJECT || (last && s != NWS_UTF8_ACCEPT)) {
             return NWS_EUTF8;
@@ -222,6 +223,7 @@ static int data_chunk(nws_decoder *d, uint8_t *p, size_t n, nws_decoded *out) {
         d->message_opcode = 0;
         d->message_rsv1 = 0;
         d->message_len = 0;
+        d->check_utf8 = 0;
     }
     return 0;
 }

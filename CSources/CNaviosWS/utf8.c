@@ -2,14 +2,15 @@
  * utf8.c — incremental UTF-8 validation for text messages and close reasons.
  *
  * Chat and JSON traffic is mostly ASCII, so while the validator sits on a character
- * boundary it jumps over ASCII runs 8, 16 or 32 bytes at a time; only the bytes of
- * multi-byte characters go through the DFA, one table lookup pair per byte.
+ * boundary it jumps over ASCII runs 8, 16 or 32 bytes at a time; the DFA sees only the
+ * multi-byte characters and the short ASCII runs between them.
  *
- * The DFA is a byte-class table plus a transition table. The classes split the lead and
- * second bytes exactly where RFC 3629's table of well-formed sequences splits them, so the
- * second byte already rejects overlongs (E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and
- * code points above U+10FFFF (F4 90..BF, F5..FF): an invalid sequence is reported at the
- * first byte that makes it impossible, which is what "fail fast" needs across fragments.
+ * The DFA is a byte-class table plus a transition table (packed for speed, see below). The
+ * classes split the lead and second bytes exactly where RFC 3629's table of well-formed
+ * sequences splits them, so the second byte already rejects overlongs (E0 80..9F,
+ * F0 80..8F), surrogates (ED A0..BF) and code points above U+10FFFF (F4 90..BF, F5..FF): an
+ * invalid sequence is reported at the first byte that makes it impossible, which is what
+ * "fail fast" needs across fragments.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -67,21 +68,33 @@ static const uint8_t byte_class[256] = {
     6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 7, 7, 9, 10, 10, 10, 11, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
 };
 
-/* transition[state << 4 | class]; columns 12..15 are unused and reject. */
-#define R S_REJECT
-static const uint8_t transition[S_COUNT * 16] = {
-    /*            ASC  LO  MD  HI  BAD LD2 E0  LD3 ED  F0  LD4 F4 */
-    /* ACCEPT */ 0,   R,  R,  R,  R,  2,  4,  3,  5,  7,  6,  8,  R, R, R, R,
-    /* REJECT */ R,   R,  R,  R,  R,  R,  R,  R,  R,  R,  R,  R,  R, R, R, R,
-    /* NEED1  */ R,   0,  0,  0,  R,  R,  R,  R,  R,  R,  R,  R,  R, R, R, R,
-    /* NEED2  */ R,   2,  2,  2,  R,  R,  R,  R,  R,  R,  R,  R,  R, R, R, R,
-    /* E0     */ R,   R,  R,  2,  R,  R,  R,  R,  R,  R,  R,  R,  R, R, R, R,
-    /* ED     */ R,   2,  2,  R,  R,  R,  R,  R,  R,  R,  R,  R,  R, R, R, R,
-    /* NEED3  */ R,   3,  3,  3,  R,  R,  R,  R,  R,  R,  R,  R,  R, R, R, R,
-    /* F0     */ R,   R,  3,  3,  R,  R,  R,  R,  R,  R,  R,  R,  R, R, R, R,
-    /* F4     */ R,   3,  R,  R,  R,  R,  R,  R,  R,  R,  R,  R,  R, R, R, R,
+/* The transition table, one row per byte class. A row packs the next state for every
+ * current state into a 64-bit word, 6 bits per state, and a state is kept as its bit offset
+ * (6 * state), so one step is `row >> offset`: both loads depend only on the byte, and the
+ * chain from one byte to the next is a single shift instead of a dependent table load.
+ * ROW lists the next state for current states ACCEPT, REJECT, NEED1, NEED2, E0, ED, NEED3,
+ * F0, F4. REJECT goes to REJECT in every row, which makes it sticky. */
+#define ROW(a, r, n1, n2, e0, ed, n3, f0, f4)                                                 \
+    ((uint64_t)(a) * 6 | (uint64_t)(r) * 6 << 6 | (uint64_t)(n1) * 6 << 12 |                 \
+     (uint64_t)(n2) * 6 << 18 | (uint64_t)(e0) * 6 << 24 | (uint64_t)(ed) * 6 << 30 |         \
+     (uint64_t)(n3) * 6 << 36 | (uint64_t)(f0) * 6 << 42 | (uint64_t)(f4) * 6 << 48)
+#define X S_REJECT
+static const uint64_t transition[12] = {
+    /* ASCII   */ ROW(S_ACCEPT, X, X, X, X, X, X, X, X),
+    /* 80..8F  */ ROW(X, X, S_ACCEPT, S_NEED1, X, S_NEED1, S_NEED2, X, S_NEED2),
+    /* 90..9F  */ ROW(X, X, S_ACCEPT, S_NEED1, X, S_NEED1, S_NEED2, S_NEED2, X),
+    /* A0..BF  */ ROW(X, X, S_ACCEPT, S_NEED1, S_NEED1, X, S_NEED2, S_NEED2, X),
+    /* bad     */ ROW(X, X, X, X, X, X, X, X, X),
+    /* C2..DF  */ ROW(S_NEED1, X, X, X, X, X, X, X, X),
+    /* E0      */ ROW(S_E0, X, X, X, X, X, X, X, X),
+    /* E1..EF  */ ROW(S_NEED2, X, X, X, X, X, X, X, X),
+    /* ED      */ ROW(S_ED, X, X, X, X, X, X, X, X),
+    /* F0      */ ROW(S_F0, X, X, X, X, X, X, X, X),
+    /* F1..F3  */ ROW(S_NEED3, X, X, X, X, X, X, X, X),
+    /* F4      */ ROW(S_F4, X, X, X, X, X, X, X, X),
 };
-#undef R
+#undef X
+#undef ROW
 
 #define HIGH_BITS 0x8080808080808080ull
 
@@ -94,6 +107,10 @@ static inline size_t first_high_byte(uint64_t high) {
 #endif
 }
 
+/* Loads go 16, 8, 4, then 1 byte(s) at a time: the same widths, at the same offsets, as the
+ * stores of mask.c's word loop, because the decoder validates a chunk it has just unmasked,
+ * and a load that straddles two recent stores cannot be forwarded from them (a stall that
+ * costs more than a small frame's whole validation). */
 static inline size_t ascii_words(const uint8_t *p, size_t len) {
     size_t i = 0;
     for (; i + 16 <= len; i += 16) {
@@ -111,6 +128,13 @@ static inline size_t ascii_words(const uint8_t *p, size_t len) {
             return i + first_high_byte(a & HIGH_BITS);
         }
     }
+    if (i + 4 <= len) {
+        uint32_t a;
+        memcpy(&a, p + i, 4);
+        if ((a & 0x80808080u) == 0) {
+            i += 4;
+        }
+    }
     for (; i < len; i++) {
         if (p[i] & 0x80) {
             return i;
@@ -126,6 +150,9 @@ size_t nws__ascii_scalar(const uint8_t *p, size_t len) {
 #if NWS__X86
 
 __attribute__((target("sse2"))) size_t nws__ascii_sse2(const uint8_t *p, size_t len) {
+    if (len < 16) {
+        return ascii_words(p, len);
+    }
     size_t i = 0;
     for (; i + 32 <= len; i += 32) {
         __m128i a = _mm_loadu_si128((const __m128i *)(p + i));
@@ -140,10 +167,19 @@ __attribute__((target("sse2"))) size_t nws__ascii_sse2(const uint8_t *p, size_t 
             return i + (size_t)__builtin_ctz((unsigned)m);
         }
     }
-    return i + ascii_words(p + i, len - i);
+    if (i < len) {
+        int m = _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(p + len - 16)));
+        if (m != 0) {
+            return len - 16 + (size_t)__builtin_ctz((unsigned)m);
+        }
+    }
+    return len;
 }
 
 __attribute__((target("avx2"))) size_t nws__ascii_avx2(const uint8_t *p, size_t len) {
+    if (len < 32) {
+        return nws__ascii_sse2(p, len);
+    }
     size_t i = 0;
     for (; i + 64 <= len; i += 64) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(p + i));
@@ -158,14 +194,13 @@ __attribute__((target("avx2"))) size_t nws__ascii_avx2(const uint8_t *p, size_t 
             return i + (size_t)__builtin_ctz((unsigned)m);
         }
     }
-    if (i + 16 <= len) {
-        int m = _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(p + i)));
+    if (i < len) {
+        int m = _mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(p + len - 32)));
         if (m != 0) {
-            return i + (size_t)__builtin_ctz((unsigned)m);
+            return len - 32 + (size_t)__builtin_ctz((unsigned)m);
         }
-        i += 16;
     }
-    return i + ascii_words(p + i, len - i);
+    return len;
 }
 
 #endif /* NWS__X86 */
@@ -174,24 +209,38 @@ uint32_t nws__utf8_step_with(nws__ascii_fn skip, uint32_t state, const uint8_t *
     if (state >= S_COUNT) {
         return S_REJECT; /* not a state this validator returned */
     }
+    /* st's low 6 bits are the state's offset; the bits above are leftovers of the row and
+     * are masked off only where the state is tested, not on the byte-to-byte chain. */
+    uint64_t st = (uint64_t)state * 6;
     size_t i = 0;
     while (i < len) {
-        uint8_t c = p[i];
-        if (state == S_ACCEPT && c < 0x80) {
-            /* A lone space or digit between multi-byte characters is not worth a call. */
-            i++;
-            if (i < len && p[i] < 0x80) {
-                i += skip(p + i, len - i);
+        if ((st & 63) == S_ACCEPT * 6) {
+            i += skip(p + i, len - i);
+            if (i == len) {
+                break;
             }
-            continue;
         }
-        state = transition[(state << 4) | byte_class[c]];
-        if (state == S_REJECT) {
+        /* The DFA takes ASCII too, so it keeps going through the short ASCII runs of mixed
+         * text (spaces, punctuation) and hands back to the skipper only on a character
+         * boundary followed by at least a word of ASCII, where the skipper pays off. */
+        for (;;) {
+            st = transition[byte_class[p[i++]]] >> (st & 63);
+            if (i == len || (st & 63) == S_REJECT * 6) {
+                break;
+            }
+            if ((st & 63) == S_ACCEPT * 6 && p[i] < 0x80 && len - i >= 8) {
+                uint64_t w;
+                memcpy(&w, p + i, 8);
+                if ((w & HIGH_BITS) == 0) {
+                    break;
+                }
+            }
+        }
+        if ((st & 63) == S_REJECT * 6) {
             return S_REJECT;
         }
-        i++;
     }
-    return state;
+    return (uint32_t)(st & 63) / 6;
 }
 
 /* Same resolve-once dispatch as mask.c: a relaxed atomic pointer that starts at a resolver. */
@@ -217,11 +266,17 @@ static size_t ascii_resolve(const uint8_t *p, size_t len) {
 }
 
 uint32_t nws_utf8_step(uint32_t state, const uint8_t *p, size_t len) {
-    /* Short inputs (a chunk of a small frame, a close reason) finish inside the first
-     * vector anyway; the word loop spares them an indirect call per ASCII run. */
-    nws__ascii_fn skip = len < 32 ? nws__ascii_scalar
-                                  : atomic_load_explicit(&ascii_impl, memory_order_relaxed);
-    return nws__utf8_step_with(skip, state, p, len);
+    /* Short inputs (a small frame, a close reason) finish inside the first vector anyway,
+     * and are most often plain ASCII: checked inline, without the DFA loop or an indirect
+     * call. */
+    if (len < 32) {
+        if (state == S_ACCEPT && ascii_words(p, len) == len) {
+            return S_ACCEPT;
+        }
+        return nws__utf8_step_with(nws__ascii_scalar, state, p, len);
+    }
+    return nws__utf8_step_with(atomic_load_explicit(&ascii_impl, memory_order_relaxed), state, p,
+                               len);
 }
 
 int nws_utf8_valid(const uint8_t *p, size_t len) {

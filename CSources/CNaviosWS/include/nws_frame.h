@@ -81,6 +81,9 @@ typedef struct nws_decoder {
     uint8_t control_len;
     int8_t error;           /* once the peer broke the protocol: that NWS_E*, returned again
                                by every later nws_decode call */
+    uint8_t check_utf8;     /* the open message is uncompressed text. Its own byte, away from
+                               the fields written per header, so testing it never needs a wide
+                               load over bytes just stored (a store-forwarding stall) */
     uint8_t control[NWS_CONTROL_MAX];
 } nws_decoder;
 
