@@ -49,13 +49,29 @@ build: deps
 run: build
 	.build/release/navios-ws-echo --port $(PORT)
 
-$(BUILD)/%: Tests/CTests/%.c $(CORE_SRCS) $(CORE_HDRS) Tests/CTests/nws_test.h | deps
-	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_COMMON) -O2 $< $(CORE_SRCS) -o $@ $(LIBS)
+# The core as a static library, once per flavour (plain -O2, and sanitized).
+CORE_OBJS := $(patsubst $(CORE_DIR)/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+ASAN_OBJS := $(patsubst $(CORE_DIR)/%.c,$(BUILD)/asan/obj/%.o,$(CORE_SRCS))
 
-$(BUILD)/asan/%: Tests/CTests/%.c $(CORE_SRCS) $(CORE_HDRS) Tests/CTests/nws_test.h | deps
-	@mkdir -p $(BUILD)/asan
-	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(CORE_SRCS) -o $@ $(LIBS)
+$(BUILD)/obj/%.o: $(CORE_DIR)/%.c $(CORE_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -O2 -c $< -o $@
+
+$(BUILD)/asan/obj/%.o: $(CORE_DIR)/%.c $(CORE_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) -c $< -o $@
+
+$(BUILD)/libnws.a: $(CORE_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/asan/libnws.a: $(ASAN_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/libnws.a
+	$(CC) $(CFLAGS_COMMON) -O2 $< $(BUILD)/libnws.a -o $@ $(LIBS)
+
+$(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/asan/libnws.a
+	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------
 test: test-c test-swift test-interop test-autobahn
@@ -75,9 +91,8 @@ test-asan: $(addprefix $(BUILD)/asan/,$(C_TESTS) echo_server) venv
 		NAVIOS_WS_ECHO=$(BUILD)/asan/echo_server $(PY) -m pytest Tests/Interop -q
 
 # ---- measuring -----------------------------------------------------------------------
-$(BUILD)/bench_codec: Benchmarks/codec/bench_codec.c $(CORE_SRCS) $(CORE_HDRS) | deps
-	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_COMMON) -O2 $< $(CORE_SRCS) -o $@ $(LIBS)
+$(BUILD)/bench_codec: Benchmarks/codec/bench_codec.c $(BUILD)/libnws.a
+	$(CC) $(CFLAGS_COMMON) -O2 $< $(BUILD)/libnws.a -o $@ $(LIBS)
 
 bench-codec: $(BUILD)/bench_codec
 	$(BUILD)/bench_codec
