@@ -25,9 +25,7 @@ static void mark_dirty(nws_loop *loop, nws_conn *c) {
     loop->dirty = c;
 }
 
-static void count(_Atomic uint64_t *counter, uint64_t n) {
-    atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
-}
+static inline void count(_Atomic uint64_t *counter, uint64_t n) { nws__stat_add(counter, n); }
 
 /* ---- timers ---- */
 
@@ -102,10 +100,12 @@ nws_conn *nws__conn_accepted(nws_loop *loop, int fd) {
 /* ---- sending ---- */
 
 static int queue_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
-    uint8_t header[NWS_FRAME_HEADER_MAX];
-    size_t hlen = nws_frame_header(header, (uint8_t)opcode, 1, 0, len, NULL);
-    int rc = nws__sendq_append(loop, c, header, hlen, data, len);
-    if (rc != 0) return rc;
+    /* The header is written straight into the queue, in front of the copied payload. */
+    size_t hlen = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
+    uint8_t *dst = nws__sendq_reserve(loop, c, hlen + len);
+    if (dst == NULL) return NWS_ENOMEM;
+    nws_frame_header(dst, (uint8_t)opcode, 1, 0, len, NULL);
+    if (len) memcpy(dst + hlen, data, len);
     count(&loop->stats.messages_out, 1);
     count(&loop->stats.bytes_out, hlen + len);
     mark_dirty(loop, c);
@@ -149,7 +149,7 @@ int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags) 
 static void report_close(nws_loop *loop, nws_conn *c, uint16_t code, const uint8_t *reason, size_t len) {
     if (!c->opened) return;
     c->opened = 0;
-    atomic_fetch_sub_explicit(&loop->stats.open, 1, memory_order_relaxed);
+    nws__stat_sub(&loop->stats.open, 1);
     if (cbs(loop)->on_close) cbs(loop)->on_close(cbs(loop)->ctx, conn_id(loop, c), code, reason, len);
 }
 
@@ -284,7 +284,7 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
     c->state = NWS__OPEN;
     c->opened = 1;
     c->ping_sent_ms = loop->now_ms;
-    atomic_fetch_add_explicit(&loop->stats.open, 1, memory_order_relaxed);
+    nws__stat_add(&loop->stats.open, 1);
     schedule_open_timer(loop, c);
     if (cb->on_open) {
         nws_open_info info = {req, &up, protocol, protocol_len, loop->index};
@@ -378,7 +378,10 @@ static void on_data_chunk(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
 static void on_control(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
     switch (ev->opcode) {
     case NWS_OP_PING:
-        if (!c->close_sent) queue_frame(loop, c, NWS_OP_PONG, c->decoder.control, c->decoder.control_len);
+        /* Pongs meet the backlog policy like any message: a peer that pings and never reads
+         * would otherwise grow the queue without bound. */
+        if (admit(loop, c, c->decoder.control_len, 0) == 0)
+            queue_frame(loop, c, NWS_OP_PONG, c->decoder.control, c->decoder.control_len);
         break;
     case NWS_OP_PONG:
         if (c->awaiting_pong) {

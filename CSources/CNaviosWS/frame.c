@@ -270,7 +270,42 @@ static int control_done(nws_decoder *d, nws_decoded *out) {
     return 0;
 }
 
+/* The frame a chat or echo server mostly sees: a small, whole, final, masked text or binary
+ * frame with no message open and no RSV bit. Decoded here in one step, without spilling or
+ * the general state machine; anything else takes the general path. Returns 0 when it does
+ * not apply. */
+static ssize_t decode_small_frame(nws_decoder *d, uint8_t *buf, size_t len, nws_decoded *out) {
+    uint8_t b0 = buf[0], b1 = buf[1];
+    size_t plen = b1 & B1_LEN;
+    if ((b0 != (B0_FIN | NWS_OP_TEXT) && b0 != (B0_FIN | NWS_OP_BINARY)) || !(b1 & B1_MASK) ||
+        plen >= LEN7_16BIT || len < 6 + plen || (d->limits.max_frame != 0 && plen > d->limits.max_frame) ||
+        (d->limits.max_message != 0 && plen > d->limits.max_message)) {
+        return 0;
+    }
+    uint8_t *p = buf + 6;
+    nws_mask(p, plen, buf + 2, 0);
+    if (b0 == (B0_FIN | NWS_OP_TEXT) && nws_utf8_step(NWS_UTF8_ACCEPT, p, plen) != NWS_UTF8_ACCEPT) {
+        return fail(d, NWS_EUTF8);
+    }
+    out->kind = NWS_DECODED_DATA;
+    out->opcode = b0 & B0_OPCODE;
+    out->first = 1;
+    out->last = 1;
+    out->compressed = 0;
+    out->close_code = 0;
+    out->data = p;
+    out->len = plen;
+    return (ssize_t)(6 + plen);
+}
+
 ssize_t nws_decode(nws_decoder *d, uint8_t *buf, size_t len, nws_decoded *out) {
+    if (d->state == ST_HEADER && d->header_len == 0 && d->message_opcode == 0 && d->limits.require_mask &&
+        len >= 6) {
+        ssize_t n = decode_small_frame(d, buf, len, out);
+        if (n != 0) {
+            return n;
+        }
+    }
     *out = (nws_decoded){0};
     if (d->state == ST_FAILED) {
         return d->error;

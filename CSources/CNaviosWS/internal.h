@@ -129,6 +129,15 @@ typedef struct nws__inbox {
 
 /* ---- loop ---- */
 typedef struct nws_loop nws_loop;
+
+/* Counters have a single writer, their loop thread, and are read from anywhere: a relaxed
+ * load and store, so counting costs no locked instruction on the hot path. */
+static inline void nws__stat_add(_Atomic uint64_t *counter, uint64_t n) {
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + n, memory_order_relaxed);
+}
+static inline void nws__stat_sub(_Atomic uint64_t *counter, uint64_t n) {
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) - n, memory_order_relaxed);
+}
 typedef struct nws__backend nws__backend;
 
 typedef struct nws__loop_stats {
@@ -223,6 +232,9 @@ int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags);
 /* ---- sendq.c ---- */
 nws_buf *nws__buf_new(nws_loop *loop, size_t cap);
 void nws__buf_release(nws_loop *loop, nws_buf *b);
+/* Room for n bytes at the end of the queue's private tail buffer (queued already: the caller
+ * fills it before anything can send it), or NULL when out of memory. */
+uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n);
 /* Appends header + payload as one frame, copying into the queue's private tail buffer. */
 int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
                       const void *payload, size_t payload_len);

@@ -72,31 +72,7 @@ static struct io_uring_sqe *get_sqe(nws_loop *loop) {
     return sqe;
 }
 
-static int ur_init(nws_loop *loop) {
-    uring_loop *u = calloc(1, sizeof *u);
-    if (u == NULL) return NWS_ENOMEM;
-    struct io_uring_params p = {0};
-    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
-              IORING_SETUP_CQSIZE;
-    p.cq_entries = CQ_ENTRIES;
-    int rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &p);
-    if (rc == 0) {
-        u->disabled = 1;
-    } else {
-        memset(&p, 0, sizeof p);
-        p.flags = IORING_SETUP_CQSIZE;
-        p.cq_entries = CQ_ENTRIES;
-        rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &p);
-    }
-    if (rc != 0) {
-        free(u);
-        return NWS_EURING;
-    }
-    loop->backend_data = u;
-    return 0;
-}
-
-/* The buffer ring is registered on the loop thread, after the ring is enabled. */
+/* The provided-buffer ring: registered at init (a disabled ring accepts registrations). */
 static int setup_buffers(nws_loop *loop) {
     uring_loop *u = U(loop);
     u->br_bytes = BUF_COUNT * sizeof(struct io_uring_buf);
@@ -125,6 +101,39 @@ static void recycle_buffer(uring_loop *u, unsigned bid) {
     io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
                           io_uring_buf_ring_mask(BUF_COUNT), 0);
     io_uring_buf_ring_advance(u->br, 1);
+}
+
+static void ur_destroy(nws_loop *loop);
+
+static int ur_init(nws_loop *loop) {
+    uring_loop *u = calloc(1, sizeof *u);
+    if (u == NULL) return NWS_ENOMEM;
+    struct io_uring_params p = {0};
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
+              IORING_SETUP_CQSIZE;
+    p.cq_entries = CQ_ENTRIES;
+    int rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &p);
+    if (rc == 0) {
+        u->disabled = 1;
+    } else {
+        memset(&p, 0, sizeof p);
+        p.flags = IORING_SETUP_CQSIZE;
+        p.cq_entries = CQ_ENTRIES;
+        rc = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &p);
+    }
+    if (rc != 0) {
+        free(u);
+        return NWS_EURING;
+    }
+    loop->backend_data = u;
+    /* Everything that can fail is done here, on the thread that starts the server, so a
+     * failure is reported by nws_server_start (and "auto" can still fall back to epoll). */
+    rc = setup_buffers(loop);
+    if (rc != 0) {
+        ur_destroy(loop);
+        return rc;
+    }
+    return 0;
 }
 
 static void ur_destroy(nws_loop *loop) {
@@ -162,7 +171,10 @@ static void ur_stop_accepting(nws_loop *loop) {
     io_uring_prep_cancel64(sqe, tag(OP_ACCEPT, 0, 0), 0);
     io_uring_sqe_set_data64(sqe, tag(OP_CANCEL, 0, 0));
     /* The pending accept holds its own reference to the socket: closing now makes the
-     * kernel refuse new connections at once instead of queueing them until exit. */
+     * kernel refuse new connections at once instead of queueing them until exit. The
+     * shutdown stops the listening even while the accept still holds the socket (with
+     * DEFER_TASKRUN its cancellation completes only when the loop waits again). */
+    shutdown(loop->listen_fd, SHUT_RDWR);
     close(loop->listen_fd);
     loop->listen_fd = -1;
 }
@@ -317,15 +329,9 @@ static void handle(nws_loop *loop, struct io_uring_cqe *cqe) {
 
 static void ur_run(nws_loop *loop) {
     uring_loop *u = U(loop);
-    if (u->disabled && enable_ring(&u->ring) != 0) {
-        loop->stopping = 1;
-        return;
-    }
-    if (setup_buffers(loop) != 0) {
-        /* Without a buffer ring nothing can be read: refuse service rather than spin. */
-        loop->stopping = 1;
-        return;
-    }
+    /* SINGLE_ISSUER binds the ring to the thread that enables it: this one. Enabling a ring
+     * created disabled by this process does not fail short of a kernel bug. */
+    if (u->disabled) enable_ring(&u->ring);
     arm_inbox(loop);
     while (!nws__loop_should_exit(loop)) {
         int wait = nws__loop_wait_ms(loop);

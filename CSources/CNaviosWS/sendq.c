@@ -39,7 +39,11 @@ nws_buf *nws__buf_new(nws_loop *loop, size_t cap) {
 }
 
 void nws__buf_release(nws_loop *loop, nws_buf *b) {
-    if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1) return;
+    /* A sole owner needs no read-modify-write: nobody else can take a reference to a buffer
+     * only it holds. Private send buffers, the common case, take this path. */
+    if (atomic_load_explicit(&b->refs, memory_order_acquire) != 1 &&
+        atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return;
     if (b->pooled && loop != NULL && loop->buf_pool_count < BUF_POOL_MAX) {
         *(nws_buf **)b->data = loop->buf_pool;
         loop->buf_pool = b;
@@ -74,20 +78,18 @@ static void seg_push(nws_conn *c, nws__seg *s) {
 
 static void count_queued(nws_loop *loop, nws_conn *c, size_t n) {
     c->queued += n;
-    atomic_fetch_add_explicit(&loop->stats.queued, n, memory_order_relaxed);
+    nws__stat_add(&loop->stats.queued, n);
 }
 
-int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
-                      const void *payload, size_t payload_len) {
-    size_t n = header_len + payload_len;
+uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) {
     nws__seg *t = c->tail;
     if (t == NULL || !t->appendable || t->buf->cap - t->buf->len < n) {
         nws_buf *b = nws__buf_new(loop, n);
-        if (b == NULL) return NWS_ENOMEM;
+        if (b == NULL) return NULL;
         nws__seg *s = seg_new(loop);
         if (s == NULL) {
             nws__buf_release(loop, b);
-            return NWS_ENOMEM;
+            return NULL;
         }
         s->buf = b;
         s->off = 0;
@@ -97,11 +99,18 @@ int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t
         t = s;
     }
     uint8_t *dst = t->buf->data + t->buf->len;
-    memcpy(dst, header, header_len);
-    if (payload_len) memcpy(dst + header_len, payload, payload_len);
     t->buf->len += (uint32_t)n;
     t->len += (uint32_t)n;
     count_queued(loop, c, n);
+    return dst;
+}
+
+int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
+                      const void *payload, size_t payload_len) {
+    uint8_t *dst = nws__sendq_reserve(loop, c, header_len + payload_len);
+    if (dst == NULL) return NWS_ENOMEM;
+    memcpy(dst, header, header_len);
+    if (payload_len) memcpy(dst + header_len, payload, payload_len);
     return 0;
 }
 
@@ -130,7 +139,7 @@ int nws__sendq_iov(nws_conn *c, struct iovec *iov, int max) {
 }
 
 void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n) {
-    atomic_fetch_sub_explicit(&loop->stats.queued, n, memory_order_relaxed);
+    nws__stat_sub(&loop->stats.queued, n);
     c->queued -= n;
     while (n > 0 && c->head != NULL) {
         nws__seg *s = c->head;
@@ -152,7 +161,7 @@ void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n) {
 }
 
 void nws__sendq_clear(nws_loop *loop, nws_conn *c) {
-    atomic_fetch_sub_explicit(&loop->stats.queued, c->queued, memory_order_relaxed);
+    nws__stat_sub(&loop->stats.queued, c->queued);
     c->queued = 0;
     while (c->head != NULL) {
         nws__seg *s = c->head;

@@ -121,7 +121,7 @@ static int init_loop(nws_server *s, nws_loop *loop, const nws__backend *backend)
     loop->backend = backend;
     loop->now_ms = nws__now_ms();
     nws__wheel_init(&loop->wheel, loop->now_ms);
-    int rc = nws__inbox_init(&loop->inbox);
+    int rc = loop->inbox.eventfd >= 0 ? 0 : nws__inbox_init(&loop->inbox);
     if (rc != 0) return rc;
     rc = backend->init(loop);
     if (rc != 0) loop->backend = NULL;

@@ -24,6 +24,18 @@ final class EchoHandler: WsEngineHandler {
     }
 }
 
+/// Prints the ready line from inside the service group, that is once SIGTERM and SIGINT
+/// are handled: a test that signals right after reading it gets a graceful shutdown.
+struct ReadyLine: Service {
+    let engine: WsEngine
+
+    func run() async throws {
+        print("navios-ws-echo listening on ws://\(engine.configuration.host):\(engine.port)/ (\(engine.backend), \(engine.loopThreads) loops)")
+        fflush(nil)   // the tests wait for this line on a pipe
+        try? await gracefulShutdown()
+    }
+}
+
 func usage() -> Never {
     print("""
         usage: navios-ws-echo [--host ADDR] [--port N] [--loops N] [--backend auto|epoll|io_uring]
@@ -69,11 +81,11 @@ LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 let logger = Logger(label: "navios-ws-echo")
 do {
     let engine = try WsEngine(configuration: configuration, handler: EchoHandler(), logger: logger)
+    // Bind now, so a taken port fails here with a clear error rather than inside the group.
     try engine.start()
-    print("navios-ws-echo listening on ws://\(configuration.host):\(engine.port)/ (\(engine.backend), \(engine.loopThreads) loops)")
-    fflush(nil)   // the tests wait for this line on a pipe
     let group = ServiceGroup(
-        services: [engine], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        services: [engine, ReadyLine(engine: engine)], gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger)
     try await group.run()
 } catch {
     logger.error("navios-ws-echo failed: \(error)")

@@ -63,12 +63,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "echo_server: %s (%s)\n", nws_strerror(rc), nws_err_name(rc));
         return 1;
     }
-    printf("navios-ws-echo listening on ws://%s:%u/ (%s, %d loops)\n", config.host, nws_server_port(server),
-           nws_server_backend(server) == NWS_BACKEND_EPOLL ? "epoll" : "ioUring", nws_server_loop_count(server));
-    fflush(stdout);
+    /* Signals are handled before the ready line: a test may send SIGTERM right after it. */
     if (pipe(stop_pipe) != 0) return 1;
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
+    printf("navios-ws-echo listening on ws://%s:%u/ (%s, %d loops)\n", config.host, nws_server_port(server),
+           nws_server_backend(server) == NWS_BACKEND_EPOLL ? "epoll" : "ioUring", nws_server_loop_count(server));
+    fflush(stdout);
     char b;
     while (read(stop_pipe[0], &b, 1) < 0) {}
     nws_server_shutdown(server, 2000);
