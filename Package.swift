@@ -6,6 +6,7 @@ let package = Package(
     name: "NaviosWS",
     platforms: [.macOS(.v14)],
     products: [
+        .library(name: "NaviosDI", targets: ["NaviosDI"]),
         .library(name: "NaviosWS", targets: ["NaviosWS"]),
         .executable(name: "navios-ws-echo", targets: ["navios-ws-echo"]),
     ],
@@ -26,6 +27,8 @@ let package = Package(
             name: "CNaviosWS",
             dependencies: ["CLibURing", "COpenSSL"],
             path: "CSources/CNaviosWS"),
+        // Dependency injection: tokens, inject(), scopes, modules (the @navios/di equivalent).
+        .target(name: "NaviosDI"),
         .target(
             name: "NaviosWS",
             dependencies: [
@@ -41,5 +44,6 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(name: "NaviosWSTests", dependencies: ["NaviosWS"]),
+        .testTarget(name: "NaviosDITests", dependencies: ["NaviosDI"]),
     ]
 )
