@@ -150,6 +150,7 @@ static void report_close(nws_loop *loop, nws_conn *c, uint16_t code, const uint8
     if (!c->opened) return;
     c->opened = 0;
     nws__stat_sub(&loop->stats.open, 1);
+    nws__rooms_leave_all(loop, c);   /* no sends reach it any more: no room should name it */
     if (cbs(loop)->on_close) cbs(loop)->on_close(cbs(loop)->ctx, conn_id(loop, c), code, reason, len);
 }
 
@@ -464,6 +465,7 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
 void nws__conn_free(nws_loop *loop, nws_conn *c) {
     nws__wheel_cancel(&loop->wheel, &c->timer);
     nws__sendq_clear(loop, c);
+    nws__rooms_leave_all(loop, c);
     release_message(c);
     free(c->http);
     loop->slots[c->slot] = NULL;

@@ -22,6 +22,7 @@
 #include "nws_error.h"
 #include "nws_frame.h"
 #include "nws_http.h"
+#include "nws_rooms.h"
 #include "nws_server.h"
 
 /* ---- connection ids: [loop:8][slot:24][generation:32] ---- */
@@ -107,6 +108,9 @@ struct nws_conn {
     uint64_t queued;          /* bytes in the send queue */
     char *http;               /* the upgrade request while it is read, or the refusal */
     uint32_t http_len, http_cap, http_prev;
+    struct nws__membership *rooms;   /* the rooms this connection is in (rooms.c) */
+    uint32_t room_count, room_cap;
+    uint32_t mark;            /* the last broadcast that reached it: each one at most once */
     uint8_t *message;         /* a fragmented or split message being reassembled */
     uint64_t message_len, message_cap;
     nws_decoder decoder;
@@ -170,6 +174,10 @@ struct nws_loop {
     int stopping;                /* shutdown began: no accepts */
     uint64_t stop_deadline_ms;
     uint8_t *read_buf;           /* epoll: one read buffer for every connection of the loop */
+    struct nws__room **room_buckets;   /* room name -> local members (rooms.c) */
+    uint32_t room_bucket_mask;
+    uint32_t room_total;
+    uint32_t broadcast_seq;
     nws__loop_stats stats;
 };
 
@@ -245,6 +253,15 @@ int nws__sendq_iov(nws_conn *c, struct iovec *iov, int max);
 void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n);
 void nws__sendq_clear(nws_loop *loop, nws_conn *c);
 void nws__loop_pools_free(nws_loop *loop);
+
+/* ---- rooms.c ---- */
+typedef struct nws__room nws__room;
+typedef struct nws__membership {
+    nws__room *room;
+    uint32_t index;           /* position of the connection in room->members */
+} nws__membership;
+void nws__rooms_leave_all(nws_loop *loop, nws_conn *c);
+void nws__rooms_free(nws_loop *loop);
 
 /* ---- timer.c ---- */
 void nws__wheel_init(nws__wheel *w, uint64_t now_ms);

@@ -22,7 +22,7 @@ uint64_t nws__now_ms(void) {
 
 nws_conn *nws__loop_conn(nws_loop *loop, nws_conn_id id) {
     uint32_t slot = nws__id_slot(id);
-    if (slot >= loop->slot_cap) return NULL;
+    if (slot >= loop->slot_cap || nws_conn_loop(id) != loop->index) return NULL;
     nws_conn *c = loop->slots[slot];
     if (c == NULL || c->gen != nws__id_gen(id) || c->dead) return NULL;
     return c;

@@ -195,6 +195,7 @@ void nws_server_destroy(nws_server *s) {
         for (uint32_t j = 0; j < loop->slot_cap; j++) {
             if (loop->slots[j]) nws__conn_free(loop, loop->slots[j]);
         }
+        nws__rooms_free(loop);
         nws__loop_pools_free(loop);
         free(loop->slots);
         free(loop->generations);

@@ -203,3 +203,69 @@ func stop(_ engine: WsEngine) async {
         await stop(engine)
     }
 }
+
+@Suite(.serialized) struct EngineRoomTests {
+    @Test(arguments: EngineTests.backends)
+    func roomBroadcastReachesMembersOnceAndHonoursExclusions(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler(echo: false)
+        let engine = try startEngine(backend, handler)
+        let clients = try (0..<5).map { _ in try TestClient(port: engine.port) }
+        try await handler.wait("five opens") { $0.opened.count == 5 }
+        let ids = handler.events.withLock { $0.opened.map(\.id) }
+        // Which client has which id: each one is told its id by a direct send.
+        var clientOf: [WsConnectionID: TestClient] = [:]
+        for id in ids {
+            var text = "id:\(id.rawValue)"
+            try text.withUTF8 { try engine.send(to: id, opcode: .text, UnsafeRawBufferPointer($0)) }
+        }
+        for client in clients {
+            let text = try client.receive().text
+            let raw = UInt64(text.dropFirst(3))!
+            clientOf[WsConnectionID(rawValue: raw)] = client
+        }
+        let (a, b, c, d, e) = (ids[0], ids[1], ids[2], ids[3], ids[4])
+        try engine.join(a, room: "red")
+        try engine.join(b, room: "red")
+        try engine.join(b, room: "blue")     // in both rooms: must still get one copy
+        try engine.join(c, room: "blue")
+        try engine.join(d, room: "blue")
+        try engine.join(d, room: "muted")    // excluded by room
+        try engine.join(a, room: "red")      // idempotent
+        try await Task.sleep(for: .milliseconds(100))   // joins posted to other loops land
+        try engine.broadcast(try WsPreparedMessage(text: "hello rooms"), toRooms: ["red", "blue"],
+                             except: ["muted"], exceptID: c)
+        // a and b get it exactly once; c (excepted id), d (muted) and e (no room) do not.
+        try engine.broadcast(try WsPreparedMessage(text: "marker"), toRooms: [])
+        #expect(try clientOf[a]!.receive().text == "hello rooms")
+        #expect(try clientOf[a]!.receive().text == "marker")
+        #expect(try clientOf[b]!.receive().text == "hello rooms")
+        #expect(try clientOf[b]!.receive().text == "marker")
+        for id in [c, d, e] { #expect(try clientOf[id]!.receive().text == "marker") }
+        await stop(engine)
+    }
+
+    @Test(arguments: EngineTests.backends)
+    func leavingAndClosingRemoveMembers(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler(echo: false)
+        let engine = try startEngine(backend, handler) { $0.loopThreads = 1 }
+        let first = try TestClient(port: engine.port)
+        var second: TestClient? = try TestClient(port: engine.port)
+        try await handler.wait("two opens") { $0.opened.count == 2 }
+        let ids = handler.events.withLock { $0.opened.map(\.id) }
+        for id in ids { try engine.join(id, room: "lobby") }
+        try engine.leave(ids[0], room: "lobby")
+        second = nil                                     // the second client disconnects
+        try await handler.wait("close") { $0.closes.count == 1 }
+        try engine.broadcast(try WsPreparedMessage(text: "anyone?"), toRooms: ["lobby"])
+        try engine.broadcast(try WsPreparedMessage(text: "marker"), toRooms: [])
+        #expect(try first.receive().text == "marker")   // left the room: only the marker
+        let sizes = Mutex<[Int]>([])
+        try engine.post(toLoop: 0) {
+            sizes.withLock { $0.append(engine.localRoomSize("lobby")) }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(sizes.withLock { $0 } == [0])
+        _ = second
+        await stop(engine)
+    }
+}

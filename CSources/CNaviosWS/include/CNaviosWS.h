@@ -5,3 +5,5 @@
 #include "nws_utf8.h"
 #include "nws_http.h"
 #include "nws_server.h"
+#include "nws_rooms.h"
+#include "nws_json.h"

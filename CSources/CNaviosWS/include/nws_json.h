@@ -1,0 +1,38 @@
+/*
+ * nws_json.h — scanning the gateway protocol's JSON envelope,
+ * {"event":"chat:message","data":{...},"id":7}, without building any value.
+ *
+ * The scanner validates the whole text as JSON (RFC 8259: strings and their escapes, numbers,
+ * literals, nesting up to NWS_JSON_MAX_DEPTH) and reports where the event name and the data
+ * value lie, so the Swift layer decodes only the payload, and only into the handler's type.
+ * Keys are compared as written: a key spelled with escapes ("\u0065vent") is not "event".
+ * Keys other than event, data and id are allowed and ignored; a repeated key is an error.
+ *
+ * Pure function over the caller's bytes; no allocation; any thread.
+ */
+#ifndef NWS_JSON_H
+#define NWS_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NWS_JSON_MAX_DEPTH 64
+
+typedef struct nws_envelope {
+    const uint8_t *event;     /* the event name's bytes between the quotes, or NULL */
+    size_t event_len;
+    int event_escaped;        /* the name contains backslash escapes: unescape before use */
+    const uint8_t *data;      /* the raw JSON text of "data", or NULL when absent */
+    size_t data_len;
+    int has_id;               /* "id" was present: a non-negative integer below 2^53 */
+    int64_t id;
+} nws_envelope;
+
+/* 0 and *out filled, or NWS_EJSON when the text is not JSON, is not an object, has a
+ * non-string "event", a non-integer or negative "id", or a repeated key among the three. */
+int nws_json_envelope(const uint8_t *text, size_t len, nws_envelope *out);
+
+/* 0 when text[0..len) is one valid JSON value (surrounding white space allowed), else NWS_EJSON. */
+int nws_json_validate(const uint8_t *text, size_t len);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * json.c — a validating JSON scanner that finds the envelope's fields (nws_json.h).
+ *
+ * One recursive-descent pass with an explicit depth limit: each skip_* function checks one
+ * value and returns the position after it, or NULL on malformed input. Nothing is decoded;
+ * the envelope keeps spans into the caller's text.
+ */
+#include <string.h>
+
+#include "nws_error.h"
+#include "nws_json.h"
+
+typedef const uint8_t *pos;
+
+static pos skip_ws(pos p, pos end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+static int is_hex(uint8_t c) {
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* p at the opening quote. *escaped is set when a backslash appears. Control characters are
+ * not allowed raw (RFC 8259 §7); other bytes pass (UTF-8 was validated by the frame layer). */
+static pos skip_string(pos p, pos end, int *escaped) {
+    p++;
+    while (p < end) {
+        uint8_t c = *p;
+        if (c == '"') return p + 1;
+        if (c < 0x20) return NULL;
+        if (c != '\\') {
+            p++;
+            continue;
+        }
+        if (escaped) *escaped = 1;
+        if (++p >= end) return NULL;
+        switch (*p) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            p++;
+            break;
+        case 'u':
+            if (end - p < 5 || !is_hex(p[1]) || !is_hex(p[2]) || !is_hex(p[3]) || !is_hex(p[4])) return NULL;
+            p += 5;
+            break;
+        default:
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static pos skip_digits(pos p, pos end) {
+    pos start = p;
+    while (p < end && *p >= '0' && *p <= '9') p++;
+    return p > start ? p : NULL;
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static pos skip_number(pos p, pos end) {
+    if (p < end && *p == '-') p++;
+    if (p >= end) return NULL;
+    if (*p == '0') p++;
+    else if ((p = skip_digits(p, end)) == NULL) return NULL;
+    if (p < end && *p == '.' && (p = skip_digits(p + 1, end)) == NULL) return NULL;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if ((p = skip_digits(p, end)) == NULL) return NULL;
+    }
+    return p;
+}
+
+static pos skip_literal(pos p, pos end, const char *word) {
+    size_t n = strlen(word);
+    return (size_t)(end - p) >= n && memcmp(p, word, n) == 0 ? p + n : NULL;
+}
+
+static pos skip_value(pos p, pos end, int depth);
+
+static pos skip_array(pos p, pos end, int depth) {
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == ']') return p + 1;
+    for (;;) {
+        if ((p = skip_value(p, end, depth)) == NULL) return NULL;
+        p = skip_ws(p, end);
+        if (p >= end) return NULL;
+        if (*p == ']') return p + 1;
+        if (*p != ',') return NULL;
+        p = skip_ws(p + 1, end);
+    }
+}
+
+/* Walks an object; on_member (may be NULL) sees each key span and value span. */
+typedef int (*member_fn)(void *ctx, pos key, size_t key_len, pos value, size_t value_len);
+
+static pos walk_object(pos p, pos end, int depth, member_fn on_member, void *ctx) {
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}') return p + 1;
+    for (;;) {
+        if (p >= end || *p != '"') return NULL;
+        pos key = p + 1;
+        pos after_key = skip_string(p, end, NULL);
+        if (after_key == NULL) return NULL;
+        size_t key_len = (size_t)(after_key - 1 - key);
+        p = skip_ws(after_key, end);
+        if (p >= end || *p != ':') return NULL;
+        pos value = skip_ws(p + 1, end);
+        if ((p = skip_value(value, end, depth)) == NULL) return NULL;
+        if (on_member && on_member(ctx, key, key_len, value, (size_t)(p - value)) != 0) return NULL;
+        p = skip_ws(p, end);
+        if (p >= end) return NULL;
+        if (*p == '}') return p + 1;
+        if (*p != ',') return NULL;
+        p = skip_ws(p + 1, end);
+    }
+}
+
+static pos skip_value(pos p, pos end, int depth) {
+    if (p >= end) return NULL;
+    switch (*p) {
+    case '{': return depth < NWS_JSON_MAX_DEPTH ? walk_object(p, end, depth + 1, NULL, NULL) : NULL;
+    case '[': return depth < NWS_JSON_MAX_DEPTH ? skip_array(p, end, depth + 1) : NULL;
+    case '"': return skip_string(p, end, NULL);
+    case 't': return skip_literal(p, end, "true");
+    case 'f': return skip_literal(p, end, "false");
+    case 'n': return skip_literal(p, end, "null");
+    default: return skip_number(p, end);
+    }
+}
+
+int nws_json_validate(const uint8_t *text, size_t len) {
+    pos end = text + len;
+    pos p = skip_value(skip_ws(text, end), end, 0);
+    return p != NULL && skip_ws(p, end) == end ? 0 : NWS_EJSON;
+}
+
+static int key_is(pos key, size_t len, const char *name) {
+    return len == strlen(name) && memcmp(key, name, len) == 0;
+}
+
+/* 2^53: larger ids would not survive a JavaScript client's Number. */
+#define MAX_ID 9007199254740992LL
+
+static int envelope_member(void *ctx, pos key, size_t key_len, pos value, size_t value_len) {
+    nws_envelope *env = ctx;
+    if (key_is(key, key_len, "event")) {
+        if (env->event != NULL || *value != '"') return -1;
+        env->event = value + 1;
+        env->event_len = value_len - 2;
+        skip_string(value, value + value_len, &env->event_escaped);
+    } else if (key_is(key, key_len, "data")) {
+        if (env->data != NULL) return -1;
+        env->data = value;
+        env->data_len = value_len;
+    } else if (key_is(key, key_len, "id")) {
+        if (env->has_id) return -1;
+        int64_t id = 0;
+        for (size_t i = 0; i < value_len; i++) {
+            if (value[i] < '0' || value[i] > '9' || (i == 0 && value[i] == '0' && value_len > 1)) return -1;
+            id = id * 10 + (value[i] - '0');
+            if (id >= MAX_ID) return -1;
+        }
+        env->has_id = 1;
+        env->id = id;
+    }
+    return 0;
+}
+
+int nws_json_envelope(const uint8_t *text, size_t len, nws_envelope *out) {
+    memset(out, 0, sizeof *out);
+    pos end = text + len;
+    pos p = skip_ws(text, end);
+    if (p >= end || *p != '{') return NWS_EJSON;
+    p = walk_object(p, end, 1, envelope_member, out);
+    if (p == NULL || skip_ws(p, end) != end) {
+        memset(out, 0, sizeof *out);
+        return NWS_EJSON;
+    }
+    return 0;
+}

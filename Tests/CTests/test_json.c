@@ -1,0 +1,119 @@
+/*
+ * test_json.c — the envelope scanner: it finds event, data and id wherever they stand,
+ * validates the whole text as JSON (RFC 8259), refuses what a gateway must not act on, and
+ * never reads past the end (every prefix of every input is scanned and must be refused,
+ * since no proper prefix of a JSON object is a JSON object).
+ */
+#include <stdlib.h>
+
+#include "nws_error.h"
+#include "nws_json.h"
+#include "nws_test.h"
+
+static int scan(const char *text, nws_envelope *env) {
+    return nws_json_envelope((const uint8_t *)text, strlen(text), env);
+}
+
+static int span_is(const uint8_t *p, size_t n, const char *want) {
+    return p != NULL && n == strlen(want) && memcmp(p, want, n) == 0;
+}
+
+static void envelope_findsEventDataAndIdInAnyOrder(void) {
+    nws_envelope e;
+    NWS_CHECK_EQ(scan("{\"event\":\"chat:message\",\"data\":{\"roomId\":\"1\",\"text\":\"hi\"},\"id\":7}", &e), 0);
+    NWS_CHECK(span_is(e.event, e.event_len, "chat:message"));
+    NWS_CHECK(span_is(e.data, e.data_len, "{\"roomId\":\"1\",\"text\":\"hi\"}"));
+    NWS_CHECK(e.has_id && e.id == 7);
+    NWS_CHECK_EQ(scan(" { \"id\" : 0 , \"data\" : [1, 2.5e3, null] , \"x\": {\"event\": 1}, \"event\" : \"a\" } ", &e), 0);
+    NWS_CHECK(span_is(e.event, e.event_len, "a"));
+    NWS_CHECK(span_is(e.data, e.data_len, "[1, 2.5e3, null]"));
+    NWS_CHECK(e.has_id && e.id == 0);
+}
+
+static void envelope_withoutDataOrIdLeavesThemAbsent(void) {
+    nws_envelope e;
+    NWS_CHECK_EQ(scan("{\"event\":\"ping\"}", &e), 0);
+    NWS_CHECK(e.data == NULL && !e.has_id);
+    NWS_CHECK(span_is(e.event, e.event_len, "ping"));
+}
+
+static void envelope_reportsEscapesInTheEventName(void) {
+    nws_envelope e;
+    NWS_CHECK_EQ(scan("{\"event\":\"a\\u0062\\\"c\"}", &e), 0);
+    NWS_CHECK(e.event_escaped);
+    NWS_CHECK(span_is(e.event, e.event_len, "a\\u0062\\\"c"));
+    NWS_CHECK_EQ(scan("{\"event\":\"plain\"}", &e), 0);
+    NWS_CHECK(!e.event_escaped);
+}
+
+static void envelope_refusesWhatAGatewayMustNotActOn(void) {
+    const char *bad[] = {
+        "", "[]", "\"event\"", "{\"event\":1}", "{\"event\":\"a\",\"event\":\"b\"}",
+        "{\"event\":\"a\",\"id\":-1}", "{\"event\":\"a\",\"id\":1.5}", "{\"event\":\"a\",\"id\":\"7\"}",
+        "{\"event\":\"a\",\"id\":007}", "{\"event\":\"a\",\"id\":9007199254740992}",
+        "{\"event\":\"a\",\"data\":1,\"data\":2}", "{\"event\":\"a\"} x", "{\"event\":\"a\",}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        nws_envelope e;
+        int rc = scan(bad[i], &e);
+        if (rc != NWS_EJSON) fprintf(stderr, "  accepted: %s\n", bad[i]);
+        NWS_CHECK_EQ(rc, NWS_EJSON);
+    }
+}
+
+static void rfc8259_validatorAcceptsValidAndRefusesInvalidJson(void) {
+    const char *good[] = {"0", "-0", "1.0e+10", "\"\\u00e9\\n\"", "[[],{}]", "true", " null ",
+                          "{\"a\":[1,{\"b\":false}]}", "\"\xc3\xa9\"", "-12.5E-3"};
+    const char *bad[] = {"01", "1.", ".5", "+1", "1e", "-", "tru", "nul", "[1,]", "{\"a\"}", "{\"a\":}",
+                         "\"\\x\"", "\"\\u12g4\"", "\"tab\there\"", "{'a':1}", "[1 2]", "\"open", "{\"a\":1"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        int rc = nws_json_validate((const uint8_t *)good[i], strlen(good[i]));
+        if (rc != 0) fprintf(stderr, "  refused: %s\n", good[i]);
+        NWS_CHECK_EQ(rc, 0);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int rc = nws_json_validate((const uint8_t *)bad[i], strlen(bad[i]));
+        if (rc != NWS_EJSON) fprintf(stderr, "  accepted: %s\n", bad[i]);
+        NWS_CHECK_EQ(rc, NWS_EJSON);
+    }
+}
+
+static void rfc8259_nestingDeeperThanTheLimitIsRefused(void) {
+    char deep[2 * NWS_JSON_MAX_DEPTH + 8];
+    size_t n = 0;
+    for (int i = 0; i < NWS_JSON_MAX_DEPTH; i++) deep[n++] = '[';
+    for (int i = 0; i < NWS_JSON_MAX_DEPTH; i++) deep[n++] = ']';
+    NWS_CHECK_EQ(nws_json_validate((const uint8_t *)deep, n), 0);
+    char deeper[2 * NWS_JSON_MAX_DEPTH + 8];
+    n = 0;
+    for (int i = 0; i <= NWS_JSON_MAX_DEPTH; i++) deeper[n++] = '[';
+    for (int i = 0; i <= NWS_JSON_MAX_DEPTH; i++) deeper[n++] = ']';
+    NWS_CHECK_EQ(nws_json_validate((const uint8_t *)deeper, n), NWS_EJSON);
+}
+
+/* Each prefix in its own exact-size heap block: ASan reports any read past its end. */
+static void envelope_everyProperPrefixIsRefusedWithoutOverread(void) {
+    const char *inputs[] = {"{\"event\":\"chat:message\",\"data\":{\"t\":\"h\\u00e9\",\"n\":[1,-2.5e3,true]},\"id\":12}",
+                            "{\"event\":\"x\",\"data\":null}"};
+    for (size_t k = 0; k < 2; k++) {
+        size_t len = strlen(inputs[k]);
+        for (size_t n = 0; n < len; n++) {
+            uint8_t *copy = malloc(n ? n : 1);
+            memcpy(copy, inputs[k], n);
+            nws_envelope e;
+            NWS_CHECK_EQ(nws_json_envelope(copy, n, &e), NWS_EJSON);
+            free(copy);
+        }
+    }
+}
+
+int main(void) {
+    NWS_RUN(envelope_findsEventDataAndIdInAnyOrder);
+    NWS_RUN(envelope_withoutDataOrIdLeavesThemAbsent);
+    NWS_RUN(envelope_reportsEscapesInTheEventName);
+    NWS_RUN(envelope_refusesWhatAGatewayMustNotActOn);
+    NWS_RUN(rfc8259_validatorAcceptsValidAndRefusesInvalidJson);
+    NWS_RUN(rfc8259_nestingDeeperThanTheLimitIsRefused);
+    NWS_RUN(envelope_everyProperPrefixIsRefusedWithoutOverread);
+    return nws_test_summary("json");
+}
