@@ -340,39 +340,20 @@ static void deliver(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data
     if (cb->on_message) cb->on_message(cb->ctx, conn_id(loop, c), opcode, data, len);
 }
 
-static int append_message(nws_conn *c, const uint8_t *data, size_t len) {
-    if (c->message_len + len > c->message_cap) {
-        uint64_t cap = c->message_cap ? c->message_cap : 4096;
-        while (cap < c->message_len + len) cap *= 2;
-        uint8_t *p = realloc(c->message, cap);
-        if (p == NULL) return NWS_ENOMEM;
-        c->message = p;
-        c->message_cap = cap;
-    }
-    memcpy(c->message + c->message_len, data, len);
-    c->message_len += len;
-    return 0;
-}
-
-static void release_message(nws_conn *c) {
-    free(c->message);
-    c->message = NULL;
-    c->message_len = c->message_cap = 0;
-}
-
 static void on_data_chunk(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
     if (c->close_sent || c->close_received) return;   /* §5.5.1: nothing after a close */
     if (ev->first && ev->last) {
         deliver(loop, c, ev->opcode, ev->data, ev->len);   /* whole message in this read: no copy */
         return;
     }
-    if (append_message(c, ev->data, ev->len) != 0) {
+    /* The frame's announced length sizes the first allocation: one split frame, one buffer. */
+    if (nws__message_append(loop, c, ev->data, ev->len, ev->len + c->decoder.remaining) != 0) {
         fail(loop, c, NWS_ENOMEM);
         return;
     }
     if (ev->last) {
         deliver(loop, c, ev->opcode, c->message, c->message_len);
-        release_message(c);
+        nws__message_release(loop, c);
     }
 }
 
@@ -466,7 +447,7 @@ void nws__conn_free(nws_loop *loop, nws_conn *c) {
     nws__wheel_cancel(&loop->wheel, &c->timer);
     nws__sendq_clear(loop, c);
     nws__rooms_leave_all(loop, c);
-    release_message(c);
+    nws__message_release(loop, c);
     free(c->http);
     loop->slots[c->slot] = NULL;
     loop->free_slots[loop->free_count++] = c->slot;

@@ -44,7 +44,8 @@ typedef struct nws_buf {
     uint8_t data[];
 } nws_buf;
 
-#define NWS__BUF_POOLED (16u * 1024u)
+/* 16 KiB of payload plus the largest frame header: a 16 KiB message fits one pooled buffer. */
+#define NWS__BUF_POOLED (16u * 1024u + 64u)
 
 struct nws_msg {              /* a framed message: header and payload contiguous in buf */
     nws_buf buf;
@@ -174,6 +175,8 @@ struct nws_loop {
     int stopping;                /* shutdown began: no accepts */
     uint64_t stop_deadline_ms;
     uint8_t *read_buf;           /* epoll: one read buffer for every connection of the loop */
+    struct nws__spare *spares;   /* freed reassembly buffers kept for the next split message */
+    uint32_t spare_count;
     struct nws__room **room_buckets;   /* room name -> local members (rooms.c) */
     uint32_t room_bucket_mask;
     uint32_t room_total;
@@ -253,6 +256,18 @@ int nws__sendq_iov(nws_conn *c, struct iovec *iov, int max);
 void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n);
 void nws__sendq_clear(nws_loop *loop, nws_conn *c);
 void nws__loop_pools_free(nws_loop *loop);
+
+/* ---- message.c: reassembly buffers for fragmented or split messages ---- */
+typedef struct nws__spare {
+    struct nws__spare *next;
+    uint64_t cap;
+} nws__spare;
+/* Makes room for len more bytes of the message being reassembled (expected: the bytes the
+ * frame header announced, a hint for the first allocation). 0 or NWS_ENOMEM. */
+int nws__message_append(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len, uint64_t expected);
+/* Ends the message: its buffer goes back to the loop's spares (or to malloc when large). */
+void nws__message_release(nws_loop *loop, nws_conn *c);
+void nws__message_spares_free(nws_loop *loop);
 
 /* ---- rooms.c ---- */
 typedef struct nws__room nws__room;

@@ -196,6 +196,7 @@ void nws_server_destroy(nws_server *s) {
             if (loop->slots[j]) nws__conn_free(loop, loop->slots[j]);
         }
         nws__rooms_free(loop);
+        nws__message_spares_free(loop);
         nws__loop_pools_free(loop);
         free(loop->slots);
         free(loop->generations);

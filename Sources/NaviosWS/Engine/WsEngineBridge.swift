@@ -50,12 +50,14 @@ final class WsEngineBridge: @unchecked Sendable {
             bridge.handler.onOpen(bridge.connection(id), request: WsUpgradeRequest(info!.pointee))
         }
         cb.on_message = { ctx, id, opcode, data, length in
-            let bridge = WsEngineBridge.from(ctx)
-            let bytes = UnsafeRawBufferPointer(start: data, count: length)
-            if opcode == Int32(NWS_OP_TEXT.rawValue) {
-                bridge.handler.onText(bridge.connection(id), bytes)
-            } else {
-                bridge.handler.onBinary(bridge.connection(id), bytes)
+            // The engine keeps the bridge alive while loops run: borrow it, no retain per message.
+            Unmanaged<WsEngineBridge>.fromOpaque(ctx!)._withUnsafeGuaranteedRef { bridge in
+                let bytes = UnsafeRawBufferPointer(start: data, count: length)
+                if opcode == Int32(NWS_OP_TEXT.rawValue) {
+                    bridge.handler.onText(bridge.connection(id), bytes)
+                } else {
+                    bridge.handler.onBinary(bridge.connection(id), bytes)
+                }
             }
         }
         cb.on_close = { ctx, id, code, reason, length in
