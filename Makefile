@@ -25,7 +25,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run test test-c test-swift test-interop test-autobahn test-asan bench-codec autobahn clean
+.PHONY: deps venv build run test test-c test-swift test-interop test-autobahn test-asan bench-codec bench-echo autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -96,6 +96,14 @@ $(BUILD)/bench_codec: Benchmarks/codec/bench_codec.c $(BUILD)/libnws.a
 
 bench-codec: $(BUILD)/bench_codec
 	$(BUILD)/bench_codec
+
+# Echo throughput and idle memory of navios-ws-echo (both backends) next to peer servers, in
+# one run; uWebSockets joins when UWS_ECHO names a binary built outside the repo.
+BENCH_APT_PACKAGES := nodejs node-ws
+bench-echo: build
+	@missing=$$(for p in $(BENCH_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
+	bash Benchmarks/run-echo.sh
 
 AUTOBAHN_PREFIX ?= /opt/autobahn-py27
 $(AUTOBAHN_PREFIX)/bin/wstest: | deps
