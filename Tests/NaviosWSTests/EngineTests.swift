@@ -192,6 +192,21 @@ func stop(_ engine: WsEngine) async {
         #expect(engine.statistics.connectionsOpen == 0)
     }
 
+    @Test func subprotocolIsTheServersFirstChoiceAmongThoseOffered() async throws {
+        let handler = RecordingHandler()
+        let engine = try startEngine(.auto, handler) { $0.subprotocols = ["v2.chat", "chat"] }
+        let both = try TestClient(port: engine.port, headers: ["Sec-WebSocket-Protocol: chat, v2.chat"])
+        #expect(both.responseHead.contains("Sec-WebSocket-Protocol: v2.chat\r\n"))
+        let one = try TestClient(port: engine.port, headers: ["Sec-WebSocket-Protocol: superchat, chat"])
+        #expect(one.responseHead.contains("Sec-WebSocket-Protocol: chat\r\n"))
+        let none = try TestClient(port: engine.port, headers: ["Sec-WebSocket-Protocol: mqtt"])
+        #expect(!none.responseHead.contains("Sec-WebSocket-Protocol"))
+        try await handler.wait("three opens") { $0.requests.count == 3 }
+        let chosen = handler.events.withLock { $0.requests.map(\.subprotocol) }
+        #expect(Set(chosen.map { $0 ?? "-" }) == ["v2.chat", "chat", "-"])
+        await stop(engine)
+    }
+
     @Test func originAllowListRefusesOthersWith403() async throws {
         let handler = RecordingHandler()
         let engine = try startEngine(.auto, handler) { $0.allowedOrigins = ["https://good.example"] }

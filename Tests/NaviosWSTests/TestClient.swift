@@ -11,6 +11,8 @@ struct TestClientError: Error, CustomStringConvertible {
 
 final class TestClient {
     let fd: Int32
+    /// The server's answer to the upgrade, status line and headers.
+    private(set) var responseHead = ""
     private var pending: [UInt8] = []
 
     struct Frame {
@@ -45,6 +47,7 @@ final class TestClient {
                         "Sec-WebSocket-Version: 13"] + headers + ["", ""]).joined(separator: "\r\n")
         try write(Array(request.utf8))
         let head = try readHead()
+        responseHead = head
         guard head.hasPrefix("HTTP/1.1 101") else {
             close(fd)
             throw TestClientError(description: "upgrade refused: \(head)")
