@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "NaviosDI", targets: ["NaviosDI"]),
         .library(name: "NaviosWS", targets: ["NaviosWS"]),
         .executable(name: "navios-ws-echo", targets: ["navios-ws-echo"]),
+        .executable(name: "chat-example", targets: ["chat-example"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -33,6 +34,7 @@ let package = Package(
             name: "NaviosWS",
             dependencies: [
                 "CNaviosWS",
+                "NaviosDI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
@@ -43,7 +45,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .testTarget(name: "NaviosWSTests", dependencies: ["NaviosWS"]),
+        // The spec's ChatGateway as a runnable server with a browser page (make run).
+        .executableTarget(
+            name: "chat-example",
+            dependencies: [
+                "NaviosWS", "NaviosDI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .testTarget(name: "NaviosWSTests", dependencies: ["NaviosWS", "NaviosDI"]),
         .testTarget(name: "NaviosDITests", dependencies: ["NaviosDI"]),
     ]
 )

@@ -9,6 +9,7 @@
  */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -235,13 +236,44 @@ static void refuse(nws_loop *loop, nws_conn *c, int status, const char *body) {
     nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->close_timeout_ms);
 }
 
-static int is_health_request(nws_loop *loop, const nws_http_request *req) {
-    const char *health = cfg(loop)->health_path;
-    if (health == NULL || req->method_len != 3 || memcmp(req->method, "GET", 3) != 0) return 0;
+static int target_is(const nws_http_request *req, const char *path) {
     size_t path_len = 0;
     while (path_len < req->target_len && req->target[path_len] != '?') path_len++;
-    return path_len == strlen(health) && memcmp(req->target, health, path_len) == 0 &&
-           nws_http_find(req, "upgrade") == NULL;
+    return path_len == strlen(path) && memcmp(req->target, path, path_len) == 0;
+}
+
+static int is_plain_get(const nws_http_request *req) {
+    return req->method_len == 3 && memcmp(req->method, "GET", 3) == 0 && nws_http_find(req, "upgrade") == NULL;
+}
+
+static int is_health_request(nws_loop *loop, const nws_http_request *req) {
+    const char *health = cfg(loop)->health_path;
+    return health != NULL && is_plain_get(req) && target_is(req, health);
+}
+
+/* A plain GET of a configured page: 200 with its body, then close. Returns 1 when answered. */
+static int serve_page(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
+    if (!is_plain_get(req)) return 0;
+    const nws_server_config *k = cfg(loop);
+    for (size_t i = 0; i < k->page_count; i++) {
+        const nws_page *page = &k->pages[i];
+        if (!target_is(req, page->path)) continue;
+        char head[256];
+        int n = snprintf(head, sizeof head,
+                         "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                         "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
+                         page->content_type, page->body_len);
+        c->state = NWS__REFUSING;   /* answered over HTTP: close once sent */
+        if (n < 0 || (size_t)n >= sizeof head ||
+            nws__sendq_append(loop, c, (const uint8_t *)head, (size_t)n, page->body, page->body_len) != 0) {
+            nws__conn_abort(loop, c, 0);
+            return 1;
+        }
+        mark_dirty(loop, c);
+        nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->close_timeout_ms);
+        return 1;
+    }
+    return 0;
 }
 
 static void frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
@@ -254,6 +286,7 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
         refuse(loop, c, 200, "ok\n");
         return 0;
     }
+    if (status == 426 && serve_page(loop, c, req)) return 0;
     if (status != 0) {
         refuse(loop, c, status, NULL);
         return 0;

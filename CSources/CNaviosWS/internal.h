@@ -196,6 +196,7 @@ struct nws_server {
     uint32_t drain_ms;
     char *host_copy;
     char *health_copy;
+    nws_page *page_copies;        /* config.pages, owned */
 };
 
 /* ---- backend interface: what differs between io_uring and epoll ---- */

@@ -142,6 +142,18 @@ static int key_is(pos key, size_t len, const char *name) {
 /* 2^53: larger ids would not survive a JavaScript client's Number. */
 #define MAX_ID 9007199254740992LL
 
+/* A non-negative integer below 2^53, without leading zeros. */
+static int parse_id(pos value, size_t len, int64_t *out) {
+    int64_t id = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (value[i] < '0' || value[i] > '9' || (i == 0 && value[i] == '0' && len > 1)) return -1;
+        id = id * 10 + (value[i] - '0');
+        if (id >= MAX_ID) return -1;
+    }
+    *out = id;
+    return 0;
+}
+
 static int envelope_member(void *ctx, pos key, size_t key_len, pos value, size_t value_len) {
     nws_envelope *env = ctx;
     if (key_is(key, key_len, "event")) {
@@ -154,15 +166,11 @@ static int envelope_member(void *ctx, pos key, size_t key_len, pos value, size_t
         env->data = value;
         env->data_len = value_len;
     } else if (key_is(key, key_len, "id")) {
-        if (env->has_id) return -1;
-        int64_t id = 0;
-        for (size_t i = 0; i < value_len; i++) {
-            if (value[i] < '0' || value[i] > '9' || (i == 0 && value[i] == '0' && value_len > 1)) return -1;
-            id = id * 10 + (value[i] - '0');
-            if (id >= MAX_ID) return -1;
-        }
+        if (env->has_id || parse_id(value, value_len, &env->id) != 0) return -1;
         env->has_id = 1;
-        env->id = id;
+    } else if (key_is(key, key_len, "ack")) {
+        if (env->has_ack || parse_id(value, value_len, &env->ack) != 0) return -1;
+        env->has_ack = 1;
     }
     return 0;
 }

@@ -37,6 +37,28 @@ static void apply_defaults(nws_server_config *k) {
     if (k->http.max_headers == 0 || k->http.max_headers > NWS_HTTP_MAX_HEADERS) k->http.max_headers = NWS_HTTP_MAX_HEADERS;
 }
 
+/* Pages are copied path, type and body into one block each, so the caller's may go. */
+static int copy_pages(nws_server *s, const nws_server_config *config) {
+    s->config.pages = NULL;
+    s->config.page_count = 0;
+    if (config->page_count == 0) return 0;
+    s->page_copies = calloc(config->page_count, sizeof *s->page_copies);
+    if (s->page_copies == NULL) return NWS_ENOMEM;
+    for (size_t i = 0; i < config->page_count; i++) {
+        const nws_page *p = &config->pages[i];
+        size_t path_len = strlen(p->path) + 1, type_len = strlen(p->content_type) + 1;
+        char *block = malloc(path_len + type_len + p->body_len + 1);
+        if (block == NULL) return NWS_ENOMEM;
+        memcpy(block, p->path, path_len);
+        memcpy(block + path_len, p->content_type, type_len);
+        if (p->body_len) memcpy(block + path_len + type_len, p->body, p->body_len);
+        s->page_copies[i] = (nws_page){block, block + path_len, block + path_len + type_len, p->body_len};
+        s->config.page_count = i + 1;
+    }
+    s->config.pages = s->page_copies;
+    return 0;
+}
+
 int nws_server_create(const nws_server_config *config, const nws_server_callbacks *callbacks, nws_server **out) {
     *out = NULL;
     if (config == NULL || callbacks == NULL) return NWS_EINVAL;
@@ -49,6 +71,10 @@ int nws_server_create(const nws_server_config *config, const nws_server_callback
     s->health_copy = dup_or_null(config->health_path);
     s->config.host = s->host_copy;
     s->config.health_path = s->health_copy;
+    if (copy_pages(s, config) != 0) {
+        nws_server_destroy(s);
+        return NWS_ENOMEM;
+    }
     apply_defaults(&s->config);
     s->loop_count = s->config.loops;
     s->loops = calloc((size_t)s->loop_count, sizeof *s->loops);
@@ -204,6 +230,8 @@ void nws_server_destroy(nws_server *s) {
         free(loop->read_buf);
     }
     free(s->loops);
+    for (size_t i = 0; i < s->config.page_count; i++) free((char *)s->page_copies[i].path);
+    free(s->page_copies);
     free(s->host_copy);
     free(s->health_copy);
     free(s);

@@ -49,6 +49,18 @@ public final class Container: Sendable {
     }
 
     /// A ready container for `module` and everything it imports; see the type's documentation.
+    /// The Injectable types the module tree lists, in the order first listed. Frameworks use
+    /// it to find what they drive (the WebSocket module finds its gateways here).
+    public var providedTypes: [any Injectable.Type] {
+        registry.order.compactMap { $0.injectableType }
+    }
+
+    /// The tokens the module tree lists, in the order first listed (as `AnyObject`: cast to
+    /// `InjectionToken<T>` to find those of a value type).
+    public var listedTokens: [any AnyObject & Sendable] {
+        registry.order.compactMap { $0.tokenObject }
+    }
+
     public static func create(_ module: any Module.Type) async throws(DIError) -> Container {
         let container = Container(registry: Registry(root: module))
         try container.storeValues()

@@ -51,3 +51,18 @@ private func currentRun(for what: @autoclosure () -> String) -> ResolutionRun {
     }
     return run
 }
+
+/// The Injectable type whose construction is running on this thread, or nil outside one.
+///
+/// For providers whose value depends on who asks: the WebSocket module's
+/// `inject(WsServer.self)` hands each gateway a server scoped to that gateway's namespace.
+public func injectionTarget() -> (any Injectable.Type)? {
+    guard let run = ResolutionRun.current, run.isOnCurrentThread else { return nil }
+    return run.typeBeingBuilt
+}
+
+/// The container building the caller, for providers that resolve other values themselves.
+public func injectionContainer() -> Container? {
+    guard let run = ResolutionRun.current, run.isOnCurrentThread else { return nil }
+    return run.container
+}

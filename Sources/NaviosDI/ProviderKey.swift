@@ -30,6 +30,18 @@ struct ProviderKey: Hashable, Sendable {
         }
     }
 
+    /// The token object this key names, or nil for a type.
+    var tokenObject: (any AnyObject & Sendable)? {
+        if case .token(_, let anchor) = subject { return anchor }
+        return nil
+    }
+
+    /// The Injectable type this key names, or nil for a token.
+    var injectableType: (any Injectable.Type)? {
+        if case .type(let type) = subject { return type }
+        return nil
+    }
+
     static func == (a: ProviderKey, b: ProviderKey) -> Bool { a.id == b.id }
     func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }

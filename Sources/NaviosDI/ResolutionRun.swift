@@ -47,6 +47,11 @@ final class ResolutionRun: @unchecked Sendable {
 
     var isOnCurrentThread: Bool { pthread_equal(thread, pthread_self()) != 0 }
 
+    /// The innermost Injectable type whose construction is running.
+    var typeBeingBuilt: (any Injectable.Type)? {
+        chain.last(where: { $0.injectableType != nil })?.injectableType
+    }
+
     /// Runs `body` with this run as the current resolution context.
     func perform<R>(_ body: (ResolutionRun) throws(DIError) -> R) -> Result<R, DIError> {
         ResolutionRun.$current.withValue(self) { Result { () throws(DIError) -> R in try body(self) } }

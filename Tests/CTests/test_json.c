@@ -30,6 +30,14 @@ static void envelope_findsEventDataAndIdInAnyOrder(void) {
     NWS_CHECK(e.has_id && e.id == 0);
 }
 
+static void envelope_findsTheAckOfAClientAnswer(void) {
+    nws_envelope e;
+    NWS_CHECK_EQ(scan("{\"ack\":42,\"data\":{\"ok\":true}}", &e), 0);
+    NWS_CHECK(e.has_ack && e.ack == 42 && !e.has_id && e.event == NULL);
+    NWS_CHECK_EQ(scan("{\"ack\":1,\"ack\":2}", &e), NWS_EJSON);
+    NWS_CHECK_EQ(scan("{\"ack\":-1}", &e), NWS_EJSON);
+}
+
 static void envelope_withoutDataOrIdLeavesThemAbsent(void) {
     nws_envelope e;
     NWS_CHECK_EQ(scan("{\"event\":\"ping\"}", &e), 0);
@@ -110,6 +118,7 @@ static void envelope_everyProperPrefixIsRefusedWithoutOverread(void) {
 int main(void) {
     NWS_RUN(envelope_findsEventDataAndIdInAnyOrder);
     NWS_RUN(envelope_withoutDataOrIdLeavesThemAbsent);
+    NWS_RUN(envelope_findsTheAckOfAClientAnswer);
     NWS_RUN(envelope_reportsEscapesInTheEventName);
     NWS_RUN(envelope_refusesWhatAGatewayMustNotActOn);
     NWS_RUN(rfc8259_validatorAcceptsValidAndRefusesInvalidJson);

@@ -26,10 +26,12 @@ typedef struct nws_envelope {
     size_t data_len;
     int has_id;               /* "id" was present: a non-negative integer below 2^53 */
     int64_t id;
+    int has_ack;              /* "ack" was present (a client answering a server's "id"): same rules */
+    int64_t ack;
 } nws_envelope;
 
 /* 0 and *out filled, or NWS_EJSON when the text is not JSON, is not an object, has a
- * non-string "event", a non-integer or negative "id", or a repeated key among the three. */
+ * non-string "event", a non-integer or negative "id" or "ack", or a repeated key among them. */
 int nws_json_envelope(const uint8_t *text, size_t len, nws_envelope *out);
 
 /* 0 when text[0..len) is one valid JSON value (surrounding white space allowed), else NWS_EJSON. */

@@ -43,6 +43,14 @@ enum nws_send_flags {
     NWS_SEND_DROPPABLE = 1u << 0,  /* may be dropped under backpressure (Socket.IO "volatile") */
 };
 
+/* A fixed resource answered to a plain GET (an example's HTML page, a client script). */
+typedef struct nws_page {
+    const char *path;
+    const char *content_type;
+    const void *body;
+    size_t body_len;
+} nws_page;
+
 typedef struct nws_server_config {
     const char *host;               /* bind address; NULL = "0.0.0.0" */
     uint16_t port;                  /* 0 = an ephemeral port (nws_server_port tells which) */
@@ -59,6 +67,8 @@ typedef struct nws_server_config {
     int backpressure_policy;        /* enum nws_backpressure_policy */
     nws_http_limits http;           /* zero fields take defaults: 8 KiB head, 4 KiB line, 64 headers */
     const char *health_path;        /* a plain GET of this path gets 200 "ok"; NULL = none */
+    const nws_page *pages;          /* answered with 200 to a plain GET of their path (copied) */
+    size_t page_count;
 } nws_server_config;
 
 /* What a callback learns of a connection as it opens. */

@@ -39,7 +39,11 @@ final class WsEngineBridge: @unchecked Sendable {
     nonisolated(unsafe) static let callbacks: nws_server_callbacks = {
         var cb = nws_server_callbacks()
         cb.on_upgrade = { ctx, _, upgrade, protocolOut, protocolLen in
-            WsEngineBridge.from(ctx).chooseSubprotocol(upgrade!.pointee, protocolOut!, protocolLen!)
+            let bridge = WsEngineBridge.from(ctx)
+            let up = upgrade!.pointee
+            let path = String(decoding: UnsafeRawBufferPointer(start: up.path, count: up.path_len), as: UTF8.self)
+            guard bridge.handler.shouldAccept(path: path) else { return 404 }
+            bridge.chooseSubprotocol(up, protocolOut!, protocolLen!)
             return 0
         }
         cb.check_origin = { ctx, origin, length in

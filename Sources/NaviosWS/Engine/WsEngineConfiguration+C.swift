@@ -24,13 +24,36 @@ extension WsEngineConfiguration {
         config.http.max_head_bytes = maxRequestHeadBytes
         return host.withCString { hostPointer in
             config.host = hostPointer
-            guard let healthPath else { return body(&config) }
-            return healthPath.withCString { healthPointer in
-                config.health_path = healthPointer
-                return body(&config)
+            return withCPages(pages) { cPages in
+                config.pages = cPages.baseAddress
+                config.page_count = cPages.count
+                guard let healthPath else { return body(&config) }
+                return healthPath.withCString { healthPointer in
+                    config.health_path = healthPointer
+                    return body(&config)
+                }
             }
         }
     }
+}
+
+/// nws_page values over the pages' strings and bytes, alive for the duration of `body`
+/// (the core copies them).
+private func withCPages<R>(_ pages: [WsPage], _ body: (UnsafeBufferPointer<nws_page>) -> R) -> R {
+    var cPages: [nws_page] = []
+    func collect(_ index: Int) -> R {
+        if index == pages.count { return cPages.withUnsafeBufferPointer(body) }
+        let page = pages[index]
+        return page.path.withCString { path in
+            page.contentType.withCString { type in
+                page.body.withUnsafeBytes { bytes in
+                    cPages.append(nws_page(path: path, content_type: type, body: bytes.baseAddress, body_len: bytes.count))
+                    return collect(index + 1)
+                }
+            }
+        }
+    }
+    return collect(0)
 }
 
 extension Duration {

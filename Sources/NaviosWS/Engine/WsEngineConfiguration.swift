@@ -51,6 +51,8 @@ public struct WsEngineConfiguration: Sendable {
     public var maxRequestHeadBytes: Int = 8192
     /// A plain GET of this path gets `200 ok` (for load balancers); nil = none.
     public var healthPath: String? = nil
+    /// Fixed resources answered with 200 to a plain GET of their path (an HTML page, a script).
+    public var pages: [WsPage] = []
     /// nil = any Origin; otherwise the exact origins allowed (a request without Origin, from a
     /// non-browser client, is allowed).
     public var allowedOrigins: [String]? = nil
@@ -59,4 +61,17 @@ public struct WsEngineConfiguration: Sendable {
     public var subprotocols: [String] = []
 
     public init() {}
+}
+
+/// A fixed HTTP resource the engine serves beside its WebSockets.
+public struct WsPage: Sendable {
+    public var path: String
+    public var contentType: String
+    public var body: [UInt8]
+
+    public init(path: String, contentType: String, body: [UInt8]) {
+        self.path = path
+        self.contentType = contentType
+        self.body = body
+    }
 }

@@ -5,6 +5,8 @@
 /// (copy what you keep); lending them costs no allocation. Work that blocks or takes long
 /// belongs elsewhere: the loop serves every other connection it owns in the meantime.
 public protocol WsEngineHandler: AnyObject, Sendable {
+    /// Whether an upgrade to this path is served; false answers 404 before any upgrade.
+    func shouldAccept(path: String) -> Bool
     /// The upgrade succeeded; the connection takes sends from now on.
     func onOpen(_ connection: WsConnection, request: WsUpgradeRequest)
     /// A whole text message: valid UTF-8, reassembled from its fragments.
@@ -17,6 +19,7 @@ public protocol WsEngineHandler: AnyObject, Sendable {
 }
 
 extension WsEngineHandler {
+    public func shouldAccept(path: String) -> Bool { true }
     public func onOpen(_ connection: WsConnection, request: WsUpgradeRequest) {}
     public func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {}
     public func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {}

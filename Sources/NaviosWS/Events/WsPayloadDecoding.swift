@@ -1,0 +1,121 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Turns the `data` member of an envelope into a handler's payload, or into the `WsPayloadError`
+/// the client is sent instead. The only place payloads are decoded, so every event reports bad
+/// input the same way.
+public enum WsPayloadDecoding {
+    /// One decoder for every loop thread. JSONDecoder (swift-foundation) is `@unchecked
+    /// Sendable`: its options sit behind a lock and each `decode` call keeps its state in a
+    /// per-call scanner and decoder. It stays private and its options are never changed, so all
+    /// payloads decode with the defaults clients expect, and no allocation of a decoder per
+    /// message.
+    private static let decoder = JSONDecoder()
+
+    /// What an absent `data` member decodes as.
+    private static let null = Data("null".utf8)
+
+    /// Decodes `json` (the raw JSON text of the envelope's `data` member; nil when the envelope
+    /// had none, which decodes as JSON `null`, so `Optional` payloads become nil and
+    /// `WsNoResponse` works, while a struct payload fails with "missing"), then runs the type's
+    /// schema when it is `WsValidatable` (arrays and optionals of such types included).
+    ///
+    /// The bytes are copied once into `Data`, which JSONDecoder requires; the buffer may be
+    /// reused by the caller as soon as this returns.
+    public static func decode<P: Decodable>(
+        _ type: P.Type, from json: UnsafeRawBufferPointer?
+    ) throws(WsPayloadError) -> P {
+        let data: Data
+        if let json {
+            data = json.baseAddress.map { Data(bytes: $0, count: json.count) } ?? Data()
+        } else {
+            data = null
+        }
+
+        let value: P
+        do {
+            value = try decoder.decode(P.self, from: data)
+        } catch {
+            throw failure(error, in: data, absent: json == nil)
+        }
+
+        if let validatable = value as? any WsValidatable {
+            let issues = validatable.validationIssues()
+            if !issues.isEmpty {
+                throw WsPayloadError(message: "payload failed validation", issues: issues)
+            }
+        }
+        return value
+    }
+
+    /// The client-facing form of a decoding error: one issue with the path JSONDecoder was at
+    /// and a short message that names what was expected, never Swift type names.
+    private static func failure(_ error: any Error, in data: Data, absent: Bool) -> WsPayloadError {
+        let shape = "payload does not have the expected shape"
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context)?:
+            return WsPayloadError(
+                message: shape, issues: [issue(context.codingPath + [key], "missing")])
+
+        case .valueNotFound(let type, let context)?:
+            if absent && context.codingPath.isEmpty {
+                return WsPayloadError(message: "payload is missing", issues: [issue([], "missing")])
+            }
+            return WsPayloadError(
+                message: shape, issues: [issue(context.codingPath, "expected \(describe(type)), got null")])
+
+        case .typeMismatch(let type, let context)?:
+            return WsPayloadError(
+                message: shape, issues: [issue(context.codingPath, "expected \(describe(type))")])
+
+        case .dataCorrupted(let context)?:
+            // swift-foundation reports a syntax error and a number that does not fit its field
+            // (300 for an Int8, 1.5 for an Int) the same way: "not valid JSON", empty path. The
+            // whole document is scanned before any value is decoded, so if a type that reads
+            // nothing decodes from the same bytes, the JSON itself was fine. Only failures pay
+            // for this second scan.
+            if context.codingPath.isEmpty && (try? decoder.decode(WsNoResponse.self, from: data)) == nil {
+                return WsPayloadError(message: "payload is not valid JSON", issues: [issue([], "not valid JSON")])
+            }
+            // An enum case that does not exist, a number out of range (whose path Foundation
+            // does not keep), or a custom `init(from:)` that refused the value.
+            return WsPayloadError(message: shape, issues: [issue(context.codingPath, "invalid value")])
+
+        default:
+            // An error of the payload type's own `init(from:)`: its text is meant for the
+            // server's developers, not for clients, so only its existence is reported.
+            return WsPayloadError(message: shape, issues: [issue([], "invalid value")])
+        }
+    }
+
+    private static func issue(_ codingPath: [any CodingKey], _ message: String) -> WsValidationIssue {
+        WsValidationIssue(path: path(codingPath), message: message)
+    }
+
+    /// `items.2.name`. JSONDecoder names array positions "Index 2" (with intValue 2); every
+    /// other key is its string value, which is the JSON key even for Int-backed CodingKeys.
+    private static func path(_ codingPath: [any CodingKey]) -> String {
+        codingPath.map { key in
+            if let index = key.intValue, key.stringValue == "Index \(index)" {
+                return String(index)
+            }
+            return key.stringValue
+        }.joined(separator: ".")
+    }
+
+    /// The JSON kind JSONDecoder expected, in the words of a JSON client.
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type, is Character.Type: "a string"
+        case is Bool.Type: "a boolean"
+        case is any BinaryInteger.Type: "an integer"
+        case is any FloatingPoint.Type: "a number"
+        case is [String: Any].Type: "an object"
+        case is [Any].Type: "an array"
+        default: "a value of another type"
+        }
+    }
+}

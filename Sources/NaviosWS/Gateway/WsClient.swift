@@ -1,0 +1,157 @@
+import Synchronization
+
+/// One connected client of a gateway (the spec's `WsClient`).
+///
+/// Safe to use from any thread and to keep after its handler returns; once the client has
+/// disconnected, emits to it are dropped.
+public final class WsClient: Sendable, Identifiable {
+    /// Unique while the server runs.
+    public let id: String
+    public let handshake: WsHandshake
+    /// The namespace of the gateway the client connected to.
+    public let namespace: String
+    /// Per-client storage for handlers and guards.
+    public let data = WsClientData()
+    let connection: WsConnection
+    let gatewayURL: String
+    let runtime: WsGatewayRuntime
+    let state = Mutex(State())
+
+    struct State {
+        var rooms: Set<String> = []
+        /// Server-to-client requests waiting for the client's `ack`.
+        var pendingAcks: [Int64: CheckedContinuation<[UInt8]?, any Error>] = [:]
+        var nextAckID: Int64 = 1
+        /// Until the gateway's guards and onConnection are done, messages wait here in order.
+        var ready = false
+        var early: [[UInt8]] = []
+        /// Async handler runs queued but not started: a later sync message must queue behind them.
+        var queuedRuns = 0
+        var closed = false
+        var rateLimit = WsRateLimitState()
+    }
+
+    init(connection: WsConnection, handshake: WsHandshake, namespace: String, gatewayURL: String, runtime: WsGatewayRuntime) {
+        self.connection = connection
+        self.gatewayURL = gatewayURL
+        self.id = connection.id.description
+        self.handshake = handshake
+        self.namespace = namespace
+        self.runtime = runtime
+    }
+
+    /// The rooms the client is in.
+    public var rooms: Set<String> { state.withLock { $0.rooms } }
+
+    /// Sends one event to this client.
+    public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) {
+        guard let json = runtime.encodeForEmit(event, data) else { return }
+        send(WsJSON.envelope(event: event, json: json))
+    }
+
+    /// Sends one event without data.
+    public func emit(_ event: String) {
+        send(WsJSON.envelope(event: event, json: nil))
+    }
+
+    /// Sends an event and waits for the client to answer with `{"ack":N,"data":...}`.
+    public func emitWithAck<T: Encodable & Sendable, R: Decodable & Sendable>(
+        _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
+    ) async throws -> R {
+        guard let json = runtime.encodeForEmit(event, data) else { throw WsException("encoding_failed") }
+        let reply = try await awaitAck(timeout: timeout) { id in
+            self.send(WsJSON.envelope(event: event, json: json, tail: ("id", id)))
+        }
+        return try reply.withOptionalBytes { try WsPayloadDecoding.decode(R.self, from: $0) }
+    }
+
+    public func join(_ room: String) {
+        let added = state.withLock { $0.closed ? false : $0.rooms.insert(room).inserted }
+        if added { try? runtime.engine.join(connection.id, room: WsRoomKey.room(namespace, room)) }
+    }
+
+    public func join(_ rooms: [String]) { rooms.forEach(join) }
+
+    public func leave(_ room: String) {
+        let removed = state.withLock { $0.rooms.remove(room) != nil }
+        if removed { try? runtime.engine.leave(connection.id, room: WsRoomKey.room(namespace, room)) }
+    }
+
+    /// Everyone in `room` (of this namespace) except this client.
+    public func to(_ room: String) -> WsBroadcastOperator {
+        WsBroadcastOperator(runtime: runtime, namespace: namespace).to(room).excluding(connection.id)
+    }
+
+    /// Everyone in the namespace except this client.
+    public var broadcast: WsBroadcastOperator {
+        WsBroadcastOperator(runtime: runtime, namespace: namespace).excluding(connection.id)
+    }
+
+    /// Ends the connection with a normal close (1000). `close` is accepted for the spec's
+    /// signature; with one namespace per connection both mean the same.
+    public func disconnect(close: Bool = false) {
+        _ = close
+        try? connection.close(code: 1000, reason: "disconnect")
+    }
+
+    /// Sends a binary frame (the JSON protocol's binary channel).
+    public func send(binary: [UInt8]) {
+        try? connection.send(binary: binary)
+    }
+
+    // MARK: internals
+
+    func send(_ text: [UInt8], droppable: Bool = false) {
+        let rc = text.withUnsafeBytes { connection.engine.rawSend(connection.id, .text, $0, droppable) }
+        _ = rc   // a closed client drops emits, as documented
+    }
+
+    /// Registers an ack id, runs `send(id)`, and waits for the answer or the timeout.
+    func awaitAck(timeout: Duration, _ send: (Int64) -> Void) async throws -> [UInt8]? {
+        let id = state.withLock { state -> Int64 in
+            defer { state.nextAckID += 1 }
+            return state.nextAckID
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            self.resolveAck(id, .failure(WsException("ack_timeout", "no acknowledgement within \(timeout)")))
+        }
+        defer { timer.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            let closed = state.withLock { state -> Bool in
+                if state.closed { return true }
+                state.pendingAcks[id] = continuation
+                return false
+            }
+            if closed {
+                continuation.resume(throwing: WsException("disconnected", "the client is gone"))
+            } else {
+                send(id)
+            }
+        }
+    }
+
+    func resolveAck(_ id: Int64, _ result: Result<[UInt8]?, any Error>) {
+        let continuation = state.withLock { $0.pendingAcks.removeValue(forKey: id) }
+        continuation?.resume(with: result)
+    }
+
+    /// Marks the client gone and fails what waits on it.
+    func markClosed() {
+        let pending = state.withLock { state -> [CheckedContinuation<[UInt8]?, any Error>] in
+            state.closed = true
+            state.rooms.removeAll()
+            defer { state.pendingAcks.removeAll() }
+            return Array(state.pendingAcks.values)
+        }
+        for continuation in pending { continuation.resume(throwing: WsException("disconnected", "the client is gone")) }
+    }
+}
+
+/// Room names as the C core sees them: scoped by namespace, so "/chat" and "/admin" can
+/// both have a room "lobby". The namespace itself is a room every client of it is in.
+enum WsRoomKey {
+    static let separator = "\u{1F}"
+    static func room(_ namespace: String, _ room: String) -> String { namespace + separator + room }
+    static func everyone(_ namespace: String) -> String { namespace + separator }
+}

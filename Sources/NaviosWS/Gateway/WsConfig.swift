@@ -1,0 +1,70 @@
+import NaviosDI
+
+/// The application's WebSocket configuration (the spec's `provideWsService({...})`).
+public struct WsConfig: Sendable {
+    public struct Cors: Sendable {
+        /// Origins allowed to open a connection from a browser; empty = any.
+        public var origin: [String]
+        public init(origin: [String]) { self.origin = origin }
+    }
+
+    /// nil = no pings (see WsEngineConfiguration.Heartbeat).
+    public var heartbeat: WsEngineConfiguration.Heartbeat?
+    public var cors: Cors?
+    /// Largest message accepted; 1 MiB: far above chat traffic, far below what hurts.
+    public var maxPayload: Int
+    /// Queued bytes per client before the backpressure policy applies.
+    public var maxBacklog: Int
+    public var backpressurePolicy: WsEngineConfiguration.BackpressurePolicy
+    /// nil = no rate limit.
+    public var rateLimit: WsRateLimit?
+    /// 0 = one loop thread per core.
+    public var loopThreads: Int
+    public var backend: WsEngineConfiguration.Backend
+    /// Fixed HTTP resources served beside the gateways (a page at "/", say).
+    public var pages: [WsPage] = []
+
+    public init(
+        heartbeat: WsEngineConfiguration.Heartbeat? = nil, cors: Cors? = nil, maxPayload: Int = 1 << 20,
+        maxBacklog: Int = 1 << 20, backpressurePolicy: WsEngineConfiguration.BackpressurePolicy = .close,
+        rateLimit: WsRateLimit? = nil, loopThreads: Int = 0, backend: WsEngineConfiguration.Backend = .auto
+    ) {
+        self.heartbeat = heartbeat
+        self.cors = cors
+        self.maxPayload = maxPayload
+        self.maxBacklog = maxBacklog
+        self.backpressurePolicy = backpressurePolicy
+        self.rateLimit = rateLimit
+        self.loopThreads = loopThreads
+        self.backend = backend
+    }
+
+    func engineConfiguration(host: String, port: Int) -> WsEngineConfiguration {
+        var c = WsEngineConfiguration()
+        c.host = host
+        c.port = port
+        c.heartbeat = heartbeat
+        c.allowedOrigins = cors.flatMap { $0.origin.isEmpty ? nil : $0.origin }
+        c.maxMessageSize = maxPayload
+        c.maxBacklog = maxBacklog
+        c.backpressurePolicy = backpressurePolicy
+        c.loopThreads = loopThreads
+        c.backend = backend
+        c.pages = pages
+        return c
+    }
+}
+
+/// The token under which the application finds its WebSocket configuration.
+public typealias WsConfigToken = InjectionToken<WsConfig>
+
+/// `provideWsService(config)`: a token for a fixed configuration, to list in a module.
+public func provideWsService(_ config: WsConfig) -> WsConfigToken {
+    InjectionToken("WsConfig", factory: { config })
+}
+
+/// `provideWsService { try await loadConfig() }`: a configuration computed asynchronously
+/// once, when the application is created.
+public func provideWsService(_ load: @escaping @Sendable () async throws -> WsConfig) -> WsConfigToken {
+    InjectionToken("WsConfig", asyncFactory: load)
+}

@@ -1,0 +1,80 @@
+/// Where a gateway listens and what it handles: the value its `gateway` property returns.
+///
+/// Built with chained calls, each returning a new definition; handlers that are written as
+/// plain (non-`async`) closures run inline on the loop thread that owns the connection,
+/// `async` ones on an executor bound to that loop.
+public struct WsGatewayDefinition<G: WsGateway>: Sendable {
+    public var path: String
+    public var namespace: String
+    public var wireProtocol: WsWireProtocol
+    /// Checked once at connect, before any handler runs (see ``WsGuard``).
+    public var guards: [any WsGuard.Type] = []
+    var connectionHandler: (@Sendable (G, WsClient) async throws -> Void)?
+    var disconnectionHandler: (@Sendable (G, WsClient) async -> Void)?
+    var messageHandlers: [String: WsMessageHandler<G>] = [:]
+    var binaryHandler: (@Sendable (G, WsClient, [UInt8]) async throws -> Void)?
+
+    public init(path: String = "/", namespace: String = "/", protocol wireProtocol: WsWireProtocol = .json) {
+        self.path = path
+        self.namespace = namespace.hasPrefix("/") ? namespace : "/" + namespace
+        self.wireProtocol = wireProtocol
+    }
+
+    /// The URL path clients connect to: the path followed by the namespace ("/ws" + "/chat").
+    public var url: String {
+        let base = path.hasSuffix("/") ? String(path.dropLast()) : path
+        return namespace == "/" ? (base.isEmpty ? "/" : base) : base + namespace
+    }
+
+    public func guarded(by guards: any WsGuard.Type...) -> Self {
+        var copy = self
+        copy.guards += guards
+        return copy
+    }
+
+    public func onConnection(_ handler: @escaping @Sendable (G, WsClient) async throws -> Void) -> Self {
+        var copy = self
+        copy.connectionHandler = handler
+        return copy
+    }
+
+    public func onDisconnection(_ handler: @escaping @Sendable (G, WsClient) async -> Void) -> Self {
+        var copy = self
+        copy.disconnectionHandler = handler
+        return copy
+    }
+
+    /// Binary frames of this gateway's clients.
+    public func onBinary(_ handler: @escaping @Sendable (G, WsClient, [UInt8]) async throws -> Void) -> Self {
+        var copy = self
+        copy.binaryHandler = handler
+        return copy
+    }
+
+    func adding(_ handler: WsMessageHandler<G>) -> Self {
+        var copy = self
+        copy.messageHandlers[handler.event] = handler
+        return copy
+    }
+}
+
+/// One message handler: decodes the payload, checks handler-level guards, runs, and encodes
+/// what it returns as the acknowledgement.
+struct WsMessageHandler<G: WsGateway>: Sendable {
+    enum Body: Sendable {
+        /// Runs inline on the loop thread; returns the reply's JSON text (nil: nothing to send).
+        case sync(@Sendable (G, WsClient, UnsafeRawBufferPointer?) throws -> WsReply)
+        case async(@Sendable (G, WsClient, [UInt8]?) async throws -> WsReply)
+    }
+    let event: String
+    var guards: [any WsGuard.Type]
+    let body: Body
+    /// Decodes the payload into a JSON-free value for guards (`WsExecutionContext.payload`).
+    let payloadType: Any.Type
+}
+
+/// What a handler produced for the client: a JSON value to acknowledge with, or nothing.
+enum WsReply: Sendable {
+    case none
+    case json([UInt8])
+}

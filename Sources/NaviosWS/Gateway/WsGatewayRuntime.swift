@@ -1,0 +1,272 @@
+internal import CNaviosWS
+import Logging
+import NaviosDI
+import Synchronization
+
+/// Drives the gateways of one application on the engine: routes each connection to the
+/// gateway of its URL, runs guards and handlers, speaks the JSON protocol, and fans out emits.
+///
+/// The message path: the engine lends the text on the connection's loop thread; the C core
+/// scans the envelope (event, data span, id) without building anything; the handler's
+/// payload type is decoded from the data span only. A synchronous handler with no handler
+/// guards runs right there; anything async goes to the loop's executor, in arrival order.
+final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
+    // @unchecked: `engine` and `executors` are set once in `attach`, before the engine starts;
+    // everything mutable after that is behind a Mutex.
+    let container: Container
+    let logger: Logger
+    let rateLimit: WsRateLimit?
+    private let gateways: [String: AnyGateway]
+    private(set) var engine: WsEngine!
+    private var executors: [LoopExecutor] = []
+    private let clientsByID = Mutex<[WsConnectionID: WsClient]>([:])
+
+    init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, logger: Logger) {
+        self.container = container
+        self.logger = logger
+        self.rateLimit = rateLimit
+        self.gateways = Dictionary(gateways.map { ($0.url, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    func attach(_ engine: WsEngine) {
+        self.engine = engine
+        executors = (0..<engine.loopThreads).map { LoopExecutor(engine: engine, loop: $0) }
+    }
+
+    var namespaces: [String] { gateways.values.map(\.namespace) }
+
+    // MARK: engine events
+
+    func shouldAccept(path: String) -> Bool { gateways[path] != nil }
+
+    func onOpen(_ connection: WsConnection, request: WsUpgradeRequest) {
+        guard let gateway = gateways[request.path] else {
+            try? connection.close(code: 1008, reason: "no gateway at this path")
+            return
+        }
+        let client = WsClient(connection: connection, handshake: WsHandshake(request), namespace: gateway.namespace,
+                              gatewayURL: gateway.url, runtime: self)
+        clientsByID.withLock { $0[connection.id] = client }
+        try? engine.join(connection.id, room: WsRoomKey.everyone(gateway.namespace))
+        if !gateway.needsSetup {
+            client.state.withLock { $0.ready = true }
+            return
+        }
+        // Guards and onConnection run before any message reaches a handler; messages that
+        // arrive meanwhile wait in order (see onText).
+        runAsync(on: connection) {
+            do {
+                for guardType in gateway.guards {
+                    let allowed = try await self.check(guardType, WsExecutionContext(
+                        client: client, event: nil, payload: nil, gateway: gateway.type))
+                    if !allowed {
+                        try? connection.close(code: 1008, reason: "unauthorized")
+                        return
+                    }
+                }
+                try await gateway.connected(client)
+            } catch {
+                self.logger.warning("connection refused", metadata: ["client": "\(client.id)", "error": "\(error)"])
+                try? connection.close(code: 1008, reason: "unauthorized")
+                return
+            }
+            let early = client.state.withLock { state -> [[UInt8]] in
+                state.ready = true
+                defer { state.early.removeAll() }
+                return state.early
+            }
+            for message in early {
+                message.withUnsafeBytes { self.dispatch(client, gateway, $0) }
+            }
+        }
+    }
+
+    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
+        guard let client = clientsByID.withLock({ $0[connection.id] }), let gateway = gateways[client.gatewayURL] else { return }
+        let waiting = client.state.withLock { state -> Bool in
+            if state.ready { return false }
+            state.early.append(Array(text))
+            return true
+        }
+        if waiting {
+            if client.state.withLock({ $0.early.count }) > Self.maxEarlyMessages {
+                try? connection.close(code: 1008, reason: "too many messages before the connection was accepted")
+            }
+            return
+        }
+        dispatch(client, gateway, text)
+    }
+
+    func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {
+        guard let client = clientsByID.withLock({ $0[connection.id] }), let gateway = gateways[client.gatewayURL],
+              client.state.withLock({ $0.ready }) else { return }
+        guard gateway.hasBinaryHandler else {
+            client.send(errorEnvelope(event: "binary", WsException("unsupported", "this gateway takes no binary messages"), ack: nil))
+            return
+        }
+        let bytes = Array(data)
+        runAsync(on: connection) {
+            do { try await gateway.binary(client, bytes) } catch { self.reportFailure(client, "binary", nil, error) }
+        }
+    }
+
+    func onClose(_ connection: WsConnection, code: UInt16, reason: String) {
+        guard let client = clientsByID.withLock({ $0.removeValue(forKey: connection.id) }) else { return }
+        client.markClosed()
+        guard let gateway = gateways[client.gatewayURL], gateway.hasDisconnectionHandler else { return }
+        runAsync(on: connection) { await gateway.disconnected(client) }
+    }
+
+    static let maxEarlyMessages = 256
+
+    // MARK: dispatch
+
+    private func dispatch(_ client: WsClient, _ gateway: AnyGateway, _ text: UnsafeRawBufferPointer) {
+        var envelope = nws_envelope()
+        let rc = nws_json_envelope(text.baseAddress?.assumingMemoryBound(to: UInt8.self), text.count, &envelope)
+        guard rc == 0 else {
+            client.send(errorEnvelope(event: "error", WsException("invalid_envelope", "expected {\"event\":...,\"data\":...,\"id\":...}"), ack: nil))
+            return
+        }
+        let data = envelope.data.map { UnsafeRawBufferPointer(start: $0, count: envelope.data_len) }
+        if envelope.has_ack != 0 {
+            client.resolveAck(envelope.ack, .success(data.map(Array.init)))
+            return
+        }
+        guard let eventStart = envelope.event else {
+            client.send(errorEnvelope(event: "error", WsException("invalid_envelope", "the message has no event"), ack: nil))
+            return
+        }
+        let event = Self.eventName(eventStart, envelope.event_len, escaped: envelope.event_escaped != 0)
+        let ack: Int64? = envelope.has_id != 0 ? envelope.id : nil
+        if let limit = rateLimit {
+            let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
+            if verdict != .allowed {
+                client.send(errorEnvelope(event: event, WsException("rate_limited", "too many messages"), ack: ack))
+                if verdict == .exceeded { try? client.connection.close(code: 1008, reason: "rate limit exceeded") }
+                return
+            }
+        }
+        guard let handler = gateway.handlers[event] else {
+            client.send(errorEnvelope(event: event, WsException("unknown_event", "no handler for \(event)"), ack: ack))
+            return
+        }
+        // Inline only when nothing of this client waits on the executor: order is kept.
+        if case .sync(let body) = handler.body, handler.guards.isEmpty,
+           client.state.withLock({ $0.queuedRuns == 0 }) {
+            do {
+                reply(client, event, ack, try body(client, data))
+            } catch {
+                reportFailure(client, event, ack, error)
+            }
+            return
+        }
+        let payload = data.map(Array.init)
+        client.state.withLock { $0.queuedRuns += 1 }
+        runAsync(on: client.connection) {
+            client.state.withLock { $0.queuedRuns -= 1 }
+            do {
+                for guardType in handler.guards {
+                    let json = payload.flatMap { try? WsPayloadDecoding.decode(WsJSONValue.self, from: $0.withUnsafeBytes { $0 }) }
+                    let allowed = try await self.check(guardType, WsExecutionContext(
+                        client: client, event: event, payload: json, gateway: gateway.type))
+                    if !allowed {
+                        client.send(self.errorEnvelope(event: event, WsException("forbidden", "a guard refused this message"), ack: ack))
+                        return
+                    }
+                }
+                self.reply(client, event, ack, try await handler.run(client, payload))
+            } catch {
+                self.reportFailure(client, event, ack, error)
+            }
+        }
+    }
+
+    private func reply(_ client: WsClient, _ event: String, _ ack: Int64?, _ result: WsReply) {
+        guard let ack else { return }   // nobody asked for an answer
+        switch result {
+        case .none: client.send(WsJSON.envelope(event: event, json: nil, tail: ("ack", ack)))
+        case .json(let json): client.send(WsJSON.envelope(event: event, json: json, tail: ("ack", ack)))
+        }
+    }
+
+    private func reportFailure(_ client: WsClient, _ event: String, _ ack: Int64?, _ error: any Error) {
+        let exception: WsException
+        switch error {
+        case let e as WsException: exception = e
+        case let e as WsPayloadError:
+            client.send(errorEnvelope(event: event, json: (try? WsJSON.encode(e)) ?? [], ack: ack))
+            return
+        default:
+            logger.error("handler failed", metadata: ["event": "\(event)", "client": "\(client.id)", "error": "\(error)"])
+            exception = WsException("internal_error", "the handler failed")
+        }
+        client.send(errorEnvelope(event: event, exception, ack: ack))
+    }
+
+    private func errorEnvelope(event: String, _ exception: WsException, ack: Int64?) -> [UInt8] {
+        errorEnvelope(event: event, json: (try? WsJSON.encode(exception)) ?? [], ack: ack)
+    }
+
+    private func errorEnvelope(event: String, json: [UInt8], ack: Int64?) -> [UInt8] {
+        WsJSON.envelope(event: event, field: "error", json: json, tail: ack.map { ("ack", $0) })
+    }
+
+    private func check(_ guardType: any WsGuard.Type, _ context: WsExecutionContext) async throws -> Bool {
+        let instance = try container.get(guardType)
+        return try await instance.canActivate(context)
+    }
+
+    /// Runs `body` in a Task on the executor of the connection's loop.
+    private func runAsync(on connection: WsConnection, _ body: @escaping @Sendable () async -> Void) {
+        let executor = executors[connection.id.loop]
+        Task(executorPreference: executor) { await body() }
+    }
+
+    static func eventName(_ start: UnsafePointer<UInt8>, _ length: Int, escaped: Bool) -> String {
+        let raw = UnsafeRawBufferPointer(start: start, count: length)
+        guard escaped else { return String(decoding: raw, as: UTF8.self) }
+        // Rare: let the JSON decoder undo the escapes of the quoted name.
+        var quoted: [UInt8] = [UInt8(ascii: "\"")]
+        quoted += raw
+        quoted.append(UInt8(ascii: "\""))
+        return (try? quoted.withUnsafeBytes { try WsPayloadDecoding.decode(String.self, from: $0) }) ?? String(decoding: raw, as: UTF8.self)
+    }
+
+    // MARK: emitting
+
+    func encodeForEmit<T: Encodable>(_ event: String, _ data: T) -> [UInt8]? {
+        do {
+            return try WsJSON.encode(data)
+        } catch {
+            logger.error("emit dropped: data does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    func broadcast(_ text: [UInt8], selection: WsBroadcastOperator) {
+        guard let engine else { return }
+        let rooms: [String]
+        let except: [String]
+        if let namespace = selection.namespace {
+            rooms = selection.rooms.isEmpty ? [WsRoomKey.everyone(namespace)] : selection.rooms.map { WsRoomKey.room(namespace, $0) }
+            except = selection.exceptRooms.map { WsRoomKey.room(namespace, $0) }
+        } else {
+            // Every namespace: the room of that name in each one.
+            rooms = selection.rooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } }
+            except = selection.exceptRooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } }
+        }
+        do {
+            let message = try text.withUnsafeBytes { try WsPreparedMessage(opcode: .text, bytes: $0) }
+            try engine.broadcast(message, toRooms: rooms, except: except, exceptID: selection.exceptID,
+                                 droppable: selection.isVolatile)
+        } catch {
+            logger.error("broadcast failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func clients(matching selection: WsBroadcastOperator) -> [WsClient] {
+        clientsByID.withLock { Array($0.values) }.filter(selection.selects)
+    }
+}
+

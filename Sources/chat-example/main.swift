@@ -1,0 +1,53 @@
+// chat-example — the spec's chat gateway as a runnable server with a browser page.
+//
+//   swift run -c release chat-example [--port 3000] [--host 127.0.0.1] [--rate N]
+// Open http://127.0.0.1:3000/ in two browser windows (tokens: alice-token, bob-token,
+// carol-token). The gateway is at ws://HOST:PORT/ws/chat, the guarded one at /ws/protected.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NaviosWS
+import ServiceLifecycle
+
+var port = 3000
+var host = "127.0.0.1"
+var config = WsConfig(heartbeat: .init(interval: .seconds(30), timeout: .seconds(10)))
+var arguments = CommandLine.arguments.dropFirst()
+while let flag = arguments.popFirst() {
+    guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
+    switch flag {
+    case "--port": port = Int(value) ?? port
+    case "--host": host = value
+    case "--rate":
+        // Messages per second per client, burst of the same size; 3 violations close with 1008.
+        let rate = Double(value) ?? 10
+        config.rateLimit = WsRateLimit(messagesPerSecond: rate, burst: rate, maxViolations: 3)
+    default: fatalError("unknown flag \(flag)")
+    }
+}
+config.pages = [WsPage(path: "/", contentType: "text/html; charset=utf-8", body: Array(indexPage.utf8))]
+exampleConfig = config
+
+LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+let logger = Logger(label: "chat-example")
+do {
+    let app = try await NaviosApplication.create(AppModule.self, logger: logger)
+    try await app.listen(port: port, host: host)
+    let group = ServiceGroup(services: [app, ReadyLine(url: "http://\(host):\(app.port ?? port)/")],
+                             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    try await group.run()
+} catch {
+    logger.error("chat-example failed: \(error)")
+    exit(1)
+}
+
+/// Prints the URL once signals are handled (tests wait for this line, then may signal).
+struct ReadyLine: Service {
+    let url: String
+    func run() async throws {
+        print("chat-example listening on \(url)")
+        fflush(nil)
+        try? await gracefulShutdown()
+    }
+}
