@@ -1,7 +1,7 @@
 # NaviosWS — the only entry points. Every target installs what it needs on a fresh Debian
 # machine first (apt packages, a Python venv in .venv); once installed, that step is a check.
 #
-#   make run          build in release mode and start the example server
+#   make run          build in release mode and start the chat example (page + gateways)
 #   make test         every test: C unit tests, Swift tests, interop suites on both backends
 #   make test-asan    the C core's tests and the interop suites under ASan + UBSan
 #   make bench-codec  codec microbenchmarks (masking, UTF-8, frame decoding)
@@ -15,7 +15,7 @@ APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := build
-PORT ?= 9001
+PORT ?= 3000
 
 CORE_DIR := CSources/CNaviosWS
 CORE_SRCS := $(wildcard $(CORE_DIR)/*.c)
@@ -45,9 +45,11 @@ venv: $(VENV)/.installed
 # ---- building ------------------------------------------------------------------------
 build: deps
 	swift build -c release --product navios-ws-echo
+	swift build -c release --product chat-example
 
+# The chat example prints its URL: open it in two browser windows.
 run: build
-	.build/release/navios-ws-echo --port $(PORT)
+	.build/release/chat-example --port $(PORT)
 
 # The core as a static library, once per flavour (plain -O2, and sanitized).
 CORE_OBJS := $(patsubst $(CORE_DIR)/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
