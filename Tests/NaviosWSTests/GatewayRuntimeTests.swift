@@ -1,0 +1,121 @@
+import NaviosDI
+import Synchronization
+import Testing
+@testable import NaviosWS
+
+/// Where a handler ran, as the handler itself saw it.
+struct LoopReport: Codable, Sendable, Equatable {
+    var ranOnLoop: Int?
+    var connectionLoop: Int
+}
+
+/// A gateway written by hand (the form the macros expand to), exercising the runtime.
+final class RuntimeProbeGateway: WsGateway {
+    let server = inject(WsServer.self)
+    init() {}
+
+    static let gateway = WsGatewayDefinition<RuntimeProbeGateway>(path: "/t", namespace: "/probe")
+        .onMessage("increment", Int.self) { _, params in params.payload + 1 }
+        .onMessage("where-sync", WsNoResponse.self) { _, params in
+            LoopReport(ranOnLoop: params.client.runtime.engine.currentLoop, connectionLoop: params.client.connection.id.loop)
+        }
+        .onMessage("where-async", WsNoResponse.self) { _, params async -> LoopReport in
+            await Task.yield()
+            return LoopReport(ranOnLoop: params.client.runtime.engine.currentLoop, connectionLoop: params.client.connection.id.loop)
+        }
+        .onMessage("ask", String.self) { _, params async throws -> String in
+            try await params.client.emitWithAck("question", params.payload, as: String.self, timeout: .seconds(2))
+        }
+        .onMessage("count", WsNoResponse.self) { gateway, _ in gateway.server.fetchSockets().count }
+        .onMessage("fail", WsNoResponse.self) { _, _ -> Int in throw WsException("nope", "as asked") }
+        .onMessage("crash", WsNoResponse.self) { _, _ -> Int in throw CancellationError() }
+}
+
+final class RuntimeProbeModule: Module {
+    static var providers: [Provider] {
+        [.token(provideWsService(WsConfig(loopThreads: 2))), .type(RuntimeProbeGateway.self)]
+    }
+}
+
+extension TestClient {
+    func emit(_ json: String) throws { try send(text: json) }
+    func next() throws -> String { try receive().text }
+}
+
+@Suite(.serialized) struct GatewayRuntimeTests {
+    func start() async throws -> NaviosApplication {
+        let app = try await NaviosApplication.create(RuntimeProbeModule.self)
+        try await app.listen(port: 0)
+        return app
+    }
+
+    @Test func syncHandlerRunsInlineOnTheConnectionsLoopAndAcks() async throws {
+        let app = try await start()
+        let client = try TestClient(port: app.port!, path: "/t/probe")
+        try client.emit(#"{"event":"increment","data":41,"id":5}"#)
+        #expect(try client.next() == #"{"event":"increment","data":42,"ack":5}"#)
+        try client.emit(#"{"event":"where-sync","id":6}"#)
+        let reply = try client.next()
+        let report = try WsPayloadDecoding.decode(Envelope<LoopReport>.self, from: Array(reply.utf8).withUnsafeBytes { $0 })
+        #expect(report.data.ranOnLoop == report.data.connectionLoop)
+        await app.close(drain: .milliseconds(200))
+    }
+
+    @Test func asyncHandlerRunsOnTheExecutorOfTheConnectionsLoop() async throws {
+        let app = try await start()
+        for _ in 0..<4 {   // connections land on both loops
+            let client = try TestClient(port: app.port!, path: "/t/probe")
+            try client.emit(#"{"event":"where-async","id":1}"#)
+            let reply = try client.next()
+            let report = try WsPayloadDecoding.decode(Envelope<LoopReport>.self, from: Array(reply.utf8).withUnsafeBytes { $0 })
+            #expect(report.data.ranOnLoop == report.data.connectionLoop)
+        }
+        await app.close(drain: .milliseconds(200))
+    }
+
+    @Test func serverToClientAckRoundTrip() async throws {
+        let app = try await start()
+        let client = try TestClient(port: app.port!, path: "/t/probe")
+        try client.emit(#"{"event":"ask","data":"ping?","id":9}"#)
+        let question = try client.next()
+        #expect(question.hasPrefix(#"{"event":"question","data":"ping?","id":"#))
+        let id = question.split(separator: ":").last!.dropLast()
+        try client.emit(#"{"ack":\#(id),"data":"pong!"}"#)
+        #expect(try client.next() == #"{"event":"ask","data":"pong!","ack":9}"#)
+        await app.close(drain: .milliseconds(200))
+    }
+
+    @Test func errorsAreStructuredAndTheConnectionSurvives() async throws {
+        let app = try await start()
+        let client = try TestClient(port: app.port!, path: "/t/probe")
+        try client.emit(#"{"event":"fail","id":1}"#)
+        #expect(try client.next() == #"{"event":"fail","error":{"code":"nope","message":"as asked"},"ack":1}"#)
+        try client.emit(#"{"event":"crash","id":2}"#)
+        #expect(try client.next() == #"{"event":"crash","error":{"code":"internal_error","message":"the handler failed"},"ack":2}"#)
+        try client.emit(#"{"event":"nothing-here","id":3}"#)
+        #expect(try client.next().contains(#""code":"unknown_event""#))
+        try client.emit(#"{"event": oops"#)
+        #expect(try client.next().contains(#""code":"invalid_envelope""#))
+        try client.emit(#"{"event":"increment","data":"x","id":4}"#)
+        #expect(try client.next().contains(#""code":"invalid_payload""#))
+        try client.emit(#"{"event":"increment","data":1,"id":5}"#)
+        #expect(try client.next() == #"{"event":"increment","data":2,"ack":5}"#)
+        await app.close(drain: .milliseconds(200))
+    }
+
+    @Test func fetchSocketsCountsTheNamespacesClients() async throws {
+        let app = try await start()
+        let clients = try (0..<3).map { _ in try TestClient(port: app.port!, path: "/t/probe") }
+        try clients[0].emit(#"{"event":"count","id":1}"#)
+        #expect(try clients[0].next() == #"{"event":"count","data":3,"ack":1}"#)
+        #expect(app.service.fetchSockets().count == 3)
+        app.service.of("/probe").disconnectSockets()
+        for client in clients { #expect(try client.receive().closeCode == 1000) }
+        await app.close(drain: .milliseconds(200))
+    }
+}
+
+struct Envelope<T: Decodable & Sendable>: Decodable, Sendable {
+    var event: String
+    var data: T
+}
