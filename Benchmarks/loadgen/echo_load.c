@@ -97,13 +97,16 @@ static struct {
     double warmup, duration, hold, connect_timeout;
     int binary, json, idle, sources;
     long server_pid;
-} opt = {"127.0.0.1", 9001, 100, 20, 1, 2.0, 5.0, 5.0, 10.0, 0, 0, 0, 0, -1};
+    const char *gateway_event;   /* --gateway EVENT: speak the gateway JSON protocol */
+} opt = {"127.0.0.1", 9001, 100, 20, 1, 2.0, 5.0, 5.0, 10.0, 0, 0, 0, 0, -1, NULL};
 
 static struct sockaddr_in dst;
 static int ep;
 static conn *conns;
 static int nconns;
 static uint8_t *payload;         /* the message every frame carries, unmasked */
+static size_t payload_len;       /* opt.size, or the envelope's length in gateway mode */
+static size_t reply_len;         /* what each answer must measure */
 static uint8_t rbuf[READ_BUF];
 static uint8_t keys[KEY_POOL * 4];
 static int keys_left;
@@ -225,7 +228,7 @@ static int flush(conn *c) {
 }
 
 static void send_message(conn *c) {
-    queue_frame(c, opt.binary ? NWS_OP_BINARY : NWS_OP_TEXT, payload, opt.size);
+    queue_frame(c, opt.binary ? NWS_OP_BINARY : NWS_OP_TEXT, payload, payload_len);
 }
 
 /* ---- upgrade ------------------------------------------------------------------------ */
@@ -341,7 +344,7 @@ static void on_frames(conn *c, uint8_t *buf, size_t len) {
         if (ev.kind == NWS_DECODED_DATA) {
             c->got += ev.len;
             if (ev.last) {
-                if (c->got != opt.size) {
+                if (c->got != reply_len) {
                     kill_conn(c, E_LENGTH);
                     return;
                 }
@@ -744,6 +747,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: echo_load [--host H] [--port N] [--connections N] [--size BYTES] [--depth D]\n"
             "                 [--warmup SEC] [--duration SEC] [--binary] [--json] [--server-pid PID]\n"
+            "                 [--gateway EVENT]   (gateway JSON protocol: each message asks for an ack)\n"
             "                 [--connect-timeout SEC]\n"
             "       echo_load --idle N [--hold SEC] [--sources K] [--server-pid PID] [--host H] [--port N] [--json]\n");
     exit(2);
@@ -768,6 +772,7 @@ static void parse(int argc, char **argv) {
         else if (!strcmp(a, "--server-pid")) opt.server_pid = atol(TAKE);
         else if (!strcmp(a, "--binary")) opt.binary = 1;
         else if (!strcmp(a, "--json")) opt.json = 1;
+        else if (!strcmp(a, "--gateway")) opt.gateway_event = TAKE;
         else usage();
 #undef TAKE
     }
@@ -839,12 +844,23 @@ int main(int argc, char **argv) {
     }
     raise_nofile((rlim_t)nconns + 64);
     conns = calloc((size_t)nconns, sizeof *conns);
-    payload = malloc(opt.size ? opt.size : 1);
+    /* Gateway mode wraps the text in an envelope asking for an ack; the gateway's answer
+     * {"event":E,"data":{"text":T},"ack":1} has a length known in advance. */
+    size_t extra = opt.gateway_event ? strlen(opt.gateway_event) + 64 : 0;
+    payload = malloc(opt.size + extra + 1);
     if (conns == NULL || payload == NULL) {
         die("out of memory");
     }
+    size_t at = 0;
+    if (opt.gateway_event) at = (size_t)sprintf((char *)payload, "{\"event\":\"%s\",\"data\":{\"text\":\"", opt.gateway_event);
     for (size_t i = 0; i < opt.size; i++) {   /* printable ASCII: valid UTF-8 for text frames */
-        payload[i] = (uint8_t)('a' + i % 26);
+        payload[at + i] = (uint8_t)('a' + i % 26);
+    }
+    payload_len = at + opt.size;
+    reply_len = opt.size;
+    if (opt.gateway_event) {
+        payload_len += (size_t)sprintf((char *)payload + payload_len, "\"},\"id\":1}");
+        reply_len = payload_len + 1;   /* "ack":1 instead of "id":1 */
     }
     for (int i = 0; i < nconns; i++) {
         conns[i].fd = -1;

@@ -4,7 +4,7 @@ extension Array: WsValidatable where Element: WsValidatable {
     public static var schema: WsSchema<[Element]> {
         WsSchema(rule: { elements, issues in
             for (index, element) in elements.enumerated() {
-                for issue in Element.schema.validate(element) {
+                for issue in element.validationIssues() {
                     issues.append(issue.prefixed(by: String(index)))
                 }
             }

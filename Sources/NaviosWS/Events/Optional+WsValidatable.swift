@@ -4,7 +4,7 @@ extension Optional: WsValidatable where Wrapped: WsValidatable {
     public static var schema: WsSchema<Wrapped?> {
         WsSchema(rule: { value, issues in
             if let value {
-                issues.append(contentsOf: Wrapped.schema.validate(value))
+                issues.append(contentsOf: value.validationIssues())
             }
         })
     }

@@ -64,8 +64,11 @@ public enum WsPayloadDecoding {
             if absent && context.codingPath.isEmpty {
                 return WsPayloadError(message: "payload is missing", issues: [issue([], "missing")])
             }
+            // An explicit null where a value is needed. Foundation reports null as a type
+            // mismatch for some types (Bool, numbers) and as a missing value for others (String,
+            // objects), so both get the same message.
             return WsPayloadError(
-                message: shape, issues: [issue(context.codingPath, "expected \(describe(type)), got null")])
+                message: shape, issues: [issue(context.codingPath, "expected \(describe(type))")])
 
         case .typeMismatch(let type, let context)?:
             return WsPayloadError(

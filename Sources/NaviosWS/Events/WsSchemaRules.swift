@@ -81,8 +81,10 @@ public struct WsSchemaRules<T> {
     /// paths (`author.name`). Arrays and optionals of validatable values are validatable too,
     /// so this one rule covers `Author`, `Author?` and `[Item]` (`items.2.name`).
     public mutating func nested<U: WsValidatable>(_ path: String, _ field: KeyPath<T, U> & Sendable) {
+        // The nested schema is looked up when the rule runs, not when it is added: a type that
+        // contains itself (a tree of comments) would otherwise need its schema while building it.
         add(field) { value, issues in
-            for issue in U.schema.validate(value) {
+            for issue in value.validationIssues() {
                 issues.append(issue.prefixed(by: path))
             }
         }

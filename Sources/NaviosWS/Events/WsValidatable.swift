@@ -12,12 +12,17 @@
 ///     }
 ///
 /// Declare `schema` as a `static let`: it is then built once, not on every message.
-public protocol WsValidatable {
+///
+/// `Sendable` because validation runs on whichever loop thread received the message, and rules
+/// reach nested types' schemas from `@Sendable` closures; payloads are `Sendable` anyway.
+public protocol WsValidatable: Sendable {
     static var schema: WsSchema<Self> { get }
 }
 
 extension WsValidatable {
-    /// Lets code that holds an `any WsValidatable` reach the schema of the concrete type.
+    /// Lets code that holds an `any WsValidatable` reach the schema of the concrete type, and
+    /// lets rules reach a nested type's schema through a value rather than by capturing its
+    /// metatype in a `@Sendable` closure.
     func validationIssues() -> [WsValidationIssue] {
         Self.schema.validate(self)
     }

@@ -95,6 +95,16 @@ enum EventsFixtures {
         }
     }
 
+    /// A type that contains itself: its schema refers to its own schema through `nested`.
+    struct Comment: Codable, Sendable, Equatable, WsValidatable {
+        var text: String
+        var replies: [Comment]
+        static let schema = WsSchema<Comment> {
+            $0.string("text", \.text, minLength: 1)
+            $0.nested("replies", \.replies)
+        }
+    }
+
     enum Mood: String, Codable, Sendable {
         case happy, sad
     }

@@ -35,7 +35,7 @@ import Testing
     @Test func bufferIsNotNeededAfterDecoding() throws {
         var bytes = Array(#"{"roomId":"lobby"}"#.utf8)
         let ref = try bytes.withUnsafeBytes { try WsPayloadDecoding.decode(F.RoomRef.self, from: $0) }
-        bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        for index in bytes.indices { bytes[index] = 0 }  // the same storage, overwritten in place
         #expect(ref.roomId == "lobby")
     }
 
@@ -61,7 +61,10 @@ import Testing
         (#"{"on":true,"count":1,"mood":"sad","ratio":"1","list":[]}"#, "ratio", "expected a number"),
         (#"{"on":true,"count":1,"mood":"sad","ratio":1,"list":{}}"#, "list", "expected an array"),
         (#"{"on":true,"count":1,"mood":"sad","ratio":1,"list":[1,"2"]}"#, "list.1", "expected an integer"),
-        (#"{"on":null,"count":1,"mood":"sad","ratio":1,"list":[]}"#, "on", "expected a boolean, got null"),
+        (#"{"on":null,"count":1,"mood":"sad","ratio":1,"list":[]}"#, "on", "expected a boolean"),
+        (#"{"on":true,"count":null,"mood":"sad","ratio":1,"list":[]}"#, "count", "expected an integer"),
+        (#"{"on":true,"count":1,"mood":null,"ratio":1,"list":[]}"#, "mood", "expected a string"),
+        (#"{"on":true,"count":1,"mood":"sad","ratio":1,"list":null}"#, "list", "expected an array"),
         (#"{"on":true,"count":1,"mood":"angry","ratio":1,"list":[]}"#, "mood", "invalid value"),
     ])
     func wrongTypeIsReportedAtItsPath(json: String, path: String, message: String) {
@@ -103,7 +106,7 @@ import Testing
     }
 
     @Test func explicitNullForStructPayloadExpectsAnObject() {
-        #expect(F.failure(F.RoomRef.self, "null")?.issues == [F.issue("", "expected an object, got null")])
+        #expect(F.failure(F.RoomRef.self, "null")?.issues == [F.issue("", "expected an object")])
     }
 
     @Test func errorOfCustomInitIsNotShownToTheClient() {

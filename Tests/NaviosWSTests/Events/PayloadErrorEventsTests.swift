@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func errorFromDecodingRoundTrips() throws {
-        let error = try #require(F.failure(F.ChatMessage.self, #"{"roomId":"a","text":"   "}"#))
+        let error = try #require(F.failure(F.ChatMessage.self, #"{"roomId":"a","text":"   ","priority":1}"#))
         let data = try JSONEncoder().encode(error)
         #expect(try JSONDecoder().decode(WsPayloadError.self, from: data) == error)
         #expect(try F.encodedString(error) == """

@@ -151,6 +151,11 @@ import Testing
         #expect(F.issues(F.Order.self, none) == [F.issue("items", "must have at least 1 item")])
     }
 
+    @Test func recursiveTypeIsValidatedAtEveryDepth() {
+        let json = #"{"text":"a","replies":[{"text":"b","replies":[]},{"text":"c","replies":[{"text":"","replies":[]}]}]}"#
+        #expect(F.issues(F.Comment.self, json) == [F.issue("replies.1.replies.0.text", "must be at least 1 character")])
+    }
+
     @Test func topLevelArrayOfValidatablePayloadsIsValidatedPerElement() {
         #expect(F.issues([F.Item].self, #"[{"name":"a","quantity":1},{"name":"b","quantity":0}]"#)
                 == [F.issue("1.quantity", "must be at least 1")])
