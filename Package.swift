@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "NaviosWS", targets: ["NaviosWS"]),
         .executable(name: "navios-ws-echo", targets: ["navios-ws-echo"]),
         .executable(name: "chat-example", targets: ["chat-example"]),
+        .executable(name: "navios-ws-gateway-echo", targets: ["navios-ws-gateway-echo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -42,6 +43,14 @@ let package = Package(
             name: "navios-ws-echo",
             dependencies: [
                 "NaviosWS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // A gateway whose typed handler returns its payload: the gateway path under load.
+        .executableTarget(
+            name: "navios-ws-gateway-echo",
+            dependencies: [
+                "NaviosWS", "NaviosDI",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),

@@ -1,0 +1,50 @@
+// navios-ws-gateway-echo — one gateway, one typed event whose handler returns its payload:
+// what `make bench-echo` measures of the gateway path next to the raw C echo.
+//   navios-ws-gateway-echo [--port N] [--loops N] [--backend auto|epoll|io_uring]
+// Clients send {"event":"echo","data":{"text":"..."},"id":1} to ws://HOST:PORT/ and get
+// {"event":"echo","data":{"text":"..."},"ack":1} back.
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NaviosDI
+import NaviosWS
+import ServiceLifecycle
+
+struct EchoText: Codable, Sendable {
+    var text: String
+}
+
+let echo = wsBuilder().declareWsEvent(event: "echo", payload: EchoText.self, response: EchoText.self)
+
+final class EchoGateway: WsGateway {
+    init() {}
+    static let gateway = WsGatewayDefinition<EchoGateway>(path: "/")
+        .onMessage(echo) { _, params in params.payload }
+}
+
+nonisolated(unsafe) var benchConfig = WsConfig(maxPayload: 16 << 20)
+let BenchConfigToken = provideWsService { benchConfig }
+
+final class BenchModule: Module {
+    static var providers: [Provider] { [.token(BenchConfigToken), .type(EchoGateway.self)] }
+}
+
+var port = 9002
+var arguments = CommandLine.arguments.dropFirst()
+while let flag = arguments.popFirst(), let value = arguments.popFirst() {
+    switch flag {
+    case "--port": port = Int(value) ?? port
+    case "--loops": benchConfig.loopThreads = Int(value) ?? 0
+    case "--backend": benchConfig.backend = value == "epoll" ? .epoll : value == "io_uring" ? .ioUring : .auto
+    default: fatalError("unknown flag \(flag)")
+    }
+}
+
+LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+let logger = Logger(label: "navios-ws-gateway-echo")
+let app = try await NaviosApplication.create(BenchModule.self, logger: logger)
+try await app.listen(port: port)
+print("navios-ws-gateway-echo listening on ws://127.0.0.1:\(app.port ?? port)/")
+fflush(nil)
+try await ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
