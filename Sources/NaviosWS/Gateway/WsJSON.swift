@@ -8,24 +8,44 @@ import Foundation
 /// `{"event":E,"data":D}`, `{"event":E,"data":D,"id":N}` (asks for an ack),
 /// `{"event":E,"data":D,"ack":N}` and `{"event":E,"error":X,"ack":N}` (answers).
 enum WsJSON {
-    /// One encoder per thread would save little: encoding a payload costs far more than
-    /// creating the encoder. Sorted keys keep the output stable for tests and caches.
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+    /// Shared: swift-foundation's JSONEncoder keeps its options behind a lock and each encode
+    /// its own state, so one instance serves every thread. Sorted keys keep the output stable
+    /// for tests and caches.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
+        return encoder
+    }()
+
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        Array(try encoder.encode(value))
     }
 
+    /// A JSON string literal (RFC 8259 §7): quote, backslash and control characters escaped.
     static func quoted(_ text: String) -> [UInt8] {
-        // JSONEncoder escapes a top-level string correctly; event names are short.
-        (try? encode(text)) ?? Array("\"\"".utf8)
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        out.reserveCapacity(text.utf8.count + 2)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0..<0x20:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        return out
     }
+
+    private static let eventPrefix = Array("{\"event\":".utf8)
 
     /// `{"event":<event>,"<field>":<json>[,"<tail>":<number>]}`
     static func envelope(event: String, field: String = "data", json: [UInt8]?, tail: (String, Int64)? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(32 + event.utf8.count + (json?.count ?? 0))
-        out += Array("{\"event\":".utf8)
+        out += eventPrefix
         out += quoted(event)
         if let json {
             out += Array(",\"\(field)\":".utf8)
