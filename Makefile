@@ -11,7 +11,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
 
-APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv
+# chromium + chromium-driver: the browser test of the chat example's page.
+APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv chromium chromium-driver
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := build
@@ -25,7 +26,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run test test-c test-swift test-interop test-autobahn test-asan bench-codec bench-echo autobahn clean
+.PHONY: deps venv build run test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-echo autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -35,9 +36,9 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
-$(VENV)/.installed: Tests/Interop/requirements.txt | deps
+$(VENV)/.installed: Tests/Interop/requirements.txt Tests/Gateway/requirements.txt | deps
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt -r Tests/Gateway/requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -76,7 +77,7 @@ $(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/asan/libnws.a
 	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------
-test: test-c test-swift test-interop test-autobahn
+test: test-c test-swift test-interop test-gateway test-autobahn
 
 test-c: $(addprefix $(BUILD)/,$(C_TESTS))
 	@for t in $(C_TESTS); do $(BUILD)/$$t || exit 1; done
@@ -85,7 +86,12 @@ test-swift: deps
 	swift test
 
 test-interop: build venv
-	NAVIOS_WS_ECHO=.build/release/navios-ws-echo $(PY) -m pytest Tests/Interop -q
+	NAVIOS_WS_ECHO=.build/release/navios-ws-echo $(PY) -m pytest Tests/Interop -q -p no:cacheprovider
+
+# The gateway layer end to end: Python websockets clients and headless Chromium against
+# the chat example.
+test-gateway: build venv
+	NAVIOS_CHAT_EXAMPLE=.build/release/chat-example $(PY) -m pytest Tests/Gateway -q -p no:cacheprovider
 
 test-asan: $(addprefix $(BUILD)/asan/,$(C_TESTS) echo_server) venv
 	@for t in $(C_TESTS); do $(BUILD)/asan/$$t || exit 1; done

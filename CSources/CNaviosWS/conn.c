@@ -287,6 +287,11 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
         return 0;
     }
     if (status == 426 && serve_page(loop, c, req)) return 0;
+    /* A server that serves pages answers other plain GETs as a web server would. */
+    if (status == 426 && cfg(loop)->page_count > 0 && is_plain_get(req)) {
+        refuse(loop, c, 404, NULL);
+        return 0;
+    }
     if (status != 0) {
         refuse(loop, c, status, NULL);
         return 0;

@@ -136,11 +136,11 @@ public final class WsClient: Sendable, Identifiable {
         continuation?.resume(with: result)
     }
 
-    /// Marks the client gone and fails what waits on it.
+    /// Marks the client gone and fails what waits on it. `rooms` keeps its last value, so a
+    /// disconnection handler can still tell the rooms the client left.
     func markClosed() {
         let pending = state.withLock { state -> [CheckedContinuation<[UInt8]?, any Error>] in
             state.closed = true
-            state.rooms.removeAll()
             defer { state.pendingAcks.removeAll() }
             return Array(state.pendingAcks.values)
         }
