@@ -98,7 +98,9 @@ static struct {
     int binary, json, idle, sources;
     long server_pid;
     const char *gateway_event;   /* --gateway EVENT: speak the gateway JSON protocol */
-} opt = {"127.0.0.1", 9001, 100, 20, 1, 2.0, 5.0, 5.0, 10.0, 0, 0, 0, 0, -1, NULL};
+    const char *fanout_room;     /* --fanout ROOM: every connection joins, one publishes */
+    double rate;                 /* --rate: publishes per second in fanout mode */
+} opt = {"127.0.0.1", 9001, 100, 20, 1, 2.0, 5.0, 5.0, 10.0, 0, 0, 0, 0, -1, NULL, NULL, 100.0};
 
 static struct sockaddr_in dst;
 static int ep;
@@ -112,6 +114,12 @@ static uint8_t keys[KEY_POOL * 4];
 static int keys_left;
 static uint64_t errors[E_COUNT];
 static uint64_t echoes, echo_bytes;
+/* Fan-out: delivery latencies in ns (sampled up to a cap), measured from the publish time
+ * the message carries to its arrival. */
+#define LATENCY_CAP (4u << 20)
+static uint64_t *latencies;
+static size_t latency_count;
+static int measuring;
 static int opened, connecting, next_to_connect;
 
 static void die(const char *fmt, ...) {
@@ -316,7 +324,11 @@ static void on_upgrade_bytes(conn *c, uint8_t *buf, size_t len) {
     opened++;
     nws_decoder_limits lim = {.max_frame = 0, .max_message = 0, .require_mask = 0};
     nws_decoder_init(&c->dec, &lim);
-    if (!opt.idle) {
+    if (opt.fanout_room) {
+        char join[256];
+        int n = snprintf(join, sizeof join, "{\"event\":\"join\",\"data\":\"%s\",\"id\":1}", opt.fanout_room);
+        queue_frame(c, NWS_OP_TEXT, (const uint8_t *)join, (size_t)n);
+    } else if (!opt.idle) {
         for (int i = 0; i < opt.depth; i++) {
             send_message(c);
         }
@@ -331,6 +343,23 @@ static void on_upgrade_bytes(conn *c, uint8_t *buf, size_t len) {
 
 /* ---- frames ------------------------------------------------------------------------- */
 
+static double now(void);
+
+/* A delivery is {"event":"message","data":{"text":"<publish time in ns>"}}: the digits after
+ * the text key give the latency. Acks of the joins ({"event":"join",...,"ack":...}) are
+ * skipped. Only whole-frame messages are expected (they are small). */
+static void on_fanout_chunk(conn *c, const nws_decoded *ev) {
+    (void)c;
+    static const char key[] = "\"text\":\"";
+    if (!ev->first || !ev->last || ev->len < 20 || memcmp(ev->data, "{\"event\":\"message\"", 18) != 0) return;
+    const char *text = memmem(ev->data, ev->len, key, sizeof key - 1);
+    if (text == NULL) return;
+    uint64_t sent = strtoull(text + sizeof key - 1, NULL, 10);
+    echoes++;
+    echo_bytes += ev->len;
+    if (measuring && latency_count < LATENCY_CAP) latencies[latency_count++] = (uint64_t)(now() * 1e9) - sent;
+}
+
 static void on_frames(conn *c, uint8_t *buf, size_t len) {
     while (len > 0 && c->state == C_OPEN) {
         nws_decoded ev;
@@ -341,7 +370,9 @@ static void on_frames(conn *c, uint8_t *buf, size_t len) {
         }
         buf += n;
         len -= (size_t)n;
-        if (ev.kind == NWS_DECODED_DATA) {
+        if (ev.kind == NWS_DECODED_DATA && opt.fanout_room) {
+            on_fanout_chunk(c, &ev);
+        } else if (ev.kind == NWS_DECODED_DATA) {
             c->got += ev.len;
             if (ev.last) {
                 if (c->got != reply_len) {
@@ -711,6 +742,63 @@ static int run_echo(void) {
     return 0;
 }
 
+static int compare_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile_ms(double p) {
+    if (latency_count == 0) return -1;
+    size_t i = (size_t)(p / 100.0 * (double)(latency_count - 1) + 0.5);
+    return (double)latencies[i] / 1e6;
+}
+
+/* One publisher (the first connection) publishes on a fixed schedule: latency is taken from
+ * the scheduled time, so a stalled server shows as latency, not as fewer samples. */
+static int run_fanout(void) {
+    latencies = malloc(LATENCY_CAP * sizeof *latencies);
+    if (latencies == NULL) die("out of memory");
+    run_until(now() + opt.connect_timeout, all_settled);
+    if (opened == 0) die("no connection could be opened to %s:%d", opt.host, opt.port);
+    run_until(now() + 1.0, NULL);   /* the joins land */
+    conn *publisher = &conns[0];
+    double interval = 1.0 / opt.rate, start = now(), warm_end = start + opt.warmup;
+    double end = warm_end + opt.duration, next = start;
+    uint64_t d0 = 0, published = 0;
+    while (now() < end && publisher->state == C_OPEN) {
+        double t = now();
+        if (!measuring && t >= warm_end) {
+            measuring = 1;
+            d0 = echoes;
+            published = 0;
+        }
+        if (t >= next) {
+            char msg[256];
+            int n = snprintf(msg, sizeof msg, "{\"event\":\"publish\",\"data\":{\"room\":\"%s\",\"text\":\"%llu\"}}",
+                             opt.fanout_room, (unsigned long long)(next * 1e9));
+            queue_frame(publisher, NWS_OP_TEXT, (const uint8_t *)msg, (size_t)n);
+            flush(publisher);
+            published++;
+            next += interval;
+        }
+        double wait = next - now();
+        poll_once(wait > 0 ? (int)(wait * 1000) : 0);
+    }
+    run_until(now() + 0.5, NULL);   /* the last deliveries arrive */
+    double elapsed = opt.duration;
+    uint64_t deliveries = echoes - d0;
+    qsort(latencies, latency_count, sizeof *latencies, compare_u64);
+    printf("%s{\"mode\":\"fanout\",\"subscribers\":%d,\"publishes\":%llu,\"deliveries\":%llu,"
+           "\"deliveries_per_s\":%.1f,\"expected\":%llu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
+           "\"p999_ms\":%.3f,\"max_ms\":%.3f,",
+           opt.json ? "" : "fanout ", opened, (unsigned long long)published, (unsigned long long)deliveries,
+           (double)deliveries / elapsed, (unsigned long long)(published * (uint64_t)opened), percentile_ms(50),
+           percentile_ms(90), percentile_ms(99), percentile_ms(99.9), percentile_ms(100));
+    print_errors_json();
+    printf("}\n");
+    return 0;
+}
+
 static int run_idle(void) {
     long rss0 = opt.server_pid > 0 ? proc_rss_kib(opt.server_pid) : -1;
     double t0 = now();
@@ -748,6 +836,9 @@ static void usage(void) {
             "usage: echo_load [--host H] [--port N] [--connections N] [--size BYTES] [--depth D]\n"
             "                 [--warmup SEC] [--duration SEC] [--binary] [--json] [--server-pid PID]\n"
             "                 [--gateway EVENT]   (gateway JSON protocol: each message asks for an ack)\n"
+            "                 [--fanout ROOM --rate R]   (every connection joins ROOM through the gateway's\n"
+            "                  \"join\" event; one publishes R times a second with \"publish\"; counts\n"
+            "                  deliveries and their latency)\n"
             "                 [--connect-timeout SEC]\n"
             "       echo_load --idle N [--hold SEC] [--sources K] [--server-pid PID] [--host H] [--port N] [--json]\n");
     exit(2);
@@ -773,6 +864,8 @@ static void parse(int argc, char **argv) {
         else if (!strcmp(a, "--binary")) opt.binary = 1;
         else if (!strcmp(a, "--json")) opt.json = 1;
         else if (!strcmp(a, "--gateway")) opt.gateway_event = TAKE;
+        else if (!strcmp(a, "--fanout")) opt.fanout_room = TAKE;
+        else if (!strcmp(a, "--rate")) opt.rate = atof(TAKE);
         else usage();
 #undef TAKE
     }
@@ -871,5 +964,5 @@ int main(int argc, char **argv) {
         die("epoll_create1: %s", strerror(errno));
     }
     connect_more();
-    return opt.idle ? run_idle() : run_echo();
+    return opt.idle ? run_idle() : opt.fanout_room ? run_fanout() : run_echo();
 }

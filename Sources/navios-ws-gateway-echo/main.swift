@@ -2,7 +2,9 @@
 // what `make bench-echo` measures of the gateway path next to the raw C echo.
 //   navios-ws-gateway-echo [--port N] [--loops N] [--backend auto|epoll|io_uring]
 // Clients send {"event":"echo","data":{"text":"..."},"id":1} to ws://HOST:PORT/ and get
-// {"event":"echo","data":{"text":"..."},"ack":1} back.
+// {"event":"echo","data":{"text":"..."},"ack":1} back. For room fan-out, {"event":"join",
+// "data":"ROOM"} joins a room and {"event":"publish","data":{"room":"ROOM","text":"..."}}
+// sends {"event":"message","data":{"text":"..."}} to every member, the publisher included.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,12 +17,22 @@ struct EchoText: Codable, Sendable {
     var text: String
 }
 
+struct Publish: Codable, Sendable {
+    var room: String
+    var text: String
+}
+
 let echo = wsBuilder().declareWsEvent(event: "echo", payload: EchoText.self, response: EchoText.self)
 
 final class EchoGateway: WsGateway {
+    let server = inject(WsServer.self)
     init() {}
     static let gateway = WsGatewayDefinition<EchoGateway>(path: "/")
         .onMessage(echo) { _, params in params.payload }
+        .onMessage("join", String.self) { _, params in params.client.join(params.payload) }
+        .onMessage("publish", Publish.self) { gateway, params in
+            gateway.server.to(params.payload.room).emit("message", EchoText(text: params.payload.text))
+        }
 }
 
 nonisolated(unsafe) var benchConfig = WsConfig(maxPayload: 16 << 20)
