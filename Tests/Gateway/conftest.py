@@ -68,12 +68,7 @@ TOKENS = {"alice": "alice-token", "bob": "bob-token", "carol": "carol-token"}
 
 
 def default_binary() -> Path:
-    env = os.environ.get("NAVIOS_CHAT_EXAMPLE")
-    if env:
-        path = Path(env)
-        return path if path.is_absolute() or path.exists() else REPO / path
-    release = REPO / ".build/release/chat-example"
-    return release if release.exists() else REPO / ".build/debug/chat-example"
+    return interop.binary_from_env("NAVIOS_CHAT_EXAMPLE", "chat-example")
 
 
 # ---- pytest wiring ---------------------------------------------------------------------------

@@ -73,14 +73,19 @@ def _raise_fd_limit() -> None:
 _raise_fd_limit()
 
 
-def default_binary() -> Path:
-    env = os.environ.get("NAVIOS_WS_ECHO")
+def binary_from_env(variable: str, product: str) -> Path:
+    """The binary named by an environment variable, else the release build, else debug."""
+    env = os.environ.get(variable)
     if env:
         path = Path(env)
         # Relative to the working directory, or to the repository (the Makefile's paths).
         return path if path.is_absolute() or path.exists() else REPO / path
-    release = REPO / ".build/release/navios-ws-echo"
-    return release if release.exists() else REPO / ".build/debug/navios-ws-echo"
+    release = REPO / ".build/release" / product
+    return release if release.exists() else REPO / ".build/debug" / product
+
+
+def default_binary() -> Path:
+    return binary_from_env("NAVIOS_WS_ECHO", "navios-ws-echo")
 
 
 # ---- pytest wiring ---------------------------------------------------------------------------
