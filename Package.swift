@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
 // NaviosWS: a WebSocket gateway framework for Swift services, with a C core.
+import CompilerPluginSupport
 import PackageDescription
 
 let package = Package(
@@ -15,6 +16,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // The macros' compiler plugin (603 is the release that matches Swift 6.3).
+        .package(url: "https://github.com/swiftlang/swift-syntax.git", from: "603.0.1"),
     ],
     targets: [
         // System libraries the C core links, found with pkg-config.
@@ -31,11 +34,22 @@ let package = Package(
             path: "CSources/CNaviosWS"),
         // Dependency injection: tokens, inject(), scopes, modules (the @navios/di equivalent).
         .target(name: "NaviosDI"),
+        // The macros (@WebSocketGateway, @OnMessage, @Injectable, @Module...), declared in NaviosWS.
+        .macro(
+            name: "NaviosWSMacros",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxBuilder", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftDiagnostics", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ]),
         .target(
             name: "NaviosWS",
             dependencies: [
                 "CNaviosWS",
                 "NaviosDI",
+                "NaviosWSMacros",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
@@ -64,5 +78,12 @@ let package = Package(
             ]),
         .testTarget(name: "NaviosWSTests", dependencies: ["NaviosWS", "NaviosDI"]),
         .testTarget(name: "NaviosDITests", dependencies: ["NaviosDI"]),
+        // Expansion tests; the generic test support reports through swift-testing.
+        .testTarget(
+            name: "NaviosWSMacrosTests",
+            dependencies: [
+                "NaviosWSMacros",
+                .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
+            ]),
     ]
 )

@@ -1,5 +1,4 @@
 // The application module: configuration, gateways and services (the spec's @Module).
-import NaviosDI
 import NaviosWS
 
 /// Built from the command line in main.swift, then handed to the module through a token.
@@ -7,8 +6,5 @@ nonisolated(unsafe) var exampleConfig = WsConfig()
 
 let WsToken = provideWsService { exampleConfig }
 
-final class AppModule: Module {
-    static var providers: [Provider] {
-        [.token(WsToken), .type(ChatGateway.self), .type(ProtectedGateway.self), .type(NotificationService.self)]
-    }
-}
+@Module(providers: [WsToken, ChatGateway.self, ProtectedGateway.self, NotificationService.self])
+final class AppModule {}

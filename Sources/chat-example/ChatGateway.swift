@@ -1,30 +1,28 @@
 // The spec's ChatGateway: token auth at connect, rooms, typing notices that skip the sender,
 // and a typed chat:message whose return value is the acknowledgement.
+//
+// Written with the macros, as DESIGN §3 writes it. The hand-written form is equivalent (it is
+// what @WebSocketGateway and @Injectable expand to): `final class ChatGateway: WsGateway` with
+// `init() {}` and
+//     static let gateway = WsGatewayDefinition<ChatGateway>(path: "/ws", namespace: "/chat")
+//         .onConnection { gateway, client in await gateway.handleConnection(client) }
+//         .onMessage("chat:join", RoomRef.self) { gateway, params in gateway.join(params) }
+//         .onMessage(chatMessage) { gateway, params in try gateway.message(params) }
+//         .onMessage("admin:announce", Announcement.self, guards: [AdminGuard.self]) { ... }
+//         ...
 #if canImport(Glibc)
 import Glibc
 #endif
-import NaviosDI
 import NaviosWS
 
-final class ChatGateway: WsGateway {
+@WebSocketGateway(path: "/ws", namespace: "/chat")
+@Injectable
+final class ChatGateway {
     private let server = inject(WsServer.self)
     private let users = inject(UserService.self)
     private let notifications = inject(NotificationService.self)
 
-    init() {}
-
-    static let gateway = WsGatewayDefinition<ChatGateway>(path: "/ws", namespace: "/chat")
-        .onConnection { gateway, client in await gateway.handleConnection(client) }
-        .onDisconnection { gateway, client in gateway.handleDisconnection(client) }
-        .onMessage("chat:join", RoomRef.self) { gateway, params in gateway.join(params) }
-        .onMessage("chat:leave", RoomRef.self) { gateway, params in gateway.leave(params) }
-        .onMessage(chatMessage) { gateway, params in try gateway.message(params) }
-        .onMessage(chatTyping) { gateway, params in gateway.typing(params) }
-        .onMessage("notify:user", DirectNotice.self) { gateway, params in gateway.notify(params) }
-        .onMessage("admin:announce", Announcement.self, guards: [AdminGuard.self]) { gateway, params in
-            gateway.announce(params)
-        }
-
+    @OnConnection
     func handleConnection(_ client: WsClient) async {
         if let token = client.handshake.auth["token"]?.stringValue, let user = await users.find(byToken: token) {
             client.data["user"] = user
@@ -33,21 +31,25 @@ final class ChatGateway: WsGateway {
         client.emit("chat:welcome", ["clientId": client.id])
     }
 
+    @OnDisconnection
     func handleDisconnection(_ client: WsClient) {
         for room in client.rooms where room.hasPrefix("room:") {
             server.to(room).emit("chat:left", TypingNotice(roomId: String(room.dropFirst(5)), userId: userId(client)))
         }
     }
 
+    @OnMessage("chat:join")
     func join(_ params: WsMessageParams<RoomRef>) {
         params.client.join("room:\(params.payload.roomId)")
         params.client.emit("chat:joined", params.payload)
     }
 
+    @OnMessage("chat:leave")
     func leave(_ params: WsMessageParams<RoomRef>) {
         params.client.leave("room:\(params.payload.roomId)")
     }
 
+    @OnMessage(chatMessage)
     func message(_ params: WsMessageParams<ChatMessage>) throws -> ChatMessageResponse {
         guard params.client.rooms.contains("room:\(params.payload.roomId)") else {
             throw WsException("not_in_room", "join room \(params.payload.roomId) first")
@@ -59,15 +61,19 @@ final class ChatGateway: WsGateway {
         return response
     }
 
+    @OnMessage(chatTyping)
     func typing(_ params: WsMessageParams<RoomRef>) {
         params.client.to("room:\(params.payload.roomId)")
             .emit("chat:typing", TypingNotice(roomId: params.payload.roomId, userId: userId(params.client)))
     }
 
+    @OnMessage("notify:user")
     func notify(_ params: WsMessageParams<DirectNotice>) {
         notifications.notifyUser(params.payload.userId, DirectNotice(userId: userId(params.client), text: params.payload.text))
     }
 
+    @OnMessage("admin:announce")
+    @UseWsGuards(AdminGuard.self)
     func announce(_ params: WsMessageParams<Announcement>) {
         notifications.broadcastAnnouncement(params.payload.message)
     }
@@ -78,16 +84,17 @@ final class ChatGateway: WsGateway {
 }
 
 /// The spec's ProtectedGateway: every client must pass WsAuthGuard at connect.
-final class ProtectedGateway: WsGateway {
+@WebSocketGateway(path: "/ws", namespace: "/protected")
+@UseWsGuards(WsAuthGuard.self)
+@Injectable
+final class ProtectedGateway {
     private let server = inject(WsServer.self)
 
-    init() {}
-
-    static let gateway = WsGatewayDefinition<ProtectedGateway>(path: "/ws", namespace: "/protected")
-        .guarded(by: WsAuthGuard.self)
-        .onMessage("whoami", WsNoResponse.self) { _, params in
-            params.client.data.get("user", as: User.self)?.name ?? "?"
-        }
+    /// The name the guard found for this client's token.
+    @OnMessage("whoami")
+    func whoami(_ params: WsMessageParams<WsNoResponse>) -> String {
+        params.client.data.get("user", as: User.self)?.name ?? "?"
+    }
 }
 
 /// Milliseconds since 1970, as JavaScript's Date.now() gives them.

@@ -1,25 +1,22 @@
 // Services of the chat example: users found by token, and notifications sent from outside
 // any gateway (the spec's "Broadcasting from Services").
-import NaviosDI
 import NaviosWS
 
 /// Demo accounts; a real application would look tokens up in its auth system.
-final class UserService: Injectable {
+@Injectable
+final class UserService {
     private let usersByToken: [String: User] = [
         "alice-token": User(id: "alice", name: "Alice", isAdmin: true),
         "bob-token": User(id: "bob", name: "Bob", isAdmin: false),
         "carol-token": User(id: "carol", name: "Carol", isAdmin: false),
     ]
 
-    init() {}
-
     func find(byToken token: String) async -> User? { usersByToken[token] }
 }
 
-final class NotificationService: Injectable {
+@Injectable
+final class NotificationService {
     private let ws = inject(WsService.self)
-
-    init() {}
 
     /// Every connection of that user, in any namespace (its "user:<id>" rooms).
     func notifyUser(_ userId: String, _ notice: DirectNotice) {
@@ -33,10 +30,9 @@ final class NotificationService: Injectable {
 }
 
 /// Gateway-level guard: a client needs a known token (query `?token=` or a Bearer header).
+@Injectable
 final class WsAuthGuard: WsGuard {
     private let users = inject(UserService.self)
-
-    init() {}
 
     func canActivate(_ context: WsExecutionContext) async throws -> Bool {
         let client = context.getClient()
@@ -48,9 +44,8 @@ final class WsAuthGuard: WsGuard {
 }
 
 /// Handler-level guard: only admins may announce.
+@Injectable
 final class AdminGuard: WsGuard {
-    init() {}
-
     func canActivate(_ context: WsExecutionContext) async throws -> Bool {
         context.client.data.get("user", as: User.self)?.isAdmin == true
     }
