@@ -17,8 +17,10 @@ enum WsJSON {
         return encoder
     }()
 
+    /// The streaming writer first; JSONEncoder for what it declines.
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        Array(try encoder.encode(value))
+        if let bytes = try? WsJSONWriter.encode(value) { return bytes }
+        return Array(try encoder.encode(value))
     }
 
     /// A JSON string literal (RFC 8259 §7): quote, backslash and control characters escaped.

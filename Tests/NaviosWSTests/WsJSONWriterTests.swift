@@ -1,0 +1,68 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Testing
+@testable import NaviosWS
+
+/// The streaming writer must produce the same JSON value as JSONEncoder for everything it
+/// accepts, and decline (so the caller falls back) what it cannot write the same way.
+@Suite struct WsJSONWriterTests {
+    struct Inner: Codable { var name: String; var tags: [String]; var score: Double? }
+    struct Outer: Codable {
+        var id: Int
+        var ok: Bool
+        var ratio: Double
+        var whole: Double
+        var text: String
+        var inner: Inner
+        var list: [Inner]
+        var map: [String: Int]
+        var missing: String?
+        var small: Int32
+        var level: Level
+    }
+    enum Level: String, Codable { case low, high }
+    struct Empty: Codable {}
+    enum Shape: Codable { case circle(radius: Double), square(side: Double) }
+
+    static func sameValue<T: Encodable>(_ value: T) throws -> Bool {
+        let ours = try WsJSONWriter.encode(value)
+        let theirs = try JSONEncoder().encode(value)
+        let decoder = JSONDecoder()
+        return try decoder.decode(WsJSONValue.self, from: Data(ours)) == decoder.decode(WsJSONValue.self, from: theirs)
+    }
+
+    static func text<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try WsJSONWriter.encode(value), as: UTF8.self)
+    }
+
+    @Test func nestedStructsArraysMapsAndOptionalsMatchJSONEncoder() throws {
+        let value = Outer(
+            id: 42, ok: true, ratio: 0.25, whole: 3, text: "quote \" backslash \\ newline \n tab \t bell \u{7} é ✓",
+            inner: Inner(name: "a", tags: ["x", "y"], score: nil),
+            list: [Inner(name: "b", tags: [], score: 1.5), Inner(name: "c", tags: ["z"], score: -2)],
+            map: ["one": 1], missing: nil, small: -7, level: .high)
+        #expect(try Self.sameValue(value))
+        let text = try Self.text(value)
+        #expect(!text.contains("missing"))           // nil optionals are omitted, as JSONEncoder does
+        #expect(text.contains(#""whole":3,"#))        // integral doubles without ".0"
+    }
+
+    @Test func topLevelScalarsAndEmptyValues() throws {
+        #expect(try Self.text("hi") == #""hi""#)
+        #expect(try Self.text(7) == "7")
+        #expect(try Self.text([Int]()) == "[]")
+        #expect(try Self.text(Empty()) == "{}")
+        #expect(try Self.text(WsNoResponse()) == "null")
+    }
+
+    @Test func declinesWhatItWouldWriteDifferently() throws {
+        #expect(throws: WsJSONWriter.Unsupported.self) { try WsJSONWriter.encode(Data([1, 2])) }
+        #expect(throws: WsJSONWriter.Unsupported.self) { try WsJSONWriter.encode(Double.nan) }
+        // Enums with associated values use nested containers: declined, JSONEncoder takes over.
+        #expect(throws: WsJSONWriter.Unsupported.self) { try WsJSONWriter.encode(Shape.circle(radius: 1)) }
+        #expect(try WsJSON.encode(Shape.circle(radius: 1)).count > 0)
+    }
+}
