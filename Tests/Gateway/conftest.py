@@ -196,15 +196,7 @@ def chat_server(request):
     except interop.ServerStartError as err:
         pytest.fail(str(err), pytrace=False)
     yield srv
-    if srv.stopped:
-        return
-    if not srv.alive() and not srv.sigterm_sent:
-        pytest.fail(f"the server died during the test (status {srv.proc.returncode})\n"
-                    f"stderr:\n{srv.stderr_text()}", pytrace=False)
-    rc = srv.terminate()
-    if rc != 0:
-        pytest.fail(f"the server exited with status {rc} after SIGTERM\nstderr:\n{srv.stderr_text()}",
-                    pytrace=False)
+    interop.finish_server(srv)
 
 
 # ---- the JSON-protocol client ----------------------------------------------------------------

@@ -295,6 +295,12 @@ def server(request, backend):
             pytest.skip(reason)
         pytest.fail(str(err), pytrace=False)
     yield srv
+    finish_server(srv)
+
+
+def finish_server(srv) -> None:
+    """After a test: the server must still be alive (unless the test stopped it) and must
+    exit with status 0 on SIGTERM, the graceful shutdown."""
     if srv.stopped:
         return
     if not srv.alive() and not srv.sigterm_sent:
