@@ -13,7 +13,8 @@ public final class WsClient: Sendable, Identifiable {
     /// Per-client storage for handlers and guards.
     public let data = WsClientData()
     let connection: WsConnection
-    let gatewayURL: String
+    /// The gateway this client talks to, kept here so a message needs no lookup by URL.
+    let gateway: AnyGateway
     let runtime: WsGatewayRuntime
     let state = Mutex(State())
 
@@ -31,12 +32,12 @@ public final class WsClient: Sendable, Identifiable {
         var rateLimit = WsRateLimitState()
     }
 
-    init(connection: WsConnection, handshake: WsHandshake, namespace: String, gatewayURL: String, runtime: WsGatewayRuntime) {
+    init(connection: WsConnection, handshake: WsHandshake, gateway: AnyGateway, runtime: WsGatewayRuntime) {
         self.connection = connection
-        self.gatewayURL = gatewayURL
+        self.gateway = gateway
         self.id = connection.id.description
         self.handshake = handshake
-        self.namespace = namespace
+        self.namespace = gateway.namespace
         self.runtime = runtime
     }
 

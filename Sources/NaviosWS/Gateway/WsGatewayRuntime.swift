@@ -44,8 +44,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
             try? connection.close(code: 1008, reason: "no gateway at this path")
             return
         }
-        let client = WsClient(connection: connection, handshake: WsHandshake(request), namespace: gateway.namespace,
-                              gatewayURL: gateway.url, runtime: self)
+        let client = WsClient(connection: connection, handshake: WsHandshake(request), gateway: gateway, runtime: self)
         clientsByID.withLock { $0[connection.id] = client }
         try? engine.join(connection.id, room: WsRoomKey.everyone(gateway.namespace))
         if !gateway.needsSetup {
@@ -82,7 +81,8 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
-        guard let client = clientsByID.withLock({ $0[connection.id] }), let gateway = gateways[client.gatewayURL] else { return }
+        guard let client = clientsByID.withLock({ $0[connection.id] }) else { return }
+        let gateway = client.gateway
         let waiting = client.state.withLock { state -> Bool in
             if state.ready { return false }
             state.early.append(Array(text))
@@ -98,8 +98,8 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {
-        guard let client = clientsByID.withLock({ $0[connection.id] }), let gateway = gateways[client.gatewayURL],
-              client.state.withLock({ $0.ready }) else { return }
+        guard let client = clientsByID.withLock({ $0[connection.id] }), client.state.withLock({ $0.ready }) else { return }
+        let gateway = client.gateway
         guard gateway.hasBinaryHandler else {
             client.send(errorEnvelope(event: "binary", WsException("unsupported", "this gateway takes no binary messages"), ack: nil))
             return
@@ -113,7 +113,8 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     func onClose(_ connection: WsConnection, code: UInt16, reason: String) {
         guard let client = clientsByID.withLock({ $0.removeValue(forKey: connection.id) }) else { return }
         client.markClosed()
-        guard let gateway = gateways[client.gatewayURL], gateway.hasDisconnectionHandler else { return }
+        let gateway = client.gateway
+        guard gateway.hasDisconnectionHandler else { return }
         runAsync(on: connection) { await gateway.disconnected(client) }
     }
 
