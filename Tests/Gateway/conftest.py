@@ -142,27 +142,7 @@ class ChatServer(interop.EchoServer):
         cmd = [str(self.binary), "--host", self.host, "--port", "0", *self.args]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
         deadline = time.monotonic() + READY_TIMEOUT_S
-        out = b""
-        while b"\n" not in out:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.kill()
-                raise interop.ServerStartError(f"no ready line within {READY_TIMEOUT_S} s from {cmd}\n"
-                                               f"stdout: {out!r}\nstderr:\n{self.stderr_text()}")
-            ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.2))
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                if chunk:
-                    out += chunk
-                    continue
-            if self.proc.poll() is not None:
-                self.proc.wait()
-                raise interop.ServerStartError(f"{cmd} exited with status {self.proc.returncode} before it "
-                                               f"was ready\nstdout: {out!r}\nstderr:\n{self.stderr_text()}")
-        m = READY_LINE.search(out)
-        if not m:
-            self.kill()
-            raise interop.ServerStartError(f"unexpected ready line {out!r} from {cmd}")
+        out, m = interop.read_ready_line(self, cmd, READY_LINE, deadline)
         self.host = m["host"].decode()
         self.port = int(m["port"])
         assert self.port != 0, f"the ready line names port 0: {out!r}"

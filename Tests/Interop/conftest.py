@@ -133,6 +133,33 @@ class ServerStartError(Exception):
     pass
 
 
+def read_ready_line(server, cmd, pattern, deadline: float):
+    """Reads the server's first stdout line (its ready line) before the deadline; returns it and
+    its match with `pattern`. `server` has proc, kill() and stderr_text()."""
+    out = b""
+    while b"\n" not in out:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            server.kill()
+            raise ServerStartError(f"no ready line within {READY_TIMEOUT_S} s from {cmd}\n"
+                                   f"stdout: {out!r}\nstderr:\n{server.stderr_text()}")
+        ready, _, _ = select.select([server.proc.stdout], [], [], min(left, 0.2))
+        if ready:
+            chunk = os.read(server.proc.stdout.fileno(), 4096)
+            if chunk:
+                out += chunk
+                continue
+        if server.proc.poll() is not None:
+            server.proc.wait()
+            raise ServerStartError(f"{cmd} exited with status {server.proc.returncode} before it was "
+                                   f"ready\nstdout: {out!r}\nstderr:\n{server.stderr_text()}")
+    m = pattern.search(out)
+    if not m:
+        server.kill()
+        raise ServerStartError(f"unexpected ready line {out!r} from {cmd}")
+    return out, m
+
+
 class EchoServer:
     """One running echo server: where it listens, its process, and what it said on stderr."""
 
@@ -165,27 +192,7 @@ class EchoServer:
         cmd = [str(self.binary), "--host", self.host, "--port", "0", "--backend", self.backend, *self.args]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
         deadline = time.monotonic() + READY_TIMEOUT_S
-        out = b""
-        while b"\n" not in out:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.kill()
-                raise ServerStartError(f"no ready line within {READY_TIMEOUT_S} s from {cmd}\n"
-                                       f"stdout: {out!r}\nstderr:\n{self.stderr_text()}")
-            ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.2))
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                if chunk:
-                    out += chunk
-                    continue
-            if self.proc.poll() is not None:
-                self.proc.wait()
-                raise ServerStartError(f"{cmd} exited with status {self.proc.returncode} before it was "
-                                       f"ready\nstdout: {out!r}\nstderr:\n{self.stderr_text()}")
-        m = READY_LINE.search(out)
-        if not m:
-            self.kill()
-            raise ServerStartError(f"unexpected ready line {out!r} from {cmd}")
+        out, m = read_ready_line(self, cmd, READY_LINE, deadline)
         self.port = int(m["port"])
         self.loops = int(m["loops"])
         label = m["backend"].decode()

@@ -69,8 +69,6 @@ struct WsMessageHandler<G: WsGateway>: Sendable {
     let event: String
     var guards: [any WsGuard.Type]
     let body: Body
-    /// Decodes the payload into a JSON-free value for guards (`WsExecutionContext.payload`).
-    let payloadType: Any.Type
 }
 
 /// What a handler produced for the client: a JSON value to acknowledge with, or nothing.
