@@ -17,7 +17,7 @@ extension WsGatewayDefinition {
         adding(.init(event: event, guards: guards, body: .sync { gateway, client, data in
             try body(gateway, WsMessageParams(client: client, payload: try decode(P.self, data), event: event))
             return .none
-        }))
+        }, payloadType: P.self))
     }
 
     public func onMessage<P: Decodable & Sendable, R: Encodable & Sendable>(
@@ -27,7 +27,7 @@ extension WsGatewayDefinition {
         adding(.init(event: event, guards: guards, body: .sync { gateway, client, data in
             let response = try body(gateway, WsMessageParams(client: client, payload: try decode(P.self, data), event: event))
             return try encodeReply(response)
-        }))
+        }, payloadType: P.self))
     }
 
     public func onMessage<P: Decodable & Sendable>(
@@ -38,7 +38,7 @@ extension WsGatewayDefinition {
             let payload = try data.withOptionalBytes { try decode(P.self, $0) }
             try await body(gateway, WsMessageParams(client: client, payload: payload, event: event))
             return .none
-        }))
+        }, payloadType: P.self))
     }
 
     public func onMessage<P: Decodable & Sendable, R: Encodable & Sendable>(
@@ -48,7 +48,7 @@ extension WsGatewayDefinition {
         adding(.init(event: event, guards: guards, body: .async { gateway, client, data in
             let payload = try data.withOptionalBytes { try decode(P.self, $0) }
             return try encodeReply(try await body(gateway, WsMessageParams(client: client, payload: payload, event: event)))
-        }))
+        }, payloadType: P.self))
     }
 
     // MARK: typed events

@@ -69,6 +69,8 @@ struct WsMessageHandler<G: WsGateway>: Sendable {
     let event: String
     var guards: [any WsGuard.Type]
     let body: Body
+    /// The payload type the handler decodes (read by the macro usage tests).
+    let payloadType: Any.Type
 }
 
 /// What a handler produced for the client: a JSON value to acknowledge with, or nothing.
