@@ -26,7 +26,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-echo autobahn clean
+.PHONY: deps venv build run test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-echo bench-harness test-bench-harness autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -104,6 +104,25 @@ $(BUILD)/bench_codec: Benchmarks/codec/bench_codec.c $(BUILD)/libnws.a
 
 bench-codec: $(BUILD)/bench_codec
 	$(BUILD)/bench_codec
+
+# navios-ws-bench: the io_uring load harness (echo, latency, fanout, connect, idle) for any
+# RFC 6455 server; its self-tests check the histogram on known data and the counts against
+# navios-ws-echo, navios-ws-gateway-echo and misbehaving Python servers.
+HARNESS_DIR := Benchmarks/harness
+HARNESS_SRCS := $(wildcard $(HARNESS_DIR)/*.c)
+HARNESS_HDRS := $(wildcard $(HARNESS_DIR)/*.h)
+$(BUILD)/navios-ws-bench: $(HARNESS_SRCS) $(HARNESS_HDRS) $(BUILD)/libnws.a
+	$(CC) $(CFLAGS_COMMON) -O2 -I$(HARNESS_DIR) $(HARNESS_SRCS) $(BUILD)/libnws.a -o $@ $(LIBS)
+
+$(BUILD)/test_bench_histogram: Tests/Bench/test_bench_histogram.c $(HARNESS_DIR)/histogram.c $(HARNESS_DIR)/histogram.h Tests/CTests/nws_test.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -O2 -I$(HARNESS_DIR) -ITests/CTests $< $(HARNESS_DIR)/histogram.c -o $@
+
+bench-harness: $(BUILD)/navios-ws-bench
+
+test-bench-harness: $(BUILD)/navios-ws-bench $(BUILD)/test_bench_histogram venv
+	$(BUILD)/test_bench_histogram
+	NAVIOS_WS_BENCH=$(BUILD)/navios-ws-bench $(PY) -m pytest Tests/Bench -q -p no:cacheprovider
 
 # Echo throughput and idle memory of navios-ws-echo (both backends) next to peer servers, in
 # one run; uWebSockets joins when UWS_ECHO names a binary built outside the repo.

@@ -1,0 +1,112 @@
+/*
+ * echo_msg.c — echo_msg.h: numbered messages out, their answers checked chunk by chunk (an
+ * answer may arrive split over several reads or fragmented into several frames).
+ */
+#include "echo_msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nws_mask.h"
+
+static const char hex_digits[] = "0123456789abcdef";
+
+int echo_msg_init(echo_msg *m, size_t size, int binary, int verify) {
+    m->body = malloc(size ? size : 1);
+    if (m->body == NULL) return -1;
+    for (size_t i = 0; i < size; i++) m->body[i] = (uint8_t)('a' + i % 26);
+    m->size = size;
+    m->opcode = binary ? NWS_OP_BINARY : NWS_OP_TEXT;
+    m->numbered = size >= ECHO_SEQ_DIGITS;
+    m->verify = (uint8_t)verify;
+    return 0;
+}
+
+void echo_msg_free(echo_msg *m) {
+    free(m->body);
+    m->body = NULL;
+}
+
+static void format_seq(uint8_t out[ECHO_SEQ_DIGITS], uint64_t seq) {
+    for (int i = ECHO_SEQ_DIGITS - 1; i >= 0; i--) {
+        out[i] = (uint8_t)hex_digits[seq & 15];
+        seq >>= 4;
+    }
+}
+
+/* The number in 16 hex digits, or -1 when they are not hex digits. */
+static int parse_seq(const uint8_t in[ECHO_SEQ_DIGITS], uint64_t *seq) {
+    uint64_t v = 0;
+    for (int i = 0; i < ECHO_SEQ_DIGITS; i++) {
+        uint8_t ch = in[i];
+        unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0') : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10) : 16;
+        if (d == 16) return -1;
+        v = v << 4 | d;
+    }
+    *seq = v;
+    return 0;
+}
+
+void echo_msg_send(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m) {
+    const uint8_t *key;
+    uint8_t *p = ws_reserve_frame(w, c, m->opcode, m->size, &key);
+    nws_mask_copy(p, m->body, m->size, key, 0);
+    if (m->numbered) {
+        uint8_t digits[ECHO_SEQ_DIGITS];
+        format_seq(digits, ec->sent);
+        nws_mask_copy(p, digits, ECHO_SEQ_DIGITS, key, 0);   /* over the body's first bytes */
+    }
+    ws_commit_frame(w, c, m->size);
+    ec->sent++;
+}
+
+/* The bytes of this chunk that fall on the number: kept until the number is whole. */
+static void take_seq_digits(echo_conn *ec, uint64_t offset, const uint8_t *data, size_t len) {
+    if (offset >= ECHO_SEQ_DIGITS) return;
+    size_t take = ECHO_SEQ_DIGITS - (size_t)offset;
+    if (take > len) take = len;
+    memcpy(ec->seq_digits + offset, data, take);
+}
+
+/* With --verify: the bytes after the number must be the body's. */
+static int body_matches(const echo_msg *m, uint64_t offset, const uint8_t *data, size_t len) {
+    uint64_t skip = m->numbered ? ECHO_SEQ_DIGITS : 0;
+    if (offset + len > m->size) return 0;   /* too long: ERR_LENGTH says so at the end */
+    if (offset + len <= skip) return 1;
+    size_t from = offset < skip ? (size_t)(skip - offset) : 0;
+    return memcmp(data + from, m->body + offset + from, len - from) == 0;
+}
+
+/* The answer is whole: its length, then its number. */
+static void finish_answer(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m) {
+    if (c->msg_len != m->size) {
+        w->errors[ERR_LENGTH]++;   /* one fault, one error: its bytes are not judged too */
+        ec->mismatch = 0;
+        ec->next_seq++;
+    } else if (m->numbered) {
+        uint64_t got;
+        if (parse_seq(ec->seq_digits, &got) != 0) {
+            ec->mismatch = 1;
+            ec->next_seq++;
+        } else {
+            /* A skipped number is a message the server lost: counted here as content and at
+             * the end as missing. Following the server's number keeps one loss one error. */
+            if (got != ec->next_seq) ec->mismatch = 1;
+            ec->next_seq = got + 1;
+        }
+    }
+    if (ec->mismatch) w->errors[ERR_CONTENT]++;
+    ec->mismatch = 0;
+    c->msg_len = 0;
+    ec->received++;
+}
+
+int echo_msg_on_chunk(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m, const nws_decoded *d) {
+    if (d->first && d->opcode != m->opcode) ec->mismatch = 1;
+    if (m->numbered) take_seq_digits(ec, c->msg_len, d->data, d->len);
+    if (m->verify && !ec->mismatch && !body_matches(m, c->msg_len, d->data, d->len)) ec->mismatch = 1;
+    c->msg_len += d->len;
+    if (!d->last) return 0;
+    finish_answer(w, c, ec, m);
+    return 1;
+}

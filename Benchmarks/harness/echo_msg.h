@@ -1,0 +1,46 @@
+/*
+ * echo_msg.h — the messages of the echo and latency scenarios, and the check of what comes
+ * back.
+ *
+ * Every message is --size bytes of printable ASCII (valid UTF-8, so text frames are fine),
+ * and when it has room (16 bytes or more) it starts with the connection's message number in
+ * 16 hex digits. An echo server must answer each message with the same bytes, in order, on
+ * the same connection; so each answer is checked for its length and opcode, its number (a
+ * skipped number is a dropped message, found the moment the next one arrives), and with
+ * --verify every other byte too. The number costs 16 bytes of formatting per message and
+ * turns "the counts are off at the end" into "message 9 of connection 3 never came back".
+ *
+ * Per connection state lives in echo_conn; a worker's template in echo_msg. Worker thread
+ * only; echo_msg_init allocates the template once.
+ */
+#ifndef BENCH_ECHO_MSG_H
+#define BENCH_ECHO_MSG_H
+
+#include "bench.h"
+
+#define ECHO_SEQ_DIGITS 16
+
+typedef struct echo_msg {
+    uint8_t *body;       /* the bytes every message carries, before its number */
+    size_t size;
+    uint8_t opcode;      /* NWS_OP_TEXT or NWS_OP_BINARY */
+    uint8_t numbered;    /* size >= ECHO_SEQ_DIGITS */
+    uint8_t verify;      /* compare every byte */
+} echo_msg;
+
+typedef struct echo_conn {
+    uint64_t sent, received;   /* messages on this connection */
+    uint64_t next_seq;         /* the number the next answer must carry */
+    uint8_t seq_digits[ECHO_SEQ_DIGITS];   /* of the answer being received */
+    uint8_t mismatch;          /* the answer being received already differs */
+} echo_conn;
+
+int echo_msg_init(echo_msg *m, size_t size, int binary, int verify);
+void echo_msg_free(echo_msg *m);
+/* Queues the next message of the connection (masked, numbered). */
+void echo_msg_send(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m);
+/* Checks one chunk of an answer; returns 1 when it completed an answer (counted in
+ * ec->received, its errors in w->errors), else 0. */
+int echo_msg_on_chunk(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m, const nws_decoded *d);
+
+#endif
