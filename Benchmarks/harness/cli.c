@@ -123,9 +123,10 @@ void cli_defaults(bench_opts *o) {
 /* One option (and its value); returns how many arguments it took, or -1. */
 static int parse_option(bench_opts *o, const char *a, const char *v) {
     long l;
-    if (!strcmp(a, "--host")) return v ? (o->host = v, 2) : bad(a, v);
-    if (!strcmp(a, "--path")) return v && v[0] == '/' ? (o->path = v, 2) : bad(a, v);
-    if (!strcmp(a, "--room")) return v && !strpbrk(v, "\"\\") ? (o->room = v, 2) : bad(a, v);
+    /* Lengths capped so the upgrade request fits its buffer; no CR/LF smuggled into it. */
+    if (!strcmp(a, "--host")) return v && strlen(v) < 256 && !strpbrk(v, "\r\n /") ? (o->host = v, 2) : bad(a, v);
+    if (!strcmp(a, "--path")) return v && v[0] == '/' && strlen(v) < 512 && !strpbrk(v, "\r\n ") ? (o->path = v, 2) : bad(a, v);
+    if (!strcmp(a, "--room")) return v && strlen(v) < 128 && !strpbrk(v, "\"\\") ? (o->room = v, 2) : bad(a, v);
     if (!strcmp(a, "--port")) return parse_int(a, v, 1, 65535, &o->port) ? -1 : 2;
     if (!strcmp(a, "--threads")) return parse_int(a, v, 1, 64, &o->threads) ? -1 : 2;
     if (!strcmp(a, "--connections")) return parse_int(a, v, 1, 10000000, &o->connections) ? -1 : 2;

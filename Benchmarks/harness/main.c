@@ -19,6 +19,7 @@
  */
 #include "bench.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,6 +49,12 @@ static int resolve(const bench_opts *o, struct sockaddr_storage *dst, socklen_t 
     *len = res->ai_addrlen;
     freeaddrinfo(res);
     return 0;
+}
+
+/* Source addresses 127.0.0.2... can only reach a loopback server. */
+static int is_loopback_v4(const struct sockaddr_storage *a) {
+    if (a->ss_family != AF_INET) return 0;
+    return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
 }
 
 static void raise_nofile(rlim_t want) {
@@ -155,6 +162,10 @@ int main(int argc, char **argv) {
     struct sockaddr_storage dst;
     socklen_t dst_len;
     if (resolve(&o, &dst, &dst_len) != 0) return 1;
+    if (o.sources > 0 && !is_loopback_v4(&dst)) {
+        fprintf(stderr, "navios-ws-bench: --sources binds to 127.0.0.x: ignored for %s\n", o.host);
+        o.sources = 0;
+    }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGALRM, on_alarm);
     alarm((unsigned)(o.connect_timeout + o.warmup + o.duration + o.drain) + ALARM_SLACK_S);
@@ -180,7 +191,8 @@ int main(int argc, char **argv) {
         for (int e = 0; e < ERR_COUNT; e++) run.errors[e] += ws[i].errors[e];
     }
     char target[600];
-    snprintf(target, sizeof target, "ws://%s:%d%s", o.host, o.port, o.path);
+    int v6 = strchr(o.host, ':') != NULL;
+    snprintf(target, sizeof target, "ws://%s%s%s:%d%s", v6 ? "[" : "", o.host, v6 ? "]" : "", o.port, o.path);
     report *r = report_new(o.scenario->name, target);
     o.scenario->report(wp, o.threads, &run, r);
     report_common(&run, r);

@@ -114,11 +114,13 @@ static void send_upgrade_request(worker *w, wsconn *c) {
     EVP_EncodeBlock((unsigned char *)c->accept, digest, sizeof digest);
 
     char req[1024];
+    int v6 = strchr(w->opt->host, ':') != NULL;   /* an IPv6 literal is bracketed in Host */
     int n = snprintf(req, sizeof req,
-                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+                     "GET %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                      "Sec-WebSocket-Version: 13\r\n\r\n",
-                     w->opt->path, w->opt->host, w->opt->port, key);
+                     w->opt->path, v6 ? "[" : "", w->opt->host, v6 ? "]" : "", w->opt->port, key);
+    if (n < 0 || (size_t)n >= sizeof req) abort();   /* the CLI caps what goes in */
     queue_raw(w, c, req, (size_t)n);
 }
 

@@ -34,6 +34,20 @@ def test_echoReceivedEqualsSentExactly(echo_server, run_bench, size, depth, fram
     assert r["mb_per_s"] == pytest.approx(r["msgs_per_s"] * size / 1e6, rel=1e-3)
 
 
+def test_echoAgainstNodeWsIsExactToo(node_echo_server, run_bench):
+    """Any RFC 6455 server will do: node's ws library, fragmenting nothing, masking nothing."""
+    run = run_bench("echo", "--port", node_echo_server.port, "--connections", 10, "--size", 3000, "--depth", 2,
+                    "--verify")
+    assert_clean(run)
+    assert run.results["sent"] == run.results["received"] > 0
+
+
+def test_echoOfEmptyMessages(echo_server, run_bench):
+    run = run_bench("echo", "--port", echo_server.port, "--connections", 5, "--size", 0, "--depth", 2)
+    assert_clean(run)
+    assert run.results["sent"] == run.results["received"] > 0
+
+
 def test_echoWithTwoThreadsCountsEveryConnection(echo_server, run_bench):
     run = run_bench("echo", "--port", echo_server.port, "--connections", 31, "--depth", 8, "--threads", 2)
     assert_clean(run)

@@ -29,10 +29,13 @@ for (let i = 0; i < args.length; i += 2) {
 }
 
 let version = 'unknown';
-try {
-  version = require(require.resolve('ws').replace(/index\.js$/, 'package.json')).version;
-} catch (e) {
-  // the version only decorates the ready line
+for (const pkg of ['ws/package.json', '/usr/share/nodejs/ws/package.json']) {
+  try {
+    version = require(pkg).version;
+    break;
+  } catch (e) {
+    // the version only decorates the ready line
+  }
 }
 
 const wss = new WebSocket.Server({
