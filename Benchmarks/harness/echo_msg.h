@@ -21,24 +21,31 @@
 #define ECHO_SEQ_DIGITS 16
 
 typedef struct echo_msg {
-    uint8_t *body;       /* the bytes every message carries, before its number */
+    uint8_t *body;       /* the bytes every message carries; its first 16 are overwritten
+                            with each message's number just before it is masked */
     size_t size;
     uint8_t opcode;      /* NWS_OP_TEXT or NWS_OP_BINARY */
     uint8_t numbered;    /* size >= ECHO_SEQ_DIGITS */
     uint8_t verify;      /* compare every byte */
 } echo_msg;
 
+/* The numbers are kept as their 16 digits and counted up in place: formatting and parsing
+ * a number per message cost more than the rest of the client's own work per echo. */
 typedef struct echo_conn {
     uint64_t sent, received;   /* messages on this connection */
     uint64_t next_seq;         /* the number the next answer must carry */
+    uint8_t next_out[ECHO_SEQ_DIGITS];     /* digits of the next message to send */
+    uint8_t expect[ECHO_SEQ_DIGITS];       /* digits of next_seq */
     uint8_t seq_digits[ECHO_SEQ_DIGITS];   /* of the answer being received */
     uint8_t mismatch;          /* the answer being received already differs */
 } echo_conn;
 
 int echo_msg_init(echo_msg *m, size_t size, int binary, int verify);
 void echo_msg_free(echo_msg *m);
+/* A connection's state before its first message. */
+void echo_conn_reset(echo_conn *ec);
 /* Queues the next message of the connection (masked, numbered). */
-void echo_msg_send(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m);
+void echo_msg_send(worker *w, wsconn *c, echo_conn *ec, echo_msg *m);
 /* Checks one chunk of an answer; returns 1 when it completed an answer (counted in
  * ec->received, its errors in w->errors), else 0. */
 int echo_msg_on_chunk(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m, const nws_decoded *d);

@@ -155,9 +155,13 @@ static int run_workers(bench_run *run, worker *ws, int n) {
 int main(int argc, char **argv) {
     bench_opts o;
     int rc = cli_parse(&o, argc, argv);
-    if (rc != 0) {
-        cli_usage(rc > 0 ? stdout : stderr);
-        return rc > 0 ? 0 : 2;
+    if (rc > 0) {
+        cli_usage(stdout);
+        return 0;
+    }
+    if (rc < 0) {
+        fputs("navios-ws-bench --help lists the scenarios and options\n", stderr);
+        return 2;
     }
     struct sockaddr_storage dst;
     socklen_t dst_len;

@@ -45,7 +45,7 @@ static void echo_on_open(worker *w, wsconn *c) {
     echo_worker *e = w->sc_data;
     /* Connections open only before "go", when nothing has been sent: a slot reused after a
      * failed connect starts from zero. */
-    e->conns[c->slot] = (echo_conn){0};
+    echo_conn_reset(&e->conns[c->slot]);
     c->user = &e->conns[c->slot];
     e->opened++;
 }

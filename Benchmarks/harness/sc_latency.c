@@ -67,7 +67,7 @@ static int lat_setup(worker *w) {
 static void lat_on_open(worker *w, wsconn *c) {
     lat_worker *l = w->sc_data;
     lat_conn *lc = &l->conns[c->slot];
-    lc->ec = (echo_conn){0};   /* nothing was sent before "go": a reused slot starts afresh */
+    echo_conn_reset(&lc->ec);   /* nothing was sent before "go": a reused slot starts afresh */
     lc->head = lc->count = 0;
     lc->head_seq = 0;
     c->user = lc;
