@@ -13,6 +13,9 @@ Modes (one at a time; none: a correct echo server):
   --extra-byte-every N  echo, but append a byte to every N-th message
   --bad-frame-after K   echo K messages, then send a frame with a reserved opcode
   --bad-accept          answer the upgrade with a wrong Sec-WebSocket-Accept
+  --stall-at K --stall-ms MS
+                        echo, but before the K-th message of each connection stop reading
+                        for MS milliseconds (a garbage-collection pause, say)
   --broadcast           relay every message to every client (the fan-out "broadcast" protocol);
                         with --drop-every N / --duplicate-every N it skips / repeats every
                         N-th delivery it makes
@@ -41,6 +44,8 @@ def parse_args():
     p.add_argument("--bad-accept", action="store_true")
     p.add_argument("--broadcast", action="store_true")
     p.add_argument("--duplicate-every", type=int, default=0)
+    p.add_argument("--stall-at", type=int, default=0)
+    p.add_argument("--stall-ms", type=int, default=0)
     return p.parse_args()
 
 
@@ -69,6 +74,8 @@ async def echo(ws):
     count = 0
     async for message in ws:
         count += 1
+        if count == ARGS.stall_at:
+            await asyncio.sleep(ARGS.stall_ms / 1000)
         if every(ARGS.drop_every, count):
             continue
         await ws.send(mangled(message, count))

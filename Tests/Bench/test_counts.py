@@ -68,6 +68,22 @@ def test_latencySendsTheScheduleAndHearsEveryAnswer(echo_server, run_bench):
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["p99_9"] <= lat["max"]
 
 
+def test_latencyCountsAStallForEveryRequestItDelayed(misbehaving_server, run_bench):
+    """No coordinated omission: one connection at 500 requests/s, and the server stops reading
+    for 300 ms in the measured second. About 150 requests fall due during the stall; measured
+    from their scheduled times they waited up to 300 ms, so the top tenth of the 500 samples
+    is above 100 ms (a closed loop, or timing from the actual send, would show one slow
+    sample and a p90 of a few hundred microseconds). A lower bound: a slower machine only
+    adds latency."""
+    srv = misbehaving_server("--stall-at", "300", "--stall-ms", "300")
+    run = run_bench("latency", "--port", srv.port, "--connections", 1, "--rate", 500)
+    assert run.returncode == EXIT_OK, run.explain()
+    lat = run.results["latency_us"]
+    assert abs(lat["count"] - 500) <= 1
+    assert lat["p90"] >= 100_000, lat
+    assert lat["max"] >= 250_000, lat
+
+
 def test_fanoutGatewayDeliversEveryPublishToEverySubscriber(gateway_server, run_bench):
     """100 publishes/s for 1.3 s from 2 publishers: 65 each, 130 in all; 50 subscribers."""
     run = run_bench("fanout", "--port", gateway_server.port, "--protocol", "gateway", "--subscribers", 50,
