@@ -59,6 +59,9 @@ typedef struct fan_worker {
     int subs_opened, pubs_opened;
     char *text;               /* scratch for one publish */
     size_t text_cap;
+    wsconn **pub_conns;       /* the publishers that opened: what the tick walks */
+    uint32_t *pub_gens;       /* and their generations: a slot freed in setup may be reused */
+    int npub_conns;
 } fan_worker;
 
 static uint64_t publishes_per_publisher(const bench_opts *o) {
@@ -103,7 +106,9 @@ static int fan_setup(worker *w) {
     f->remaining = (uint64_t)f->nsubs * (uint64_t)o->publishers * f->per_pub;
     f->text_cap = o->size + strlen(o->room) + 128;
     f->text = malloc(f->text_cap);
-    return f->text ? 0 : -1;
+    f->pub_conns = calloc((size_t)f->npubs + 1, sizeof *f->pub_conns);
+    f->pub_gens = calloc((size_t)f->npubs + 1, sizeof *f->pub_gens);
+    return f->text && f->pub_conns && f->pub_gens ? 0 : -1;
 }
 
 static void subscriber_joined(fan_worker *f, fan_conn *fc) {
@@ -119,6 +124,8 @@ static void fan_on_open(worker *w, wsconn *c) {
     c->user = fc;
     if (fc->role == ROLE_PUBLISHER) {
         f->pubs_opened++;
+        f->pub_gens[f->npub_conns] = c->gen;
+        f->pub_conns[f->npub_conns++] = c;
         return;
     }
     f->subs_opened++;
@@ -278,10 +285,10 @@ static void publish(worker *w, fan_worker *f, wsconn *c, fan_conn *fc, uint64_t 
 static uint64_t fan_tick(worker *w, uint64_t now) {
     fan_worker *f = w->sc_data;
     uint64_t next = 0;
-    for (uint32_t i = 0; i < w->nslots; i++) {
-        wsconn *c = &w->conns[i];
+    for (int i = 0; i < f->npub_conns; i++) {
+        wsconn *c = f->pub_conns[i];
         fan_conn *fc = c->user;
-        if (c->state != WS_OPEN || fc == NULL || fc->role != ROLE_PUBLISHER) continue;
+        if (c->gen != f->pub_gens[i] || c->state != WS_OPEN || fc == NULL) continue;
         while (fc->next_k < f->per_pub) {
             uint64_t due = publish_due(w, fc, fc->next_k);
             if (due > now) {
@@ -364,6 +371,8 @@ static void fan_destroy(worker *w) {
     }
     free(f->conns);
     free(f->text);
+    free(f->pub_conns);
+    free(f->pub_gens);
     free(f);
     w->sc_data = NULL;
 }
