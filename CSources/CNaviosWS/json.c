@@ -6,6 +6,9 @@
  * the envelope keeps spans into the caller's text.
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "nws_error.h"
 #include "nws_json.h"
@@ -21,18 +24,39 @@ static int is_hex(uint8_t c) {
     return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
+static int is_plain(uint8_t c) {
+    return c >= 0x20 && c != '"' && c != '\\';
+}
+
+/* Most string bytes need no attention: sixteen are checked at a time (SSE2 is part of x86-64),
+ * and only the byte that stops the run is looked at one by one. */
+size_t nws_json_plain_run(const uint8_t *s, size_t len) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+    const __m128i control_max = _mm_set1_epi8(0x1F);
+    for (; i + 16 <= len; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max); /* v <= 0x1F */
+        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), control);
+        unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+        if (mask) return i + (size_t)__builtin_ctz(mask);
+    }
+#endif
+    while (i < len && is_plain(s[i])) i++;
+    return i;
+}
+
 /* p at the opening quote. *escaped is set when a backslash appears. Control characters are
  * not allowed raw (RFC 8259 §7); other bytes pass (UTF-8 was validated by the frame layer). */
 static pos skip_string(pos p, pos end, int *escaped) {
     p++;
     while (p < end) {
+        p += nws_json_plain_run(p, (size_t)(end - p));
+        if (p >= end) return NULL;
         uint8_t c = *p;
         if (c == '"') return p + 1;
         if (c < 0x20) return NULL;
-        if (c != '\\') {
-            p++;
-            continue;
-        }
         if (escaped) *escaped = 1;
         if (++p >= end) return NULL;
         switch (*p) {

@@ -8,10 +8,12 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import Logging
 import NaviosDI
 import NaviosWS
 import ServiceLifecycle
+import Synchronization
 
 struct EchoText: Codable, Sendable {
     var text: String
@@ -55,8 +57,28 @@ while let flag = arguments.popFirst(), let value = arguments.popFirst() {
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 let logger = Logger(label: "navios-ws-gateway-echo")
-let app = try await NaviosApplication.create(BenchModule.self, logger: logger)
-try await app.listen(port: port)
-print("navios-ws-gateway-echo listening on ws://127.0.0.1:\(app.port ?? port)/")
-fflush(nil)
-try await ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+
+/// The server runs in a detached task while the main thread waits on a semaphore: a
+/// synchronous main, not an async one, so that the process also runs under valgrind (callgrind
+/// counts the instructions per message), whose 3.19 release faults on the `sigsuspend` an async
+/// main parks its main thread in. Detached: a task started from top-level code would wait for
+/// the main actor, whose thread is the one waiting here.
+func serve(port: Int, logger: Logger) async throws {
+    let app = try await NaviosApplication.create(BenchModule.self, logger: logger)
+    try await app.listen(port: port)
+    print("navios-ws-gateway-echo listening on ws://127.0.0.1:\(app.port ?? port)/")
+    fflush(nil)
+    try await ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+}
+
+let finished = DispatchSemaphore(value: 0)
+let outcome = Mutex<(any Error)?>(nil)
+Task.detached { [port, logger] in
+    do { try await serve(port: port, logger: logger) } catch { outcome.withLock { $0 = error } }
+    finished.signal()
+}
+finished.wait()
+if let failure = outcome.withLock({ $0 }) {
+    logger.error("stopped", metadata: ["error": "\(failure)"])
+    exit(1)
+}

@@ -115,6 +115,32 @@ static void envelope_everyProperPrefixIsRefusedWithoutOverread(void) {
     }
 }
 
+/* Every stop byte at every position of a 40-byte run (across the 16-byte blocks and the
+ * scalar tail), over a background of bytes that must not stop it, high UTF-8 bytes included. */
+static void plainRun_stopsAtTheFirstByteAStringCannotHoldAsIs(void) {
+    const uint8_t stops[] = {'"', '\\', 0x00, 0x0A, 0x1F};
+    uint8_t text[40];
+    for (size_t i = 0; i < sizeof text; i++) text[i] = (uint8_t)(i % 2 ? 0xC3 : 'a' + i % 26);
+    NWS_CHECK_EQ(nws_json_plain_run(text, sizeof text), sizeof text);
+    for (size_t len = 0; len <= sizeof text; len++) NWS_CHECK_EQ(nws_json_plain_run(text, len), len);
+    for (size_t s = 0; s < sizeof stops; s++) {
+        for (size_t at = 0; at < sizeof text; at++) {
+            uint8_t saved = text[at];
+            text[at] = stops[s];
+            NWS_CHECK_EQ(nws_json_plain_run(text, sizeof text), at);
+            NWS_CHECK_EQ(nws_json_plain_run(text, at), at);   /* a stop beyond len is not seen */
+            text[at] = saved;
+        }
+    }
+    uint8_t bytes[256];
+    for (int c = 0; c < 256; c++) {
+        memset(bytes, 'a', sizeof bytes);
+        bytes[20] = (uint8_t)c;
+        int stops_here = c < 0x20 || c == '"' || c == '\\';
+        NWS_CHECK_EQ(nws_json_plain_run(bytes, sizeof bytes), stops_here ? 20 : 256);
+    }
+}
+
 int main(void) {
     NWS_RUN(envelope_findsEventDataAndIdInAnyOrder);
     NWS_RUN(envelope_withoutDataOrIdLeavesThemAbsent);
@@ -124,5 +150,6 @@ int main(void) {
     NWS_RUN(rfc8259_validatorAcceptsValidAndRefusesInvalidJson);
     NWS_RUN(rfc8259_nestingDeeperThanTheLimitIsRefused);
     NWS_RUN(envelope_everyProperPrefixIsRefusedWithoutOverread);
+    NWS_RUN(plainRun_stopsAtTheFirstByteAStringCannotHoldAsIs);
     return nws_test_summary("json");
 }

@@ -34,6 +34,10 @@ typedef struct nws_envelope {
  * non-string "event", a non-integer or negative "id" or "ack", or a repeated key among them. */
 int nws_json_envelope(const uint8_t *text, size_t len, nws_envelope *out);
 
+/* How many bytes from s[0] a JSON string holds as they are: the index of the first '"', '\\'
+ * or control character (< 0x20), or len when there is none. For scanning and for escaping. */
+size_t nws_json_plain_run(const uint8_t *s, size_t len);
+
 /* 0 when text[0..len) is one valid JSON value (surrounding white space allowed), else NWS_EJSON. */
 int nws_json_validate(const uint8_t *text, size_t len);
 

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+internal import CNaviosWS
 
 /// Turns the `data` member of an envelope into a handler's payload, or into the `WsPayloadError`
 /// the client is sent instead. The only place payloads are decoded, so every event reports bad
@@ -23,9 +24,38 @@ public enum WsPayloadDecoding {
     /// `WsNoResponse` works, while a struct payload fails with "missing"), then runs the type's
     /// schema when it is `WsValidatable` (arrays and optionals of such types included).
     ///
-    /// The bytes are copied once into `Data`, which JSONDecoder requires; the buffer may be
-    /// reused by the caller as soon as this returns.
+    /// The buffer may be reused by the caller as soon as this returns.
     public static func decode<P: Decodable>(
+        _ type: P.Type, from json: UnsafeRawBufferPointer?
+    ) throws(WsPayloadError) -> P {
+        let valid = json.map { nws_json_validate($0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count) == 0 } ?? true
+        return try decode(P.self, from: json, validated: valid, validating: P.self is any WsValidatable.Type)
+    }
+
+    /// The message path's entry: `json` is a span the C core already validated as one JSON
+    /// value, and whether `P` has a schema was settled once, when the handler was registered.
+    /// WsSpanDecoder reads the span in place; whatever it declines, JSONDecoder decodes from a
+    /// copy, and its value or error is the answer.
+    static func decode<P: Decodable>(
+        _ type: P.Type, from json: UnsafeRawBufferPointer?, validated: Bool, validating: Bool
+    ) throws(WsPayloadError) -> P {
+        let value: P
+        if validated, let json, let fast = try? WsSpanDecoder.decode(P.self, from: json) {
+            value = fast
+        } else {
+            value = try foundationDecode(P.self, from: json)
+        }
+        if validating, let validatable = value as? any WsValidatable {
+            let issues = validatable.validationIssues()
+            if !issues.isEmpty {
+                throw WsPayloadError(message: "payload failed validation", issues: issues)
+            }
+        }
+        return value
+    }
+
+    /// JSONDecoder over a copy of the bytes, its errors turned into what the client is told.
+    private static func foundationDecode<P: Decodable>(
         _ type: P.Type, from json: UnsafeRawBufferPointer?
     ) throws(WsPayloadError) -> P {
         let data: Data
@@ -34,21 +64,11 @@ public enum WsPayloadDecoding {
         } else {
             data = null
         }
-
-        let value: P
         do {
-            value = try decoder.decode(P.self, from: data)
+            return try decoder.decode(P.self, from: data)
         } catch {
             throw failure(error, in: data, absent: json == nil)
         }
-
-        if let validatable = value as? any WsValidatable {
-            let issues = validatable.validationIssues()
-            if !issues.isEmpty {
-                throw WsPayloadError(message: "payload failed validation", issues: issues)
-            }
-        }
-        return value
     }
 
     /// The client-facing form of a decoding error: one issue with the path JSONDecoder was at

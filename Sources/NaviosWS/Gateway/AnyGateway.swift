@@ -1,5 +1,7 @@
 /// A gateway with its type erased, bound to its instance: what the runtime routes to.
-struct AnyGateway: Sendable {
+/// A class: every message reaches its gateway through the client, and passing a reference
+/// costs one retain where copying a struct of this size costs one per field.
+final class AnyGateway: Sendable {
     struct Handler: Sendable {
         enum Body: Sendable {
             case sync(@Sendable (WsClient, UnsafeRawBufferPointer?) throws -> WsReply)
@@ -22,12 +24,28 @@ struct AnyGateway: Sendable {
     let namespace: String
     let guards: [any WsGuard.Type]
     let handlers: [String: Handler]
+    /// The same handlers with their names' bytes, for the lookup per message (see `handler`).
+    private let handlerList: [(name: String, utf8: [UInt8], handler: Handler)]
     let hasConnectionHandler: Bool
     let hasDisconnectionHandler: Bool
     let hasBinaryHandler: Bool
     let connected: @Sendable (WsClient) async throws -> Void
     let disconnected: @Sendable (WsClient) async -> Void
     let binary: @Sendable (WsClient, [UInt8]) async throws -> Void
+
+    /// The handler of the event whose name is `name` (the bytes between the quotes, without
+    /// escapes), and the name as a String that already exists: a gateway has a handful of
+    /// events, and comparing bytes costs less than making a String and hashing it.
+    func handler(matching name: UnsafeRawBufferPointer) -> (name: String, handler: Handler)? {
+        if handlerList.count > 16 {
+            let key = String(decoding: name, as: UTF8.self)
+            return handlers[key].map { (key, $0) }
+        }
+        for entry in handlerList where entry.utf8.count == name.count && entry.utf8.elementsEqual(name) {
+            return (entry.name, entry.handler)
+        }
+        return nil
+    }
 
     /// Connections of this gateway wait for guards or onConnection before their messages run.
     var needsSetup: Bool { !guards.isEmpty || hasConnectionHandler }
@@ -46,6 +64,7 @@ struct AnyGateway: Sendable {
                 return Handler(guards: handler.guards, body: .async { client, data in try await body(instance, client, data) })
             }
         }
+        handlerList = handlers.map { ($0.key, Array($0.key.utf8), $0.value) }
         hasConnectionHandler = definition.connectionHandler != nil
         hasDisconnectionHandler = definition.disconnectionHandler != nil
         hasBinaryHandler = definition.binaryHandler != nil

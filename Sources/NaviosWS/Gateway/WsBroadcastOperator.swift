@@ -54,8 +54,8 @@ public struct WsBroadcastOperator: Sendable {
     }
 
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) {
-        guard let runtime, let json = runtime.encodeForEmit(event, data) else { return }
-        runtime.broadcast(WsJSON.envelope(event: event, json: json), selection: self)
+        guard let runtime, let envelope = runtime.encodeForEmit(event, data) else { return }
+        runtime.broadcast(envelope, selection: self)
     }
 
     public func emit(_ event: String) {

@@ -46,8 +46,8 @@ public final class WsClient: Sendable, Identifiable {
 
     /// Sends one event to this client.
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) {
-        guard let json = runtime.encodeForEmit(event, data) else { return }
-        send(WsJSON.envelope(event: event, json: json))
+        guard let envelope = runtime.encodeForEmit(event, data) else { return }
+        send(envelope)
     }
 
     /// Sends one event without data.
@@ -59,7 +59,8 @@ public final class WsClient: Sendable, Identifiable {
     public func emitWithAck<T: Encodable & Sendable, R: Decodable & Sendable>(
         _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
     ) async throws -> R {
-        guard let json = runtime.encodeForEmit(event, data) else { throw WsException("encoding_failed") }
+        // Encoded once, before an ack id is taken; the id goes into the envelope around it.
+        guard let json = try? WsJSON.encode(data) else { throw WsException("encoding_failed") }
         let reply = try await awaitAck(timeout: timeout) { id in
             self.send(WsJSON.envelope(event: event, json: json, tail: ("id", id)))
         }
@@ -103,8 +104,12 @@ public final class WsClient: Sendable, Identifiable {
     // MARK: internals
 
     func send(_ text: [UInt8], droppable: Bool = false) {
-        let rc = text.withUnsafeBytes { connection.engine.rawSend(connection.id, .text, $0, droppable) }
-        _ = rc   // a closed client drops emits, as documented
+        text.withUnsafeBytes { send($0, droppable: droppable) }
+    }
+
+    /// The bytes are copied into the connection's send queue before this returns.
+    func send(_ text: UnsafeRawBufferPointer, droppable: Bool = false) {
+        _ = connection.engine.rawSend(connection.id, .text, text, droppable)   // a closed client drops emits, as documented
     }
 
     /// Registers an ack id, runs `send(id)`, and waits for the answer or the timeout.

@@ -14,8 +14,9 @@ extension WsGatewayDefinition {
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> Void
     ) -> Self {
-        adding(.init(event: event, guards: guards, body: .sync { gateway, client, data in
-            try body(gateway, WsMessageParams(client: client, payload: try decode(P.self, data), event: event))
+        let decode = payloadDecoder(P.self)
+        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data in
+            try body(gateway, WsMessageParams(client: client, payload: try decode(data), event: event))
             return .none
         }, payloadType: P.self))
     }
@@ -24,9 +25,9 @@ extension WsGatewayDefinition {
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
     ) -> Self {
-        adding(.init(event: event, guards: guards, body: .sync { gateway, client, data in
-            let response = try body(gateway, WsMessageParams(client: client, payload: try decode(P.self, data), event: event))
-            return try encodeReply(response)
+        let decode = payloadDecoder(P.self)
+        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data in
+            reply(try body(gateway, WsMessageParams(client: client, payload: try decode(data), event: event)))
         }, payloadType: P.self))
     }
 
@@ -34,8 +35,9 @@ extension WsGatewayDefinition {
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> Void
     ) -> Self {
-        adding(.init(event: event, guards: guards, body: .async { gateway, client, data in
-            let payload = try data.withOptionalBytes { try decode(P.self, $0) }
+        let decode = payloadDecoder(P.self)
+        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data in
+            let payload = try data.withOptionalBytes { try decode($0) }
             try await body(gateway, WsMessageParams(client: client, payload: payload, event: event))
             return .none
         }, payloadType: P.self))
@@ -45,9 +47,10 @@ extension WsGatewayDefinition {
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> R
     ) -> Self {
-        adding(.init(event: event, guards: guards, body: .async { gateway, client, data in
-            let payload = try data.withOptionalBytes { try decode(P.self, $0) }
-            return try encodeReply(try await body(gateway, WsMessageParams(client: client, payload: payload, event: event)))
+        let decode = payloadDecoder(P.self)
+        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data in
+            let payload = try data.withOptionalBytes { try decode($0) }
+            return reply(try await body(gateway, WsMessageParams(client: client, payload: payload, event: event)))
         }, payloadType: P.self))
     }
 
@@ -83,13 +86,15 @@ extension WsGatewayDefinition {
     }
 }
 
-private func decode<P: Decodable>(_ type: P.Type, _ data: UnsafeRawBufferPointer?) throws -> P {
-    try WsPayloadDecoding.decode(P.self, from: data)
+/// The payload decoder of one handler. Payload spans come from the C core's envelope scan,
+/// so they are valid JSON; whether `P` has a schema is settled here, once, not per message.
+private func payloadDecoder<P: Decodable>(_ type: P.Type) -> @Sendable (UnsafeRawBufferPointer?) throws -> P {
+    let validating = P.self is any WsValidatable.Type
+    return { data in try WsPayloadDecoding.decode(P.self, from: data, validated: true, validating: validating) }
 }
 
-private func encodeReply<R: Encodable>(_ response: R) throws -> WsReply {
-    if R.self == WsNoResponse.self { return .none }
-    return .json(try WsJSON.encode(response))
+private func reply<R: Encodable & Sendable>(_ response: R) -> WsReply {
+    R.self == WsNoResponse.self ? .none : .value(response)
 }
 
 extension Optional where Wrapped == [UInt8] {

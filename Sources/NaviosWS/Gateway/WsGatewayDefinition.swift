@@ -73,8 +73,9 @@ struct WsMessageHandler<G: WsGateway>: Sendable {
     let payloadType: Any.Type
 }
 
-/// What a handler produced for the client: a JSON value to acknowledge with, or nothing.
+/// What a handler produced for the client: a value to acknowledge with, or nothing. The value
+/// is encoded only when the message asked for an acknowledgement, straight into the envelope.
 enum WsReply: Sendable {
     case none
-    case json([UInt8])
+    case value(any Encodable & Sendable)
 }

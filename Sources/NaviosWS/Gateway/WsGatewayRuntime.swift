@@ -75,26 +75,28 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
                 return state.early
             }
             for message in early {
-                message.withUnsafeBytes { self.dispatch(client, gateway, $0) }
+                let idle = client.state.withLock { $0.queuedRuns == 0 }
+                message.withUnsafeBytes { self.dispatch(client, gateway, $0, inlineAllowed: idle) }
             }
         }
     }
 
     func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
         guard let client = clientsByID.withLock({ $0[connection.id] }) else { return }
-        let gateway = client.gateway
-        let waiting = client.state.withLock { state -> Bool in
-            if state.ready { return false }
+        // One lock per message: whether the client is ready, and whether anything of it waits
+        // on the executor (then a sync handler may not run inline: order is kept).
+        let (ready, idle) = client.state.withLock { state -> (Bool, Bool) in
+            if state.ready { return (true, state.queuedRuns == 0) }
             state.early.append(Array(text))
-            return true
+            return (false, false)
         }
-        if waiting {
+        guard ready else {
             if client.state.withLock({ $0.early.count }) > Self.maxEarlyMessages {
                 try? connection.close(code: 1008, reason: "too many messages before the connection was accepted")
             }
             return
         }
-        dispatch(client, gateway, text)
+        dispatch(client, client.gateway, text, inlineAllowed: idle)
     }
 
     func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {
@@ -122,7 +124,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
 
     // MARK: dispatch
 
-    private func dispatch(_ client: WsClient, _ gateway: AnyGateway, _ text: UnsafeRawBufferPointer) {
+    private func dispatch(_ client: WsClient, _ gateway: AnyGateway, _ text: UnsafeRawBufferPointer, inlineAllowed: Bool) {
         var envelope = nws_envelope()
         let rc = nws_json_envelope(text.baseAddress?.assumingMemoryBound(to: UInt8.self), text.count, &envelope)
         guard rc == 0 else {
@@ -138,7 +140,10 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
             client.send(errorEnvelope(event: "error", WsException("invalid_envelope", "the message has no event"), ack: nil))
             return
         }
-        let event = Self.eventName(eventStart, envelope.event_len, escaped: envelope.event_escaped != 0)
+        let match = envelope.event_escaped == 0
+            ? gateway.handler(matching: UnsafeRawBufferPointer(start: eventStart, count: envelope.event_len))
+            : nil
+        let event = match?.name ?? Self.eventName(eventStart, envelope.event_len, escaped: envelope.event_escaped != 0)
         let ack: Int64? = envelope.has_id != 0 ? envelope.id : nil
         if let limit = rateLimit {
             let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
@@ -148,13 +153,12 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
                 return
             }
         }
-        guard let handler = gateway.handlers[event] else {
+        guard let handler = match?.handler ?? gateway.handlers[event] else {
             client.send(errorEnvelope(event: event, WsException("unknown_event", "no handler for \(event)"), ack: ack))
             return
         }
         // Inline only when nothing of this client waits on the executor: order is kept.
-        if case .sync(let body) = handler.body, handler.guards.isEmpty,
-           client.state.withLock({ $0.queuedRuns == 0 }) {
+        if case .sync(let body) = handler.body, handler.guards.isEmpty, inlineAllowed {
             do {
                 reply(client, event, ack, try body(client, data))
             } catch {
@@ -184,10 +188,15 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     private func reply(_ client: WsClient, _ event: String, _ ack: Int64?, _ result: WsReply) {
-        guard let ack else { return }   // nobody asked for an answer
+        guard let ack else { return }   // nobody asked for an answer: nothing is encoded
         switch result {
         case .none: client.send(WsJSON.envelope(event: event, json: nil, tail: ("ack", ack)))
-        case .json(let json): client.send(WsJSON.envelope(event: event, json: json, tail: ("ack", ack)))
+        case .value(let value):
+            do {
+                try WsJSON.withEnvelope(event: event, value: value, tail: ("ack", ack)) { client.send($0) }
+            } catch {
+                reportFailure(client, event, ack, error)
+            }
         }
     }
 
@@ -236,9 +245,10 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
 
     // MARK: emitting
 
+    /// The whole envelope `{"event":..,"data":..}`, or nil (logged) when `data` does not encode.
     func encodeForEmit<T: Encodable>(_ event: String, _ data: T) -> [UInt8]? {
         do {
-            return try WsJSON.encode(data)
+            return try WsJSON.envelope(event: event, value: data)
         } catch {
             logger.error("emit dropped: data does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
             return nil

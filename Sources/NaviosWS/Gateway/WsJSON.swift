@@ -23,6 +23,21 @@ enum WsJSON {
         return Array(try encoder.encode(value))
     }
 
+    /// `{"event":E,"data":<value>[,"<tail>":N]}`: streamed in one buffer when the writer can,
+    /// else the value through JSONEncoder and the envelope around it.
+    static func envelope<T: Encodable>(event: String, value: T, tail: (String, Int64)? = nil) throws -> [UInt8] {
+        if let bytes = try? WsJSONWriter.envelope(event: event, value: value, tail: tail) { return bytes }
+        return envelope(event: event, json: Array(try encoder.encode(value)), tail: tail)
+    }
+
+    /// The same envelope lent to `body`, without an array when the writer serves the value.
+    static func withEnvelope<T: Encodable, R>(
+        event: String, value: T, tail: (String, Int64)? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
+        if let result = try? WsJSONWriter.withEnvelope(event: event, value: value, tail: tail, body) { return result }
+        return try envelope(event: event, json: Array(try encoder.encode(value)), tail: tail).withUnsafeBytes(body)
+    }
+
     /// A JSON string literal (RFC 8259 §7): quote, backslash and control characters escaped.
     static func quoted(_ text: String) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "\"")]

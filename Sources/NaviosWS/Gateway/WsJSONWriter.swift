@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+internal import CNaviosWS
 
 /// Encodes an `Encodable` value straight into JSON bytes, in one pass, for the message path.
 ///
@@ -29,65 +30,167 @@ struct WsJSONWriter {
         if sink.unsupported { throw Unsupported() }
         return sink.bytes
     }
+
+    /// `{"event":<event>,"data":<value>[,"<tail>":<number>]}` in one buffer: the envelope and
+    /// the value are written together, with no intermediate array for the value.
+    static func envelope<T: Encodable>(event: String, value: T, tail: (String, Int64)?) throws -> [UInt8] {
+        try withEnvelope(event: event, value: value, tail: tail) { Array($0) }
+    }
+
+    /// The same envelope lent to `body` for as long as it runs (the send path copies it into
+    /// the connection's queue): no array is made at all.
+    static func withEnvelope<T: Encodable, R>(
+        event: String, value: T, tail: (String, Int64)?, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
+        let sink = Sink()
+        sink.put(eventPrefix)
+        sink.writeString(event)
+        sink.put(dataKey)
+        try sink.encodeValue(value)
+        if sink.unsupported { throw Unsupported() }
+        if let (name, number) = tail {
+            sink.put(UInt8(ascii: ","))
+            sink.writeString(name)
+            sink.put(UInt8(ascii: ":"))
+            sink.writeInteger(number)
+        }
+        sink.put(UInt8(ascii: "}"))
+        return try body(UnsafeRawBufferPointer(start: sink.base, count: sink.count))
+    }
 }
 
 /// The shared state of one encoding: the output and the containers still open.
 final class Sink {
     // One Sink serves one encoding on one thread, and no access to these overlaps another:
     // the run-time exclusivity checks cost more than the writing (perf showed them at ~6%).
-    @exclusivity(unchecked) var bytes: [UInt8] = []
+    /// The output: a buffer of its own rather than an array, whose every append checks
+    /// uniqueness and capacity through generic code (callgrind: ~15 instructions a byte).
+    @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private(set) var count = 0
+    @exclusivity(unchecked) private var capacity: Int
     /// For each open container: its closing byte and whether it has a member yet.
     @exclusivity(unchecked) var open: [(close: UInt8, hasMember: Bool)] = []
     /// Set by requests this writer does not serve (see WsJSONWriter); the result is discarded.
     var unsupported = false
 
-    init() { bytes.reserveCapacity(128) }
+    init(capacity: Int = 256) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
 
+    deinit { base.deallocate() }
+
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    private func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity * 2, count + extra))
+        grown.update(from: base, count: count)
+        base.deallocate()
+        base = grown
+        capacity = max(capacity * 2, count + extra)
+    }
+
+    func put(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    func put(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        count += bytes.count
+    }
+
+    func put(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { put($0) }
+    }
+
+    /// Scalars are told apart by comparing metatypes (a pointer comparison each) rather than by
+    /// dynamic casts, which go through the runtime's conformance tables on every call.
     func encodeValue<T: Encodable>(_ value: T) throws {
-        switch value {
-        case let v as String: writeString(v)
-        case let v as Bool: bytes += v ? trueBytes : falseBytes
-        case let v as Int: writeInteger(Int64(v))
-        case let v as Int64: writeInteger(v)
-        case let v as Int32: writeInteger(Int64(v))
-        case let v as UInt32: writeInteger(Int64(v))
-        case let v as Double: try writeDouble(v)
-        case let v as Float: try writeDouble(Double(v))
-        case is Data, is URL: throw WsJSONWriter.Unsupported()
-        default:
-            let depth = open.count
-            let start = bytes.count
-            try value.encode(to: SinkEncoder(sink: self, depth: depth))
-            while open.count > depth { bytes.append(open.removeLast().close) }
-            // A value that encoded nothing: JSONEncoder writes an empty object.
-            if bytes.count == start { bytes += emptyObject }
+        if T.self == String.self { return writeString(unsafeBitCast(value, to: String.self)) }
+        if T.self == Int.self { return writeInteger(Int64(unsafeBitCast(value, to: Int.self))) }
+        if T.self == Bool.self { return put(unsafeBitCast(value, to: Bool.self) ? trueBytes : falseBytes) }
+        if T.self == Double.self { return try writeDouble(unsafeBitCast(value, to: Double.self)) }
+        if T.self == Int64.self { return writeInteger(unsafeBitCast(value, to: Int64.self)) }
+        if T.self == Int32.self { return writeInteger(Int64(unsafeBitCast(value, to: Int32.self))) }
+        if T.self == UInt32.self { return writeInteger(Int64(unsafeBitCast(value, to: UInt32.self))) }
+        if T.self == Float.self { return try writeDouble(Double(unsafeBitCast(value, to: Float.self))) }
+        if T.self == Data.self || T.self == URL.self || T.self == Date.self || T.self == Decimal.self {
+            throw WsJSONWriter.Unsupported()
         }
+        let depth = open.count
+        let start = count
+        try value.encode(to: SinkEncoder(sink: self, depth: depth))
+        while open.count > depth { put(open.removeLast().close) }
+        // A value that encoded nothing: JSONEncoder writes an empty object.
+        if count == start { put(emptyObject) }
     }
 
     func beginMember() {
-        if open[open.count - 1].hasMember { bytes.append(UInt8(ascii: ",")) }
+        if open[open.count - 1].hasMember { put(UInt8(ascii: ",")) }
         open[open.count - 1].hasMember = true
     }
 
+    /// Runs of bytes that need no escape are found sixteen at a time by the C core
+    /// (`nws_json_plain_run`) and copied whole.
     func writeString(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-            case 0x0A: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20:
-                bytes += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                          hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 15)]]
-            default: bytes.append(byte)
+        var text = text
+        text.withUTF8 { utf8 in
+            guard let start = utf8.baseAddress else { return put(emptyString) }
+            reserve(utf8.count + 2)
+            put(UInt8(ascii: "\""))
+            var p = 0
+            while true {
+                let run = nws_json_plain_run(start + p, utf8.count - p)
+                put(UnsafeRawBufferPointer(start: start + p, count: run))
+                p += run
+                guard p < utf8.count else { break }
+                writeEscape(start[p])
+                p += 1
             }
+            put(UInt8(ascii: "\""))
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 
-    func writeInteger(_ value: Int64) { bytes += Array(String(value).utf8) }
+    private func writeEscape(_ byte: UInt8) {
+        put(UInt8(ascii: "\\"))
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): put(byte)
+        case 0x0A: put(UInt8(ascii: "n"))
+        case 0x0D: put(UInt8(ascii: "r"))
+        case 0x09: put(UInt8(ascii: "t"))
+        default:
+            put(UInt8(ascii: "u"))
+            put(UInt8(ascii: "0"))
+            put(UInt8(ascii: "0"))
+            put(hexDigits[Int(byte >> 4)])
+            put(hexDigits[Int(byte & 15)])
+        }
+    }
+
+    /// Decimal digits written straight into the output (no intermediate String).
+    func writeInteger(_ value: Int64) {
+        reserve(20)
+        if value < 0 { put(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits = 0
+        var scratch = magnitude
+        repeat {
+            digits += 1
+            scratch /= 10
+        } while scratch > 0
+        var position = count + digits - 1
+        repeat {
+            base[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            position -= 1
+        } while magnitude > 0
+        count += digits
+    }
 
     func writeDouble(_ value: Double) throws {
         guard value.isFinite else { throw WsJSONWriter.Unsupported() }
@@ -95,7 +198,7 @@ final class Sink {
         if value == value.rounded(), abs(value) < 9_007_199_254_740_992 {
             writeInteger(Int64(value))
         } else {
-            bytes += Array(value.description.utf8)
+            put(Array(value.description.utf8))
         }
     }
 }
@@ -104,6 +207,9 @@ private let trueBytes = Array("true".utf8)
 private let falseBytes = Array("false".utf8)
 private let nullBytes = Array("null".utf8)
 private let emptyObject = Array("{}".utf8)
+private let emptyString = Array("\"\"".utf8)
+private let eventPrefix = Array("{\"event\":".utf8)
+private let dataKey = Array(",\"data\":".utf8)
 private let hexDigits = Array("0123456789abcdef".utf8)
 
 /// The Encoder handed to one value: it may ask for one container.
@@ -133,7 +239,7 @@ struct SinkEncoder: Encoder {
             sink.unsupported = true
             return
         }
-        sink.bytes.append(opening)
+        sink.put(opening)
         sink.open.append((close: closing, hasMember: false))
     }
 }
@@ -152,17 +258,38 @@ struct SinkKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         try check(sink, level)
         sink.beginMember()
         sink.writeString(key.stringValue)
-        sink.bytes.append(UInt8(ascii: ":"))
+        sink.put(UInt8(ascii: ":"))
     }
 
     mutating func encodeNil(forKey key: Key) throws {
         try self.key(key)
-        sink.bytes += nullBytes
+        sink.put(nullBytes)
     }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try self.key(key)
         try sink.encodeValue(value)
+    }
+
+    // The scalar requirements a synthesized encode(to:) calls, without the generic detour.
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        try self.key(key)
+        sink.writeString(value)
+    }
+
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        try self.key(key)
+        sink.writeInteger(Int64(value))
+    }
+
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        try self.key(key)
+        sink.put(value ? trueBytes : falseBytes)
+    }
+
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        try self.key(key)
+        try sink.writeDouble(value)
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
@@ -195,7 +322,7 @@ struct SinkUnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encodeNil() throws {
         try check(sink, level)
         sink.beginMember()
-        sink.bytes += nullBytes
+        sink.put(nullBytes)
         count += 1
     }
 
@@ -226,6 +353,6 @@ struct SinkSingleValueContainer: SingleValueEncodingContainer {
     let sink: Sink
     var codingPath: [any CodingKey] { [] }
 
-    mutating func encodeNil() throws { sink.bytes += nullBytes }
+    mutating func encodeNil() throws { sink.put(nullBytes) }
     mutating func encode<T: Encodable>(_ value: T) throws { try sink.encodeValue(value) }
 }

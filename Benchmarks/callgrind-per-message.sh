@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Instructions per message of a server, counted by callgrind: stable on a noisy machine, where
+# throughput is not.
+#
+#   Benchmarks/callgrind-per-message.sh raw      # the C core's echo server (build/echo_server)
+#   Benchmarks/callgrind-per-message.sh gateway  # navios-ws-gateway-echo: typed JSON echo
+#
+# The server runs under callgrind with one loop; a warm-up load runs first, then the counters
+# are zeroed (callgrind_control -z), a measured load runs, and the counters are dumped. The
+# result is the instructions of the whole process (every thread, user space) during the
+# measured load divided by the messages echoed in it, plus the calls into the concurrency
+# runtime's task creation (0 means no Task per message).
+#
+# KEEP_PROFILE=DIR keeps the callgrind files for callgrind_annotate.
+# The binary runs as a copy without debug info (symbols kept): valgrind 3.19 refuses the DWARF
+# of Swift 6 binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+kind=${1:-gateway}
+port=${PORT:-$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")}
+case "$kind" in
+    raw) binary=build/echo_server; gateway_args=() ;;
+    gateway) binary=.build/release/navios-ws-gateway-echo; gateway_args=(--gateway echo) ;;
+    *) echo "usage: $0 raw|gateway" >&2; exit 2 ;;
+esac
+load=build/echo_load
+[ -x "$binary" ] && [ -x "$load" ] || { echo "build $binary and $load first (make build build/echo_server bench-echo)" >&2; exit 2; }
+
+work=$(mktemp -d)
+finish() {
+    # The counts are dumped already; a graceful stop under valgrind can take very long.
+    kill -KILL "$server" 2>/dev/null && wait "$server" 2>/dev/null || true   # the port is free after this
+    [ -z "${KEEP_PROFILE:-}" ] || cp "$work"/cg.* "$KEEP_PROFILE"/
+    rm -rf "$work"
+}
+trap finish EXIT
+strip --strip-debug -o "$work/server" "$binary"
+
+valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$work/server" --port "$port" --loops 1 \
+    >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 300); do
+    grep -q "listening on" "$work/server.log" && break
+    sleep 0.1
+done
+grep -q "listening on" "$work/server.log" || { cat "$work/server.log" >&2; exit 1; }
+
+run_load() {
+    "$load" --port "$port" --connections 20 --size 20 --depth 16 --warmup 0 --duration "$1" \
+        "${gateway_args[@]}" --json
+}
+run_load 2 >/dev/null                       # warm-up: caches, lazy metadata, pools
+# Measured: 20 upgrades and closes fall in it too, well under 1% of the count.
+callgrind_control -z "$server" >/dev/null
+result=$(run_load 4)
+callgrind_control -d "$server" >/dev/null
+sleep 0.5
+
+messages=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["messages"])' "$result")
+dump=$(ls -t "$work"/cg.* | head -1)
+instructions=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
+tasks=$(callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | awk '/swift_task_create[^A-Za-z_]/ {gsub(",", "", $1); print $1; exit}')
+python3 - "$kind" "$instructions" "$messages" "${tasks:-0}" <<'EOF'
+import sys
+kind, instructions, messages, tasks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+print(f"{kind}: {instructions:,} instructions / {messages:,} messages = "
+      f"{instructions / messages:,.0f} per message; instructions in swift_task_create: {tasks}")
+EOF
