@@ -58,7 +58,11 @@ const char *bench_error_message(int err);
 
 /* ---- options ------------------------------------------------------------------------ */
 
-enum fanout_protocol { PROTO_GATEWAY, PROTO_BROADCAST };
+/* What the messages are. raw: echo and latency send bare payloads (echo_msg.h); gateway:
+ * NaviosWS gateway JSON events (echo, latency: an event and its ack; fanout: join/publish);
+ * broadcast: fanout against a server that relays every message to every client. Unset until
+ * the scenario's check picks its default. */
+enum bench_protocol { PROTO_UNSET = -1, PROTO_RAW, PROTO_GATEWAY, PROTO_BROADCAST };
 
 typedef struct bench_opts {
     const struct scenario *scenario;
@@ -76,7 +80,8 @@ typedef struct bench_opts {
     int json;
     int subscribers, publishers;   /* fanout */
     const char *room;              /* fanout, gateway protocol */
-    int protocol;                  /* fanout: enum fanout_protocol */
+    int protocol;                  /* enum bench_protocol */
+    const char *event;             /* echo, latency, gateway protocol: the event echoed */
     int concurrency;          /* connect: handshakes in flight */
     int sources;              /* idle, connect: source addresses 127.0.0.2 ... (0: one, the default) */
     long server_pid;          /* -1: none */

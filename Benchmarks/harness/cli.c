@@ -33,8 +33,12 @@ void cli_usage(FILE *f) {
           "                        fanout: publishes/s over all publishers (100)\n"
           "  --subscribers M       fanout (100)\n"
           "  --publishers K        fanout (1)\n"
-          "  --protocol P          fanout: gateway (NaviosWS JSON events join/publish) or broadcast\n"
+          "  --protocol P          echo, latency: raw (the payload is the message) or gateway (each\n"
+          "                        message a NaviosWS event {\"event\":E,\"data\":{\"text\":PAYLOAD},\n"
+          "                        \"id\":N} answered by its ack {...,\"ack\":N}) (raw);\n"
+          "                        fanout: gateway (NaviosWS JSON events join/publish) or broadcast\n"
           "                        (the server relays every text message to every client) (gateway)\n"
+          "  --event NAME          echo, latency, gateway protocol: the event sent (echo)\n"
           "  --room NAME           fanout, gateway protocol (bench)\n"
           "  --concurrency C       connect: handshakes in flight (16)\n"
           "  --sources K           bind to 127.0.0.2 .. 127.0.0.(K+1) round robin, so the\n"
@@ -114,7 +118,8 @@ void cli_defaults(bench_opts *o) {
     o->subscribers = 100;
     o->publishers = 1;
     o->room = "bench";
-    o->protocol = PROTO_GATEWAY;
+    o->protocol = PROTO_UNSET;
+    o->event = "echo";
     o->concurrency = 16;
     o->sources = -1;
     o->server_pid = -1;
@@ -126,6 +131,7 @@ static int parse_option(bench_opts *o, const char *a, const char *v) {
     /* Lengths capped so the upgrade request fits its buffer; no CR/LF smuggled into it. */
     if (!strcmp(a, "--host")) return v && strlen(v) < 256 && !strpbrk(v, "\r\n /") ? (o->host = v, 2) : bad(a, v);
     if (!strcmp(a, "--path")) return v && v[0] == '/' && strlen(v) < 512 && !strpbrk(v, "\r\n ") ? (o->path = v, 2) : bad(a, v);
+    if (!strcmp(a, "--event")) return v && *v && strlen(v) < 128 && !strpbrk(v, "\"\\") ? (o->event = v, 2) : bad(a, v);
     if (!strcmp(a, "--room")) return v && strlen(v) < 128 && !strpbrk(v, "\"\\") ? (o->room = v, 2) : bad(a, v);
     if (!strcmp(a, "--port")) return parse_int(a, v, 1, 65535, &o->port) ? -1 : 2;
     if (!strcmp(a, "--threads")) return parse_int(a, v, 1, 64, &o->threads) ? -1 : 2;
@@ -146,6 +152,7 @@ static int parse_option(bench_opts *o, const char *a, const char *v) {
     if (!strcmp(a, "--verify")) return o->verify = 1, 1;
     if (!strcmp(a, "--json")) return o->json = 1, 1;
     if (!strcmp(a, "--protocol")) {
+        if (v && !strcmp(v, "raw")) return o->protocol = PROTO_RAW, 2;
         if (v && !strcmp(v, "gateway")) return o->protocol = PROTO_GATEWAY, 2;
         if (v && !strcmp(v, "broadcast")) return o->protocol = PROTO_BROADCAST, 2;
         return bad(a, v);

@@ -8,23 +8,42 @@
 #include <string.h>
 
 #include "nws_mask.h"
+#include "report.h"
 
 static const char hex_digits[] = "0123456789abcdef";
 
-int echo_msg_init(echo_msg *m, size_t size, int binary, int verify) {
+const char *echo_msg_check(bench_opts *o) {
+    if (o->protocol == PROTO_UNSET) o->protocol = PROTO_RAW;
+    if (o->protocol == PROTO_BROADCAST) return "--protocol broadcast is for fanout; echo takes raw or gateway";
+    if (o->protocol == PROTO_GATEWAY && o->binary) return "gateway events are JSON text: --binary does not apply";
+    return NULL;
+}
+
+void report_protocol(report *r, const bench_opts *o) {
+    report_param_str(r, "protocol", o->protocol == PROTO_GATEWAY ? "gateway" : "raw");
+    if (o->protocol == PROTO_GATEWAY) report_param_str(r, "event", o->event);
+}
+
+int echo_msg_init(echo_msg *m, const bench_opts *o) {
+    *m = (echo_msg){0};
+    size_t size = o->size;
     m->body = malloc(size ? size : 1);
     if (m->body == NULL) return -1;
+    /* Letters: valid UTF-8, and nothing a JSON string would have to escape. */
     for (size_t i = 0; i < size; i++) m->body[i] = (uint8_t)('a' + i % 26);
     m->size = size;
-    m->opcode = binary ? NWS_OP_BINARY : NWS_OP_TEXT;
+    m->opcode = o->binary ? NWS_OP_BINARY : NWS_OP_TEXT;
+    m->verify = (uint8_t)o->verify;
+    if (o->protocol == PROTO_GATEWAY) return echo_gw_init(m, o->event);
     m->numbered = size >= ECHO_SEQ_DIGITS;
-    m->verify = (uint8_t)verify;
     return 0;
 }
 
 void echo_msg_free(echo_msg *m) {
     free(m->body);
-    m->body = NULL;
+    free(m->request);
+    free(m->answer);
+    *m = (echo_msg){0};
 }
 
 static void format_seq(uint8_t out[ECHO_SEQ_DIGITS], uint64_t seq) {
@@ -66,6 +85,10 @@ void echo_conn_reset(echo_conn *ec) {
 }
 
 void echo_msg_send(worker *w, wsconn *c, echo_conn *ec, echo_msg *m) {
+    if (m->gateway) {
+        echo_gw_send(w, c, ec, m);
+        return;
+    }
     const uint8_t *key;
     uint8_t *p = ws_reserve_frame(w, c, m->opcode, m->size, &key);
     if (m->numbered) {
@@ -123,6 +146,7 @@ static void finish_answer(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m
 }
 
 int echo_msg_on_chunk(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m, const nws_decoded *d) {
+    if (m->gateway) return echo_gw_on_chunk(w, c, ec, m, d);
     if (d->first && d->opcode != m->opcode) ec->mismatch = 1;
     if (m->numbered) take_seq_digits(ec, c->msg_len, d->data, d->len);
     if (m->verify && !ec->mismatch && !body_matches(m, c->msg_len, d->data, d->len)) ec->mismatch = 1;

@@ -10,6 +10,7 @@
  *
  *   navios-ws-bench echo --port 9001 --connections 100 --size 20 --depth 16
  *   navios-ws-bench latency --port 9001 --connections 50 --rate 20000 --json
+ *   navios-ws-bench echo --port 9002 --protocol gateway --event echo --depth 16
  *   navios-ws-bench fanout --port 9002 --subscribers 1000 --rate 200 --protocol gateway
  *   navios-ws-bench connect --port 9001 --concurrency 32 --duration 3
  *   navios-ws-bench idle --port 9001 --connections 10000 --server-pid PID

@@ -27,6 +27,8 @@ typedef struct echo_worker {
 static const char *echo_check(bench_opts *o) {
     if (o->size == CLI_UNSET_SIZE) o->size = 20;
     if (o->connections < o->threads) return "--connections must be at least --threads";
+    const char *why = echo_msg_check(o);
+    if (why != NULL) return why;
     return NULL;
 }
 
@@ -38,7 +40,7 @@ static int echo_setup(worker *w) {
     if (worker_reserve_slots(w, (uint32_t)w->target) != 0) return -1;
     e->conns = calloc(w->nslots, sizeof *e->conns);
     if (e->conns == NULL) return -1;
-    return echo_msg_init(&e->msg, w->opt->size, w->opt->binary, w->opt->verify);
+    return echo_msg_init(&e->msg, w->opt);
 }
 
 static void echo_on_open(worker *w, wsconn *c) {
@@ -109,7 +111,12 @@ static void echo_report(worker **ws, int n, bench_run *run, report *r) {
     report_param_int(r, "size", (long long)o->size);
     report_param_int(r, "depth", o->depth);
     report_param_str(r, "frames", o->binary ? "binary" : "text");
-    report_param_str(r, "check", o->verify ? "every byte" : o->size >= ECHO_SEQ_DIGITS ? "length, opcode, sequence" : "length, opcode");
+    report_protocol(r, o);
+    const char *check = o->verify ? "every byte"
+                        : o->protocol == PROTO_GATEWAY ? "envelope, opcode, ack id"
+                        : o->size >= ECHO_SEQ_DIGITS ? "length, opcode, sequence"
+                                                     : "length, opcode";
+    report_param_str(r, "check", check);
     report_result_num(r, "msgs_per_s", (double)measured / o->duration, 1);
     report_result_num(r, "mb_per_s", (double)measured * (double)o->size / o->duration / 1e6, 3);
     report_result_int(r, "measured_messages", (long long)measured);

@@ -71,6 +71,8 @@ static uint64_t publishes_per_publisher(const bench_opts *o) {
 static const char *fan_check(bench_opts *o) {
     if (o->size == CLI_UNSET_SIZE) o->size = 0;
     if (o->rate < 0) o->rate = 100;
+    if (o->protocol == PROTO_UNSET) o->protocol = PROTO_GATEWAY;
+    if (o->protocol == PROTO_RAW) return "fanout takes --protocol gateway or broadcast";
     if (o->size > 65536) return "--size over 65536 makes no sense for fan-out";
     uint64_t p = publishes_per_publisher(o);
     if (p == 0) return "rate x (warmup + duration) gives no publish per publisher";

@@ -49,6 +49,8 @@ static const char *lat_check(bench_opts *o) {
     if (o->size == CLI_UNSET_SIZE) o->size = 20;
     if (o->rate < 0) o->rate = 1000;
     if (o->connections < o->threads) return "--connections must be at least --threads";
+    const char *why = echo_msg_check(o);
+    if (why != NULL) return why;
     if (o->rate * (o->warmup + o->duration) > 2e9) return "--rate x (warmup + duration) over 2e9 requests";
     return NULL;
 }
@@ -61,7 +63,7 @@ static int lat_setup(worker *w) {
     if (worker_reserve_slots(w, (uint32_t)w->target) != 0) return -1;
     l->conns = calloc(w->nslots, sizeof *l->conns);
     if (l->conns == NULL) return -1;
-    return echo_msg_init(&l->msg, w->opt->size, w->opt->binary, w->opt->verify);
+    return echo_msg_init(&l->msg, w->opt);
 }
 
 static void lat_on_open(worker *w, wsconn *c) {
@@ -195,6 +197,7 @@ static void lat_report(worker **ws, int n, bench_run *run, report *r) {
     report_param_num(r, "rate", o->rate, 1);
     report_param_int(r, "size", (long long)o->size);
     report_param_str(r, "frames", o->binary ? "binary" : "text");
+    report_protocol(r, o);
     report_result_num(r, "sent_per_s", (double)msent / o->duration, 1);
     report_result_num(r, "answered_per_s", (double)manswered / o->duration, 1);
     report_result_int(r, "sent", (long long)sent);

@@ -16,6 +16,9 @@ Modes (one at a time; none: a correct echo server):
   --stall-at K --stall-ms MS
                         echo, but before the K-th message of each connection stop reading
                         for MS milliseconds (a garbage-collection pause, say)
+  --gateway             answer NaviosWS gateway events: {"event":E,"data":D,"id":N} gets
+                        {"event":E,"data":D,"ack":N}; --drop-every N and --corrupt-every N
+                        apply, and --wrong-ack-every N acks every N-th with N+1
   --broadcast           relay every message to every client (the fan-out "broadcast" protocol);
                         with --drop-every N / --duplicate-every N it skips / repeats every
                         N-th delivery it makes
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
 
 from websockets.asyncio.server import broadcast, serve
@@ -43,6 +47,8 @@ def parse_args():
     p.add_argument("--bad-frame-after", type=int, default=0)
     p.add_argument("--bad-accept", action="store_true")
     p.add_argument("--broadcast", action="store_true")
+    p.add_argument("--gateway", action="store_true")
+    p.add_argument("--wrong-ack-every", type=int, default=0)
     p.add_argument("--duplicate-every", type=int, default=0)
     p.add_argument("--stall-at", type=int, default=0)
     p.add_argument("--stall-ms", type=int, default=0)
@@ -90,6 +96,18 @@ async def echo(ws):
             return
 
 
+async def gateway(ws):
+    count = 0
+    async for message in ws:
+        count += 1
+        if every(ARGS.drop_every, count):
+            continue
+        event = json.loads(message)
+        ack = event["id"] + (1 if every(ARGS.wrong_ack_every, count) else 0)
+        answer = json.dumps({"event": event["event"], "data": event["data"], "ack": ack}, separators=(",", ":"))
+        await ws.send(mangled(answer, count))
+
+
 async def relay(ws):
     global DELIVERIES
     CLIENTS.add(ws)
@@ -114,7 +132,7 @@ def spoil_accept(connection, request, response):
 
 
 async def main():
-    handler = relay if ARGS.broadcast else echo
+    handler = relay if ARGS.broadcast else gateway if ARGS.gateway else echo
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
