@@ -26,7 +26,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-echo bench-harness test-bench-harness autobahn clean
+.PHONY: deps venv build run test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-echo bench-harness test-bench-harness bench bench-quick autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -131,6 +131,25 @@ bench-echo: build
 	@missing=$$(for p in $(BENCH_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
 	bash Benchmarks/run-echo.sh
+
+# The side-by-side suite (Benchmarks/run-suite.sh): every navios-ws-bench scenario against
+# navios-ws-echo (both backends), the gateway, Hummingbird, Vapor, node ws and Python
+# websockets (uWebSockets too with UWS_ECHO=/path/to/EchoServer), server and harness pinned to
+# one CPU each; writes Benchmarks/results/suite-*.json|svg, latest.svg and latest.md.
+# bench-quick: fewer servers, points and seconds. NO_SWIFT_BUILD=1: no swift build at all,
+# the binaries as they are (a peer that is missing is skipped with the reason).
+VAPOR_PEER := Benchmarks/peers/vapor/vapor-echo
+HB_PEER := Benchmarks/peers/hummingbird/hummingbird-echo
+bench bench-quick: bench-harness venv
+	@missing=$$(for p in $(BENCH_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
+ifndef NO_SWIFT_BUILD
+	$(MAKE) build
+	swift build -c release --product navios-ws-gateway-echo
+	swift build -c release --package-path $(HB_PEER) || echo "the Hummingbird peer did not build: the suite skips it"
+	swift build -c release --package-path $(VAPOR_PEER) || echo "the Vapor peer did not build: the suite skips it"
+endif
+	SUITE_COMMAND="make $@$(if $(NO_SWIFT_BUILD), NO_SWIFT_BUILD=1)" bash Benchmarks/run-suite.sh $(if $(filter bench-quick,$@),--quick)
 
 AUTOBAHN_PREFIX ?= /opt/autobahn-py27
 $(AUTOBAHN_PREFIX)/bin/wstest: | deps
