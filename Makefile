@@ -2,7 +2,9 @@
 # machine first (apt packages, a Python venv in .venv); once installed, that step is a check.
 #
 #   make run          build in release mode and start the chat example (page + gateways)
-#   make test         every test: C unit tests, Swift tests, interop suites on both backends
+#   make test         every test: C unit tests, Swift tests, interop suites on both backends,
+#                     the gateway end to end, the load harness's self-tests, Autobahn
+#   make bench        the side-by-side benchmark suite (make bench-quick: a short one)
 #   make test-asan    the C core's tests and the interop suites under ASan + UBSan
 #   make bench-codec  codec microbenchmarks (masking, UTF-8, frame decoding)
 #   make autobahn     the Autobahn|Testsuite fuzzingclient against navios-ws-echo, both backends
@@ -11,8 +13,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
 
-# chromium + chromium-driver: the browser test of the chat example's page.
-APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv chromium chromium-driver
+# chromium + chromium-driver: the browser test of the chat example's page. nodejs + node-ws:
+# the load harness's self-tests also run against node's ws, a server we did not write.
+APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv chromium chromium-driver nodejs node-ws
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := build
@@ -47,6 +50,7 @@ venv: $(VENV)/.installed
 build: deps
 	swift build -c release --product navios-ws-echo
 	swift build -c release --product chat-example
+	swift build -c release --product navios-ws-gateway-echo
 
 # The chat example prints its URL: open it in two browser windows.
 run: build
@@ -77,7 +81,7 @@ $(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/asan/libnws.a
 	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------
-test: test-c test-swift test-interop test-gateway test-autobahn
+test: test-c test-swift test-interop test-gateway test-bench-harness test-autobahn
 
 test-c: $(addprefix $(BUILD)/,$(C_TESTS))
 	@for t in $(C_TESTS); do $(BUILD)/$$t || exit 1; done
@@ -120,7 +124,9 @@ $(BUILD)/test_bench_histogram: Tests/Bench/test_bench_histogram.c $(HARNESS_DIR)
 
 bench-harness: $(BUILD)/navios-ws-bench
 
-test-bench-harness: $(BUILD)/navios-ws-bench $(BUILD)/test_bench_histogram venv
+# The load harness's own tests: exact counts against navios-ws-echo, the gateway echo and node
+# ws, misbehaving servers reported as errors, histogram percentiles on known data.
+test-bench-harness: build $(BUILD)/navios-ws-bench $(BUILD)/test_bench_histogram venv
 	$(BUILD)/test_bench_histogram
 	NAVIOS_WS_BENCH=$(BUILD)/navios-ws-bench $(PY) -m pytest Tests/Bench -q -p no:cacheprovider
 
@@ -145,7 +151,6 @@ bench bench-quick: bench-harness venv
 	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
 ifndef NO_SWIFT_BUILD
 	$(MAKE) build
-	swift build -c release --product navios-ws-gateway-echo
 	swift build -c release --package-path $(HB_PEER) || echo "the Hummingbird peer did not build: the suite skips it"
 	swift build -c release --package-path $(VAPOR_PEER) || echo "the Vapor peer did not build: the suite skips it"
 endif
