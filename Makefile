@@ -29,7 +29,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-echo bench-harness test-bench-harness bench bench-quick autobahn clean
+.PHONY: deps venv build run test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -130,14 +130,6 @@ test-bench-harness: build $(BUILD)/navios-ws-bench $(BUILD)/test_bench_histogram
 	$(BUILD)/test_bench_histogram
 	NAVIOS_WS_BENCH=$(BUILD)/navios-ws-bench $(PY) -m pytest Tests/Bench -q -p no:cacheprovider
 
-# Echo throughput and idle memory of navios-ws-echo (both backends) next to peer servers, in
-# one run; uWebSockets joins when UWS_ECHO names a binary built outside the repo.
-BENCH_APT_PACKAGES := nodejs node-ws
-bench-echo: build
-	@missing=$$(for p in $(BENCH_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
-	bash Benchmarks/run-echo.sh
-
 # The side-by-side suite (Benchmarks/run-suite.sh): every navios-ws-bench scenario against
 # navios-ws-echo (both backends), the gateway, Hummingbird, Vapor, node ws and Python
 # websockets (uWebSockets too with UWS_ECHO=/path/to/EchoServer), server and harness pinned to
@@ -146,9 +138,8 @@ bench-echo: build
 # the binaries as they are (a peer that is missing is skipped with the reason).
 VAPOR_PEER := Benchmarks/peers/vapor/vapor-echo
 HB_PEER := Benchmarks/peers/hummingbird/hummingbird-echo
+# node and its ws module come with the other packages (deps).
 bench bench-quick: bench-harness venv
-	@missing=$$(for p in $(BENCH_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
 ifndef NO_SWIFT_BUILD
 	$(MAKE) build
 	swift build -c release --package-path $(HB_PEER) || echo "the Hummingbird peer did not build: the suite skips it"

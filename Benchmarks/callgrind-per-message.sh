@@ -21,11 +21,11 @@ kind=${1:-gateway}
 port=${PORT:-$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")}
 case "$kind" in
     raw) binary=build/echo_server; gateway_args=() ;;
-    gateway) binary=.build/release/navios-ws-gateway-echo; gateway_args=(--gateway echo) ;;
+    gateway) binary=.build/release/navios-ws-gateway-echo; gateway_args=(--protocol gateway --event echo) ;;
     *) echo "usage: $0 raw|gateway" >&2; exit 2 ;;
 esac
-load=build/echo_load
-[ -x "$binary" ] && [ -x "$load" ] || { echo "build $binary and $load first (make build build/echo_server bench-echo)" >&2; exit 2; }
+load=build/navios-ws-bench
+[ -x "$binary" ] && [ -x "$load" ] || { echo "build $binary and $load first (make build build/echo_server bench-harness)" >&2; exit 2; }
 
 work=$(mktemp -d)
 finish() {
@@ -40,14 +40,14 @@ strip --strip-debug -o "$work/server" "$binary"
 valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$work/server" --port "$port" --loops 1 \
     >"$work/server.log" 2>&1 &
 server=$!
-for _ in $(seq 1 300); do
+for _ in $(seq 1 1200); do   # start-up under callgrind takes 5-40 s
     grep -q "listening on" "$work/server.log" && break
     sleep 0.1
 done
 grep -q "listening on" "$work/server.log" || { cat "$work/server.log" >&2; exit 1; }
 
 run_load() {
-    "$load" --port "$port" --connections 20 --size 20 --depth 16 --warmup 0 --duration "$1" \
+    "$load" echo --port "$port" --connections 20 --size 20 --depth 16 --warmup 0 --duration "$1" \
         "${gateway_args[@]}" --json
 }
 run_load 2 >/dev/null                       # warm-up: caches, lazy metadata, pools
@@ -57,7 +57,8 @@ result=$(run_load 4)
 callgrind_control -d "$server" >/dev/null
 sleep 0.5
 
-messages=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["messages"])' "$result")
+# Every echo of the run, drained to the last: all of them fall in the counted window.
+messages=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["results"]["received"])' "$result")
 dump=$(ls -t "$work"/cg.* | head -1)
 instructions=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
 tasks=$(callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | awk '/swift_task_create[^A-Za-z_]/ {gsub(",", "", $1); print $1; exit}')

@@ -1,5 +1,5 @@
 // navios-ws-gateway-echo — one gateway, one typed event whose handler returns its payload:
-// what `make bench-echo` measures of the gateway path next to the raw C echo.
+// what `make bench` measures of the gateway path next to the raw C echo.
 //   navios-ws-gateway-echo [--port N] [--loops N] [--backend auto|epoll|io_uring]
 // Clients send {"event":"echo","data":{"text":"..."},"id":1} to ws://HOST:PORT/ and get
 // {"event":"echo","data":{"text":"..."},"ack":1} back. For room fan-out, {"event":"join",

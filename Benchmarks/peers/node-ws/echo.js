@@ -1,4 +1,4 @@
-// echo.js — the node `ws` peer of the echo benchmark (Benchmarks/run-echo.sh):
+// echo.js — the node `ws` peer of the echo benchmark (Benchmarks/run-suite.sh):
 // echoes every text and binary message back to its sender, as text or binary like it came.
 // Uses Debian's node-ws (apt-get install -y node-ws), found under /usr/share/nodejs; set
 // NODE_PATH to use another copy.

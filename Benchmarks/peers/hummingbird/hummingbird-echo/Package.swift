@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// hummingbird-echo — the Hummingbird 2 peer of the echo benchmark (Benchmarks/run-echo.sh).
+// hummingbird-echo — the Hummingbird 2 peer of the echo benchmark (Benchmarks/run-suite.sh).
 // A package of its own so that NaviosWS never depends on Hummingbird. It sits one folder
 // below Benchmarks/peers/hummingbird because SwiftPM names a root package after its folder:
 // a root called "hummingbird" would have the identity of the dependency it needs, and

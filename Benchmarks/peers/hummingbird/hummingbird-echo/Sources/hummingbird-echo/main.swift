@@ -1,6 +1,6 @@
 // hummingbird-echo — echoes every text and binary message back to its sender, on
 // Hummingbird 2 + hummingbird-websocket, the way their own Autobahn server does it.
-// It is a peer of navios-ws-echo in Benchmarks/run-echo.sh.
+// It is a peer of navios-ws-echo in Benchmarks/run-suite.sh.
 //   swift build -c release --package-path Benchmarks/peers/hummingbird/hummingbird-echo
 //   Benchmarks/peers/hummingbird/hummingbird-echo/.build/release/hummingbird-echo --port 9002 [--host ADDR]
 // Prints "hummingbird-echo listening on ws://HOST:PORT/" once the socket is bound.
@@ -51,7 +51,7 @@ let app = Application(
     configuration: .init(address: .hostname(host, port: port)),
     onServerRunning: { channel in
         print("hummingbird-echo listening on ws://\(host):\(channel.localAddress?.port ?? port)/")
-        fflush(nil)   // run-echo.sh waits for this line in a file
+        fflush(nil)   // run-suite.sh waits for this line in a file
     },
     logger: logger
 )
