@@ -26,7 +26,7 @@ final class RuntimeProbeGateway: WsGateway {
         .onMessage("ask", String.self) { _, params async throws -> String in
             try await params.client.emitWithAck("question", params.payload, as: String.self, timeout: .seconds(2))
         }
-        .onMessage("count", WsNoResponse.self) { gateway, _ in gateway.server.fetchSockets().count }
+        .onMessage("count", WsNoResponse.self) { gateway, _ in gateway.server.sockets.count }
         .onMessage("fail", WsNoResponse.self) { _, _ -> Int in throw WsException("nope", "as asked") }
         .onMessage("crash", WsNoResponse.self) { _, _ -> Int in throw CancellationError() }
 }
@@ -108,7 +108,9 @@ extension TestClient {
         let clients = try (0..<3).map { _ in try TestClient(port: app.port!, path: "/t/probe") }
         try clients[0].emit(#"{"event":"count","id":1}"#)
         #expect(try clients[0].next() == #"{"event":"count","data":3,"ack":1}"#)
-        #expect(app.service.fetchSockets().count == 3)
+        #expect(app.service.sockets.count == 3)
+        #expect(try await app.service.fetchSockets().map(\.id).sorted() == app.service.sockets.map(\.id).sorted())
+        #expect(try await app.service.socketsCount() == 3)
         app.service.of("/probe").disconnectSockets()
         for client in clients { #expect(try client.receive().closeCode == 1000) }
         await app.close(drain: .milliseconds(200))

@@ -40,7 +40,8 @@ public final class NaviosApplication: Service, Sendable {
             }
         }
         if gateways.isEmpty { logger.warning("the module lists no WsGateway: every upgrade will get 404") }
-        let runtime = WsGatewayRuntime(container: container, gateways: gateways, rateLimit: config.rateLimit, logger: logger)
+        let runtime = WsGatewayRuntime(container: container, gateways: gateways, rateLimit: config.rateLimit,
+                                         adapter: config.adapter, logger: logger)
         WsHub.hub(for: container).attach(runtime)
         return NaviosApplication(container: container, config: config, runtime: runtime, logger: logger)
     }
@@ -56,6 +57,7 @@ public final class NaviosApplication: Service, Sendable {
         runtime.attach(engine)
         try engine.start()
         listening.withLock { $0 = engine }
+        await config.adapter.start(node: runtime)
         logger.info("navios-ws listening", metadata: ["url": "ws://\(host):\(engine.port)"])
     }
 
@@ -70,6 +72,7 @@ public final class NaviosApplication: Service, Sendable {
         guard let engine = listening.withLock({ $0 }) else { return }
         engine.shutdown(drain: drain)
         await engine.waitUntilStopped()
+        await config.adapter.stop()
         WsHub.hub(for: container).attach(nil)
         WsHub.forget(container)
     }
@@ -79,6 +82,7 @@ public final class NaviosApplication: Service, Sendable {
         guard let engine = listening.withLock({ $0 }) else { try await listen(); return try await run() }
         await withGracefulShutdownHandler {
             await engine.waitUntilStopped()
+            await config.adapter.stop()
         } onGracefulShutdown: {
             engine.shutdown()
         }

@@ -2,29 +2,30 @@
 ///
 /// Values: each call returns a new selection. An emit is encoded once and framed once, then
 /// each loop thread fans it out to its own members (each client at most once, however many
-/// of the rooms it is in).
+/// of the rooms it is in); with an adapter that spans instances (`RedisWsAdapter`), the same
+/// encoded envelope goes to the other instances, unless the selection is `local`.
 public struct WsBroadcastOperator: Sendable {
     /// nil before the application listens: the selection is empty.
     let runtime: WsGatewayRuntime?
-    /// nil: every namespace (WsService).
-    let namespace: String?
-    var rooms: [String] = []
-    var exceptRooms: [String] = []
+    var selection: WsClusterSelection
     var exceptID: WsConnectionID?
     var isVolatile = false
+    var isLocal = false
 
     init(runtime: WsGatewayRuntime?, namespace: String?) {
         self.runtime = runtime
-        self.namespace = namespace
+        self.selection = WsClusterSelection(namespace: namespace)
     }
 
     static let detached = WsBroadcastOperator(runtime: nil, namespace: nil)
+
+    var namespace: String? { selection.namespace }
 
     /// Adds rooms: a client in any of them is selected.
     public func to(_ rooms: String...) -> Self { to(rooms) }
     public func to(_ rooms: [String]) -> Self {
         var copy = self
-        copy.rooms += rooms
+        copy.selection.rooms += rooms
         return copy
     }
 
@@ -35,7 +36,7 @@ public struct WsBroadcastOperator: Sendable {
     public func except(_ rooms: String...) -> Self { except(rooms) }
     public func except(_ rooms: [String]) -> Self {
         var copy = self
-        copy.exceptRooms += rooms
+        copy.selection.exceptRooms += rooms
         return copy
     }
 
@@ -44,6 +45,13 @@ public struct WsBroadcastOperator: Sendable {
     public var volatile: Self {
         var copy = self
         copy.isVolatile = true
+        return copy
+    }
+
+    /// Only this instance's clients: nothing goes through the adapter.
+    public var local: Self {
+        var copy = self
+        copy.isLocal = true
         return copy
     }
 
@@ -62,12 +70,13 @@ public struct WsBroadcastOperator: Sendable {
         runtime?.broadcast(WsJSON.envelope(event: event, json: nil), selection: self)
     }
 
-    /// Emits to each selected client and collects their acknowledgements; a client that does
-    /// not answer within `timeout` makes the whole call throw (Socket.IO semantics).
+    /// Emits to each selected client of this instance and collects their acknowledgements; a
+    /// client that does not answer within `timeout` makes the whole call throw (Socket.IO
+    /// semantics).
     public func emitWithAck<T: Encodable & Sendable, R: Decodable & Sendable>(
         _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
     ) async throws -> [R] {
-        let clients = fetchSockets()
+        let clients = sockets
         return try await withThrowingTaskGroup(of: R.self) { group in
             for client in clients {
                 group.addTask { try await client.emitWithAck(event, data, as: R.self, timeout: timeout) }
@@ -79,27 +88,46 @@ public struct WsBroadcastOperator: Sendable {
     }
 
     /// The selected clients connected to this instance.
-    public func fetchSockets() -> [WsClient] { runtime?.clients(matching: self) ?? [] }
+    public var sockets: [WsClient] { runtime?.clients(matching: self) ?? [] }
 
-    /// How many clients are selected.
-    public var count: Int { fetchSockets().count }
-
-    public func disconnectSockets(close: Bool = false) {
-        for client in fetchSockets() { client.disconnect(close: close) }
+    /// The selected clients of every instance; throws when an instance does not answer
+    /// within `timeout`.
+    public func fetchSockets(timeout: Duration = .seconds(5)) async throws -> [WsRemoteSocket] {
+        guard let runtime else { return [] }
+        return try await runtime.fetchSockets(self, timeout: timeout)
     }
 
+    /// How many clients are selected, on every instance.
+    public func socketsCount(timeout: Duration = .seconds(5)) async throws -> Int {
+        guard let runtime else { return 0 }
+        return try await runtime.countSockets(self, timeout: timeout)
+    }
+
+    /// Disconnects the selected clients of every instance. `close` is accepted for the spec's
+    /// signature (one namespace per connection: both mean the same).
+    public func disconnectSockets(close: Bool = false) {
+        runtime?.perform(.disconnectSockets(selection), locally: sockets, local: isLocal) { $0.disconnect(close: close) }
+    }
+
+    /// The selected clients of every instance join `room`.
     public func socketsJoin(_ room: String) {
-        for client in fetchSockets() { client.join(room) }
+        runtime?.perform(.socketsJoin(selection, rooms: [room]), locally: sockets, local: isLocal) { $0.join(room) }
     }
 
     public func socketsLeave(_ room: String) {
-        for client in fetchSockets() { client.leave(room) }
+        runtime?.perform(.socketsLeave(selection, rooms: [room]), locally: sockets, local: isLocal) { $0.leave(room) }
     }
 
-    /// Whether a client belongs to the selection (for fetchSockets and acks).
+    /// Whether a client of this instance belongs to the selection.
+    func selects(_ client: WsClient) -> Bool {
+        client.connection.id != exceptID && selection.selects(client)
+    }
+}
+
+extension WsClusterSelection {
     func selects(_ client: WsClient) -> Bool {
         if let namespace, client.namespace != namespace { return false }
-        if client.connection.id == exceptID { return false }
+        if let ids, !ids.contains(client.id) { return false }
         let clientRooms = client.rooms
         if !exceptRooms.isEmpty && !clientRooms.isDisjoint(with: exceptRooms) { return false }
         return rooms.isEmpty || !clientRooms.isDisjoint(with: rooms)

@@ -35,7 +35,8 @@ public final class WsClient: Sendable, Identifiable {
     init(connection: WsConnection, handshake: WsHandshake, gateway: AnyGateway, runtime: WsGatewayRuntime) {
         self.connection = connection
         self.gateway = gateway
-        self.id = connection.id.description
+        // Unique across instances too: remote sockets are found by id.
+        self.id = runtime.nodeID + "-" + connection.id.description
         self.handshake = handshake
         self.namespace = gateway.namespace
         self.runtime = runtime
@@ -68,15 +69,26 @@ public final class WsClient: Sendable, Identifiable {
     }
 
     public func join(_ room: String) {
-        let added = state.withLock { $0.closed ? false : $0.rooms.insert(room).inserted }
-        if added { try? runtime.engine.join(connection.id, room: WsRoomKey.room(namespace, room)) }
+        let key = WsRoomKey.room(namespace, room)
+        // Counted under the client's lock, as markClosed reads the rooms: each join is undone once.
+        let added = state.withLock { state -> Bool in
+            guard !state.closed, state.rooms.insert(room).inserted else { return false }
+            runtime.roomJoined(key)
+            return true
+        }
+        if added { try? runtime.engine.join(connection.id, room: key) }
     }
 
     public func join(_ rooms: [String]) { rooms.forEach(join) }
 
     public func leave(_ room: String) {
-        let removed = state.withLock { $0.rooms.remove(room) != nil }
-        if removed { try? runtime.engine.leave(connection.id, room: WsRoomKey.room(namespace, room)) }
+        let key = WsRoomKey.room(namespace, room)
+        let removed = state.withLock { state -> Bool in
+            guard !state.closed, state.rooms.remove(room) != nil else { return false }
+            runtime.roomLeft(key)
+            return true
+        }
+        if removed { try? runtime.engine.leave(connection.id, room: key) }
     }
 
     /// Everyone in `room` (of this namespace) except this client.
@@ -147,6 +159,7 @@ public final class WsClient: Sendable, Identifiable {
     func markClosed() {
         let pending = state.withLock { state -> [CheckedContinuation<[UInt8]?, any Error>] in
             state.closed = true
+            for room in state.rooms { runtime.roomLeft(WsRoomKey.room(namespace, room)) }
             defer { state.pendingAcks.removeAll() }
             return Array(state.pendingAcks.values)
         }

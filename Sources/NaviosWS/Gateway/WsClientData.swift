@@ -13,4 +13,19 @@ public final class WsClientData: Sendable {
     public func get<T: Sendable>(_ key: String, as type: T.Type = T.self) -> T? {
         values.withLock { $0[key] as? T }
     }
+
+    /// The entries that encode as JSON, as JSON values (what another instance sees of them).
+    func jsonEntries() -> [String: WsJSONValue] {
+        let entries = values.withLock { $0 }
+        var json: [String: WsJSONValue] = [:]
+        for (key, value) in entries {
+            if let value = value as? WsJSONValue {
+                json[key] = value
+            } else if let value = value as? any Encodable, let bytes = try? WsJSON.encode(value),
+                      let decoded = try? bytes.withUnsafeBytes({ try WsPayloadDecoding.decode(WsJSONValue.self, from: $0) }) {
+                json[key] = decoded
+            }
+        }
+        return json
+    }
 }

@@ -23,12 +23,16 @@ public struct WsConfig: Sendable {
     public var backend: WsEngineConfiguration.Backend
     /// Fixed HTTP resources served beside the gateways (a page at "/", say).
     public var pages: [WsPage] = []
+    /// How instances reach each other: alone by default; `RedisWsAdapter` for several.
+    public var adapter: any WsAdapter
 
     public init(
         heartbeat: WsEngineConfiguration.Heartbeat? = nil, cors: Cors? = nil, maxPayload: Int = 1 << 20,
         maxBacklog: Int = 1 << 20, backpressurePolicy: WsEngineConfiguration.BackpressurePolicy = .close,
-        rateLimit: WsRateLimit? = nil, loopThreads: Int = 0, backend: WsEngineConfiguration.Backend = .auto
+        rateLimit: WsRateLimit? = nil, loopThreads: Int = 0, backend: WsEngineConfiguration.Backend = .auto,
+        adapter: any WsAdapter = InMemoryWsAdapter()
     ) {
+        self.adapter = adapter
         self.heartbeat = heartbeat
         self.cors = cors
         self.maxPayload = maxPayload

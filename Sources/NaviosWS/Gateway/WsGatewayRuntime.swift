@@ -16,15 +16,22 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     let container: Container
     let logger: Logger
     let rateLimit: WsRateLimit?
+    let adapter: any WsAdapter
+    /// Names this instance among others (client ids, cluster messages).
+    let nodeID: String
+    /// Local members per room key: the adapter hears of a room's first member and last.
+    let roomMembers = Mutex<[String: Int]>([:])
     private let gateways: [String: AnyGateway]
     private(set) var engine: WsEngine!
     private var executors: [LoopExecutor] = []
     private let clientsByID = Mutex<[WsConnectionID: WsClient]>([:])
 
-    init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, logger: Logger) {
+    init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, adapter: any WsAdapter, logger: Logger) {
         self.container = container
         self.logger = logger
         self.rateLimit = rateLimit
+        self.adapter = adapter
+        self.nodeID = String(UInt64.random(in: 1...UInt64.max), radix: 36)
         self.gateways = Dictionary(gateways.map { ($0.url, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -46,6 +53,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         }
         let client = WsClient(connection: connection, handshake: WsHandshake(request), gateway: gateway, runtime: self)
         clientsByID.withLock { $0[connection.id] = client }
+        roomJoined(WsRoomKey.everyone(gateway.namespace))
         try? engine.join(connection.id, room: WsRoomKey.everyone(gateway.namespace))
         if !gateway.needsSetup {
             client.state.withLock { $0.ready = true }
@@ -115,6 +123,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     func onClose(_ connection: WsConnection, code: UInt16, reason: String) {
         guard let client = clientsByID.withLock({ $0.removeValue(forKey: connection.id) }) else { return }
         client.markClosed()
+        roomLeft(WsRoomKey.everyone(client.namespace))
         let gateway = client.gateway
         guard gateway.hasDisconnectionHandler else { return }
         runAsync(on: connection) { await gateway.disconnected(client) }
@@ -256,28 +265,44 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     func broadcast(_ text: [UInt8], selection: WsBroadcastOperator) {
-        guard let engine else { return }
         let rooms: [String]
         let except: [String]
         if let namespace = selection.namespace {
-            rooms = selection.rooms.isEmpty ? [WsRoomKey.everyone(namespace)] : selection.rooms.map { WsRoomKey.room(namespace, $0) }
-            except = selection.exceptRooms.map { WsRoomKey.room(namespace, $0) }
+            rooms = selection.selection.rooms.isEmpty
+                ? [WsRoomKey.everyone(namespace)] : selection.selection.rooms.map { WsRoomKey.room(namespace, $0) }
+            except = selection.selection.exceptRooms.map { WsRoomKey.room(namespace, $0) }
         } else {
-            // Every namespace: the room of that name in each one.
-            rooms = selection.rooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } }
-            except = selection.exceptRooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } }
+            // Every namespace: the room of that name in each one (with an adapter, the
+            // namespaces of this instance's gateways: every instance runs the same ones).
+            rooms = selection.selection.rooms.isEmpty
+                ? namespaces.map(WsRoomKey.everyone)
+                : selection.selection.rooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } }
+            except = selection.selection.exceptRooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } }
         }
+        deliver(WsClusterBroadcast(rooms: rooms, exceptRooms: except, volatile: selection.isVolatile, envelope: text),
+                exceptID: selection.exceptID)
+        // Other instances get the same envelope (the sender, if any, is a client of this one).
+        if !selection.isLocal && !rooms.isEmpty {
+            adapter.publish(WsClusterBroadcast(rooms: rooms, exceptRooms: except, volatile: selection.isVolatile, envelope: text))
+        }
+    }
+
+    /// Frames the envelope once and lets each loop fan it out to its own members.
+    func deliver(_ broadcast: WsClusterBroadcast, exceptID: WsConnectionID? = nil) {
+        guard let engine else { return }
         do {
-            let message = try text.withUnsafeBytes { try WsPreparedMessage(opcode: .text, bytes: $0) }
-            try engine.broadcast(message, toRooms: rooms, except: except, exceptID: selection.exceptID,
-                                 droppable: selection.isVolatile)
+            let message = try broadcast.envelope.withUnsafeBytes { try WsPreparedMessage(opcode: .text, bytes: $0) }
+            try engine.broadcast(message, toRooms: broadcast.rooms, except: broadcast.exceptRooms, exceptID: exceptID,
+                                 droppable: broadcast.volatile)
         } catch {
             logger.error("broadcast failed", metadata: ["error": "\(error)"])
         }
     }
 
     func clients(matching selection: WsBroadcastOperator) -> [WsClient] {
-        clientsByID.withLock { Array($0.values) }.filter(selection.selects)
+        allClients.filter(selection.selects)
     }
+
+    var allClients: [WsClient] { clientsByID.withLock { Array($0.values) } }
 }
 

@@ -1,5 +1,5 @@
 /// The upgrade request as the spec's `client.handshake` shows it.
-public struct WsHandshake: Sendable {
+public struct WsHandshake: Sendable, Codable, Equatable {
     /// Header fields by lower-cased name (the first value of a repeated field).
     public let headers: [String: String]
     /// Credentials: the query parameters, plus `token` from an `Authorization: Bearer` header

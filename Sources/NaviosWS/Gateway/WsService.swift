@@ -17,11 +17,60 @@ public struct WsService: Sendable {
     public func except(_ rooms: String...) -> WsBroadcastOperator { selection([]).except(rooms) }
     public var volatile: WsBroadcastOperator { selection([]).volatile }
 
+    public var local: WsBroadcastOperator { selection([]).local }
+
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) { selection([]).emit(event, data) }
     public func emit(_ event: String) { selection([]).emit(event) }
-    public func fetchSockets() -> [WsClient] { selection([]).fetchSockets() }
-    public var socketsCount: Int { selection([]).count }
+    /// This instance's clients.
+    public var sockets: [WsClient] { selection([]).sockets }
+    /// Every instance's clients.
+    public func fetchSockets(timeout: Duration = .seconds(5)) async throws -> [WsRemoteSocket] {
+        try await selection([]).fetchSockets(timeout: timeout)
+    }
+    public func socketsCount(timeout: Duration = .seconds(5)) async throws -> Int {
+        try await selection([]).socketsCount(timeout: timeout)
+    }
+    /// Room name → members, on every instance (the namespace's own room left out).
+    public func fetchRooms(timeout: Duration = .seconds(5)) async throws -> [String: Int] {
+        guard let runtime = hub.runtime else { return [:] }
+        return try await runtime.fetchRooms(namespace: namespace, timeout: timeout)
+    }
     public func disconnectSockets(close: Bool = false) { selection([]).disconnectSockets(close: close) }
+    public func socketsJoin(_ room: String) { selection([]).socketsJoin(room) }
+    public func socketsLeave(_ room: String) { selection([]).socketsLeave(room) }
+
+    /// Sends `event` to the handlers other instances registered with `onServerSideEmit`
+    /// (not to this instance's own, as in Socket.IO).
+    public func serverSideEmit<T: Encodable & Sendable>(_ event: String, _ data: T) {
+        guard let runtime = hub.runtime, let json = runtime.encodeData(event, data) else { return }
+        Task { _ = try? await runtime.serverSideEmit(namespace: namespace, event: event, json: json, wantsAck: false, timeout: .zero) }
+    }
+
+    /// The same, and waits for each other instance's answer (its handler's return value).
+    public func serverSideEmitWithAck<T: Encodable & Sendable, R: Decodable & Sendable>(
+        _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
+    ) async throws -> [R] {
+        guard let runtime = hub.runtime else { return [] }
+        guard let json = runtime.encodeData(event, data) else { throw WsException("encoding_failed") }
+        let answers = try await runtime.serverSideEmit(namespace: namespace, event: event, json: json, wantsAck: true, timeout: timeout)
+        return try answers.map { answer in
+            let bytes = Array((answer ?? "null").utf8)
+            return try bytes.withUnsafeBytes { try WsPayloadDecoding.decode(R.self, from: $0) }
+        }
+    }
+
+    /// Handles `serverSideEmit(event, ...)` from other instances; the return value is the
+    /// answer `serverSideEmitWithAck` collects. A later registration for the same event
+    /// replaces the earlier one.
+    public func onServerSideEmit<P: Decodable & Sendable, R: Encodable & Sendable>(
+        _ event: String, _ payload: P.Type, _ handler: @escaping @Sendable (P) async throws -> R
+    ) {
+        hub.setServerSideHandler(namespace: namespace, event: event) { json in
+            let bytes = Array((json ?? "null").utf8)
+            let value = try bytes.withUnsafeBytes { try WsPayloadDecoding.decode(P.self, from: $0) }
+            return String(decoding: try WsJSON.encode(try await handler(value)), as: UTF8.self)
+        }
+    }
 
     func selection(_ rooms: [String]) -> WsBroadcastOperator {
         guard let runtime = hub.runtime else { return WsBroadcastOperator.detached.to(rooms) }
@@ -39,15 +88,37 @@ public struct WsServer: Sendable {
     public func `in`(_ rooms: String...) -> WsBroadcastOperator { service.selection(rooms) }
     public func except(_ rooms: String...) -> WsBroadcastOperator { service.selection([]).except(rooms) }
     public var volatile: WsBroadcastOperator { service.selection([]).volatile }
+    public var local: WsBroadcastOperator { service.local }
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) { service.emit(event, data) }
     public func emit(_ event: String) { service.emit(event) }
-    public func fetchSockets() -> [WsClient] { service.fetchSockets() }
-    public var socketsCount: Int { service.socketsCount }
+    public var sockets: [WsClient] { service.sockets }
+    public func fetchSockets(timeout: Duration = .seconds(5)) async throws -> [WsRemoteSocket] {
+        try await service.fetchSockets(timeout: timeout)
+    }
+    public func socketsCount(timeout: Duration = .seconds(5)) async throws -> Int {
+        try await service.socketsCount(timeout: timeout)
+    }
+    public func fetchRooms(timeout: Duration = .seconds(5)) async throws -> [String: Int] {
+        try await service.fetchRooms(timeout: timeout)
+    }
     public func disconnectSockets(close: Bool = false) { service.disconnectSockets(close: close) }
+    public func socketsJoin(_ room: String) { service.socketsJoin(room) }
+    public func socketsLeave(_ room: String) { service.socketsLeave(room) }
     public func emitWithAck<T: Encodable & Sendable, R: Decodable & Sendable>(
         _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
     ) async throws -> [R] {
         try await service.selection([]).emitWithAck(event, data, as: R.self, timeout: timeout)
+    }
+    public func serverSideEmit<T: Encodable & Sendable>(_ event: String, _ data: T) { service.serverSideEmit(event, data) }
+    public func serverSideEmitWithAck<T: Encodable & Sendable, R: Decodable & Sendable>(
+        _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
+    ) async throws -> [R] {
+        try await service.serverSideEmitWithAck(event, data, as: R.self, timeout: timeout)
+    }
+    public func onServerSideEmit<P: Decodable & Sendable, R: Encodable & Sendable>(
+        _ event: String, _ payload: P.Type, _ handler: @escaping @Sendable (P) async throws -> R
+    ) {
+        service.onServerSideEmit(event, P.self, handler)
     }
 
     private var service: WsService { WsService(hub: hub, namespace: namespace) }
@@ -58,6 +129,21 @@ public struct WsServer: Sendable {
 /// `inject(...)` runs while the container is still being created.
 final class WsHub: Sendable {
     private let attached = Mutex<WsGatewayRuntime?>(nil)
+
+    /// A server-side handler: JSON in, JSON out (nil: null).
+    typealias ServerSideHandler = @Sendable (String?) async throws -> String?
+    /// By namespace ("" for WsService's, which hears every namespace) and event.
+    private let serverSideHandlers = Mutex<[String: [String: ServerSideHandler]]>([:])
+
+    func setServerSideHandler(namespace: String?, event: String, _ handler: @escaping ServerSideHandler) {
+        serverSideHandlers.withLock { $0[namespace ?? "", default: [:]][event] = handler }
+    }
+
+    /// The handler for an event sent to `namespace` (nil: sent with WsService): the
+    /// namespace's own first, then one registered on WsService.
+    func serverSideHandler(namespace: String?, event: String) -> ServerSideHandler? {
+        serverSideHandlers.withLock { $0[namespace ?? ""]?[event] ?? $0[""]?[event] }
+    }
 
     var runtime: WsGatewayRuntime? { attached.withLock { $0 } }
     func attach(_ runtime: WsGatewayRuntime?) { attached.withLock { $0 = runtime } }

@@ -1,0 +1,48 @@
+/// How the instances of one application reach each other (the spec's `adapter`).
+///
+/// The runtime delivers every broadcast to its own clients first, then hands it to the
+/// adapter for the other instances; it asks the adapter for server-side operations that
+/// span instances (`fetchSockets`, `socketsJoin`, `serverSideEmit`...). `InMemoryWsAdapter`,
+/// the default, knows no other instance. `WsClusterAdapter` implements the whole protocol
+/// over any publish/subscribe transport (`RedisWsAdapter` in NaviosWSRedis is one).
+public protocol WsAdapter: AnyObject, Sendable {
+    /// The application listens: from now on `node` receives what other instances send.
+    /// Must not wait for a remote service: an instance serves its own clients even when the
+    /// service behind the adapter is down.
+    func start(node: any WsAdapterNode) async
+    /// The application closes. No call reaches `node` after this returns.
+    func stop() async
+    /// A broadcast this instance already delivered to its own clients.
+    func publish(_ broadcast: WsClusterBroadcast)
+    /// This instance gained its first member of a room (a key as `WsClusterBroadcast` names
+    /// rooms), or lost its last: an adapter may then stop receiving that room's traffic.
+    func roomAdded(_ roomKey: String)
+    func roomRemoved(_ roomKey: String)
+    /// Asks every other instance and gathers their replies (none for operations that have
+    /// none); throws `WsException("cluster_timeout")` when some instance did not answer
+    /// within `timeout`.
+    func request(_ request: WsClusterRequest, timeout: Duration) async throws -> [WsClusterReply]
+}
+
+/// The instance as an adapter sees it: where remote broadcasts and requests land.
+/// Both may be called from any thread.
+public protocol WsAdapterNode: AnyObject, Sendable {
+    /// Names this instance in client ids and cluster messages; random per start.
+    var nodeID: String { get }
+    /// A broadcast from another instance: delivered to this instance's clients.
+    func deliver(_ broadcast: WsClusterBroadcast)
+    /// An operation from another instance; nil for operations that have no reply.
+    func handle(_ request: WsClusterRequest) async -> WsClusterReply?
+}
+
+/// One instance alone: broadcasts reach only its own clients and cluster-wide operations see
+/// only them.
+public final class InMemoryWsAdapter: WsAdapter {
+    public init() {}
+    public func start(node: any WsAdapterNode) async {}
+    public func stop() async {}
+    public func publish(_ broadcast: WsClusterBroadcast) {}
+    public func roomAdded(_ roomKey: String) {}
+    public func roomRemoved(_ roomKey: String) {}
+    public func request(_ request: WsClusterRequest, timeout: Duration) async throws -> [WsClusterReply] { [] }
+}
