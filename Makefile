@@ -15,7 +15,7 @@ SHELL := /bin/bash
 
 # chromium + chromium-driver: the browser test of the chat example's page. nodejs + node-ws:
 # the load harness's self-tests also run against node's ws, a server we did not write.
-APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv chromium chromium-driver nodejs node-ws
+APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv chromium chromium-driver nodejs node-ws libhiredis-dev redis-server openssl
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := build
@@ -101,6 +101,41 @@ test-asan: $(addprefix $(BUILD)/asan/,$(C_TESTS) echo_server) venv
 	@for t in $(C_TESTS); do $(BUILD)/asan/$$t || exit 1; done
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		NAVIOS_WS_ECHO=$(BUILD)/asan/echo_server $(PY) -m pytest Tests/Interop -q
+
+# ---- Redis link (C) ----
+# The pub/sub scale-out link (CSources/CNaviosRedis): hiredis for RESP only, OpenSSL for TLS,
+# its own thread and sockets. Its test starts and kills its own redis-server processes on
+# free loopback ports; make test-redis-link-asan runs it under ASan + UBSan.
+REDIS_DIR := CSources/CNaviosRedis
+REDIS_SRCS := $(wildcard $(REDIS_DIR)/*.c)
+REDIS_HDRS := $(wildcard $(REDIS_DIR)/*.h $(REDIS_DIR)/include/*.h)
+REDIS_CFLAGS := -std=c11 -g -Wall -Wextra -I$(REDIS_DIR)/include -I$(REDIS_DIR)
+REDIS_LIBS := -lhiredis -lssl -lcrypto -lpthread
+REDIS_OBJS := $(patsubst $(REDIS_DIR)/%.c,$(BUILD)/obj/redis/%.o,$(REDIS_SRCS))
+REDIS_ASAN_OBJS := $(patsubst $(REDIS_DIR)/%.c,$(BUILD)/asan/obj/redis/%.o,$(REDIS_SRCS))
+
+$(BUILD)/obj/redis/%.o: $(REDIS_DIR)/%.c $(REDIS_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(REDIS_CFLAGS) -O2 -c $< -o $@
+
+$(BUILD)/asan/obj/redis/%.o: $(REDIS_DIR)/%.c $(REDIS_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(REDIS_CFLAGS) -O1 $(SANITIZE) -c $< -o $@
+
+$(BUILD)/test_redis_link: Tests/CTests/test_redis_link.c Tests/CTests/nws_test.h $(REDIS_OBJS)
+	$(CC) $(REDIS_CFLAGS) -O2 $< $(REDIS_OBJS) -o $@ $(REDIS_LIBS)
+
+$(BUILD)/asan/test_redis_link: Tests/CTests/test_redis_link.c Tests/CTests/nws_test.h $(REDIS_ASAN_OBJS)
+	$(CC) $(REDIS_CFLAGS) -O1 $(SANITIZE) $< $(REDIS_ASAN_OBJS) -o $@ $(REDIS_LIBS)
+
+.PHONY: test-redis-link test-redis-link-asan
+test-redis-link: $(BUILD)/test_redis_link
+	$(BUILD)/test_redis_link
+
+test-redis-link-asan: $(BUILD)/asan/test_redis_link
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(BUILD)/asan/test_redis_link
+# ---- end of Redis link (C) ----
 
 # ---- measuring -----------------------------------------------------------------------
 $(BUILD)/bench_codec: Benchmarks/codec/bench_codec.c $(BUILD)/libnws.a
