@@ -9,9 +9,12 @@ let package = Package(
     products: [
         .library(name: "NaviosDI", targets: ["NaviosDI"]),
         .library(name: "NaviosWS", targets: ["NaviosWS"]),
+        // Scale-out through Redis; the NaviosWS product has no Redis dependency.
+        .library(name: "NaviosWSRedis", targets: ["NaviosWSRedis"]),
         .executable(name: "navios-ws-echo", targets: ["navios-ws-echo"]),
         .executable(name: "chat-example", targets: ["chat-example"]),
         .executable(name: "navios-ws-gateway-echo", targets: ["navios-ws-gateway-echo"]),
+        .executable(name: "navios-ws-cluster-node", targets: ["navios-ws-cluster-node"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -27,6 +30,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "CSources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CHiredis", path: "CSources/CHiredis", pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]),
         // The C core: handshake, frames, masking, UTF-8, event loops, connections.
         .target(
             name: "CNaviosWS",
@@ -53,6 +59,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // The Redis link (hiredis for RESP, its own thread and sockets) and the adapter on it.
+        .target(
+            name: "CNaviosRedis",
+            dependencies: ["CHiredis", "COpenSSL"],
+            path: "CSources/CNaviosRedis"),
+        .target(
+            name: "NaviosWSRedis",
+            dependencies: [
+                "NaviosWS", "CNaviosRedis",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .executableTarget(
             name: "navios-ws-echo",
             dependencies: [
@@ -68,11 +85,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
+        // One instance of a cluster, for the Redis adapter's end-to-end tests.
+        .executableTarget(
+            name: "navios-ws-cluster-node",
+            dependencies: [
+                "NaviosWS", "NaviosDI", "NaviosWSRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // The spec's ChatGateway as a runnable server with a browser page (make run).
         .executableTarget(
             name: "chat-example",
             dependencies: [
-                "NaviosWS", "NaviosDI",
+                "NaviosWS", "NaviosDI", "NaviosWSRedis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),

@@ -1,6 +1,7 @@
 // chat-example — the spec's chat gateway as a runnable server with a browser page.
 //
-//   swift run -c release chat-example [--port 3000] [--host 127.0.0.1] [--rate N]
+//   swift run -c release chat-example [--port 3000] [--host 127.0.0.1] [--rate N] [--redis HOST:PORT]
+// With --redis, instances on different ports share rooms and broadcasts (make run-cluster).
 // Open http://127.0.0.1:3000/ in two browser windows (tokens: alice-token, bob-token,
 // carol-token). The gateway is at ws://HOST:PORT/ws/chat, the guarded one at /ws/protected.
 #if canImport(Glibc)
@@ -8,8 +9,10 @@ import Glibc
 #endif
 import Logging
 import NaviosWS
+import NaviosWSRedis
 import ServiceLifecycle
 
+LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }   // before any Logger exists
 var port = 3000
 var host = "127.0.0.1"
 var config = WsConfig(heartbeat: .init(interval: .seconds(30), timeout: .seconds(10)))
@@ -23,13 +26,16 @@ while let flag = arguments.popFirst() {
         // Messages per second per client, burst of the same size; 3 violations close with 1008.
         let rate = Double(value) ?? 10
         config.rateLimit = WsRateLimit(messagesPerSecond: rate, burst: rate, maxViolations: 3)
+    case "--redis":
+        let parts = value.split(separator: ":")
+        config.adapter = RedisWsAdapter(host: parts.first.map(String.init) ?? "127.0.0.1",
+                                        port: parts.count > 1 ? Int(parts[1]) ?? 6379 : 6379, keyPrefix: "chat-example")
     default: fatalError("unknown flag \(flag)")
     }
 }
 config.pages = [WsPage(path: "/", contentType: "text/html; charset=utf-8", body: Array(indexPage.utf8))]
 exampleConfig = config
 
-LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 let logger = Logger(label: "chat-example")
 do {
     let app = try await NaviosApplication.create(AppModule.self, logger: logger)

@@ -50,6 +50,19 @@ import Testing
         #expect(text.contains(#""whole":3,"#))        // integral doubles without ".0"
     }
 
+    struct EveryInteger: Codable {
+        var u64: UInt64; var u: UInt; var u32: UInt32; var u16: UInt16; var u8: UInt8
+        var i64: Int64; var i32: Int32; var i16: Int16; var i8: Int8
+    }
+
+    @Test func everyIntegerWidthIsWrittenAsJSONEncoderWritesIt() throws {
+        let extremes = EveryInteger(u64: .max, u: .max, u32: .max, u16: .max, u8: .max, i64: .min, i32: .min, i16: .min, i8: .min)
+        #expect(try Self.text(extremes).contains(#""u64":18446744073709551615"#))
+        #expect(try Self.sameValue(extremes))
+        #expect(try Self.text([UInt64(3), UInt64.max]) == "[3,18446744073709551615]")
+        #expect(try Self.text(UInt8(255)) == "255")
+    }
+
     @Test func topLevelScalarsAndEmptyValues() throws {
         #expect(try Self.text("hi") == #""hi""#)
         #expect(try Self.text(7) == "7")

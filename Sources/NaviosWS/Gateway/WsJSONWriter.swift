@@ -119,6 +119,14 @@ final class Sink {
         if T.self == Int32.self { return writeInteger(Int64(unsafeBitCast(value, to: Int32.self))) }
         if T.self == UInt32.self { return writeInteger(Int64(unsafeBitCast(value, to: UInt32.self))) }
         if T.self == Float.self { return try writeDouble(Double(unsafeBitCast(value, to: Float.self))) }
+        // The other integers: each is its own scalar (its encode(to:) would hand it straight
+        // back to a single-value container, and so to this function, forever).
+        if T.self == UInt64.self { return writeUnsigned(unsafeBitCast(value, to: UInt64.self)) }
+        if T.self == UInt.self { return writeUnsigned(UInt64(unsafeBitCast(value, to: UInt.self))) }
+        if T.self == UInt16.self { return writeInteger(Int64(unsafeBitCast(value, to: UInt16.self))) }
+        if T.self == UInt8.self { return writeInteger(Int64(unsafeBitCast(value, to: UInt8.self))) }
+        if T.self == Int16.self { return writeInteger(Int64(unsafeBitCast(value, to: Int16.self))) }
+        if T.self == Int8.self { return writeInteger(Int64(unsafeBitCast(value, to: Int8.self))) }
         if T.self == Data.self || T.self == URL.self || T.self == Date.self || T.self == Decimal.self {
             throw WsJSONWriter.Unsupported()
         }
@@ -190,6 +198,11 @@ final class Sink {
             position -= 1
         } while magnitude > 0
         count += digits
+    }
+
+    func writeUnsigned(_ value: UInt64) {
+        if let signed = Int64(exactly: value) { return writeInteger(signed) }
+        put(Array(String(value).utf8))
     }
 
     func writeDouble(_ value: Double) throws {

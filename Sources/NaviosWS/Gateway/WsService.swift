@@ -13,6 +13,7 @@ public struct WsService: Sendable {
     public func of(_ namespace: String) -> WsServer { WsServer(hub: hub, namespace: namespace) }
 
     public func to(_ rooms: String...) -> WsBroadcastOperator { selection(rooms) }
+    public func to(_ rooms: [String]) -> WsBroadcastOperator { selection(rooms) }
     public func `in`(_ rooms: String...) -> WsBroadcastOperator { selection(rooms) }
     public func except(_ rooms: String...) -> WsBroadcastOperator { selection([]).except(rooms) }
     public var volatile: WsBroadcastOperator { selection([]).volatile }
@@ -85,6 +86,7 @@ public struct WsServer: Sendable {
     public let namespace: String
 
     public func to(_ rooms: String...) -> WsBroadcastOperator { service.selection(rooms) }
+    public func to(_ rooms: [String]) -> WsBroadcastOperator { service.selection(rooms) }
     public func `in`(_ rooms: String...) -> WsBroadcastOperator { service.selection(rooms) }
     public func except(_ rooms: String...) -> WsBroadcastOperator { service.selection([]).except(rooms) }
     public var volatile: WsBroadcastOperator { service.selection([]).volatile }
