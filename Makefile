@@ -2,6 +2,7 @@
 # machine first (apt packages, a Python venv in .venv); once installed, that step is a check.
 #
 #   make run          build in release mode and start the chat example (page + gateways)
+#   make run-cluster  the chat example as two instances behind one redis-server
 #   make test         every test: C unit tests, Swift tests, interop suites on both backends,
 #                     the gateway end to end, the load harness's self-tests, Autobahn
 #   make bench        the side-by-side benchmark suite (make bench-quick: a short one)
@@ -29,7 +30,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick autobahn clean
+.PHONY: deps venv build run run-cluster test-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -51,6 +52,7 @@ build: deps
 	swift build -c release --product navios-ws-echo
 	swift build -c release --product chat-example
 	swift build -c release --product navios-ws-gateway-echo
+	swift build -c release --product navios-ws-cluster-node
 
 # The chat example prints its URL: open it in two browser windows.
 run: build
@@ -81,7 +83,7 @@ $(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/asan/libnws.a
 	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------
-test: test-c test-swift test-interop test-gateway test-bench-harness test-autobahn
+test: test-c test-redis-link test-swift test-interop test-gateway test-cluster test-bench-harness test-autobahn
 
 test-c: $(addprefix $(BUILD)/,$(C_TESTS))
 	@for t in $(C_TESTS); do $(BUILD)/$$t || exit 1; done
@@ -97,7 +99,7 @@ test-interop: build venv
 test-gateway: build venv
 	NAVIOS_CHAT_EXAMPLE=.build/release/chat-example $(PY) -m pytest Tests/Gateway -q -p no:cacheprovider
 
-test-asan: $(addprefix $(BUILD)/asan/,$(C_TESTS) echo_server) venv
+test-asan: $(addprefix $(BUILD)/asan/,$(C_TESTS) echo_server) test-redis-link-asan venv
 	@for t in $(C_TESTS); do $(BUILD)/asan/$$t || exit 1; done
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		NAVIOS_WS_ECHO=$(BUILD)/asan/echo_server $(PY) -m pytest Tests/Interop -q
@@ -136,6 +138,21 @@ test-redis-link-asan: $(BUILD)/asan/test_redis_link
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(BUILD)/asan/test_redis_link
 # ---- end of Redis link (C) ----
+
+# Scale-out end to end: a real redis-server (started and stopped by the tests) and two or
+# three navios-ws-cluster-node processes, Python websockets clients on each.
+test-cluster: build venv
+	NAVIOS_CLUSTER_NODE=.build/release/navios-ws-cluster-node $(PY) -m pytest Tests/Cluster -q -p no:cacheprovider
+
+# Two chat-example instances (ports PORT and PORT+1) sharing rooms through a redis-server on
+# REDIS_PORT: a message sent on one page is seen on the other. Ctrl-C stops all three.
+REDIS_PORT ?= 6390
+run-cluster: build
+	@set -m; trap 'kill $$pids 2>/dev/null; wait' INT TERM EXIT; \
+	redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --save '' --appendonly no --loglevel warning & pids="$$!"; \
+	.build/release/chat-example --port $(PORT) --redis 127.0.0.1:$(REDIS_PORT) & pids="$$pids $$!"; \
+	.build/release/chat-example --port $$(( $(PORT) + 1 )) --redis 127.0.0.1:$(REDIS_PORT) & pids="$$pids $$!"; \
+	wait
 
 # ---- measuring -----------------------------------------------------------------------
 $(BUILD)/bench_codec: Benchmarks/codec/bench_codec.c $(BUILD)/libnws.a
