@@ -262,6 +262,8 @@ async def test_node_started_before_redis_serves_locally_and_joins_the_cluster_wh
         assert await x.request("send", {"rooms": ["r"], "text": "local"}) is True
         await x.wait_text("local")
         await y.wait_text("local")
+        stats = await x.request("stats")
+        assert stats["linkUp"] is False and stats["broadcastsDropped"] >= 1, stats
 
         redis_stopped.start()
         await poll(lambda: _link_up(x), 10, "node a's link up")
