@@ -277,8 +277,10 @@ def cluster(redis_port):
         return nodes
 
     yield start
-    for node in started:
-        node.stop()
+    statuses = {node.name: node.stop() for node in started}
+    bad = {name: status for name, status in statuses.items() if status not in (0, -signal.SIGKILL)}
+    assert not bad, f"nodes did not exit cleanly on SIGTERM: {bad}\n" + "\n".join(
+        f"--- {node.name} stderr:\n{node.stderr_text()}" for node in started if node.name in bad)
 
 
 # ---- the JSON-protocol client ----------------------------------------------------------------

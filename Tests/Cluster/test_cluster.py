@@ -396,3 +396,47 @@ async def test_foreign_and_malformed_messages_on_a_room_channel_are_ignored_and_
 
 async def _ignored(client: Client, before: int) -> bool:
     return (await client.request("stats"))["ignoredMessages"] > before
+
+
+@pytest.mark.parametrize("channel", ["navios-ws#q", "reply"], ids=["request-channel", "reply-channel"])
+async def test_foreign_messages_on_request_and_reply_channels_are_ignored_and_counted(redis, cluster, channel):
+    a, b = cluster(2)
+    async with contextlib.AsyncExitStack() as stack:
+        x, = await open_clients(stack, a, "x")
+        y, = await open_clients(stack, b, "y")
+        if channel == "reply":
+            replies = [c for c in redis.cli("PUBSUB", "CHANNELS", "navios-ws#r#*").splitlines() if c]
+            assert len(replies) == 2, replies
+            targets = replies
+        else:
+            targets = [channel]
+        before = [(await x.request("stats"))["ignoredMessages"], (await y.request("stats"))["ignoredMessages"]]
+        for target in targets:
+            assert redis.publish(target, b"\x00not a navios message") == (2 if channel != "reply" else 1)
+        await poll(lambda: _ignored(x, before[0]), 5, "node a counts the foreign message")
+        await poll(lambda: _ignored(y, before[1]), 5, "node b counts the foreign message")
+        assert await x.request("ask", "still") == ["pong from b: still"]
+        assert await y.request("fetch", {}) == sorted([x.id, y.id])
+        assert x.events == [] and y.events == []
+
+
+async def test_clusters_with_different_prefixes_on_one_redis_do_not_see_each_other(redis, cluster):
+    a1, a2 = cluster(2, names=["p1", "p2"], prefix="one")
+    b1, = cluster(1, names=["q1"], prefix="two")
+    async with contextlib.AsyncExitStack() as stack:
+        x, = await open_clients(stack, a1, "x")
+        y, = await open_clients(stack, a2, "y")
+        z, = await open_clients(stack, b1, "z")
+        for cl in (x, y, z):
+            await cl.request("join", "r")
+        await poll(lambda: redis.numsub(room_channel("r", "one")) == 2, 5, "2 subscribers in cluster one")
+        await poll(lambda: redis.numsub(room_channel("r", "two")) == 1, 5, "1 subscriber in cluster two")
+        assert redis.numsub(room_channel("r")) == 0
+        assert await x.request("send", {"rooms": ["r"], "text": "one-only"}) is True
+        await settle(x, [x, y], "marker")
+        assert count(y, "one-only") == 1
+        assert await z.request("fetch", {}) == [z.id]
+        assert await x.request("fetch", {}) == sorted([x.id, y.id])
+        assert await x.request("ask", "q") == ["pong from p2: q"]
+        assert await z.request("ask", "q") == []
+        assert z.texts() == []
