@@ -30,7 +30,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run run-cluster test-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick autobahn clean
+.PHONY: deps venv build run run-cluster test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -154,7 +154,12 @@ run-cluster: build
 	.build/release/chat-example --port $$(( $(PORT) + 1 )) --redis 127.0.0.1:$(REDIS_PORT) & pids="$$pids $$!"; \
 	wait
 
-# ---- measuring -----------------------------------------------------------------------
+# ---- measuring ----
+# Fan-out on one instance and across two behind a redis-server, and what a broadcast costs the
+# publishing instance (Benchmarks/run-cluster-fanout.sh).
+bench-cluster: build $(BUILD)/navios-ws-bench
+	bash Benchmarks/run-cluster-fanout.sh
+-------------------------------------------------------------------
 $(BUILD)/bench_codec: Benchmarks/codec/bench_codec.c $(BUILD)/libnws.a
 	$(CC) $(CFLAGS_COMMON) -O2 $< $(BUILD)/libnws.a -o $@ $(LIBS)
 

@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "navios-ws-gateway-echo",
             dependencies: [
-                "NaviosWS", "NaviosDI",
+                "NaviosWS", "NaviosDI", "NaviosWSRedis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),

@@ -64,10 +64,14 @@ const char *bench_error_message(int err);
  * the scenario's check picks its default. */
 enum bench_protocol { PROTO_UNSET = -1, PROTO_RAW, PROTO_GATEWAY, PROTO_BROADCAST };
 
+#define BENCH_MAX_PORTS 8
+
 typedef struct bench_opts {
     const struct scenario *scenario;
     const char *host;
     int port;
+    int also_ports[BENCH_MAX_PORTS - 1];   /* more instances of one service (--also-port) */
+    int nalso_ports;
     const char *path;
     int threads;
     int connections;          /* echo, latency, idle */
@@ -160,7 +164,9 @@ typedef struct worker {
     const struct scenario *sc;
     void *sc_data;            /* the scenario's per-worker state */
     bench_ring ring;
-    struct sockaddr_storage dst;
+    struct sockaddr_storage dst[BENCH_MAX_PORTS];   /* --port, then each --also-port */
+    int ndst;
+    uint32_t next_dst;        /* connections go round robin over dst */
     socklen_t dst_len;
 
     wsconn *conns;            /* slots */

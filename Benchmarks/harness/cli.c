@@ -44,6 +44,8 @@ void cli_usage(FILE *f) {
           "  --sources K           bind to 127.0.0.2 .. 127.0.0.(K+1) round robin, so the\n"
           "                        connection count is not capped by one address's ephemeral ports\n"
           "                        (idle: one per 10,000 connections by default)\n"
+          "  --also-port N         another instance of the same service (up to 7 times):\n"
+          "                        connections go round robin over --port and these\n"
           "  --threads N           worker threads, each with its own io_uring (1)\n"
           "time (seconds; every run is bounded by them and a hard alarm):\n"
           "  --warmup S            (1)   --duration S   (5)\n"
@@ -134,6 +136,10 @@ static int parse_option(bench_opts *o, const char *a, const char *v) {
     if (!strcmp(a, "--event")) return v && *v && strlen(v) < 128 && !strpbrk(v, "\"\\") ? (o->event = v, 2) : bad(a, v);
     if (!strcmp(a, "--room")) return v && strlen(v) < 128 && !strpbrk(v, "\"\\") ? (o->room = v, 2) : bad(a, v);
     if (!strcmp(a, "--port")) return parse_int(a, v, 1, 65535, &o->port) ? -1 : 2;
+    if (!strcmp(a, "--also-port")) {
+        if (o->nalso_ports == BENCH_MAX_PORTS - 1) return bad(a, v);
+        return parse_int(a, v, 1, 65535, &o->also_ports[o->nalso_ports]) ? -1 : (o->nalso_ports++, 2);
+    }
     if (!strcmp(a, "--threads")) return parse_int(a, v, 1, 64, &o->threads) ? -1 : 2;
     if (!strcmp(a, "--connections")) return parse_int(a, v, 1, 10000000, &o->connections) ? -1 : 2;
     if (!strcmp(a, "--depth")) return parse_int(a, v, 1, 1000000, &o->depth) ? -1 : 2;

@@ -64,6 +64,11 @@ static int reserve_slots(worker *w, uint32_t n) {
     return 0;
 }
 
+static void set_port(struct sockaddr_storage *a, int port) {
+    if (a->ss_family == AF_INET) ((struct sockaddr_in *)a)->sin_port = htons((uint16_t)port);
+    else ((struct sockaddr_in6 *)a)->sin6_port = htons((uint16_t)port);
+}
+
 int worker_init(worker *w, int index, const bench_opts *o, const bench_clock *k,
                 const struct sockaddr_storage *dst, socklen_t dst_len) {
     memset(w, 0, sizeof *w);
@@ -71,7 +76,13 @@ int worker_init(worker *w, int index, const bench_opts *o, const bench_clock *k,
     w->opt = o;
     w->clock = k;
     w->sc = o->scenario;
-    w->dst = *dst;
+    /* The same address with each port: the io_uring connect reads it when the SQE is
+     * submitted, so it lives here, not on a stack. */
+    w->ndst = 1 + o->nalso_ports;
+    for (int i = 0; i < w->ndst; i++) {
+        w->dst[i] = *dst;
+        if (i > 0) set_port(&w->dst[i], o->also_ports[i - 1]);
+    }
     w->dst_len = dst_len;
     int rc = ring_init(&w->ring);
     if (rc != 0) {
@@ -108,11 +119,11 @@ void worker_destroy(worker *w) {
 /* ---- connections ---------------------------------------------------------------------- */
 
 static int open_socket(worker *w, uint32_t src) {
-    int fd = socket(w->dst.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    int fd = socket(w->dst[0].ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
     if (fd < 0) return -errno;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (w->opt->sources > 0 && w->dst.ss_family == AF_INET) {
+    if (w->opt->sources > 0 && w->dst[0].ss_family == AF_INET) {
         /* 127.0.0.2, .3, ...: each source address has its own ephemeral port range.
          * IP_BIND_ADDRESS_NO_PORT defers the port choice to connect(), which may then share
          * a port among destinations instead of reserving it outright. */
@@ -154,7 +165,8 @@ wsconn *worker_connect(worker *w, uint32_t src) {
     c->ordinal = -1;
     c->user = NULL;
     w->connecting++;
-    ring_connect(&w->ring, c, (const struct sockaddr *)&w->dst, w->dst_len);
+    const struct sockaddr_storage *dst = &w->dst[w->next_dst++ % (uint32_t)w->ndst];
+    ring_connect(&w->ring, c, (const struct sockaddr *)dst, w->dst_len);
     return c;
 }
 

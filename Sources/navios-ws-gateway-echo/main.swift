@@ -1,10 +1,11 @@
 // navios-ws-gateway-echo — one gateway, one typed event whose handler returns its payload:
 // what `make bench` measures of the gateway path next to the raw C echo.
-//   navios-ws-gateway-echo [--port N] [--loops N] [--backend auto|epoll|io_uring]
+//   navios-ws-gateway-echo [--port N] [--loops N] [--backend auto|epoll|io_uring] [--redis HOST:PORT]
 // Clients send {"event":"echo","data":{"text":"..."},"id":1} to ws://HOST:PORT/ and get
 // {"event":"echo","data":{"text":"..."},"ack":1} back. For room fan-out, {"event":"join",
 // "data":"ROOM"} joins a room and {"event":"publish","data":{"room":"ROOM","text":"..."}}
-// sends {"event":"message","data":{"text":"..."}} to every member, the publisher included.
+// sends {"event":"message","data":{"text":"..."}} to every member, the publisher included;
+// with --redis, to the members on every instance that uses the same Redis.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,6 +13,7 @@ import Dispatch
 import Logging
 import NaviosDI
 import NaviosWS
+import NaviosWSRedis
 import ServiceLifecycle
 import Synchronization
 
@@ -44,6 +46,7 @@ final class BenchModule: Module {
     static var providers: [Provider] { [.token(BenchConfigToken), .type(EchoGateway.self)] }
 }
 
+LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }   // before any Logger exists
 var port = 9002
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst(), let value = arguments.popFirst() {
@@ -51,11 +54,14 @@ while let flag = arguments.popFirst(), let value = arguments.popFirst() {
     case "--port": port = Int(value) ?? port
     case "--loops": benchConfig.loopThreads = Int(value) ?? 0
     case "--backend": benchConfig.backend = value == "epoll" ? .epoll : value == "io_uring" ? .ioUring : .auto
+    case "--redis":
+        let parts = value.split(separator: ":")
+        benchConfig.adapter = RedisWsAdapter(host: parts.first.map(String.init) ?? "127.0.0.1",
+                                             port: parts.count > 1 ? Int(parts[1]) ?? 6379 : 6379)
     default: fatalError("unknown flag \(flag)")
     }
 }
 
-LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 let logger = Logger(label: "navios-ws-gateway-echo")
 
 /// The server runs in a detached task while the main thread waits on a semaphore: a
