@@ -26,10 +26,7 @@ while let flag = arguments.popFirst() {
         // Messages per second per client, burst of the same size; 3 violations close with 1008.
         let rate = Double(value) ?? 10
         config.rateLimit = WsRateLimit(messagesPerSecond: rate, burst: rate, maxViolations: 3)
-    case "--redis":
-        let parts = value.split(separator: ":")
-        config.adapter = RedisWsAdapter(host: parts.first.map(String.init) ?? "127.0.0.1",
-                                        port: parts.count > 1 ? Int(parts[1]) ?? 6379 : 6379, keyPrefix: "chat-example")
+    case "--redis": config.adapter = RedisWsAdapter(address: value, keyPrefix: "chat-example")
     default: fatalError("unknown flag \(flag)")
     }
 }

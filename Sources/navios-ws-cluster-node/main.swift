@@ -112,8 +112,7 @@ final class ClusterGateway: WsGateway {
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 var port = 0
-var redisHost = "127.0.0.1"
-var redisPort = 6379
+var redisAddress = "127.0.0.1:6379"
 var keyPrefix = "navios-ws"
 nonisolated(unsafe) var nodeName = "node"
 var arguments = CommandLine.arguments.dropFirst()
@@ -123,15 +122,12 @@ while let flag = arguments.popFirst() {
     case "--port": port = Int(value) ?? port
     case "--name": nodeName = value
     case "--prefix": keyPrefix = value
-    case "--redis":
-        let parts = value.split(separator: ":")
-        redisHost = parts.first.map(String.init) ?? redisHost
-        redisPort = parts.count > 1 ? Int(parts[1]) ?? redisPort : redisPort
+    case "--redis": redisAddress = value
     default: fatalError("unknown flag \(flag)")
     }
 }
 
-let adapter = RedisWsAdapter(host: redisHost, port: redisPort, keyPrefix: keyPrefix)
+let adapter = RedisWsAdapter(address: redisAddress, keyPrefix: keyPrefix)
 nonisolated(unsafe) var clusterConfig = WsConfig(loopThreads: 2, adapter: adapter)
 let ClusterConfigToken = provideWsService { clusterConfig }
 

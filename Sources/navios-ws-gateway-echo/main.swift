@@ -54,10 +54,7 @@ while let flag = arguments.popFirst(), let value = arguments.popFirst() {
     case "--port": port = Int(value) ?? port
     case "--loops": benchConfig.loopThreads = Int(value) ?? 0
     case "--backend": benchConfig.backend = value == "epoll" ? .epoll : value == "io_uring" ? .ioUring : .auto
-    case "--redis":
-        let parts = value.split(separator: ":")
-        benchConfig.adapter = RedisWsAdapter(host: parts.first.map(String.init) ?? "127.0.0.1",
-                                             port: parts.count > 1 ? Int(parts[1]) ?? 6379 : 6379)
+    case "--redis": benchConfig.adapter = RedisWsAdapter(address: value)
     default: fatalError("unknown flag \(flag)")
     }
 }

@@ -440,3 +440,26 @@ async def test_clusters_with_different_prefixes_on_one_redis_do_not_see_each_oth
         assert await x.request("ask", "q") == ["pong from p2: q"]
         assert await z.request("ask", "q") == []
         assert z.texts() == []
+
+
+async def test_an_instance_that_never_answers_makes_a_cluster_request_fail_with_cluster_timeout(redis, cluster):
+    """A subscriber of the request channel counts as an instance; one that never replies makes
+    serverSideEmitWithAck fail after its timeout (3 s in the node) with cluster_timeout, naming
+    how many answered, and nothing else breaks: once it is gone the same request succeeds."""
+    a, b = cluster(2)
+    async with contextlib.AsyncExitStack() as stack:
+        on_a, = await open_clients(stack, a, "on-a")
+        silent = await asyncio.open_connection("127.0.0.1", redis.port)
+        reader, writer = silent
+        writer.write(b"*2\r\n$9\r\nSUBSCRIBE\r\n$11\r\nnavios-ws#q\r\n")
+        await writer.drain()
+        assert b"subscribe" in await asyncio.wait_for(reader.read(256), 5)
+        assert redis.numsub("navios-ws#q") == 3
+        started = time.monotonic()
+        with pytest.raises(AssertionError, match=r"cluster_timeout.*1 of 2 instances answered"):
+            await on_a.request("ask", "x", timeout=10)
+        assert 2.5 < time.monotonic() - started < 10
+        writer.close()
+        await writer.wait_closed()
+        await poll(lambda: redis.numsub("navios-ws#q") == 2, 5, "the silent subscriber gone")
+        assert await on_a.request("ask", "y") == ["pong from b: y"]
