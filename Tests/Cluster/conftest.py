@@ -87,6 +87,18 @@ def pytest_pyfunc_call(pyfuncitem):
 
 # ---- redis-server ----------------------------------------------------------------------------
 
+def terminate(proc: subprocess.Popen) -> int:
+    """SIGTERM, SIGKILL after STOP_TIMEOUT_S; the exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=STOP_TIMEOUT_S)
+    return proc.returncode
+
+
 class RedisServer:
     def __init__(self, port: int | None = None):
         self.binary = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
@@ -136,13 +148,8 @@ class RedisServer:
         self.start()
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_TIMEOUT_S)
+        if self.proc:
+            terminate(self.proc)
 
     def cli(self, *args: str | bytes) -> str:
         """redis-cli -p PORT ARGS (raw output, stripped)."""
@@ -251,14 +258,7 @@ class ClusterNode:
         """SIGTERM, SIGKILL after STOP_TIMEOUT_S; the exit status."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_TIMEOUT_S)
-        return self.proc.returncode
+        return terminate(self.proc)
 
 
 @pytest.fixture
