@@ -154,12 +154,12 @@ run-cluster: build
 	.build/release/chat-example --port $$(( $(PORT) + 1 )) --redis 127.0.0.1:$(REDIS_PORT) & pids="$$pids $$!"; \
 	wait
 
-# ---- measuring ----
+# ---- measuring -------------------------------------------------------------------------
 # Fan-out on one instance and across two behind a redis-server, and what a broadcast costs the
 # publishing instance (Benchmarks/run-cluster-fanout.sh).
 bench-cluster: build $(BUILD)/navios-ws-bench
 	bash Benchmarks/run-cluster-fanout.sh
--------------------------------------------------------------------
+
 $(BUILD)/bench_codec: Benchmarks/codec/bench_codec.c $(BUILD)/libnws.a
 	$(CC) $(CFLAGS_COMMON) -O2 $< $(BUILD)/libnws.a -o $@ $(LIBS)
 
