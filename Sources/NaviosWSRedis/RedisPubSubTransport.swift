@@ -23,7 +23,7 @@ final class RedisPubSubTransport: WsPubSubTransport {
 
     func start(
         receive: @escaping @Sendable (String, UnsafeRawBufferPointer) -> Void,
-        linkChanged: @escaping @Sendable (Bool) -> Void
+        linkChanged: @escaping @Sendable (Bool, String?) -> Void
     ) {
         let events = LinkEvents(receive: receive, linkChanged: linkChanged)
         var link: OpaquePointer?
@@ -35,8 +35,8 @@ final class RedisPubSubTransport: WsPubSubTransport {
                 let name = String(decoding: UnsafeRawBufferPointer(start: channel, count: channelLength), as: UTF8.self)
                 events.receive(name, UnsafeRawBufferPointer(start: data, count: length))
             }
-            callbacks.on_state = { ctx, up, _ in
-                Unmanaged<LinkEvents>.fromOpaque(ctx!).takeUnretainedValue().linkChanged(up != 0)
+            callbacks.on_state = { ctx, up, reason in
+                Unmanaged<LinkEvents>.fromOpaque(ctx!).takeUnretainedValue().linkChanged(up != 0, reason.map { String(cString: $0) })
             }
             callbacks.on_numsub = { ctx, token, subscribers in
                 Unmanaged<LinkEvents>.fromOpaque(ctx!).takeUnretainedValue().answer(token, subscribers >= 0 ? Int(subscribers) : nil)
@@ -107,10 +107,11 @@ private func withBytes<R>(_ string: String, _ body: (UnsafePointer<CChar>, Int) 
 /// waited for.
 private final class LinkEvents: Sendable {
     let receive: @Sendable (String, UnsafeRawBufferPointer) -> Void
-    let linkChanged: @Sendable (Bool) -> Void
+    let linkChanged: @Sendable (Bool, String?) -> Void
     private let counts = Mutex<(next: UInt64, waiting: [UInt64: CheckedContinuation<Int?, Never>])>((1, [:]))
 
-    init(receive: @escaping @Sendable (String, UnsafeRawBufferPointer) -> Void, linkChanged: @escaping @Sendable (Bool) -> Void) {
+    init(receive: @escaping @Sendable (String, UnsafeRawBufferPointer) -> Void,
+         linkChanged: @escaping @Sendable (Bool, String?) -> Void) {
         self.receive = receive
         self.linkChanged = linkChanged
     }

@@ -60,10 +60,10 @@ public final class RedisWsAdapter: WsAdapter {
     }
 
     /// `"host:port"` or `"host"` (port 6379), as command lines take it.
-    public convenience init(address: String, keyPrefix: String = "navios-ws") {
+    public convenience init(address: String, tls: TLS? = nil, keyPrefix: String = "navios-ws") {
         let parts = address.split(separator: ":", maxSplits: 1)
         self.init(host: parts.first.map(String.init) ?? "127.0.0.1",
-                  port: parts.count > 1 ? Int(parts[1]) ?? 6379 : 6379, keyPrefix: keyPrefix)
+                  port: parts.count > 1 ? Int(parts[1]) ?? 6379 : 6379, tls: tls, keyPrefix: keyPrefix)
     }
 
     /// The cluster protocol's counters and the Redis link's.

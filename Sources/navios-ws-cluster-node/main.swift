@@ -1,6 +1,8 @@
 // navios-ws-cluster-node — one instance of a cluster behind Redis: what the Redis adapter's
 // end-to-end tests (Tests/Cluster) start two or three of.
 //   navios-ws-cluster-node --port N --redis HOST:PORT --name NAME [--prefix KEYPREFIX]
+//                          [--redis-tls CAFILE]   (TLS to Redis, its certificate checked
+//                                                   against CAFILE for the name "localhost")
 // The gateway at ws://127.0.0.1:N/ answers each request below with an ack (`id` set):
 //   join/leave ROOM; whoami → the client id
 //   send {rooms, except, text, notSelf, volatile} → "msg" {text, from} to the selection
@@ -113,6 +115,7 @@ final class ClusterGateway: WsGateway {
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 var port = 0
 var redisAddress = "127.0.0.1:6379"
+var redisTLS: RedisWsAdapter.TLS?
 var keyPrefix = "navios-ws"
 nonisolated(unsafe) var nodeName = "node"
 var arguments = CommandLine.arguments.dropFirst()
@@ -123,11 +126,12 @@ while let flag = arguments.popFirst() {
     case "--name": nodeName = value
     case "--prefix": keyPrefix = value
     case "--redis": redisAddress = value
+    case "--redis-tls": redisTLS = RedisWsAdapter.TLS(caFile: value, serverName: "localhost")
     default: fatalError("unknown flag \(flag)")
     }
 }
 
-let adapter = RedisWsAdapter(address: redisAddress, keyPrefix: keyPrefix)
+let adapter = RedisWsAdapter(address: redisAddress, tls: redisTLS, keyPrefix: keyPrefix)
 nonisolated(unsafe) var clusterConfig = WsConfig(loopThreads: 2, adapter: adapter)
 let ClusterConfigToken = provideWsService { clusterConfig }
 

@@ -201,8 +201,9 @@ def redis_stopped(redis_port):
 # ---- cluster nodes ---------------------------------------------------------------------------
 
 class ClusterNode:
-    def __init__(self, name: str, redis_address: str, prefix: str | None = None):
+    def __init__(self, name: str, redis_address: str, prefix: str | None = None, extra: tuple[str, ...] = ()):
         self.name = name
+        self.extra = extra
         self.redis_address = redis_address
         self.prefix = prefix
         self.proc: subprocess.Popen | None = None
@@ -225,6 +226,7 @@ class ClusterNode:
         cmd = [str(binary), "--port", "0", "--redis", self.redis_address, "--name", self.name]
         if self.prefix:
             cmd += ["--prefix", self.prefix]
+        cmd += self.extra
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr)
         deadline = time.monotonic() + READY_TIMEOUT_S
         out = b""

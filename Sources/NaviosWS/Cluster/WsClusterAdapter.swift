@@ -69,7 +69,7 @@ public final class WsClusterAdapter: WsAdapter {
         state.withLock { $0.node = node }
         transport.start(
             receive: { [weak self] channel, message in self?.receive(channel, message) },
-            linkChanged: { [weak self] up in self?.linkChanged(up) })
+            linkChanged: { [weak self] up, reason in self?.linkChanged(up, reason) })
         transport.subscribe(requestChannel)
         transport.subscribe(replyChannel(node.nodeID))
     }
@@ -182,8 +182,13 @@ public final class WsClusterAdapter: WsAdapter {
         }
     }
 
-    private func linkChanged(_ up: Bool) {
+    private func linkChanged(_ up: Bool, _ reason: String?) {
         state.withLock { if up { $0.stats.linkUps += 1 } else { $0.stats.linkDowns += 1 } }
-        if up { logger.info("pub/sub link up") } else { logger.warning("pub/sub link down: remote delivery paused, local delivery goes on") }
+        if up {
+            logger.info("pub/sub link up")
+        } else {
+            logger.warning("pub/sub link down: remote delivery paused, local delivery goes on",
+                           metadata: ["reason": "\(reason ?? "unknown")"])
+        }
     }
 }

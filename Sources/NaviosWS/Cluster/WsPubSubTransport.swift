@@ -4,10 +4,10 @@ public protocol WsPubSubTransport: AnyObject, Sendable {
     /// Starts connecting in the background (never waits for the service). `receive` gets
     /// every message of a subscribed channel, on one thread at a time, the bytes lent for the
     /// call; `linkChanged` gets true when the service is reachable with every subscription in
-    /// place, false when it is lost.
+    /// place, false and the reason when it is lost (or cannot be reached).
     func start(
         receive: @escaping @Sendable (_ channel: String, _ message: UnsafeRawBufferPointer) -> Void,
-        linkChanged: @escaping @Sendable (_ up: Bool) -> Void)
+        linkChanged: @escaping @Sendable (_ up: Bool, _ reason: String?) -> Void)
     /// Stops; no callback runs after this returns.
     func stop() async
     func subscribe(_ channel: String)
