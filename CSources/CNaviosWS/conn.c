@@ -123,9 +123,13 @@ static int admit(nws_loop *loop, nws_conn *c, size_t len, unsigned flags) {
         count(&loop->stats.dropped, 1);
         return NWS_EDROPPED;
     }
+    if (!(flags & NWS__SEND_DEFER_CLOSE)) nws__conn_close_overflowed(loop, c);
+    return NWS_EBACKPRESSURE;
+}
+
+void nws__conn_close_overflowed(nws_loop *loop, nws_conn *c) {
     count(&loop->stats.backpressure_closes, 1);
     nws__conn_close(loop, c, NWS_CLOSE_POLICY, "send queue over its limit", 25);
-    return NWS_EBACKPRESSURE;
 }
 
 int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags) {

@@ -181,6 +181,8 @@ struct nws_loop {
     uint32_t room_bucket_mask;
     uint32_t room_total;
     uint32_t broadcast_seq;
+    struct nws_conn **fanout_overflow;   /* rooms.c: closed once a fan-out is over */
+    uint32_t fanout_overflow_cap;
     nws__loop_stats stats;
 };
 
@@ -240,6 +242,10 @@ void nws__conn_free(nws_loop *loop, nws_conn *c);   /* backend: the fd has no I/
 void nws__conn_sent_all(nws_loop *loop, nws_conn *c);  /* backend: the queue just emptied */
 int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags);
 int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags);
+/* Internal send flag: over the backlog, return NWS_EBACKPRESSURE but leave the close to the
+ * caller (nws__conn_close_overflowed), which is iterating over connections a close would change. */
+#define NWS__SEND_DEFER_CLOSE (1u << 31)
+void nws__conn_close_overflowed(nws_loop *loop, nws_conn *c);
 
 /* ---- sendq.c ---- */
 nws_buf *nws__buf_new(nws_loop *loop, size_t cap);

@@ -150,6 +150,8 @@ void nws__rooms_free(nws_loop *loop) {
     }
     free(loop->room_buckets);
     loop->room_buckets = NULL;
+    free(loop->fanout_overflow);
+    loop->fanout_overflow = NULL;
 }
 
 /* ---- fan-out on one loop ---- */
@@ -163,6 +165,23 @@ static int in_any(const nws_conn *c, nws__room *const *rooms, size_t n) {
 
 #define MAX_EXCEPT_ROOMS 32
 
+/* Queues m to c; a connection over its backlog is set aside in loop->fanout_overflow, to be
+ * closed once the walk is over: a close leaves every room, which would change the member
+ * arrays being walked (and free a room that empties). */
+static int send_or_set_aside(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags, uint32_t *overflowed) {
+    int rc = nws__conn_send_msg(loop, c, m, flags | NWS__SEND_DEFER_CLOSE);
+    if (rc != NWS_EBACKPRESSURE) return rc == 0;
+    if (*overflowed == loop->fanout_overflow_cap) {
+        uint32_t cap = loop->fanout_overflow_cap ? loop->fanout_overflow_cap * 2 : 16;
+        nws_conn **grown = realloc(loop->fanout_overflow, cap * sizeof *grown);
+        if (grown == NULL) return 0;   /* no memory to remember it: this message is dropped for it */
+        loop->fanout_overflow = grown;
+        loop->fanout_overflow_cap = cap;
+    }
+    loop->fanout_overflow[(*overflowed)++] = c;
+    return 0;
+}
+
 static int fan_out_here(nws_loop *loop, nws_msg *m, const nws_room_ref *rooms, size_t count,
                         const nws_room_ref *except, size_t except_count, nws_conn_id except_id, unsigned flags) {
     nws__room *excluded[MAX_EXCEPT_ROOMS];
@@ -172,15 +191,15 @@ static int fan_out_here(nws_loop *loop, nws_msg *m, const nws_room_ref *rooms, s
     uint32_t seq = ++loop->broadcast_seq;
     if (seq == 0) seq = ++loop->broadcast_seq;   /* 0 is every new connection's mark */
     int queued = 0;
+    uint32_t overflowed = 0;
     nws_conn *skip = except_id ? nws__loop_conn(loop, except_id) : NULL;
     if (count == 0) {
         for (uint32_t s = 0; s < loop->slot_cap; s++) {
             nws_conn *c = loop->slots[s];
             if (c == NULL || c == skip || c->state != NWS__OPEN) continue;
             if (n_excluded && in_any(c, excluded, n_excluded)) continue;
-            queued += nws__conn_send_msg(loop, c, m, flags) == 0;
+            queued += send_or_set_aside(loop, c, m, flags, &overflowed);
         }
-        return queued;
     }
     for (size_t i = 0; i < count; i++) {
         nws__room *r = find_room(loop, rooms[i].name, rooms[i].len, hash_name(rooms[i].name, rooms[i].len));
@@ -190,9 +209,10 @@ static int fan_out_here(nws_loop *loop, nws_msg *m, const nws_room_ref *rooms, s
             if (c->mark == seq || c == skip) continue;
             c->mark = seq;
             if (n_excluded && in_any(c, excluded, n_excluded)) continue;
-            queued += nws__conn_send_msg(loop, c, m, flags) == 0;
+            queued += send_or_set_aside(loop, c, m, flags, &overflowed);
         }
     }
+    for (uint32_t i = 0; i < overflowed; i++) nws__conn_close_overflowed(loop, loop->fanout_overflow[i]);
     return queued;
 }
 
