@@ -60,10 +60,12 @@ public final class RedisWsAdapter: WsAdapter {
     }
 
     /// `"host:port"` or `"host"` (port 6379), as command lines take it.
-    public convenience init(address: String, tls: TLS? = nil, keyPrefix: String = "navios-ws") {
+    public convenience init(address: String, password: String? = nil, db: Int = 0, tls: TLS? = nil,
+                            keyPrefix: String = "navios-ws") {
         let parts = address.split(separator: ":", maxSplits: 1)
         self.init(host: parts.first.map(String.init) ?? "127.0.0.1",
-                  port: parts.count > 1 ? Int(parts[1]) ?? 6379 : 6379, tls: tls, keyPrefix: keyPrefix)
+                  port: parts.count > 1 ? Int(parts[1]) ?? 6379 : 6379, password: password, db: db, tls: tls,
+                  keyPrefix: keyPrefix)
     }
 
     /// The cluster protocol's counters and the Redis link's.

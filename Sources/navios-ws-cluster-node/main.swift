@@ -3,6 +3,7 @@
 //   navios-ws-cluster-node --port N --redis HOST:PORT --name NAME [--prefix KEYPREFIX]
 //                          [--redis-tls CAFILE]   (TLS to Redis, its certificate checked
 //                                                   against CAFILE for the name "localhost")
+//                          [--redis-password P] [--redis-db N] [--max-backlog BYTES]
 // The gateway at ws://127.0.0.1:N/ answers each request below with an ack (`id` set):
 //   join/leave ROOM; whoami → the client id
 //   send {rooms, except, text, notSelf, volatile} → "msg" {text, from} to the selection
@@ -116,6 +117,9 @@ LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 var port = 0
 var redisAddress = "127.0.0.1:6379"
 var redisTLS: RedisWsAdapter.TLS?
+var redisPassword: String?
+var redisDB = 0
+var maxBacklog = 1 << 20
 var keyPrefix = "navios-ws"
 nonisolated(unsafe) var nodeName = "node"
 var arguments = CommandLine.arguments.dropFirst()
@@ -126,13 +130,17 @@ while let flag = arguments.popFirst() {
     case "--name": nodeName = value
     case "--prefix": keyPrefix = value
     case "--redis": redisAddress = value
+    case "--redis-password": redisPassword = value
+    case "--redis-db": redisDB = Int(value) ?? 0
+    case "--max-backlog": maxBacklog = Int(value) ?? maxBacklog
     case "--redis-tls": redisTLS = RedisWsAdapter.TLS(caFile: value, serverName: "localhost")
     default: fatalError("unknown flag \(flag)")
     }
 }
 
-let adapter = RedisWsAdapter(address: redisAddress, tls: redisTLS, keyPrefix: keyPrefix)
-nonisolated(unsafe) var clusterConfig = WsConfig(loopThreads: 2, adapter: adapter)
+let adapter = RedisWsAdapter(address: redisAddress, password: redisPassword, db: redisDB, tls: redisTLS,
+                             keyPrefix: keyPrefix)
+nonisolated(unsafe) var clusterConfig = WsConfig(maxBacklog: maxBacklog, loopThreads: 2, adapter: adapter)
 let ClusterConfigToken = provideWsService { clusterConfig }
 
 final class ClusterModule: Module {
