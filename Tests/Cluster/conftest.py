@@ -22,12 +22,13 @@ import inspect
 import json
 import os
 import re
-import select
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+import importlib.util
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,6 +38,19 @@ from websockets.asyncio.client import connect as ws_connect
 
 REPO = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 15.0
+
+
+def _load_interop_conftest():
+    """Tests/Interop/conftest.py as a plain module: its ready-line reader serves here too."""
+    path = Path(__file__).resolve().parents[1] / "Interop" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("navios_interop_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+interop = _load_interop_conftest()
 STOP_TIMEOUT_S = 5.0
 REDIS_READY_TIMEOUT_S = 10.0
 RECV_TIMEOUT_S = 5.0
@@ -228,25 +242,9 @@ class ClusterNode:
             cmd += ["--prefix", self.prefix]
         cmd += self.extra
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        out = b""
-        while True:
-            m = READY_LINE.search(out)
-            if m:
-                self.port = int(m["port"])
-                assert m["name"].decode() == self.name and self.port != 0, out
-                return
-            left = deadline - time.monotonic()
-            if left <= 0 or self.proc.poll() is not None:
-                self.kill()
-                raise RuntimeError(f"node {self.name} did not print its ready line; stdout {out!r}\n"
-                                   f"{self.stderr_text()}")
-            ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.2))
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 4096)
-                if not chunk and self.proc.poll() is not None:
-                    continue
-                out += chunk
+        out, m = interop.read_ready_line(self, cmd, READY_LINE, time.monotonic() + READY_TIMEOUT_S)
+        self.port = int(m["port"])
+        assert m["name"].decode() == self.name and self.port != 0, out
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -268,11 +266,12 @@ def cluster(redis_port):
     """Factory: cluster(n, names=None, prefix=None) starts n nodes against the test's Redis port."""
     started: list[ClusterNode] = []
 
-    def start(n: int, names: list[str] | None = None, prefix: str | None = None) -> list[ClusterNode]:
+    def start(n: int, names: list[str] | None = None, prefix: str | None = None,
+              extra: tuple[str, ...] = ()) -> list[ClusterNode]:
         names = names or [chr(ord("a") + len(started) + i) for i in range(n)]
         nodes = []
         for name in names:
-            node = ClusterNode(name, f"127.0.0.1:{redis_port}", prefix)
+            node = ClusterNode(name, f"127.0.0.1:{redis_port}", prefix, extra)
             started.append(node)
             node.start()
             nodes.append(node)

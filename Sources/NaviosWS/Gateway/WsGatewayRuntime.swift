@@ -279,12 +279,10 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
                 : selection.selection.rooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } }
             except = selection.selection.exceptRooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } }
         }
-        deliver(WsClusterBroadcast(rooms: rooms, exceptRooms: except, volatile: selection.isVolatile, envelope: text),
-                exceptID: selection.exceptID)
+        let broadcast = WsClusterBroadcast(rooms: rooms, exceptRooms: except, volatile: selection.isVolatile, envelope: text)
+        deliver(broadcast, exceptID: selection.exceptID)
         // Other instances get the same envelope (the sender, if any, is a client of this one).
-        if !selection.isLocal && !rooms.isEmpty {
-            adapter.publish(WsClusterBroadcast(rooms: rooms, exceptRooms: except, volatile: selection.isVolatile, envelope: text))
-        }
+        if !selection.isLocal && !rooms.isEmpty { adapter.publish(broadcast) }
     }
 
     /// Frames the envelope once and lets each loop fan it out to its own members.
