@@ -8,7 +8,7 @@
 //   join/leave ROOM; whoami → the client id
 //   send {rooms, except, text, notSelf, volatile} → "msg" {text, from} to the selection
 //   fetch {rooms} → ids on every instance; count {rooms}; rooms → room → members
-//   kick {rooms} → disconnectSockets; pull {rooms, room} → socketsJoin
+//   kick {rooms} → disconnectSockets; pull {rooms, room} → socketsJoin; drop {rooms, room} → socketsLeave
 //   tell {id, text} → emit "msg" to that client, wherever it is
 //   ask TEXT → serverSideEmitWithAck("ping") answers; stats → the adapter's counters
 #if canImport(Glibc)
@@ -98,6 +98,10 @@ final class ClusterGateway: WsGateway {
         }
         definition = definition.onMessage("pull", Rooms.self) { gateway, params -> Bool in
             gateway.server.to(params.payload.rooms ?? []).socketsJoin(params.payload.room ?? "pulled")
+            return true
+        }
+        definition = definition.onMessage("drop", Rooms.self) { gateway, params -> Bool in
+            gateway.server.to(params.payload.rooms ?? []).socketsLeave(params.payload.room ?? "pulled")
             return true
         }
         definition = definition.onMessage("tell", Tell.self) { gateway, params async throws -> Bool in

@@ -177,7 +177,7 @@ async def test_kick_closes_selected_clients_on_other_instances_and_spares_the_re
             await cl.wait_text("still here")
 
 
-async def test_pull_makes_remote_clients_join_a_room_that_broadcasts_then_reach(redis, cluster):
+async def test_pull_and_drop_make_remote_clients_join_and_leave_a_room(redis, cluster):
     a, b, c = cluster(3)
     async with contextlib.AsyncExitStack() as stack:
         puller, a_src = await open_clients(stack, a, "puller", "a-src")
@@ -199,6 +199,13 @@ async def test_pull_makes_remote_clients_join_a_room_that_broadcasts_then_reach(
             assert count(cl, "pulled") == 1, f"{cl.name}: {cl.texts()}"
         for cl in (puller, b_other):
             assert count(cl, "pulled") == 0, f"{cl.name}: {cl.texts()}"
+        # socketsLeave the same way: the remote ones leave too, and the room's channels go.
+        assert await puller.request("drop", {"rooms": ["src"], "room": "dst"}) is True
+        async def none_in_dst():
+            return await puller.request("count", {"rooms": ["dst"]}) == 0
+        await poll(none_in_dst, 5, "no client left in dst")
+        await wait_subscribers(redis, "dst", 0)
+        assert await puller.request("rooms") == {"src": 3}
 
 
 async def test_tell_emits_to_one_remote_client_by_id(redis, cluster):
