@@ -4,6 +4,7 @@
 #
 #   Benchmarks/callgrind-per-message.sh raw      # the C core's echo server (build/echo_server)
 #   Benchmarks/callgrind-per-message.sh gateway  # navios-ws-gateway-echo: typed JSON echo
+#   Benchmarks/callgrind-per-message.sh fanout   # navios-ws-gateway-echo: room fan-out, per delivery
 #
 # The server runs under callgrind with one loop; a warm-up load runs first, then the counters
 # are zeroed (callgrind_control -z), a measured load runs, and the counters are dumped. The
@@ -22,7 +23,8 @@ port=${PORT:-$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1'
 case "$kind" in
     raw) binary=build/echo_server; gateway_args=() ;;
     gateway) binary=.build/release/navios-ws-gateway-echo; gateway_args=(--protocol gateway --event echo) ;;
-    *) echo "usage: $0 raw|gateway" >&2; exit 2 ;;
+    fanout) binary=.build/release/navios-ws-gateway-echo ;;
+    *) echo "usage: $0 raw|gateway|fanout" >&2; exit 2 ;;
 esac
 load=build/navios-ws-bench
 [ -x "$binary" ] && [ -x "$load" ] || { echo "build $binary and $load first (make build build/echo_server bench-harness)" >&2; exit 2; }
@@ -47,17 +49,27 @@ done
 grep -q "listening on" "$work/server.log" || { cat "$work/server.log" >&2; exit 1; }
 
 run_load() {
+    if [ "$kind" = fanout ]; then
+        # 2,000 subscribers, 20 publishes/s for 10 s: 400,000 deliveries, against which the
+        # 2,000 upgrades and joins of the run weigh a few per cent.
+        "$load" fanout --port "$port" --subscribers 2000 --rate 20 --size 20 --warmup 0 \
+            --duration "$1" --drain 30 --connect-timeout 120 --json
+        return
+    fi
     "$load" echo --port "$port" --connections 20 --size 20 --depth 16 --warmup 0 --duration "$1" \
         "${gateway_args[@]}" --json
 }
+measured_s=4
+[ "$kind" = fanout ] && measured_s=10
 run_load 2 >/dev/null                       # warm-up: caches, lazy metadata, pools
 # Measured: 20 upgrades and closes fall in it too, well under 1% of the count.
 callgrind_control -z "$server" >/dev/null
-result=$(run_load 4)
+result=$(run_load "$measured_s")
 callgrind_control -d "$server" >/dev/null
 sleep 0.5
 
 # Every echo of the run, drained to the last: all of them fall in the counted window.
+# (fanout: "received" is every delivery to every subscriber.)
 messages=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["results"]["received"])' "$result")
 dump=$(ls -t "$work"/cg.* | head -1)
 instructions=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')

@@ -40,12 +40,16 @@ typedef struct nws_buf {
     atomic_uint refs;
     uint32_t cap;
     uint32_t len;
-    uint32_t pooled;          /* came from the loop's pool of NWS__BUF_POOLED bytes */
+    uint32_t pooled;          /* NWS__POOL_LARGE or NWS__POOL_SMALL: whose free list takes it back */
     uint8_t data[];
 } nws_buf;
 
 /* 16 KiB of payload plus the largest frame header: a 16 KiB message fits one pooled buffer. */
 #define NWS__BUF_POOLED (16u * 1024u + 64u)
+/* Small buffers hold the copies of small broadcasts queued behind a backlog (sendq.c): a
+ * connection that falls behind holds about a kilobyte, not 16. */
+#define NWS__BUF_SMALL 1024u
+enum { NWS__POOL_NONE, NWS__POOL_LARGE, NWS__POOL_SMALL };
 
 struct nws_msg {              /* a framed message: header and payload contiguous in buf */
     nws_buf buf;
@@ -100,18 +104,23 @@ struct nws_conn {
     uint8_t opened;           /* on_open was called: on_close is owed */
     uint8_t discard_input;    /* after a protocol error: input is read and dropped */
     uint16_t inflight;        /* io_uring operations still owning this connection */
+    uint8_t first_seg_busy;   /* first_seg is in the send queue */
+    uint32_t mark;            /* the last broadcast that reached it: each one at most once */
+    nws__seg *head, *tail;
+    uint64_t queued;          /* bytes in the send queue */
+    nws_conn *dirty_next;
+    /* The queue's first segment lives here: a connection that keeps up has one segment at a
+     * time, and a fan-out to thousands of them touches no segment pool (whose free list is a
+     * chain of cache misses) and no memory outside the connection but the shared frame. */
+    nws__seg first_seg;
     void *io;                 /* io_uring: the send in flight (its iovecs must outlive it) */
     uint64_t last_in_ms;      /* for the idle timeout */
     uint64_t ping_sent_ms;
-    nws_conn *dirty_next;
     nws_conn *grave_next;     /* on the loop's list of connections to free */
-    nws__seg *head, *tail;
-    uint64_t queued;          /* bytes in the send queue */
     char *http;               /* the upgrade request while it is read, or the refusal */
     uint32_t http_len, http_cap, http_prev;
     struct nws__membership *rooms;   /* the rooms this connection is in (rooms.c) */
     uint32_t room_count, room_cap;
-    uint32_t mark;            /* the last broadcast that reached it: each one at most once */
     uint8_t *message;         /* a fragmented or split message being reassembled */
     uint64_t message_len, message_cap;
     nws_decoder decoder;
@@ -169,6 +178,8 @@ struct nws_loop {
     nws__seg *seg_pool;
     nws_buf *buf_pool;
     uint32_t buf_pool_count;
+    nws_buf *small_pool;
+    uint32_t small_pool_count;
     nws__wheel wheel;
     uint64_t now_ms;
     nws__inbox inbox;

@@ -3,9 +3,15 @@
  *
  * Small frames sent to one connection are copied, header and payload together, into a
  * private buffer at the tail of its queue (a "cork"), so a burst of echoes leaves in one
- * vectored write. A broadcast appends a slice of the shared, already framed buffer instead:
- * one encoding, any number of queues. Segments and 16 KiB buffers come from per-loop free
- * lists, so a steady stream of sends does not call malloc.
+ * vectored write. A broadcast to a connection with an empty queue appends a slice of the
+ * shared, already framed buffer instead: one encoding, any number of queues, no copy. A small
+ * broadcast to a connection that is behind is copied into its cork like a direct send: a
+ * slice per message would make the queue a long chain that every flush and every completion
+ * walks, and leave in a sendmsg of many tiny iovecs, just when the loop has the least time
+ * to spare; copied, a backlog of broadcasts leaves in one plain send.
+ *
+ * The first segment of a queue is the connection's own (first_seg); the others and the
+ * buffers come from per-loop free lists, so a steady stream of sends does not call malloc.
  *
  * Bytes may be appended to a private tail buffer while an earlier part of it is being sent:
  * the kernel was handed an iovec of the bytes present at submission and never reads past it.
@@ -15,27 +21,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SEG_POOL_MAX 4096u
 #define BUF_POOL_MAX 256u
+#define SMALL_POOL_MAX 4096u
+/* A broadcast up to this size is copied into the cork of a connection that is behind. */
+#define COPY_BROADCAST_MAX 512u
 
-nws_buf *nws__buf_new(nws_loop *loop, size_t cap) {
+static nws_buf **pool_of(nws_loop *loop, uint32_t kind, uint32_t **count, uint32_t *max) {
+    if (kind == NWS__POOL_SMALL) {
+        *count = &loop->small_pool_count;
+        *max = SMALL_POOL_MAX;
+        return &loop->small_pool;
+    }
+    *count = &loop->buf_pool_count;
+    *max = BUF_POOL_MAX;
+    return &loop->buf_pool;
+}
+
+static nws_buf *buf_new_sized(nws_loop *loop, size_t cap, uint32_t kind) {
     nws_buf *b;
-    if (cap <= NWS__BUF_POOLED && loop != NULL && loop->buf_pool != NULL) {
-        b = loop->buf_pool;
-        loop->buf_pool = *(nws_buf **)b->data;
-        loop->buf_pool_count--;
+    uint32_t *count, max;
+    nws_buf **pool = loop != NULL && kind != NWS__POOL_NONE ? pool_of(loop, kind, &count, &max) : NULL;
+    if (pool != NULL && *pool != NULL) {
+        b = *pool;
+        *pool = *(nws_buf **)b->data;
+        (*count)--;
     } else {
-        int pooled = cap <= NWS__BUF_POOLED;
-        if (pooled) cap = NWS__BUF_POOLED;
+        if (kind != NWS__POOL_NONE) cap = kind == NWS__POOL_SMALL ? NWS__BUF_SMALL : NWS__BUF_POOLED;
         if (cap > UINT32_MAX - sizeof(nws_buf)) return NULL;
         b = malloc(sizeof(nws_buf) + cap);
         if (b == NULL) return NULL;
         b->cap = (uint32_t)cap;
-        b->pooled = (uint32_t)pooled;
+        b->pooled = kind;
     }
     atomic_init(&b->refs, 1);
     b->len = 0;
     return b;
+}
+
+nws_buf *nws__buf_new(nws_loop *loop, size_t cap) {
+    return buf_new_sized(loop, cap, cap <= NWS__BUF_POOLED ? NWS__POOL_LARGE : NWS__POOL_NONE);
 }
 
 void nws__buf_release(nws_loop *loop, nws_buf *b) {
@@ -44,16 +68,25 @@ void nws__buf_release(nws_loop *loop, nws_buf *b) {
     if (atomic_load_explicit(&b->refs, memory_order_acquire) != 1 &&
         atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
         return;
-    if (b->pooled && loop != NULL && loop->buf_pool_count < BUF_POOL_MAX) {
-        *(nws_buf **)b->data = loop->buf_pool;
-        loop->buf_pool = b;
-        loop->buf_pool_count++;
-        return;
+    if (b->pooled != NWS__POOL_NONE && loop != NULL) {
+        uint32_t *count, max;
+        nws_buf **pool = pool_of(loop, b->pooled, &count, &max);
+        if (*count < max) {
+            *(nws_buf **)b->data = *pool;
+            *pool = b;
+            (*count)++;
+            return;
+        }
     }
     free(b);
 }
 
-static nws__seg *seg_new(nws_loop *loop) {
+static nws__seg *seg_new(nws_loop *loop, nws_conn *c) {
+    if (!c->first_seg_busy) {
+        c->first_seg_busy = 1;
+        c->first_seg.next = NULL;
+        return &c->first_seg;
+    }
     nws__seg *s = loop->seg_pool;
     if (s != NULL) {
         loop->seg_pool = s->next;
@@ -65,7 +98,11 @@ static nws__seg *seg_new(nws_loop *loop) {
     return s;
 }
 
-static void seg_free(nws_loop *loop, nws__seg *s) {
+static void seg_free(nws_loop *loop, nws_conn *c, nws__seg *s) {
+    if (s == &c->first_seg) {
+        c->first_seg_busy = 0;
+        return;
+    }
     s->next = loop->seg_pool;
     loop->seg_pool = s;
 }
@@ -81,12 +118,12 @@ static void count_queued(nws_loop *loop, nws_conn *c, size_t n) {
     nws__stat_add(&loop->stats.queued, n);
 }
 
-uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) {
+static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, uint32_t kind) {
     nws__seg *t = c->tail;
     if (t == NULL || !t->appendable || t->buf->cap - t->buf->len < n) {
-        nws_buf *b = nws__buf_new(loop, n);
+        nws_buf *b = n <= NWS__BUF_SMALL && kind == NWS__POOL_SMALL ? buf_new_sized(loop, n, kind) : nws__buf_new(loop, n);
         if (b == NULL) return NULL;
-        nws__seg *s = seg_new(loop);
+        nws__seg *s = seg_new(loop, c);
         if (s == NULL) {
             nws__buf_release(loop, b);
             return NULL;
@@ -105,6 +142,8 @@ uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) {
     return dst;
 }
 
+uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, NWS__POOL_LARGE); }
+
 int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
                       const void *payload, size_t payload_len) {
     uint8_t *dst = nws__sendq_reserve(loop, c, header_len + payload_len);
@@ -115,7 +154,13 @@ int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t
 }
 
 int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
-    nws__seg *s = seg_new(loop);
+    if (c->tail != NULL && b->len <= COPY_BROADCAST_MAX) {
+        uint8_t *dst = reserve(loop, c, b->len, NWS__POOL_SMALL);
+        if (dst == NULL) return NWS_ENOMEM;
+        memcpy(dst, b->data, b->len);
+        return 0;
+    }
+    nws__seg *s = seg_new(loop, c);
     if (s == NULL) return NWS_ENOMEM;
     atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
     s->buf = b;
@@ -156,7 +201,7 @@ void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n) {
         c->head = s->next;
         if (c->head == NULL) c->tail = NULL;
         nws__buf_release(loop, s->buf);
-        seg_free(loop, s);
+        seg_free(loop, c, s);
     }
 }
 
@@ -167,7 +212,7 @@ void nws__sendq_clear(nws_loop *loop, nws_conn *c) {
         nws__seg *s = c->head;
         c->head = s->next;
         nws__buf_release(loop, s->buf);
-        seg_free(loop, s);
+        seg_free(loop, c, s);
     }
     c->tail = NULL;
 }
@@ -178,10 +223,14 @@ void nws__loop_pools_free(nws_loop *loop) {
         loop->seg_pool = s->next;
         free(s);
     }
-    while (loop->buf_pool) {
-        nws_buf *b = loop->buf_pool;
-        loop->buf_pool = *(nws_buf **)b->data;
-        free(b);
+    nws_buf **pools[] = {&loop->buf_pool, &loop->small_pool};
+    for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++) {
+        while (*pools[i]) {
+            nws_buf *b = *pools[i];
+            *pools[i] = *(nws_buf **)b->data;
+            free(b);
+        }
     }
     loop->buf_pool_count = 0;
+    loop->small_pool_count = 0;
 }

@@ -3,9 +3,11 @@
  * completes every write at once (the index, the queues and the fan-out are the real code).
  * Proves that a room of 100,000 members gets each broadcast exactly once per member, that
  * multi-room broadcasts reach a member of several rooms once, that exclusions hold, and
- * that leaving and closing clean the index up (empty rooms disappear).
+ * that leaving and closing clean the index up (empty rooms disappear), and that broadcasts
+ * queued behind a backlog keep their order with direct sends while being copied, not chained.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 #include "nws_test.h"
@@ -152,10 +154,91 @@ static void rooms_swapRemoveKeepsEveryOtherMembership(void) {
     teardown();
 }
 
+/* The bytes of c's send queue, in order, as the backend would hand them to the kernel. */
+static size_t queue_bytes(nws_conn *c, uint8_t *out, size_t cap, int *slices) {
+    struct iovec iov[64];
+    int n = nws__sendq_iov(c, iov, 64);
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        if (len + iov[i].iov_len > cap) abort();
+        memcpy(out + len, iov[i].iov_base, iov[i].iov_len);
+        len += iov[i].iov_len;
+    }
+    *slices = n;
+    return len;
+}
+
+static size_t append_frame(uint8_t *out, size_t at, const char *text, size_t len) {
+    at += nws_frame_header(out + at, NWS_OP_TEXT, 1, 0, len, NULL);
+    memcpy(out + at, text, len);
+    return at + len;
+}
+
+static void sendq_broadcastsBehindABacklogAreCopiedInOrderAndShareWhenTheQueueIsEmpty(void) {
+    setup();
+    nws_conn_id id = open_conn();
+    nws_conn *c = conn_of(id);
+    nws_room_join(server, id, "r", 1);
+    nws_room_ref r = ref("r");
+    static char large[600];
+    memset(large, 'L', sizeof large);
+    nws_msg *first = nws_msg_create(NWS_OP_TEXT, "first", 5);
+    nws_msg *second = nws_msg_create(NWS_OP_TEXT, "second", 6);
+    nws_msg *big = nws_msg_create(NWS_OP_TEXT, large, sizeof large);
+    nws_msg *last = nws_msg_create(NWS_OP_TEXT, "last", 4);
+    /* Nothing is flushed: the connection is behind after the first message. */
+    nws_room_broadcast(server, first, &r, 1, NULL, 0, 0, 0);
+    NWS_CHECK_EQ(atomic_load(&first->buf.refs), 2);        /* empty queue: a shared slice */
+    NWS_CHECK(c->head == &c->first_seg);                    /* in the connection's own segment */
+    nws_room_broadcast(server, second, &r, 1, NULL, 0, 0, 0);
+    NWS_CHECK_EQ(atomic_load(&second->buf.refs), 1);       /* behind: copied */
+    NWS_CHECK_EQ(nws__conn_send(loop, c, NWS_OP_TEXT, "direct", 6, 0), 0);
+    nws_room_broadcast(server, big, &r, 1, NULL, 0, 0, 0);
+    NWS_CHECK_EQ(atomic_load(&big->buf.refs), 2);          /* large: shared even when behind */
+    nws_room_broadcast(server, last, &r, 1, NULL, 0, 0, 0);
+    static uint8_t want[2048], got[8192];
+    size_t want_len = append_frame(want, 0, "first", 5);
+    want_len = append_frame(want, want_len, "second", 6);
+    want_len = append_frame(want, want_len, "direct", 6);
+    want_len = append_frame(want, want_len, large, sizeof large);
+    want_len = append_frame(want, want_len, "last", 4);
+    int slices;
+    NWS_CHECK_EQ(queue_bytes(c, got, sizeof got, &slices), want_len);
+    NWS_CHECK(memcmp(got, want, want_len) == 0);
+    NWS_CHECK_EQ(slices, 4);   /* first | second+direct | big | last */
+    NWS_CHECK_EQ(c->queued, want_len);
+    /* A long backlog of small broadcasts fills small buffers: slices by the kilobyte, not
+     * one per message. */
+    for (int i = 0; i < 100; i++) nws_room_broadcast(server, last, &r, 1, NULL, 0, 0, 0);
+    NWS_CHECK_EQ(queue_bytes(c, got, sizeof got, &slices), want_len + 100 * 6);
+    NWS_CHECK(slices <= 4 + 1 + (int)((100 * 6) / NWS__BUF_SMALL) + 1);
+    /* Sent in odd pieces, then all: every shared reference and the first segment come back. */
+    nws__sendq_consume(loop, c, 3);
+    nws__sendq_consume(loop, c, 17);
+    NWS_CHECK_EQ(c->queued, want_len + 600 - 20);
+    NWS_CHECK_EQ(queue_bytes(c, got, sizeof got, &slices), want_len + 600 - 20);
+    NWS_CHECK(memcmp(got, want + 20, want_len - 20) == 0);
+    nws__sendq_consume(loop, c, c->queued);
+    NWS_CHECK_EQ(atomic_load(&first->buf.refs), 1);
+    NWS_CHECK_EQ(atomic_load(&big->buf.refs), 1);
+    NWS_CHECK(!c->first_seg_busy && c->head == NULL && c->tail == NULL);
+    /* Caught up: the next broadcast is shared again. */
+    nws_room_broadcast(server, first, &r, 1, NULL, 0, 0, 0);
+    NWS_CHECK_EQ(atomic_load(&first->buf.refs), 2);
+    nws__loop_flush_dirty(loop);
+    NWS_CHECK_EQ(atomic_load(&first->buf.refs), 1);
+    nws_msg_release(first);
+    nws_msg_release(second);
+    nws_msg_release(big);
+    nws_msg_release(last);
+    teardown();
+}
+
 int main(void) {
     NWS_RUN(rooms_aRoomOf100000MembersGetsEachBroadcastOncePerMember);
     NWS_RUN(rooms_aMemberOfSeveralRoomsGetsOneCopyAndExclusionsHold);
     NWS_RUN(rooms_leavingAndClosingCleanTheIndex);
     NWS_RUN(rooms_swapRemoveKeepsEveryOtherMembership);
+    NWS_RUN(sendq_broadcastsBehindABacklogAreCopiedInOrderAndShareWhenTheQueueIsEmpty);
     return nws_test_summary("rooms");
 }
