@@ -40,7 +40,7 @@ typedef struct nws_buf {
     atomic_uint refs;
     uint32_t cap;
     uint32_t len;
-    uint32_t pooled;          /* NWS__POOL_LARGE or NWS__POOL_SMALL: whose free list takes it back */
+    uint32_t pooled;          /* NWS__POOL_LARGE or NWS__POOL_SMALL: the loop pool it goes back to */
     uint8_t data[];
 } nws_buf;
 
@@ -49,7 +49,12 @@ typedef struct nws_buf {
 /* Small buffers hold the copies of small broadcasts queued behind a backlog (sendq.c): a
  * connection that falls behind holds about a kilobyte, not 16. */
 #define NWS__BUF_SMALL 1024u
-enum { NWS__POOL_NONE, NWS__POOL_LARGE, NWS__POOL_SMALL };
+enum { NWS__POOL_NONE, NWS__POOL_LARGE, NWS__POOL_SMALL, NWS__POOL_KINDS };
+
+typedef struct nws__buf_pool {  /* free buffers of one size, linked through their data */
+    nws_buf *head;
+    uint32_t count, max;
+} nws__buf_pool;
 
 struct nws_msg {              /* a framed message: header and payload contiguous in buf */
     nws_buf buf;
@@ -176,10 +181,7 @@ struct nws_loop {
     nws_conn *dirty;             /* connections with bytes to flush this iteration */
     nws_conn *graveyard;         /* torn down, freed at the end of the iteration */
     nws__seg *seg_pool;
-    nws_buf *buf_pool;
-    uint32_t buf_pool_count;
-    nws_buf *small_pool;
-    uint32_t small_pool_count;
+    nws__buf_pool buf_pools[NWS__POOL_KINDS];   /* by nws_buf.pooled; [NWS__POOL_NONE] unused */
     nws__wheel wheel;
     uint64_t now_ms;
     nws__inbox inbox;

@@ -21,32 +21,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUF_POOL_MAX 256u
-#define SMALL_POOL_MAX 4096u
 /* A broadcast up to this size is copied into the cork of a connection that is behind. */
 #define COPY_BROADCAST_MAX 512u
 
-static nws_buf **pool_of(nws_loop *loop, uint32_t kind, uint32_t **count, uint32_t *max) {
-    if (kind == NWS__POOL_SMALL) {
-        *count = &loop->small_pool_count;
-        *max = SMALL_POOL_MAX;
-        return &loop->small_pool;
-    }
-    *count = &loop->buf_pool_count;
-    *max = BUF_POOL_MAX;
-    return &loop->buf_pool;
-}
+static const struct { uint32_t cap, max; } pool_sizes[NWS__POOL_KINDS] = {
+    [NWS__POOL_LARGE] = {NWS__BUF_POOLED, 256},
+    [NWS__POOL_SMALL] = {NWS__BUF_SMALL, 4096},
+};
 
-static nws_buf *buf_new_sized(nws_loop *loop, size_t cap, uint32_t kind) {
+/* A buffer of the pool kind's size (kind NWS__POOL_NONE: exactly cap bytes, never pooled). */
+static nws_buf *buf_new_of(nws_loop *loop, size_t cap, uint32_t kind) {
+    nws__buf_pool *pool = loop != NULL && kind != NWS__POOL_NONE ? &loop->buf_pools[kind] : NULL;
     nws_buf *b;
-    uint32_t *count, max;
-    nws_buf **pool = loop != NULL && kind != NWS__POOL_NONE ? pool_of(loop, kind, &count, &max) : NULL;
-    if (pool != NULL && *pool != NULL) {
-        b = *pool;
-        *pool = *(nws_buf **)b->data;
-        (*count)--;
+    if (pool != NULL && pool->head != NULL) {
+        b = pool->head;
+        pool->head = *(nws_buf **)b->data;
+        pool->count--;
     } else {
-        if (kind != NWS__POOL_NONE) cap = kind == NWS__POOL_SMALL ? NWS__BUF_SMALL : NWS__BUF_POOLED;
+        if (kind != NWS__POOL_NONE) cap = pool_sizes[kind].cap;
         if (cap > UINT32_MAX - sizeof(nws_buf)) return NULL;
         b = malloc(sizeof(nws_buf) + cap);
         if (b == NULL) return NULL;
@@ -59,7 +51,7 @@ static nws_buf *buf_new_sized(nws_loop *loop, size_t cap, uint32_t kind) {
 }
 
 nws_buf *nws__buf_new(nws_loop *loop, size_t cap) {
-    return buf_new_sized(loop, cap, cap <= NWS__BUF_POOLED ? NWS__POOL_LARGE : NWS__POOL_NONE);
+    return buf_new_of(loop, cap, cap <= NWS__BUF_POOLED ? NWS__POOL_LARGE : NWS__POOL_NONE);
 }
 
 void nws__buf_release(nws_loop *loop, nws_buf *b) {
@@ -68,15 +60,12 @@ void nws__buf_release(nws_loop *loop, nws_buf *b) {
     if (atomic_load_explicit(&b->refs, memory_order_acquire) != 1 &&
         atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
         return;
-    if (b->pooled != NWS__POOL_NONE && loop != NULL) {
-        uint32_t *count, max;
-        nws_buf **pool = pool_of(loop, b->pooled, &count, &max);
-        if (*count < max) {
-            *(nws_buf **)b->data = *pool;
-            *pool = b;
-            (*count)++;
-            return;
-        }
+    nws__buf_pool *pool = loop != NULL && b->pooled != NWS__POOL_NONE ? &loop->buf_pools[b->pooled] : NULL;
+    if (pool != NULL && pool->count < pool_sizes[b->pooled].max) {
+        *(nws_buf **)b->data = pool->head;
+        pool->head = b;
+        pool->count++;
+        return;
     }
     free(b);
 }
@@ -118,10 +107,12 @@ static void count_queued(nws_loop *loop, nws_conn *c, size_t n) {
     nws__stat_add(&loop->stats.queued, n);
 }
 
-static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, uint32_t kind) {
+/* n bytes at the tail of c's queue; a new tail buffer is a small one when small is set (n is
+ * then at most COPY_BROADCAST_MAX), else a pooled 16 KiB or an exact one. */
+static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int small) {
     nws__seg *t = c->tail;
     if (t == NULL || !t->appendable || t->buf->cap - t->buf->len < n) {
-        nws_buf *b = n <= NWS__BUF_SMALL && kind == NWS__POOL_SMALL ? buf_new_sized(loop, n, kind) : nws__buf_new(loop, n);
+        nws_buf *b = small ? buf_new_of(loop, n, NWS__POOL_SMALL) : nws__buf_new(loop, n);
         if (b == NULL) return NULL;
         nws__seg *s = seg_new(loop, c);
         if (s == NULL) {
@@ -142,7 +133,7 @@ static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, uint32_t kind) {
     return dst;
 }
 
-uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, NWS__POOL_LARGE); }
+uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, 0); }
 
 int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
                       const void *payload, size_t payload_len) {
@@ -155,7 +146,7 @@ int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t
 
 int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
     if (c->tail != NULL && b->len <= COPY_BROADCAST_MAX) {
-        uint8_t *dst = reserve(loop, c, b->len, NWS__POOL_SMALL);
+        uint8_t *dst = reserve(loop, c, b->len, 1);
         if (dst == NULL) return NWS_ENOMEM;
         memcpy(dst, b->data, b->len);
         return 0;
@@ -223,14 +214,13 @@ void nws__loop_pools_free(nws_loop *loop) {
         loop->seg_pool = s->next;
         free(s);
     }
-    nws_buf **pools[] = {&loop->buf_pool, &loop->small_pool};
-    for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++) {
-        while (*pools[i]) {
-            nws_buf *b = *pools[i];
-            *pools[i] = *(nws_buf **)b->data;
+    for (int kind = 0; kind < NWS__POOL_KINDS; kind++) {
+        nws__buf_pool *pool = &loop->buf_pools[kind];
+        while (pool->head) {
+            nws_buf *b = pool->head;
+            pool->head = *(nws_buf **)b->data;
             free(b);
         }
+        pool->count = 0;
     }
-    loop->buf_pool_count = 0;
-    loop->small_pool_count = 0;
 }
