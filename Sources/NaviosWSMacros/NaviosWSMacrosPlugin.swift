@@ -13,5 +13,6 @@ struct NaviosWSMacrosPlugin: CompilerPlugin {
         UseWsGuardsMacro.self,
         InjectableMacro.self,
         ModuleMacro.self,
+        WsJSONCodableMacro.self,
     ]
 }

@@ -17,10 +17,14 @@ import NaviosWSRedis
 import ServiceLifecycle
 import Synchronization
 
+/// The payloads have generated JSON codecs (@WsJSONCodable): the message path reads and writes
+/// them without going through Codable's containers.
+@WsJSONCodable
 struct EchoText: Codable, Sendable {
     var text: String
 }
 
+@WsJSONCodable
 struct Publish: Codable, Sendable {
     var room: String
     var text: String

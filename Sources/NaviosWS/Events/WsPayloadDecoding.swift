@@ -39,12 +39,35 @@ public enum WsPayloadDecoding {
     static func decode<P: Decodable>(
         _ type: P.Type, from json: UnsafeRawBufferPointer?, validated: Bool, validating: Bool
     ) throws(WsPayloadError) -> P {
-        let value: P
-        if validated, let json, let fast = try? WsSpanDecoder.decode(P.self, from: json) {
-            value = fast
-        } else {
-            value = try foundationDecode(P.self, from: json)
+        // do/catch rather than `try?`: an optional of a generic type is a metadata lookup at
+        // run time, on every message.
+        if validated, let json {
+            do {
+                return try validate(try WsSpanDecoder.decode(P.self, from: json), validating)
+            } catch let error as WsPayloadError {
+                throw error
+            } catch {}
         }
+        return try validate(try foundationDecode(P.self, from: json), validating)
+    }
+
+    /// A ``WsJSONCodable`` payload: read by its own codec, and through `Decodable` (whose
+    /// value or error is the answer) whenever that declines.
+    static func decodeCodable<P: WsJSONCodable>(
+        _ type: P.Type, from json: UnsafeRawBufferPointer?, validating: Bool
+    ) throws(WsPayloadError) -> P {
+        if let json {
+            do {
+                return try validate(try WsJSONReader.decode(P.self, from: json), validating)
+            } catch let error as WsPayloadError {
+                throw error
+            } catch {}
+        }
+        return try decode(P.self, from: json, validated: true, validating: validating)
+    }
+
+    /// The value, once its type's schema (when `validating`) found nothing wrong.
+    private static func validate<P>(_ value: P, _ validating: Bool) throws(WsPayloadError) -> P {
         if validating, let validatable = value as? any WsValidatable {
             let issues = validatable.validationIssues()
             if !issues.isEmpty {

@@ -26,14 +26,14 @@ final class WsSpanDecoder: Decoder {
     /// The value being decoded: from its first byte (after white space) to the end of the span
     /// that contains it.
     fileprivate var start: Int
-    fileprivate var end: Int
+    let end: Int
     var codingPath: [any CodingKey] = []
     /// Set by every decline, even one that a type's own `init(from:)` caught with `try?`: the
     /// value it then built may differ from JSONDecoder's, so the whole decode is redone there.
     private(set) var declined = false
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
-    private init(_ bytes: UnsafeRawBufferPointer) {
+    init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
         start = 0
         end = bytes.count
@@ -123,13 +123,19 @@ final class WsSpanDecoder: Decoder {
     /// A string value. The span was validated as JSON (and its text as UTF-8) by the C core,
     /// so only the closing quote and the escapes need finding.
     func string(at position: Int) throws -> String {
+        try string(at: position, next: nil)
+    }
+
+    /// The same, and where the value ends (just past its closing quote) in `next`.
+    func string(at position: Int, next: UnsafeMutablePointer<Int>?) throws -> String {
         guard byte(position) == .quote else { throw decline() }
         let p = plainRun(from: position + 1)
         switch byte(p) {
         case .quote:
+            next?.pointee = p + 1
             return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(position + 1)..<p]), as: UTF8.self)
         case .backslash:
-            return try unescapedString(from: position + 1)
+            return try unescapedString(from: position + 1, next: next)
         default:
             throw decline()
         }
@@ -142,13 +148,16 @@ final class WsSpanDecoder: Decoder {
         return position + nws_json_plain_run(base.assumingMemoryBound(to: UInt8.self) + position, end - position)
     }
 
-    private func unescapedString(from first: Int) throws -> String {
+    private func unescapedString(from first: Int, next: UnsafeMutablePointer<Int>?) throws -> String {
         var out: [UInt8] = []
         out.reserveCapacity(32)
         var p = first
         while p < end {
             let c = bytes[p]
-            if c == .quote { return String(decoding: out, as: UTF8.self) }
+            if c == .quote {
+                next?.pointee = p + 1
+                return String(decoding: out, as: UTF8.self)
+            }
             p += 1
             guard c == .backslash else {
                 out.append(c)

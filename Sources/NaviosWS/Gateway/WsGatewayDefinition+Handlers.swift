@@ -10,6 +10,7 @@ import Foundation
 extension WsGatewayDefinition {
     // MARK: named events
 
+    @inlinable
     public func onMessage<P: Decodable & Sendable>(
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> Void
@@ -21,16 +22,19 @@ extension WsGatewayDefinition {
         }, payloadType: P.self))
     }
 
+    @inlinable
     public func onMessage<P: Decodable & Sendable, R: Encodable & Sendable>(
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
     ) -> Self {
         let decode = payloadDecoder(P.self)
+        let reply = replyMaker(R.self)
         return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data in
             reply(try body(gateway, WsMessageParams(client: client, payload: try decode(data), event: event)))
         }, payloadType: P.self))
     }
 
+    @inlinable
     public func onMessage<P: Decodable & Sendable>(
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> Void
@@ -43,11 +47,13 @@ extension WsGatewayDefinition {
         }, payloadType: P.self))
     }
 
+    @inlinable
     public func onMessage<P: Decodable & Sendable, R: Encodable & Sendable>(
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> R
     ) -> Self {
         let decode = payloadDecoder(P.self)
+        let reply = replyMaker(R.self)
         return adding(.init(event: event, guards: guards, body: .async { gateway, client, data in
             let payload = try data.withOptionalBytes { try decode($0) }
             return reply(try await body(gateway, WsMessageParams(client: client, payload: payload, event: event)))
@@ -56,6 +62,7 @@ extension WsGatewayDefinition {
 
     // MARK: typed events
 
+    @inlinable
     public func onMessage<P: Decodable & Sendable, R: Encodable & Sendable>(
         _ event: WsEvent<P, R>, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
@@ -63,6 +70,7 @@ extension WsGatewayDefinition {
         onMessage(event.name, P.self, guards: guards, body)
     }
 
+    @inlinable
     public func onMessage<P: Decodable & Sendable, R: Encodable & Sendable>(
         _ event: WsEvent<P, R>, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> R
@@ -71,6 +79,7 @@ extension WsGatewayDefinition {
     }
 
     /// A typed event declared without a response: the handler returns nothing.
+    @inlinable
     public func onMessage<P: Decodable & Sendable>(
         _ event: WsEvent<P, WsNoResponse>, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> Void
@@ -78,6 +87,7 @@ extension WsGatewayDefinition {
         onMessage(event.name, P.self, guards: guards, body)
     }
 
+    @inlinable
     public func onMessage<P: Decodable & Sendable>(
         _ event: WsEvent<P, WsNoResponse>, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> Void
@@ -88,16 +98,41 @@ extension WsGatewayDefinition {
 
 /// The payload decoder of one handler. Payload spans come from the C core's envelope scan,
 /// so they are valid JSON; whether `P` has a schema is settled here, once, not per message.
-private func payloadDecoder<P: Decodable>(_ type: P.Type) -> @Sendable (UnsafeRawBufferPointer?) throws -> P {
+@usableFromInline
+func payloadDecoder<P: Decodable>(_ type: P.Type) -> @Sendable (UnsafeRawBufferPointer?) throws -> P {
     let validating = P.self is any WsValidatable.Type
+    if let codable = P.self as? any WsJSONCodable.Type {
+        return codableDecoder(codable, as: P.self, validating: validating)
+    }
     return { data in try WsPayloadDecoding.decode(P.self, from: data, validated: true, validating: validating) }
 }
 
-private func reply<R: Encodable & Sendable>(_ response: R) -> WsReply {
-    R.self == WsNoResponse.self ? .none : .value(response)
+/// `C` is `P`, known to be ``WsJSONCodable``: the cast of the function type always succeeds.
+private func codableDecoder<C: WsJSONCodable, P>(
+    _ type: C.Type, as payload: P.Type, validating: Bool
+) -> @Sendable (UnsafeRawBufferPointer?) throws -> P {
+    let decode: @Sendable (UnsafeRawBufferPointer?) throws -> C = { data in
+        try WsPayloadDecoding.decodeCodable(C.self, from: data, validating: validating)
+    }
+    return decode as! @Sendable (UnsafeRawBufferPointer?) throws -> P
+}
+
+/// How a handler's result becomes a reply, settled once per handler.
+@usableFromInline
+func replyMaker<R: Encodable & Sendable>(_ type: R.Type) -> @Sendable (R) -> WsReply {
+    if R.self == WsNoResponse.self { return { _ in .none } }
+    if let codable = R.self as? any (WsJSONCodable & Sendable).Type { return codableReply(codable, as: R.self) }
+    return { .value($0) }
+}
+
+/// `C` is `R`, known to be ``WsJSONCodable``: the cast of the function type always succeeds.
+private func codableReply<C: WsJSONCodable & Sendable, R>(_ type: C.Type, as response: R.Type) -> @Sendable (R) -> WsReply {
+    let reply: @Sendable (C) -> WsReply = { .codable($0) }
+    return reply as! @Sendable (R) -> WsReply
 }
 
 extension Optional where Wrapped == [UInt8] {
+    @usableFromInline
     func withOptionalBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
         guard let bytes = self else { return try body(nil) }
         return try bytes.withUnsafeBytes { try body($0) }

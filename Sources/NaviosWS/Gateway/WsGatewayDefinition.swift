@@ -51,6 +51,7 @@ public struct WsGatewayDefinition<G: WsGateway>: Sendable {
         return copy
     }
 
+    @usableFromInline
     func adding(_ handler: WsMessageHandler<G>) -> Self {
         var copy = self
         copy.messageHandlers[handler.event] = handler
@@ -60,7 +61,9 @@ public struct WsGatewayDefinition<G: WsGateway>: Sendable {
 
 /// One message handler: decodes the payload, checks handler-level guards, runs, and encodes
 /// what it returns as the acknowledgement.
+@usableFromInline
 struct WsMessageHandler<G: WsGateway>: Sendable {
+    @usableFromInline
     enum Body: Sendable {
         /// Runs inline on the loop thread; returns the reply's JSON text (nil: nothing to send).
         case sync(@Sendable (G, WsClient, UnsafeRawBufferPointer?) throws -> WsReply)
@@ -71,11 +74,22 @@ struct WsMessageHandler<G: WsGateway>: Sendable {
     let body: Body
     /// The payload type the handler decodes (read by the macro usage tests).
     let payloadType: Any.Type
+
+    @usableFromInline
+    init(event: String, guards: [any WsGuard.Type], body: Body, payloadType: Any.Type) {
+        self.event = event
+        self.guards = guards
+        self.body = body
+        self.payloadType = payloadType
+    }
 }
 
 /// What a handler produced for the client: a value to acknowledge with, or nothing. The value
-/// is encoded only when the message asked for an acknowledgement, straight into the envelope.
+/// is encoded only when the message asked for an acknowledgement, straight into the envelope:
+/// by its own codec when it has one (decided when the handler was registered, not per reply).
+@usableFromInline
 enum WsReply: Sendable {
     case none
     case value(any Encodable & Sendable)
+    case codable(any WsJSONCodable & Sendable)
 }

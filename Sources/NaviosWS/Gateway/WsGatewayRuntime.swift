@@ -206,6 +206,12 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
             } catch {
                 reportFailure(client, event, ack, error)
             }
+        case .codable(let value):
+            do {
+                try WsJSON.withEnvelope(event: event, codable: value, tail: ("ack", ack)) { client.send($0) }
+            } catch {
+                reportFailure(client, event, ack, error)
+            }
         }
     }
 

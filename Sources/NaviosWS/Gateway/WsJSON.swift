@@ -38,6 +38,18 @@ enum WsJSON {
         return try envelope(event: event, json: Array(try encoder.encode(value)), tail: tail).withUnsafeBytes(body)
     }
 
+    /// The same for a ``WsJSONCodable`` value: its own codec, and its `Encodable` route when
+    /// that throws.
+    static func withEnvelope<T: WsJSONCodable, R>(
+        event: String, codable value: T, tail: (String, Int64)? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
+        do {
+            return try WsJSONWriter.withEnvelope(event: event, codable: value, tail: tail, body)
+        } catch is WsJSONWriter.Unsupported {
+            return try withEnvelope(event: event, value: value, tail: tail, body)
+        }
+    }
+
     /// A JSON string literal (RFC 8259 §7): quote, backslash and control characters escaped.
     static func quoted(_ text: String) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "\"")]

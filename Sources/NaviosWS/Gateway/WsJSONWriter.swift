@@ -42,12 +42,36 @@ struct WsJSONWriter {
     static func withEnvelope<T: Encodable, R>(
         event: String, value: T, tail: (String, Int64)?, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R {
+        try withEnvelope(event: event, tail: tail, body) { sink in
+            try sink.encodeValue(value)
+            if sink.unsupported { throw Unsupported() }
+        }
+    }
+
+    /// The same with a ``WsJSONCodable`` value written by its own codec; what the codec cannot
+    /// write throws `Unsupported`, as the `Encodable` route does.
+    static func withEnvelope<T: WsJSONCodable, R>(
+        event: String, codable value: T, tail: (String, Int64)?, _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
+        try withEnvelope(event: event, tail: tail, body) { sink in
+            var output = WsJSONOutput(sink)
+            do {
+                try value.encode(wsJSON: &output)
+            } catch {
+                throw Unsupported()
+            }
+        }
+    }
+
+    private static func withEnvelope<R>(
+        event: String, tail: (String, Int64)?, _ body: (UnsafeRawBufferPointer) throws -> R,
+        data: (Sink) throws -> Void
+    ) throws -> R {
         let sink = Sink()
         sink.put(eventPrefix)
         sink.writeString(event)
         sink.put(dataKey)
-        try sink.encodeValue(value)
-        if sink.unsupported { throw Unsupported() }
+        try data(sink)
         if let (name, number) = tail {
             sink.put(UInt8(ascii: ","))
             sink.writeString(name)
@@ -108,6 +132,10 @@ final class Sink {
         bytes.withUnsafeBytes { put($0) }
     }
 
+    func put(_ text: StaticString) {
+        put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
     /// Scalars are told apart by comparing metatypes (a pointer comparison each) rather than by
     /// dynamic casts, which go through the runtime's conformance tables on every call.
     func encodeValue<T: Encodable>(_ value: T) throws {
@@ -118,7 +146,7 @@ final class Sink {
         if T.self == Int64.self { return writeInteger(unsafeBitCast(value, to: Int64.self)) }
         if T.self == Int32.self { return writeInteger(Int64(unsafeBitCast(value, to: Int32.self))) }
         if T.self == UInt32.self { return writeInteger(Int64(unsafeBitCast(value, to: UInt32.self))) }
-        if T.self == Float.self { return try writeDouble(Double(unsafeBitCast(value, to: Float.self))) }
+        if T.self == Float.self { return try writeFloat(unsafeBitCast(value, to: Float.self)) }
         // The other integers: each is its own scalar (its encode(to:) would hand it straight
         // back to a single-value container, and so to this function, forever).
         if T.self == UInt64.self { return writeUnsigned(unsafeBitCast(value, to: UInt64.self)) }
@@ -205,6 +233,17 @@ final class Sink {
         put(Array(String(value).utf8))
     }
 
+    /// A Float in its own shortest form ("0.1", where widening to Double would write
+    /// "0.10000000149011612").
+    func writeFloat(_ value: Float) throws {
+        guard value.isFinite else { throw WsJSONWriter.Unsupported() }
+        if value == value.rounded(), abs(value) < 16_777_216 {
+            writeInteger(Int64(value))
+        } else {
+            put(Array(value.description.utf8))
+        }
+    }
+
     func writeDouble(_ value: Double) throws {
         guard value.isFinite else { throw WsJSONWriter.Unsupported() }
         // Integral values as integers, as JSONEncoder writes them ("3", not "3.0").
@@ -216,9 +255,9 @@ final class Sink {
     }
 }
 
-private let trueBytes = Array("true".utf8)
-private let falseBytes = Array("false".utf8)
-private let nullBytes = Array("null".utf8)
+let trueBytes = Array("true".utf8)
+let falseBytes = Array("false".utf8)
+let nullBytes = Array("null".utf8)
 private let emptyObject = Array("{}".utf8)
 private let emptyString = Array("\"\"".utf8)
 private let eventPrefix = Array("{\"event\":".utf8)

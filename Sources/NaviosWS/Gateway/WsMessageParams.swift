@@ -4,4 +4,11 @@ public struct WsMessageParams<Payload: Sendable>: Sendable {
     public let client: WsClient
     public let payload: Payload
     public let event: String
+
+    @usableFromInline
+    init(client: WsClient, payload: Payload, event: String) {
+        self.client = client
+        self.payload = payload
+        self.event = event
+    }
 }

@@ -84,3 +84,23 @@ public macro Injectable(scope: InjectableScope = .singleton) =
 @attached(extension, conformances: Module)
 public macro Module(providers: [Any] = [], imports: [any Module.Type] = []) =
     #externalMacro(module: "NaviosWSMacros", type: "ModuleMacro")
+
+/// Makes a struct ``WsJSONCodable``: writes `init(wsJSON:)` and `encode(wsJSON:)` from its
+/// stored properties, as a synthesized `Codable` sees them (property names as keys, optionals
+/// that may be missing and are left out when `nil`, a `let` with an initial value not
+/// decoded). The struct stays `Codable` too, which the gateway falls back on for anything the
+/// generated reader declines, so clients get the same values and errors either way.
+///
+/// ```swift
+/// @WsJSONCodable
+/// struct ChatMessage: Codable, Sendable {
+///     var room: String
+///     var text: String
+///     var replyTo: Int?
+/// }
+/// ```
+///
+/// A struct with its own `CodingKeys`, `init(from:)` or `encode(to:)`, or with generic
+/// parameters, is refused: its JSON is not what the properties say.
+@attached(extension, conformances: WsJSONCodable, names: named(init(wsJSON:)), named(encode(wsJSON:)))
+public macro WsJSONCodable() = #externalMacro(module: "NaviosWSMacros", type: "WsJSONCodableMacro")

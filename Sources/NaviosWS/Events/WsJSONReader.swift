@@ -1,0 +1,185 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a payload's JSON in place for a ``WsJSONCodable`` type: what `@WsJSON` generates
+/// calls it, and a conformance written by hand may too.
+///
+/// It walks the span the C core already validated as one JSON value, position by position,
+/// with no containers, no coding path and no type lookups. Like ``WsSpanDecoder``, whose
+/// scanning it shares, it only has to be right when it succeeds: anything it would not read
+/// exactly as JSONDecoder does (a missing or repeated key, a type mismatch, an escaped key, a
+/// number out of range) throws, and the payload is decoded again through `Decodable`, whose
+/// value or error is then the answer.
+public struct WsJSONReader {
+    let decoder: WsSpanDecoder
+    /// The first byte of the value to read next (after white space).
+    var position: Int
+    /// The key of the member `nextMember` stopped at.
+    private var keyStart = 0
+    private var keyEnd = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) throws {
+        decoder = WsSpanDecoder(bytes)
+        position = try decoder.skipSpace(0)
+    }
+
+    /// Decodes a whole span: the value, and no decline swallowed on the way (a `Decodable`
+    /// member's own `init(from:)` may have caught one with `try?`).
+    static func decode<T: WsJSONCodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+        var reader = try WsJSONReader(bytes)
+        let value = try T(wsJSON: &reader)
+        guard !reader.decoder.declined else { throw WsSpanDecoder.Decline() }
+        return value
+    }
+
+    /// The error that sends the payload to the `Decodable` path.
+    public func decline() -> any Error { decoder.decline() }
+
+    // MARK: objects
+
+    /// Where a member loop stands: before the first member, or after one.
+    public struct Members {
+        var first = true
+    }
+
+    /// Enters the object at the current position.
+    public mutating func beginObject() throws -> Members {
+        guard decoder.byte(position) == UInt8(ascii: "{") else { throw decline() }
+        position = try decoder.skipSpace(position + 1)
+        return Members()
+    }
+
+    /// Moves to the next member's value and returns true, or past the closing brace and
+    /// returns false. A member's value must be read or skipped before the next call.
+    public mutating func nextMember(_ members: inout Members) throws -> Bool {
+        if members.first {
+            members.first = false
+        } else {
+            position = try decoder.skipSpace(position)
+            switch decoder.byte(position) {
+            case UInt8(ascii: ","): position = try decoder.skipSpace(position + 1)
+            case UInt8(ascii: "}"): break
+            default: throw decline()
+            }
+        }
+        if decoder.byte(position) == UInt8(ascii: "}") {
+            position += 1
+            return false
+        }
+        guard decoder.byte(position) == UInt8(ascii: "\"") else { throw decline() }
+        keyStart = position + 1
+        keyEnd = decoder.plainRun(from: keyStart)
+        // An escaped key would have to be decoded to be compared.
+        guard decoder.byte(keyEnd) == UInt8(ascii: "\"") else { throw decline() }
+        let colon = try decoder.skipSpace(keyEnd + 1)
+        guard decoder.byte(colon) == UInt8(ascii: ":") else { throw decline() }
+        position = try decoder.skipSpace(colon + 1)
+        return true
+    }
+
+    /// Whether the current member's key is `name` (compared byte for byte).
+    public func isKey(_ name: StaticString) -> Bool {
+        let count = keyEnd - keyStart
+        guard name.utf8CodeUnitCount == count, let base = decoder.bytes.baseAddress else { return false }
+        return memcmp(base + keyStart, name.utf8Start, count) == 0
+    }
+
+    /// Reads the current member's value into `slot`; a key seen twice declines (JSONDecoder
+    /// decides which one counts).
+    @inlinable
+    public mutating func read<T: WsJSONCodable>(into slot: inout T?) throws {
+        guard slot == nil else { throw decline() }
+        slot = try T(wsJSON: &self)
+    }
+
+    /// A member of a type without a codec of its own: decoded through its `init(from:)` by the
+    /// span decoder.
+    public mutating func read<T: Decodable>(into slot: inout T?) throws {
+        guard slot == nil else { throw decline() }
+        slot = try decodable(T.self)
+    }
+
+    /// Skips the current value (a member the type does not have).
+    public mutating func skipValue() throws {
+        position = try decoder.skipValue(position)
+    }
+
+    // MARK: arrays
+
+    /// Enters the array at the current position.
+    public mutating func beginArray() throws -> Members {
+        guard decoder.byte(position) == UInt8(ascii: "[") else { throw decline() }
+        position = try decoder.skipSpace(position + 1)
+        return Members()
+    }
+
+    /// Moves to the next element and returns true, or past the closing bracket and returns false.
+    public mutating func nextElement(_ elements: inout Members) throws -> Bool {
+        if elements.first {
+            elements.first = false
+        } else {
+            position = try decoder.skipSpace(position)
+            switch decoder.byte(position) {
+            case UInt8(ascii: ","): position = try decoder.skipSpace(position + 1)
+            case UInt8(ascii: "]"): break
+            default: throw decline()
+            }
+        }
+        if decoder.byte(position) == UInt8(ascii: "]") {
+            position += 1
+            return false
+        }
+        return true
+    }
+
+    // MARK: scalars
+
+    /// Consumes a `null` and returns true, or returns false and consumes nothing.
+    public mutating func readNull() -> Bool {
+        guard decoder.isNull(at: position) else { return false }
+        position += 4
+        return true
+    }
+
+    public mutating func readString() throws -> String {
+        var next = 0
+        let value = try decoder.string(at: position, next: &next)
+        position = next
+        return value
+    }
+
+    public mutating func readBool() throws -> Bool {
+        let value = try decoder.bool(at: position)
+        position += value ? 4 : 5
+        return value
+    }
+
+    public mutating func readInteger<I: FixedWidthInteger>(_ type: I.Type) throws -> I {
+        let value = try decoder.integer(I.self, at: position)
+        position = try decoder.skipValue(position)
+        return value
+    }
+
+    public mutating func readDouble() throws -> Double {
+        let value = try decoder.double(at: position)
+        position = try decoder.skipValue(position)
+        return value
+    }
+
+    public mutating func readFloat() throws -> Float {
+        let value = try decoder.float(at: position)
+        position = try decoder.skipValue(position)
+        return value
+    }
+
+    /// Any `Decodable` at the current position, through the span decoder.
+    public mutating func decodable<T: Decodable>(_ type: T.Type) throws -> T {
+        let value = try decoder.decodeValue(T.self, at: position, key: nil)
+        position = try decoder.skipValue(position)
+        return value
+    }
+}
+

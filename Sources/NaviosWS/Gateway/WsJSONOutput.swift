@@ -1,0 +1,144 @@
+/// Where a ``WsJSONCodable`` value writes its JSON: straight into the buffer of the message
+/// being built (the envelope around it is already there).
+///
+/// A member's key is held until its value writes something, so that a `nil` optional leaves
+/// the member out, as `encodeIfPresent` does; what `@WsJSON` generates passes keys already
+/// quoted (`"\"text\":"`), so no key is escaped at run time.
+public struct WsJSONOutput {
+    let sink: Sink
+    @usableFromInline var pendingKey: StaticString?
+    @usableFromInline var pendingComma = false
+    @usableFromInline var keyWritten = false
+
+    init(_ sink: Sink) { self.sink = sink }
+
+    /// Whether an object or an array has a member yet (it needs a comma before the next).
+    public struct Members {
+        @usableFromInline var hasMember = false
+        @usableFromInline init() {}
+    }
+
+    /// Writes the held key, if any, before the value that needs it.
+    private mutating func flushKey() {
+        guard let key = pendingKey else { return }
+        if pendingComma { sink.put(UInt8(ascii: ",")) }
+        sink.put(key)
+        pendingKey = nil
+        keyWritten = true
+    }
+
+    // MARK: objects
+
+    public mutating func beginObject() -> Members {
+        flushKey()
+        sink.put(UInt8(ascii: "{"))
+        return Members()
+    }
+
+    public mutating func endObject() {
+        sink.put(UInt8(ascii: "}"))
+    }
+
+    /// One member: `key` is the JSON key quoted, with its colon.
+    @inlinable
+    public mutating func write<T: WsJSONCodable>(_ key: StaticString, _ value: T, in object: inout Members) throws {
+        beginMember(key, object)
+        try value.encode(wsJSON: &self)
+        endMember(&object)
+    }
+
+    /// A member of a type without a codec of its own, through its `encode(to:)`; a `nil`
+    /// optional is left out, as `encodeIfPresent` leaves it.
+    public mutating func write<T: Encodable>(_ key: StaticString, _ value: T, in object: inout Members) throws {
+        if let optional = value as? any WsOptionalValue, optional.isNil { return }
+        beginMember(key, object)
+        try writeEncodable(value)
+        endMember(&object)
+    }
+
+    @usableFromInline
+    mutating func beginMember(_ key: StaticString, _ object: Members) {
+        pendingKey = key
+        pendingComma = object.hasMember
+        keyWritten = false
+    }
+
+    @usableFromInline
+    mutating func endMember(_ object: inout Members) {
+        if keyWritten { object.hasMember = true }
+        pendingKey = nil
+    }
+
+    // MARK: arrays
+
+    public mutating func beginArray() -> Members {
+        flushKey()
+        sink.put(UInt8(ascii: "["))
+        return Members()
+    }
+
+    public mutating func beginElement(_ array: inout Members) {
+        if array.hasMember { sink.put(UInt8(ascii: ",")) }
+        array.hasMember = true
+    }
+
+    public mutating func endArray() {
+        sink.put(UInt8(ascii: "]"))
+    }
+
+    // MARK: scalars
+
+    /// `nil`: nothing for a member (its key is dropped), `null` anywhere else.
+    public mutating func writeNil() {
+        if pendingKey != nil {
+            pendingKey = nil
+            return
+        }
+        sink.put(nullBytes)
+    }
+
+    public mutating func writeString(_ value: String) {
+        flushKey()
+        sink.writeString(value)
+    }
+
+    public mutating func writeBool(_ value: Bool) {
+        flushKey()
+        sink.put(value ? trueBytes : falseBytes)
+    }
+
+    public mutating func writeInteger<I: FixedWidthInteger>(_ value: I) {
+        flushKey()
+        if let signed = Int64(exactly: value) {
+            sink.writeInteger(signed)
+        } else {
+            sink.writeUnsigned(UInt64(value))
+        }
+    }
+
+    public mutating func writeDouble(_ value: Double) throws {
+        flushKey()
+        try sink.writeDouble(value)
+    }
+
+    public mutating func writeFloat(_ value: Float) throws {
+        flushKey()
+        try sink.writeFloat(value)
+    }
+
+    /// Any `Encodable`, through the gateway's streaming encoder; what it cannot write throws.
+    public mutating func writeEncodable<T: Encodable>(_ value: T) throws {
+        flushKey()
+        try sink.encodeValue(value)
+        if sink.unsupported { throw WsJSONWriter.Unsupported() }
+    }
+}
+
+/// Tells a `nil` optional apart behind a generic parameter.
+protocol WsOptionalValue {
+    var isNil: Bool { get }
+}
+
+extension Optional: WsOptionalValue {
+    var isNil: Bool { self == nil }
+}
