@@ -26,10 +26,14 @@ public struct WsJSONCodableMacro: ExtensionMacro {
         let decoded = properties.filter(\.isDecoded)
         let locals = Dictionary(uniqueKeysWithValues: decoded.map { ($0.name, context.makeUniqueName($0.key)) })
 
-        var decode = "var \(members) = try \(reader).beginObject()\n"
+        var decode = ""
         for property in decoded {
-            decode = "var \(locals[property.name]!): Swift.Optional<\(property.type!)> = nil\n" + decode
+            // The member's type comes from the property itself: the extension is expanded at
+            // file scope, where a type written next to the struct (a sibling nested type) would
+            // not resolve by the name the property uses.
+            decode += "var \(locals[property.name]!) = NaviosWS.WsJSONReader.slot(for: Self.self) { $0.\(property.name) }\n"
         }
+        decode += "var \(members) = try \(reader).beginObject()\n"
         decode += "while try \(reader).nextMember(&\(members)) {\n"
         for (index, property) in decoded.enumerated() {
             decode += index == 0 ? "if " : "} else if "
@@ -59,10 +63,10 @@ public struct WsJSONCodableMacro: ExtensionMacro {
         let decl: DeclSyntax = """
             extension \(raw: type.trimmedDescription)\(raw: conformance) {
                 \(raw: access)init(wsJSON \(reader): inout NaviosWS.WsJSONReader) throws {
-                    \(raw: decode)
+                    \(raw: decode.dropLast())
                 }
                 \(raw: access)func encode(wsJSON \(output): inout NaviosWS.WsJSONOutput) throws {
-                    \(raw: encode)
+                    \(raw: encode.dropLast())
                 }
             }
             """
@@ -76,7 +80,8 @@ struct StoredProperty {
     let name: String
     /// The JSON key: the name without backticks.
     let key: String
-    let type: String?
+    /// Written as an optional: a missing member is nil. (An optional behind a type alias is
+    /// not seen as one: a missing member then declines, and Codable decodes it as nil.)
     let isOptional: Bool
     /// A `let` with an initial value keeps it: a synthesized `init(from:)` does not decode it
     /// (but `encode(to:)` writes it).
@@ -117,18 +122,11 @@ struct StoredProperty {
                 }
                 // `var a, b: Int`: the type is written on the last of a run.
                 let typeAnnotation = bindings[index...].lazy.compactMap(\.typeAnnotation).first?.type
-                let decoded = !(isLet && binding.initializer != nil)
-                if decoded && typeAnnotation == nil {
-                    return refuse("wsJSONNoType", "@WsJSONCodable needs the type of '\(pattern.identifier.text)' written out", at: binding)
-                }
                 let name = pattern.identifier.text
-                var type = typeAnnotation?.trimmedDescription
-                if let unwrapped = typeAnnotation?.as(ImplicitlyUnwrappedOptionalTypeSyntax.self) {
-                    type = "Swift.Optional<\(unwrapped.wrappedType.trimmedDescription)>"
-                }
                 properties.append(StoredProperty(
                     name: name, key: name.filter { $0 != "`" },
-                    type: type, isOptional: typeAnnotation.map(isOptional) ?? false, isDecoded: decoded))
+                    isOptional: typeAnnotation.map(isOptional) ?? false,
+                    isDecoded: !(isLet && binding.initializer != nil)))
             }
         }
         return .valid(properties)

@@ -24,6 +24,7 @@ enum MacroTesting {
             "UseWsGuards": MacroSpec(type: UseWsGuardsMacro.self),
             "Injectable": MacroSpec(type: InjectableMacro.self, conformances: conformances("Injectable")),
             "Module": MacroSpec(type: ModuleMacro.self, conformances: conformances("Module")),
+            "WsJSONCodable": MacroSpec(type: WsJSONCodableMacro.self, conformances: conformances("WsJSONCodable")),
         ]
     }
 

@@ -9,6 +9,13 @@ struct LoopReport: Codable, Sendable, Equatable {
     var connectionLoop: Int
 }
 
+/// A payload with a generated codec: the message path reads and writes it without Codable.
+@WsJSONCodable
+struct ProbeName: Codable, Sendable {
+    var name: String
+    var nick: String?
+}
+
 /// A gateway written by hand (the form the macros expand to), exercising the runtime.
 final class RuntimeProbeGateway: WsGateway {
     let server = inject(WsServer.self)
@@ -25,6 +32,9 @@ final class RuntimeProbeGateway: WsGateway {
         }
         .onMessage("ask", String.self) { _, params async throws -> String in
             try await params.client.emitWithAck("question", params.payload, as: String.self, timeout: .seconds(2))
+        }
+        .onMessage("shout", ProbeName.self) { _, params in
+            ProbeName(name: params.payload.name.uppercased(), nick: params.payload.nick)
         }
         .onMessage("count", WsNoResponse.self) { gateway, _ in gateway.server.sockets.count }
         .onMessage("fail", WsNoResponse.self) { _, _ -> Int in throw WsException("nope", "as asked") }
@@ -56,7 +66,7 @@ extension TestClient {
         #expect(try client.next() == #"{"event":"increment","data":42,"ack":5}"#)
         try client.emit(#"{"event":"where-sync","id":6}"#)
         let reply = try client.next()
-        let report = try WsPayloadDecoding.decode(Envelope<LoopReport>.self, from: Array(reply.utf8).withUnsafeBytes { $0 })
+        let report = try Array(reply.utf8).withUnsafeBytes { try WsPayloadDecoding.decode(Envelope<LoopReport>.self, from: $0) }
         #expect(report.data.ranOnLoop == report.data.connectionLoop)
         await app.close(drain: .milliseconds(200))
     }
@@ -67,7 +77,7 @@ extension TestClient {
             let client = try TestClient(port: app.port!, path: "/t/probe")
             try client.emit(#"{"event":"where-async","id":1}"#)
             let reply = try client.next()
-            let report = try WsPayloadDecoding.decode(Envelope<LoopReport>.self, from: Array(reply.utf8).withUnsafeBytes { $0 })
+            let report = try Array(reply.utf8).withUnsafeBytes { try WsPayloadDecoding.decode(Envelope<LoopReport>.self, from: $0) }
             #expect(report.data.ranOnLoop == report.data.connectionLoop)
         }
         await app.close(drain: .milliseconds(200))
@@ -100,6 +110,24 @@ extension TestClient {
         #expect(try client.next().contains(#""code":"invalid_payload""#))
         try client.emit(#"{"event":"increment","data":1,"id":5}"#)
         #expect(try client.next() == #"{"event":"increment","data":2,"ack":5}"#)
+        await app.close(drain: .milliseconds(200))
+    }
+
+    /// A @WsJSONCodable payload answers as a Codable one would: the value, and for bad input the
+    /// structured error the Codable path makes (the codec declines it).
+    @Test func aPayloadWithItsOwnCodecRoundTripsAndReportsBadInputAsCodableDoes() async throws {
+        let app = try await start()
+        let client = try TestClient(port: app.port!, path: "/t/probe")
+        try client.emit(#"{"event":"shout","data":{"name":"ab"},"id":1}"#)
+        #expect(try client.next() == #"{"event":"shout","data":{"name":"AB"},"ack":1}"#)
+        try client.emit(#"{"event":"shout","data":{"nick":"n","name":"c\u00e9"},"id":2}"#)
+        #expect(try client.next() == #"{"event":"shout","data":{"name":"CÉ","nick":"n"},"ack":2}"#)
+        try client.emit(#"{"event":"shout","data":{"name":1},"id":3}"#)
+        #expect(try client.next() == #"{"event":"shout","error":{"code":"invalid_payload","message":"payload does not have the expected shape","issues":[{"path":"name","message":"expected a string"}]},"ack":3}"#)
+        try client.emit(#"{"event":"shout","data":{},"id":4}"#)
+        #expect(try client.next() == #"{"event":"shout","error":{"code":"invalid_payload","message":"payload does not have the expected shape","issues":[{"path":"name","message":"missing"}]},"ack":4}"#)
+        try client.emit(#"{"event":"shout","data":{"name":"ok"},"id":5}"#)
+        #expect(try client.next() == #"{"event":"shout","data":{"name":"OK"},"ack":5}"#)
         await app.close(drain: .milliseconds(200))
     }
 

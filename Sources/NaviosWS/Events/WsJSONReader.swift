@@ -87,6 +87,13 @@ public struct WsJSONReader {
         return memcmp(base + keyStart, name.utf8Start, count) == 0
     }
 
+    /// An empty slot for a member of the type `member` reads (never called): what generated
+    /// code declares its locals with, so that it need not name the members' types.
+    @inlinable
+    public static func slot<Root, Member>(for root: Root.Type, _ member: (Root) -> Member) -> Member? {
+        nil
+    }
+
     /// Reads the current member's value into `slot`; a key seen twice declines (JSONDecoder
     /// decides which one counts).
     @inlinable

@@ -181,7 +181,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
             client.state.withLock { $0.queuedRuns -= 1 }
             do {
                 for guardType in handler.guards {
-                    let json = payload.flatMap { try? WsPayloadDecoding.decode(WsJSONValue.self, from: $0.withUnsafeBytes { $0 }) }
+                    let json = payload.flatMap { bytes in bytes.withUnsafeBytes { try? WsPayloadDecoding.decode(WsJSONValue.self, from: $0) } }
                     let allowed = try await self.check(guardType, WsExecutionContext(
                         client: client, event: event, payload: json, gateway: gateway.type))
                     if !allowed {

@@ -1,0 +1,154 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Testing
+@testable import NaviosWS
+
+/// A @WsJSONCodable type must decode as JSONDecoder decodes it whenever its reader succeeds,
+/// decline the rest (so the Codable path answers, errors included), and encode exactly as the
+/// gateway's Codable writer does.
+@Suite struct WsJSONCodableTests {
+    @WsJSONCodable
+    struct Inner: Codable, Equatable, Sendable {
+        var name: String
+        var tags: [String]
+        var score: Double?
+    }
+
+    enum Level: String, Codable, Equatable, Sendable { case low, high }
+
+    @WsJSONCodable
+    struct Outer: Codable, Equatable, Sendable {
+        var id: Int
+        var ok: Bool
+        var ratio: Double
+        var text: String
+        var inner: Inner
+        var list: [Inner]
+        var map: [String: Int]      // no codec of its own: through Decodable/Encodable
+        var missing: String?
+        var small: Int8
+        var unsigned: UInt16
+        var level: Level            // likewise
+        var float: Float
+        var grid: [[Int]]
+        var holes: [Int?]
+        let version = 3             // written, never read (as a synthesized Codable does)
+        var `default`: Bool
+    }
+
+    @WsJSONCodable
+    struct Count: Codable, Equatable, Sendable { var n: Int }
+
+    @WsJSONCodable
+    struct Numbers: Codable, Equatable {
+        var f: Float; var d: Double; var u: UInt64; var i: Int64; var whole: Double
+    }
+
+    @WsJSONCodable
+    struct Ratio: Codable { var r: Double }
+
+    /// The reader's value next to JSONDecoder's (nil: the reader declined, or JSONDecoder failed).
+    static func both<T: WsJSONCodable & Equatable>(_ type: T.Type, _ json: String) -> (reader: T?, foundation: T?) {
+        let bytes = Array(json.utf8)
+        let reader = bytes.withUnsafeBytes { try? WsJSONReader.decode(T.self, from: $0) }
+        let foundation = try? JSONDecoder().decode(T.self, from: Data(bytes))
+        return (reader, foundation)
+    }
+
+    static let document = """
+        {"id": -42, "ok": true, "ratio": 0.1e1, "text": "caf\\u00e9 \\"q\\" \\n \\ud83d\\ude00 \\/",
+         "inner": {"name": "a", "tags": ["x", "y"], "score": null},
+         "list": [{"name": "b", "tags": [], "score": 2.5}, {"tags": ["z"], "name": "c"}], "map": {"k": 1, "l": -2},
+         "small": -128, "unsigned": 65535, "level": "high", "float": 3.25, "extra": [1, {"z": "]"}],
+         "grid": [[1, 2], [], [3]], "holes": [1, null, 2], "version": 9, "default": false}
+        """
+
+    @Test func aNestedValueDecodesAsJSONDecoderDecodesIt() {
+        let (reader, foundation) = Self.both(Outer.self, Self.document)
+        #expect(foundation != nil)
+        #expect(reader == foundation)
+        #expect(reader?.version == 3)
+        #expect(reader?.missing == nil)
+        #expect(reader?.list[1].score == nil)   // a missing optional member
+    }
+
+    /// What the reader must not decide alone: each declines, and the Codable path gives the same
+    /// answer as for a plain Codable type.
+    @Test(arguments: [
+        #"{"n": 1.0}"#,            // an integer written with a fraction
+        #"{"n": 1e2}"#,            // or an exponent
+        #"{"n": -0}"#,             // negative zero
+        #"{"n": 9223372036854775808}"#,   // out of range
+        #"{"n": "1"}"#,            // a string for a number
+        #"{"\u006e": 1}"#,         // an escaped key
+        #"{"n": 1, "n": 2}"#,      // a repeated key
+        #"{}"#,                    // a missing key
+        #"{"n": null}"#,           // null for a value
+        #"[1]"#,                   // not an object
+    ])
+    func inputsItCannotDecideAloneDecline(json: String) {
+        #expect(Self.both(Count.self, json).reader == nil)
+        struct PlainCount: Codable, Equatable { var n: Int }
+        let bytes = Array(json.utf8)
+        let codable = bytes.withUnsafeBytes { bytes in
+            Result { () throws(WsPayloadError) -> Count in try WsPayloadDecoding.decodeCodable(Count.self, from: bytes, validating: false) }
+        }
+        let plain = bytes.withUnsafeBytes { bytes in
+            Result { () throws(WsPayloadError) -> PlainCount in try WsPayloadDecoding.decode(PlainCount.self, from: bytes) }
+        }
+        switch (codable, plain) {
+        case (.success(let a), .success(let b)): #expect(a.n == b.n)
+        case (.failure(let a), .failure(let b)): #expect(a == b)
+        default: Issue.record("the codec path and the Codable path disagree on \(json): \(codable) \(plain)")
+        }
+    }
+
+    @Test func anAbsentPayloadIsMissingAsForCodable() {
+        let error = Result { () throws(WsPayloadError) -> Count in try WsPayloadDecoding.decodeCodable(Count.self, from: nil, validating: false) }
+        #expect(throws: WsPayloadError.self) { try error.get() }
+        if case .failure(let failure) = error { #expect(failure.message == "payload is missing") }
+    }
+
+    /// The envelope written by the codec, next to the one the Codable writer makes of the same value.
+    static func envelopes<T: WsJSONCodable>(_ value: T) throws -> (codec: String, codable: String) {
+        let codec = try WsJSONWriter.withEnvelope(event: "e", codable: value, tail: ("ack", 1)) { String(decoding: $0, as: UTF8.self) }
+        let codable = try WsJSONWriter.withEnvelope(event: "e", value: value, tail: ("ack", 1)) { String(decoding: $0, as: UTF8.self) }
+        return (codec, codable)
+    }
+
+    @Test func encodesExactlyAsTheCodableWriter() throws {
+        let value = try JSONDecoder().decode(Outer.self, from: Data(Self.document.utf8))
+        let (codec, codable) = try Self.envelopes(value)
+        #expect(codec == codable)
+        #expect(!codec.contains("missing"))            // nil optional members are left out
+        #expect(codec.contains(#""holes":[1,null,2]"#)) // nil elements are null
+        #expect(codec.contains(#""version":3"#))
+        #expect(codec.contains(#""default":false"#))
+        // And it is the value JSONEncoder would write.
+        let envelope = try JSONDecoder().decode(WsJSONValue.self, from: Data(codec.utf8))
+        let expected = try JSONDecoder().decode(WsJSONValue.self, from: JSONEncoder().encode(value))
+        #expect(envelope["data"] == expected)
+    }
+
+    @Test func floatsAndIntegersAtTheirExtremes() throws {
+        let value = Numbers(f: 0.1, d: -2.5e-300, u: .max, i: .min, whole: 1e15)
+        let (codec, codable) = try Self.envelopes(value)
+        #expect(codec == codable)
+        #expect(codec.contains(#""f":0.1,"#))
+        struct Reply: Decodable { var data: Numbers }
+        #expect(try JSONDecoder().decode(Reply.self, from: Data(codec.utf8)).data == value)
+    }
+
+    /// A value its codec cannot write (a non-finite number) goes the Codable way, which refuses it.
+    @Test func aNonFiniteNumberFallsBackAndFails() {
+        #expect(throws: WsJSONWriter.Unsupported.self) {
+            try WsJSONWriter.withEnvelope(event: "e", codable: Ratio(r: .nan), tail: nil) { _ in () }
+        }
+        #expect(throws: (any Error).self) {
+            try WsJSON.withEnvelope(event: "e", codable: Ratio(r: .infinity)) { _ in () }
+        }
+    }
+}
