@@ -114,7 +114,8 @@ import Testing
 
     /// The envelope written by the codec, next to the one the Codable writer makes of the same value.
     static func envelopes<T: WsJSONCodable>(_ value: T) throws -> (codec: String, codable: String) {
-        let codec = try WsJSONWriter.withEnvelope(event: "e", codable: value, tail: ("ack", 1)) { String(decoding: $0, as: UTF8.self) }
+        var codec = ""
+        try WsJSONWriter.withEnvelope(event: "e", codable: value, tail: ("ack", 1)) { codec = String(decoding: $0, as: UTF8.self) }
         let codable = try WsJSONWriter.withEnvelope(event: "e", value: value, tail: ("ack", 1)) { String(decoding: $0, as: UTF8.self) }
         return (codec, codable)
     }
@@ -145,10 +146,10 @@ import Testing
     /// A value its codec cannot write (a non-finite number) goes the Codable way, which refuses it.
     @Test func aNonFiniteNumberFallsBackAndFails() {
         #expect(throws: WsJSONWriter.Unsupported.self) {
-            try WsJSONWriter.withEnvelope(event: "e", codable: Ratio(r: .nan), tail: nil) { _ in () }
+            try WsJSONWriter.withEnvelope(event: "e", codable: Ratio(r: .nan), tail: nil) { _ in }
         }
         #expect(throws: (any Error).self) {
-            try WsJSON.withEnvelope(event: "e", codable: Ratio(r: .infinity)) { _ in () }
+            try WsJSON.withEnvelope(event: "e", codable: Ratio(r: .infinity)) { _ in }
         }
     }
 }

@@ -40,13 +40,13 @@ enum WsJSON {
 
     /// The same for a ``WsJSONCodable`` value: its own codec, and its `Encodable` route when
     /// that throws.
-    static func withEnvelope<T: WsJSONCodable, R>(
-        event: String, codable value: T, tail: (String, Int64)? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
-    ) throws -> R {
+    static func withEnvelope<T: WsJSONCodable>(
+        event: String, codable value: T, tail: (String, Int64)? = nil, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         do {
-            return try WsJSONWriter.withEnvelope(event: event, codable: value, tail: tail, body)
+            try WsJSONWriter.withEnvelope(event: event, codable: value, tail: tail, body)
         } catch is WsJSONWriter.Unsupported {
-            return try withEnvelope(event: event, value: value, tail: tail, body)
+            try withEnvelope(event: event, value: value, tail: tail, body)
         }
     }
 

@@ -5,12 +5,12 @@
 /// the member out, as `encodeIfPresent` does; what `@WsJSON` generates passes keys already
 /// quoted (`"\"text\":"`), so no key is escaped at run time.
 public struct WsJSONOutput {
-    let sink: Sink
+    var buffer: JSONBuffer
     @usableFromInline var pendingKey: StaticString?
     @usableFromInline var pendingComma = false
     @usableFromInline var keyWritten = false
 
-    init(_ sink: Sink) { self.sink = sink }
+    init(_ buffer: JSONBuffer) { self.buffer = buffer }
 
     /// Whether an object or an array has a member yet (it needs a comma before the next).
     public struct Members {
@@ -21,8 +21,8 @@ public struct WsJSONOutput {
     /// Writes the held key, if any, before the value that needs it.
     private mutating func flushKey() {
         guard let key = pendingKey else { return }
-        if pendingComma { sink.put(UInt8(ascii: ",")) }
-        sink.put(key)
+        if pendingComma { buffer.put(UInt8(ascii: ",")) }
+        buffer.put(key)
         pendingKey = nil
         keyWritten = true
     }
@@ -31,12 +31,12 @@ public struct WsJSONOutput {
 
     public mutating func beginObject() -> Members {
         flushKey()
-        sink.put(UInt8(ascii: "{"))
+        buffer.put(UInt8(ascii: "{"))
         return Members()
     }
 
     public mutating func endObject() {
-        sink.put(UInt8(ascii: "}"))
+        buffer.put(UInt8(ascii: "}"))
     }
 
     /// One member: `key` is the JSON key quoted, with its colon.
@@ -73,17 +73,17 @@ public struct WsJSONOutput {
 
     public mutating func beginArray() -> Members {
         flushKey()
-        sink.put(UInt8(ascii: "["))
+        buffer.put(UInt8(ascii: "["))
         return Members()
     }
 
     public mutating func beginElement(_ array: inout Members) {
-        if array.hasMember { sink.put(UInt8(ascii: ",")) }
+        if array.hasMember { buffer.put(UInt8(ascii: ",")) }
         array.hasMember = true
     }
 
     public mutating func endArray() {
-        sink.put(UInt8(ascii: "]"))
+        buffer.put(UInt8(ascii: "]"))
     }
 
     // MARK: scalars
@@ -94,41 +94,43 @@ public struct WsJSONOutput {
             pendingKey = nil
             return
         }
-        sink.put(nullBytes)
+        buffer.put(nullBytes)
     }
 
     public mutating func writeString(_ value: String) {
         flushKey()
-        sink.writeString(value)
+        buffer.writeString(value)
     }
 
     public mutating func writeBool(_ value: Bool) {
         flushKey()
-        sink.put(value ? trueBytes : falseBytes)
+        buffer.put(value ? trueBytes : falseBytes)
     }
 
     public mutating func writeInteger<I: FixedWidthInteger>(_ value: I) {
         flushKey()
         if let signed = Int64(exactly: value) {
-            sink.writeInteger(signed)
+            buffer.writeInteger(signed)
         } else {
-            sink.writeUnsigned(UInt64(value))
+            buffer.writeUnsigned(UInt64(value))
         }
     }
 
     public mutating func writeDouble(_ value: Double) throws {
         flushKey()
-        try sink.writeDouble(value)
+        try buffer.writeDouble(value)
     }
 
     public mutating func writeFloat(_ value: Float) throws {
         flushKey()
-        try sink.writeFloat(value)
+        try buffer.writeFloat(value)
     }
 
     /// Any `Encodable`, through the gateway's streaming encoder; what it cannot write throws.
     public mutating func writeEncodable<T: Encodable>(_ value: T) throws {
         flushKey()
+        let sink = Sink(continuing: buffer)
+        defer { buffer = sink.surrender() }
         try sink.encodeValue(value)
         if sink.unsupported { throw WsJSONWriter.Unsupported() }
     }

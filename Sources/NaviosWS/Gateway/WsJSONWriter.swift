@@ -48,18 +48,33 @@ struct WsJSONWriter {
         }
     }
 
-    /// The same with a ``WsJSONCodable`` value written by its own codec; what the codec cannot
-    /// write throws `Unsupported`, as the `Encodable` route does.
-    static func withEnvelope<T: WsJSONCodable, R>(
-        event: String, codable value: T, tail: (String, Int64)?, _ body: (UnsafeRawBufferPointer) throws -> R
-    ) throws -> R {
-        try withEnvelope(event: event, tail: tail, body) { sink in
-            var output = WsJSONOutput(sink)
+    /// The same with a ``WsJSONCodable`` value written by its own codec, into stack memory
+    /// while it fits (a reply allocates nothing); what the codec cannot write throws
+    /// `Unsupported`, as the `Encodable` route does.
+    /// (`body` returns nothing: with a generic result, the temporary allocation would look up
+    /// its `Result` type's metadata on every call.)
+    static func withEnvelope<T: WsJSONCodable>(
+        event: String, codable value: T, tail: (String, Int64)?, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
+            var output = WsJSONOutput(JSONBuffer(in: memory))
+            defer { output.buffer.free() }
+            output.buffer.put(#"{"event":"#)
+            output.buffer.writeString(event)
+            output.buffer.put(#","data":"#)
             do {
                 try value.encode(wsJSON: &output)
             } catch {
                 throw Unsupported()
             }
+            if let (name, number) = tail {
+                output.buffer.put(UInt8(ascii: ","))
+                output.buffer.writeString(name)
+                output.buffer.put(UInt8(ascii: ":"))
+                output.buffer.writeInteger(number)
+            }
+            output.buffer.put(UInt8(ascii: "}"))
+            try body(output.buffer.bytes)
         }
     }
 
@@ -79,7 +94,7 @@ struct WsJSONWriter {
             sink.writeInteger(number)
         }
         sink.put(UInt8(ascii: "}"))
-        return try body(UnsafeRawBufferPointer(start: sink.base, count: sink.count))
+        return try body(sink.buffer.bytes)
     }
 }
 
@@ -89,52 +104,41 @@ final class Sink {
     // the run-time exclusivity checks cost more than the writing (perf showed them at ~6%).
     /// The output: a buffer of its own rather than an array, whose every append checks
     /// uniqueness and capacity through generic code (callgrind: ~15 instructions a byte).
-    @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<UInt8>
-    @exclusivity(unchecked) private(set) var count = 0
-    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) var buffer: JSONBuffer
     /// For each open container: its closing byte and whether it has a member yet.
     @exclusivity(unchecked) var open: [(close: UInt8, hasMember: Bool)] = []
     /// Set by requests this writer does not serve (see WsJSONWriter); the result is discarded.
     var unsupported = false
 
     init(capacity: Int = 256) {
-        self.capacity = capacity
-        base = .allocate(capacity: capacity)
+        buffer = JSONBuffer(capacity: capacity)
     }
 
-    deinit { base.deallocate() }
-
-    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
-
-    private func reserve(_ extra: Int) {
-        guard count + extra > capacity else { return }
-        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity * 2, count + extra))
-        grown.update(from: base, count: count)
-        base.deallocate()
-        base = grown
-        capacity = max(capacity * 2, count + extra)
+    /// Continues `buffer` (a codec's output, when one of its members has no codec of its own);
+    /// `surrender` hands it back.
+    init(continuing buffer: JSONBuffer) {
+        self.buffer = buffer
     }
 
-    func put(_ byte: UInt8) {
-        reserve(1)
-        base[count] = byte
-        count += 1
+    func surrender() -> JSONBuffer {
+        defer { buffer = JSONBuffer(capacity: 0) }
+        return buffer
     }
 
-    func put(_ bytes: UnsafeRawBufferPointer) {
-        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
-        reserve(bytes.count)
-        (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        count += bytes.count
-    }
+    deinit { buffer.free() }
 
-    func put(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { put($0) }
-    }
+    var bytes: [UInt8] { Array(buffer.bytes) }
+    var count: Int { buffer.count }
 
-    func put(_ text: StaticString) {
-        put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
+    func put(_ byte: UInt8) { buffer.put(byte) }
+    func put(_ bytes: UnsafeRawBufferPointer) { buffer.put(bytes) }
+    func put(_ bytes: [UInt8]) { buffer.put(bytes) }
+    func put(_ text: StaticString) { buffer.put(text) }
+    func writeString(_ text: String) { buffer.writeString(text) }
+    func writeInteger(_ value: Int64) { buffer.writeInteger(value) }
+    func writeUnsigned(_ value: UInt64) { buffer.writeUnsigned(value) }
+    func writeDouble(_ value: Double) throws { try buffer.writeDouble(value) }
+    func writeFloat(_ value: Float) throws { try buffer.writeFloat(value) }
 
     /// Scalars are told apart by comparing metatypes (a pointer comparison each) rather than by
     /// dynamic casts, which go through the runtime's conformance tables on every call.
@@ -170,89 +174,6 @@ final class Sink {
         if open[open.count - 1].hasMember { put(UInt8(ascii: ",")) }
         open[open.count - 1].hasMember = true
     }
-
-    /// Runs of bytes that need no escape are found sixteen at a time by the C core
-    /// (`nws_json_plain_run`) and copied whole.
-    func writeString(_ text: String) {
-        var text = text
-        text.withUTF8 { utf8 in
-            guard let start = utf8.baseAddress else { return put(emptyString) }
-            reserve(utf8.count + 2)
-            put(UInt8(ascii: "\""))
-            var p = 0
-            while true {
-                let run = nws_json_plain_run(start + p, utf8.count - p)
-                put(UnsafeRawBufferPointer(start: start + p, count: run))
-                p += run
-                guard p < utf8.count else { break }
-                writeEscape(start[p])
-                p += 1
-            }
-            put(UInt8(ascii: "\""))
-        }
-    }
-
-    private func writeEscape(_ byte: UInt8) {
-        put(UInt8(ascii: "\\"))
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): put(byte)
-        case 0x0A: put(UInt8(ascii: "n"))
-        case 0x0D: put(UInt8(ascii: "r"))
-        case 0x09: put(UInt8(ascii: "t"))
-        default:
-            put(UInt8(ascii: "u"))
-            put(UInt8(ascii: "0"))
-            put(UInt8(ascii: "0"))
-            put(hexDigits[Int(byte >> 4)])
-            put(hexDigits[Int(byte & 15)])
-        }
-    }
-
-    /// Decimal digits written straight into the output (no intermediate String).
-    func writeInteger(_ value: Int64) {
-        reserve(20)
-        if value < 0 { put(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits = 0
-        var scratch = magnitude
-        repeat {
-            digits += 1
-            scratch /= 10
-        } while scratch > 0
-        var position = count + digits - 1
-        repeat {
-            base[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            position -= 1
-        } while magnitude > 0
-        count += digits
-    }
-
-    func writeUnsigned(_ value: UInt64) {
-        if let signed = Int64(exactly: value) { return writeInteger(signed) }
-        put(Array(String(value).utf8))
-    }
-
-    /// A Float in its own shortest form ("0.1", where widening to Double would write
-    /// "0.10000000149011612").
-    func writeFloat(_ value: Float) throws {
-        guard value.isFinite else { throw WsJSONWriter.Unsupported() }
-        if value == value.rounded(), abs(value) < 16_777_216 {
-            writeInteger(Int64(value))
-        } else {
-            put(Array(value.description.utf8))
-        }
-    }
-
-    func writeDouble(_ value: Double) throws {
-        guard value.isFinite else { throw WsJSONWriter.Unsupported() }
-        // Integral values as integers, as JSONEncoder writes them ("3", not "3.0").
-        if value == value.rounded(), abs(value) < 9_007_199_254_740_992 {
-            writeInteger(Int64(value))
-        } else {
-            put(Array(value.description.utf8))
-        }
-    }
 }
 
 let trueBytes = Array("true".utf8)
@@ -262,7 +183,6 @@ private let emptyObject = Array("{}".utf8)
 private let emptyString = Array("\"\"".utf8)
 private let eventPrefix = Array("{\"event\":".utf8)
 private let dataKey = Array(",\"data\":".utf8)
-private let hexDigits = Array("0123456789abcdef".utf8)
 
 /// The Encoder handed to one value: it may ask for one container.
 struct SinkEncoder: Encoder {

@@ -1,0 +1,181 @@
+internal import CNaviosWS
+
+/// The bytes of one JSON text being written, and the writing of JSON's scalars into them.
+///
+/// A struct over raw memory, so that the message path can write a reply into stack memory
+/// (`withUnsafeTemporaryAllocation`) and only a reply that outgrows it touches the heap. Both
+/// writers use it: `WsJSONOutput` (a ``WsJSONCodable`` value's own codec) holds one directly,
+/// the `Encodable` writer's `Sink` holds one behind its reference.
+struct JSONBuffer {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
+    /// Whether `base` is heap memory of this buffer's (freed by `free`), not the caller's.
+    private var owned: Bool
+
+    /// Writes into `memory`, which the caller owns and keeps for as long as the buffer is used;
+    /// what does not fit moves to the heap.
+    init(in memory: UnsafeMutableBufferPointer<UInt8>) {
+        base = memory.baseAddress!
+        capacity = memory.count
+        owned = false
+    }
+
+    init(capacity: Int) {
+        base = .allocate(capacity: capacity)
+        self.capacity = capacity
+        owned = true
+    }
+
+    mutating func free() {
+        if owned { base.deallocate() }
+        owned = false
+        capacity = 0
+        count = 0
+    }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    @inline(__always)
+    mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(extra) }
+    }
+
+    @inline(never)
+    private mutating func grow(_ extra: Int) {
+        let size = max(capacity * 2, count + extra, 64)
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
+        grown.update(from: base, count: count)
+        if owned { base.deallocate() }
+        base = grown
+        capacity = size
+        owned = true
+    }
+
+    // MARK: raw bytes
+
+    @inline(__always)
+    mutating func put(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    mutating func put(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func put(_ text: StaticString) {
+        put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    mutating func put(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { put($0) }
+    }
+
+    // MARK: scalars
+
+    /// A JSON string. Runs of bytes that need no escape are found sixteen at a time by the C
+    /// core (`nws_json_plain_run`) and copied whole; room for the worst case (every byte a
+    /// six-byte `\u00XX`) is made once, so the copying checks no capacity.
+    mutating func writeString(_ text: String) {
+        var text = text
+        text.withUTF8 { utf8 in
+            reserve(utf8.count * 6 + 2)
+            var out = base + count
+            out.pointee = UInt8(ascii: "\"")
+            out += 1
+            if let start = utf8.baseAddress {
+                var p = 0
+                while true {
+                    let run = nws_json_plain_run(start + p, utf8.count - p)
+                    out.update(from: start + p, count: run)
+                    out += run
+                    p += run
+                    guard p < utf8.count else { break }
+                    out = Self.writeEscape(start[p], at: out)
+                    p += 1
+                }
+            }
+            out.pointee = UInt8(ascii: "\"")
+            count = out + 1 - base
+        }
+    }
+
+    /// The escape of a byte that cannot stand in a string as it is; returns where it ends.
+    private static func writeEscape(_ byte: UInt8, at out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        out[0] = UInt8(ascii: "\\")
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+            out[1] = byte
+            return out + 2
+        case 0x0A:
+            out[1] = UInt8(ascii: "n")
+            return out + 2
+        case 0x0D:
+            out[1] = UInt8(ascii: "r")
+            return out + 2
+        case 0x09:
+            out[1] = UInt8(ascii: "t")
+            return out + 2
+        default:
+            let hex: StaticString = "0123456789abcdef"
+            out[1] = UInt8(ascii: "u")
+            out[2] = UInt8(ascii: "0")
+            out[3] = UInt8(ascii: "0")
+            out[4] = hex.utf8Start[Int(byte >> 4)]
+            out[5] = hex.utf8Start[Int(byte & 15)]
+            return out + 6
+        }
+    }
+
+    /// Decimal digits written straight into the output (no intermediate String).
+    mutating func writeInteger(_ value: Int64) {
+        reserve(20)
+        if value < 0 { put(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits = 0
+        var scratch = magnitude
+        repeat {
+            digits += 1
+            scratch /= 10
+        } while scratch > 0
+        var position = count + digits - 1
+        repeat {
+            base[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            position -= 1
+        } while magnitude > 0
+        count += digits
+    }
+
+    mutating func writeUnsigned(_ value: UInt64) {
+        if let signed = Int64(exactly: value) { return writeInteger(signed) }
+        put(Array(String(value).utf8))
+    }
+
+    /// Integral values as integers, as JSONEncoder writes them ("3", not "3.0"); a non-finite
+    /// number throws (JSON has none).
+    mutating func writeDouble(_ value: Double) throws {
+        guard value.isFinite else { throw WsJSONWriter.Unsupported() }
+        if value == value.rounded(), abs(value) < 9_007_199_254_740_992 {
+            writeInteger(Int64(value))
+        } else {
+            put(Array(value.description.utf8))
+        }
+    }
+
+    /// A Float in its own shortest form ("0.1", where widening to Double would write
+    /// "0.10000000149011612").
+    mutating func writeFloat(_ value: Float) throws {
+        guard value.isFinite else { throw WsJSONWriter.Unsupported() }
+        if value == value.rounded(), abs(value) < 16_777_216 {
+            writeInteger(Int64(value))
+        } else {
+            put(Array(value.description.utf8))
+        }
+    }
+}
