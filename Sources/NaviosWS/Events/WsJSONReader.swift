@@ -14,7 +14,10 @@ import Darwin
 /// number out of range) throws, and the payload is decoded again through `Decodable`, whose
 /// value or error is then the answer.
 public struct WsJSONReader {
-    let decoder: WsSpanDecoder
+    let decoder: JSONSpan
+    /// The span decoder of members that have no codec of their own, made the first time one
+    /// comes (most payloads have none).
+    private var spanDecoder: WsSpanDecoder?
     /// The first byte of the value to read next (after white space).
     var position: Int
     /// The key of the member `nextMember` stopped at.
@@ -22,7 +25,7 @@ public struct WsJSONReader {
     private var keyEnd = 0
 
     init(_ bytes: UnsafeRawBufferPointer) throws {
-        decoder = WsSpanDecoder(bytes)
+        decoder = JSONSpan(bytes)
         position = try decoder.skipSpace(0)
     }
 
@@ -31,12 +34,12 @@ public struct WsJSONReader {
     static func decode<T: WsJSONCodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         var reader = try WsJSONReader(bytes)
         let value = try T(wsJSON: &reader)
-        guard !reader.decoder.declined else { throw WsSpanDecoder.Decline() }
+        if let spanDecoder = reader.spanDecoder, spanDecoder.declined { throw JSONSpan.Decline() }
         return value
     }
 
     /// The error that sends the payload to the `Decodable` path.
-    public func decline() -> any Error { decoder.decline() }
+    public func decline() -> any Error { JSONSpan.Decline() }
 
     // MARK: objects
 
@@ -184,7 +187,8 @@ public struct WsJSONReader {
 
     /// Any `Decodable` at the current position, through the span decoder.
     public mutating func decodable<T: Decodable>(_ type: T.Type) throws -> T {
-        let value = try decoder.decodeValue(T.self, at: position, key: nil)
+        if spanDecoder == nil { spanDecoder = WsSpanDecoder(decoder.bytes) }
+        let value = try spanDecoder!.decodeValue(T.self, at: position, key: nil)
         position = try decoder.skipValue(position)
         return value
     }

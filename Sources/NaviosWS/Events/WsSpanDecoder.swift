@@ -20,13 +20,13 @@ internal import CNaviosWS
 /// answer (a value, or the error the client is told about) is then the answer. Errors are
 /// rare, so the second pass costs nothing on the hot path.
 final class WsSpanDecoder: Decoder {
-    struct Decline: Error {}
+    typealias Decline = JSONSpan.Decline
 
-    let bytes: UnsafeRawBufferPointer
+    let span: JSONSpan
+    var bytes: UnsafeRawBufferPointer { span.bytes }
     /// The value being decoded: from its first byte (after white space) to the end of the span
     /// that contains it.
     fileprivate var start: Int
-    let end: Int
     var codingPath: [any CodingKey] = []
     /// Set by every decline, even one that a type's own `init(from:)` caught with `try?`: the
     /// value it then built may differ from JSONDecoder's, so the whole decode is redone there.
@@ -34,9 +34,8 @@ final class WsSpanDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     init(_ bytes: UnsafeRawBufferPointer) {
-        self.bytes = bytes
+        span = JSONSpan(bytes)
         start = 0
-        end = bytes.count
     }
 
     /// `bytes` must hold one valid JSON value (as the C core's scanner guarantees for a `data`
@@ -93,214 +92,29 @@ final class WsSpanDecoder: Decoder {
         return try T(from: self)
     }
 
-    func byte(_ position: Int) -> UInt8 {
-        position < end ? bytes[position] : 0
-    }
+    // The span's scanning; a decline marks the whole decode as declined (see `declined`).
 
-    func skipSpace(_ position: Int) throws -> Int {
-        var p = position
-        while p < end {
-            switch bytes[p] {
-            case .space, .tab, .newline, .carriageReturn: p += 1
-            default: return p
-            }
-        }
-        throw decline()
-    }
-
-    func isNull(at position: Int) -> Bool {
-        byte(position) == UInt8(ascii: "n")
-    }
-
-    func bool(at position: Int) throws -> Bool {
-        switch byte(position) {
-        case UInt8(ascii: "t"): return true
-        case UInt8(ascii: "f"): return false
-        default: throw decline()
-        }
-    }
-
-    /// A string value. The span was validated as JSON (and its text as UTF-8) by the C core,
-    /// so only the closing quote and the escapes need finding.
-    func string(at position: Int) throws -> String {
-        try string(at: position, next: nil)
-    }
-
-    /// The same, and where the value ends (just past its closing quote) in `next`.
-    func string(at position: Int, next: UnsafeMutablePointer<Int>?) throws -> String {
-        guard byte(position) == .quote else { throw decline() }
-        let p = plainRun(from: position + 1)
-        switch byte(p) {
-        case .quote:
-            next?.pointee = p + 1
-            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(position + 1)..<p]), as: UTF8.self)
-        case .backslash:
-            return try unescapedString(from: position + 1, next: next)
-        default:
+    @inline(__always)
+    private func marking<R>(_ body: () throws -> R) throws -> R {
+        do {
+            return try body()
+        } catch {
             throw decline()
         }
     }
 
-    /// The position of the first byte from `position` on that is a quote, a backslash or a
-    /// control character (or the end): the C core checks sixteen bytes at a time.
-    func plainRun(from position: Int) -> Int {
-        guard position < end, let base = bytes.baseAddress else { return position }
-        return position + nws_json_plain_run(base.assumingMemoryBound(to: UInt8.self) + position, end - position)
-    }
-
-    private func unescapedString(from first: Int, next: UnsafeMutablePointer<Int>?) throws -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        var p = first
-        while p < end {
-            let c = bytes[p]
-            if c == .quote {
-                next?.pointee = p + 1
-                return String(decoding: out, as: UTF8.self)
-            }
-            p += 1
-            guard c == .backslash else {
-                out.append(c)
-                continue
-            }
-            guard p < end else { throw decline() }
-            let escape = bytes[p]
-            p += 1
-            switch escape {
-            case .quote, .backslash, .slash: out.append(escape)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4(at: p)
-                p += 4
-                if (0xD800..<0xDC00).contains(scalar) {
-                    // A high surrogate must be followed by an escaped low one.
-                    guard byte(p) == .backslash, byte(p + 1) == UInt8(ascii: "u") else { throw decline() }
-                    let low = try hex4(at: p + 2)
-                    guard (0xDC00..<0xE000).contains(low) else { throw decline() }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    p += 6
-                } else if (0xDC00..<0xE000).contains(scalar) {
-                    throw decline()
-                }
-                guard let unicode = Unicode.Scalar(scalar) else { throw decline() }
-                out.append(contentsOf: UTF8.encode(unicode)!)
-            default: throw decline()
-            }
-        }
-        throw decline()
-    }
-
-    private func hex4(at position: Int) throws -> UInt32 {
-        guard position + 4 <= end else { throw decline() }
-        var value: UInt32 = 0
-        for i in 0..<4 {
-            let c = bytes[position + i]
-            let digit: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = c - UInt8(ascii: "A") + 10
-            default: throw decline()
-            }
-            value = value << 4 | UInt32(digit)
-        }
-        return value
-    }
-
-    /// An integer written as plain digits (no fraction, no exponent, no "-0"), in range.
+    func byte(_ position: Int) -> UInt8 { span.byte(position) }
+    func skipSpace(_ position: Int) throws -> Int { try marking { try span.skipSpace(position) } }
+    func isNull(at position: Int) -> Bool { span.isNull(at: position) }
+    func bool(at position: Int) throws -> Bool { try marking { try span.bool(at: position) } }
+    func string(at position: Int) throws -> String { try marking { try span.string(at: position) } }
+    func plainRun(from position: Int) -> Int { span.plainRun(from: position) }
     func integer<I: FixedWidthInteger>(_ type: I.Type, at position: Int) throws -> I {
-        var p = position
-        let negative = byte(p) == .minus
-        if negative {
-            guard I.isSigned, byte(p + 1) != UInt8(ascii: "0") else { throw decline() }
-            p += 1
-        }
-        var value: I = 0
-        var digits = 0
-        while p < end, case let c = bytes[p], c >= UInt8(ascii: "0"), c <= UInt8(ascii: "9") {
-            let digit = I(c - UInt8(ascii: "0"))
-            let (shifted, o1) = value.multipliedReportingOverflow(by: 10)
-            let (next, o2) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
-            guard !o1, !o2 else { throw decline() }
-            value = next
-            digits += 1
-            p += 1
-        }
-        guard digits > 0, !Self.continuesNumber(byte(p)) else { throw decline() }
-        return value
+        try marking { try span.integer(I.self, at: position) }
     }
-
-    /// A finite number. Swift's parsers are correctly rounded, as JSONDecoder's are; a value
-    /// too large for the type declines (JSONDecoder refuses it).
-    func double(at position: Int) throws -> Double { try floatingPoint(Double.self, at: position) }
-    func float(at position: Int) throws -> Float { try floatingPoint(Float.self, at: position) }
-
-    private func floatingPoint<F: BinaryFloatingPoint & LosslessStringConvertible>(_ type: F.Type, at position: Int) throws -> F {
-        var p = position
-        while p < end, Self.isNumberByte(bytes[p]) { p += 1 }
-        guard p > position,
-              let value = F(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<p]), as: UTF8.self)),
-              value.isFinite
-        else { throw decline() }
-        return value
-    }
-
-    private static func isNumberByte(_ c: UInt8) -> Bool {
-        (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == .minus || continuesNumber(c)
-    }
-
-    private static func continuesNumber(_ c: UInt8) -> Bool {
-        c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+")
-    }
-
-    /// The position just after the value that starts at `position`.
-    func skipValue(_ position: Int) throws -> Int {
-        switch byte(position) {
-        case .quote:
-            var p = position + 1
-            while p < end {
-                p = plainRun(from: p)
-                switch byte(p) {
-                case .quote: return p + 1
-                case .backslash: p += 2
-                default: p += 1   // a control character: the C core refused those already
-                }
-            }
-            throw decline()
-        case .openBrace, .openBracket:
-            // Strings are skipped whole, so brackets inside them do not count.
-            var depth = 0
-            var p = position
-            while p < end {
-                switch bytes[p] {
-                case .quote:
-                    p = try skipValue(p)
-                    continue
-                case .openBrace, .openBracket: depth += 1
-                case .closeBrace, .closeBracket:
-                    depth -= 1
-                    if depth == 0 { return p + 1 }
-                default: break
-                }
-                p += 1
-            }
-            throw decline()
-        default:
-            // A number or a literal: up to the next delimiter.
-            var p = position
-            while p < end {
-                switch bytes[p] {
-                case .comma, .closeBrace, .closeBracket, .space, .tab, .newline, .carriageReturn: return p
-                default: p += 1
-                }
-            }
-            return p
-        }
-    }
+    func double(at position: Int) throws -> Double { try marking { try span.double(at: position) } }
+    func float(at position: Int) throws -> Float { try marking { try span.float(at: position) } }
+    func skipValue(_ position: Int) throws -> Int { try marking { try span.skipValue(position) } }
 }
 
 // MARK: - containers
@@ -557,21 +371,4 @@ private struct SpanSingleValueContainer: SingleValueDecodingContainer {
     func decode(_ type: UInt32.Type) throws -> UInt32 { try decoder.integer(UInt32.self, at: value) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try decoder.integer(UInt64.self, at: value) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decoder.decodeValue(T.self, at: value, key: nil) }
-}
-
-private extension UInt8 {
-    static let quote = UInt8(ascii: "\"")
-    static let backslash = UInt8(ascii: "\\")
-    static let slash = UInt8(ascii: "/")
-    static let colon = UInt8(ascii: ":")
-    static let comma = UInt8(ascii: ",")
-    static let minus = UInt8(ascii: "-")
-    static let openBrace = UInt8(ascii: "{")
-    static let closeBrace = UInt8(ascii: "}")
-    static let openBracket = UInt8(ascii: "[")
-    static let closeBracket = UInt8(ascii: "]")
-    static let space = UInt8(ascii: " ")
-    static let tab = UInt8(ascii: "\t")
-    static let newline = UInt8(ascii: "\n")
-    static let carriageReturn = UInt8(ascii: "\r")
 }
