@@ -125,6 +125,24 @@ int nws_send(nws_server *s, nws_conn_id id, int opcode, const void *data, size_t
     return 0;
 }
 
+/* The connection of id when the caller is its loop's thread, else NULL. */
+static nws_conn *own_conn(nws_server *s, nws_conn_id id) {
+    nws_loop *loop = owning_loop(s, id);
+    return loop != NULL && nws__current_loop == loop ? nws__loop_conn(loop, id) : NULL;
+}
+
+int nws_conn_set_user(nws_server *s, nws_conn_id id, void *user) {
+    nws_conn *c = own_conn(s, id);
+    if (c == NULL) return NWS_ESTALE;
+    c->user = user;
+    return 0;
+}
+
+void *nws_conn_user(nws_server *s, nws_conn_id id) {
+    nws_conn *c = own_conn(s, id);
+    return c ? c->user : NULL;
+}
+
 int nws_close(nws_server *s, nws_conn_id id, uint16_t code, const char *reason, size_t reason_len) {
     nws_loop *loop = owning_loop(s, id);
     if (loop == NULL) return NWS_ESTALE;

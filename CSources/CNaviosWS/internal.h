@@ -119,6 +119,7 @@ struct nws_conn {
      * chain of cache misses) and no memory outside the connection but the shared frame. */
     nws__seg first_seg;
     void *io;                 /* io_uring: the send in flight (its iovecs must outlive it) */
+    void *user;               /* the application's (nws_conn_set_user) */
     uint64_t last_in_ms;      /* for the idle timeout */
     uint64_t ping_sent_ms;
     nws_conn *grave_next;     /* on the loop's list of connections to free */

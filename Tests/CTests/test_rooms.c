@@ -234,11 +234,38 @@ static void sendq_broadcastsBehindABacklogAreCopiedInOrderAndShareWhenTheQueueIs
     teardown();
 }
 
+/* The application's pointer for a connection: kept on the owning loop, invisible elsewhere,
+ * gone with the connection (a new connection in the same slot starts without one). */
+static void conn_theUserPointerStaysWithItsConnectionOnItsLoopOnly(void) {
+    setup();
+    int object = 0;
+    nws_conn_id id = open_conn();
+    NWS_CHECK(nws_conn_user(server, id) == NULL);
+    NWS_CHECK_EQ(nws_conn_set_user(server, id, &object), 0);
+    NWS_CHECK(nws_conn_user(server, id) == &object);
+
+    nws__current_loop = NULL;   /* another thread */
+    NWS_CHECK(nws_conn_user(server, id) == NULL);
+    NWS_CHECK_EQ(nws_conn_set_user(server, id, NULL), NWS_ESTALE);
+    nws__current_loop = loop;
+    NWS_CHECK(nws_conn_user(server, id) == &object);
+
+    nws__conn_abort(loop, conn_of(id), 0);
+    nws__loop_tick(loop);
+    NWS_CHECK(nws_conn_user(server, id) == NULL);
+    NWS_CHECK_EQ(nws_conn_set_user(server, id, &object), NWS_ESTALE);
+    nws_conn_id next = open_conn();
+    NWS_CHECK(next != id);
+    NWS_CHECK(nws_conn_user(server, next) == NULL);
+    teardown();
+}
+
 int main(void) {
     NWS_RUN(rooms_aRoomOf100000MembersGetsEachBroadcastOncePerMember);
     NWS_RUN(rooms_aMemberOfSeveralRoomsGetsOneCopyAndExclusionsHold);
     NWS_RUN(rooms_leavingAndClosingCleanTheIndex);
     NWS_RUN(rooms_swapRemoveKeepsEveryOtherMembership);
     NWS_RUN(sendq_broadcastsBehindABacklogAreCopiedInOrderAndShareWhenTheQueueIsEmpty);
+    NWS_RUN(conn_theUserPointerStaysWithItsConnectionOnItsLoopOnly);
     return nws_test_summary("rooms");
 }

@@ -143,6 +143,12 @@ void nws_server_destroy(nws_server *s);
  * with 1008), NWS_ETOOBIG, NWS_ENOMEM. From another thread the result of the send itself is not
  * known yet: 0 means "posted". */
 int nws_send(nws_server *s, nws_conn_id id, int opcode, const void *data, size_t len, unsigned flags);
+/* A pointer the application keeps with a connection (its own object for the connection), so
+ * that on_message finds it without a lookup of its own. Only on the loop thread that owns the
+ * connection (in on_open, on_message...); it is forgotten with the connection. set returns 0 or
+ * NWS_ESTALE; get returns NULL for a stale id, another loop's id, or none set. */
+int nws_conn_set_user(nws_server *s, nws_conn_id id, void *user);
+void *nws_conn_user(nws_server *s, nws_conn_id id);
 /* Starts the close handshake with code (1000 when 0) and a reason; 0 or NWS_ESTALE/NWS_ECLOSED. */
 int nws_close(nws_server *s, nws_conn_id id, uint16_t code, const char *reason, size_t reason_len);
 

@@ -144,6 +144,19 @@ public final class WsEngine: Service, Sendable {
                  droppable ? UInt32(NWS_SEND_DROPPABLE.rawValue) : 0)
     }
 
+    /// Keeps `object` with the connection, unretained, for `userObject` to return on the
+    /// connection's loop thread: a message finds its connection's object without a lookup.
+    /// Only on that loop thread (in `onOpen`); the caller keeps the object alive until `onClose`.
+    func setUserObject(_ object: AnyObject?, for id: WsConnectionID) {
+        _ = nws_conn_set_user(server, id.rawValue, object.map { Unmanaged.passUnretained($0).toOpaque() })
+    }
+
+    /// The object set for the connection, when called on its loop thread.
+    @inline(__always)
+    func userObject<T: AnyObject>(_ type: T.Type, for id: WsConnectionID) -> T? {
+        nws_conn_user(server, id.rawValue).map { Unmanaged<T>.fromOpaque($0).takeUnretainedValue() }
+    }
+
     public func close(_ id: WsConnectionID, code: UInt16 = 1000, reason: String = "") throws(WsCoreError) {
         var reason = reason
         let rc = reason.withUTF8 { nws_close(server, id.rawValue, code, $0.baseAddress, $0.count) }

@@ -52,7 +52,8 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
             return
         }
         let client = WsClient(connection: connection, handshake: WsHandshake(request), gateway: gateway, runtime: self)
-        clientsByID.withLock { $0[connection.id] = client }
+        clientsByID.withLock { $0[connection.id] = client }   // holds it until onClose
+        engine.setUserObject(client, for: connection.id)
         roomJoined(WsRoomKey.everyone(gateway.namespace))
         try? engine.join(connection.id, room: WsRoomKey.everyone(gateway.namespace))
         if !gateway.needsSetup {
@@ -89,8 +90,14 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         }
     }
 
+    /// The client of a connection: kept with the C connection (no lookup) on its loop thread.
+    @inline(__always)
+    private func client(of connection: WsConnection) -> WsClient? {
+        engine.userObject(WsClient.self, for: connection.id) ?? clientsByID.withLock { $0[connection.id] }
+    }
+
     func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
-        guard let client = clientsByID.withLock({ $0[connection.id] }) else { return }
+        guard let client = client(of: connection) else { return }
         // One lock per message: whether the client is ready, and whether anything of it waits
         // on the executor (then a sync handler may not run inline: order is kept).
         let (ready, idle) = client.state.withLock { state -> (Bool, Bool) in
@@ -108,7 +115,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {
-        guard let client = clientsByID.withLock({ $0[connection.id] }), client.state.withLock({ $0.ready }) else { return }
+        guard let client = client(of: connection), client.state.withLock({ $0.ready }) else { return }
         let gateway = client.gateway
         guard gateway.hasBinaryHandler else {
             client.send(errorEnvelope(event: "binary", WsException("unsupported", "this gateway takes no binary messages"), ack: nil))
