@@ -30,7 +30,7 @@ static int is_plain(uint8_t c) {
 
 /* Most string bytes need no attention: sixteen are checked at a time (SSE2 is part of x86-64),
  * and only the byte that stops the run is looked at one by one. */
-size_t nws_json_plain_run(const uint8_t *s, size_t len) {
+static inline size_t plain_run(const uint8_t *s, size_t len) {
     size_t i = 0;
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
@@ -47,12 +47,16 @@ size_t nws_json_plain_run(const uint8_t *s, size_t len) {
     return i;
 }
 
+size_t nws_json_plain_run(const uint8_t *s, size_t len) {
+    return plain_run(s, len);
+}
+
 /* p at the opening quote. *escaped is set when a backslash appears. Control characters are
  * not allowed raw (RFC 8259 §7); other bytes pass (UTF-8 was validated by the frame layer). */
 static pos skip_string(pos p, pos end, int *escaped) {
     p++;
     while (p < end) {
-        p += nws_json_plain_run(p, (size_t)(end - p));
+        p += plain_run(p, (size_t)(end - p));
         if (p >= end) return NULL;
         uint8_t c = *p;
         if (c == '"') return p + 1;
@@ -115,8 +119,9 @@ static pos skip_array(pos p, pos end, int depth) {
     }
 }
 
-/* Walks an object; on_member (may be NULL) sees each key span and value span. */
-typedef int (*member_fn)(void *ctx, pos key, size_t key_len, pos value, size_t value_len);
+/* Walks an object; on_member (may be NULL) sees each key span and value span, and for a
+ * string value whether it holds an escape (so that a caller need not scan it again). */
+typedef int (*member_fn)(void *ctx, pos key, size_t key_len, pos value, size_t value_len, int escaped);
 
 static pos walk_object(pos p, pos end, int depth, member_fn on_member, void *ctx) {
     p = skip_ws(p + 1, end);
@@ -130,8 +135,10 @@ static pos walk_object(pos p, pos end, int depth, member_fn on_member, void *ctx
         p = skip_ws(after_key, end);
         if (p >= end || *p != ':') return NULL;
         pos value = skip_ws(p + 1, end);
-        if ((p = skip_value(value, end, depth)) == NULL) return NULL;
-        if (on_member && on_member(ctx, key, key_len, value, (size_t)(p - value)) != 0) return NULL;
+        int escaped = 0;
+        p = value < end && *value == '"' ? skip_string(value, end, &escaped) : skip_value(value, end, depth);
+        if (p == NULL) return NULL;
+        if (on_member && on_member(ctx, key, key_len, value, (size_t)(p - value), escaped) != 0) return NULL;
         p = skip_ws(p, end);
         if (p >= end) return NULL;
         if (*p == '}') return p + 1;
@@ -178,13 +185,13 @@ static int parse_id(pos value, size_t len, int64_t *out) {
     return 0;
 }
 
-static int envelope_member(void *ctx, pos key, size_t key_len, pos value, size_t value_len) {
+static int envelope_member(void *ctx, pos key, size_t key_len, pos value, size_t value_len, int escaped) {
     nws_envelope *env = ctx;
     if (key_is(key, key_len, "event")) {
         if (env->event != NULL || *value != '"') return -1;
         env->event = value + 1;
         env->event_len = value_len - 2;
-        skip_string(value, value + value_len, &env->event_escaped);
+        env->event_escaped = escaped;
     } else if (key_is(key, key_len, "data")) {
         if (env->data != NULL) return -1;
         env->data = value;

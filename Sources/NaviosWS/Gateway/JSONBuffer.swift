@@ -82,27 +82,32 @@ struct JSONBuffer {
     /// core (`nws_json_plain_run`) and copied whole; room for the worst case (every byte a
     /// six-byte `\u00XX`) is made once, so the copying checks no capacity.
     mutating func writeString(_ text: String) {
-        var text = text
-        text.withUTF8 { utf8 in
-            reserve(utf8.count * 6 + 2)
-            var out = base + count
-            out.pointee = UInt8(ascii: "\"")
-            out += 1
-            if let start = utf8.baseAddress {
-                var p = 0
-                while true {
-                    let run = nws_json_plain_run(start + p, utf8.count - p)
-                    out.update(from: start + p, count: run)
-                    out += run
-                    p += run
-                    guard p < utf8.count else { break }
-                    out = Self.writeEscape(start[p], at: out)
-                    p += 1
-                }
-            }
-            out.pointee = UInt8(ascii: "\"")
-            count = out + 1 - base
+        // Borrowed, not copied: `withUTF8` on a `var` copy would retain the storage.
+        if text.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0) }) == nil {
+            var copy = text
+            copy.withUTF8 { writeString(utf8: $0) }
         }
+    }
+
+    private mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
+        reserve(utf8.count * 6 + 2)
+        var out = base + count
+        out.pointee = UInt8(ascii: "\"")
+        out += 1
+        if let start = utf8.baseAddress {
+            var p = 0
+            while true {
+                let run = nws_json_plain_run(start + p, utf8.count - p)
+                out.update(from: start + p, count: run)
+                out += run
+                p += run
+                guard p < utf8.count else { break }
+                out = Self.writeEscape(start[p], at: out)
+                p += 1
+            }
+        }
+        out.pointee = UInt8(ascii: "\"")
+        count = out + 1 - base
     }
 
     /// The escape of a byte that cannot stand in a string as it is; returns where it ends.
