@@ -1,14 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A gateway with its type erased, bound to its instance: what the runtime routes to.
 /// A class: every message reaches its gateway through the client, and passing a reference
 /// costs one retain where copying a struct of this size costs one per field.
 final class AnyGateway: Sendable {
-    struct Handler: Sendable {
+    /// A class: a message takes its handler with one retain, not one per closure and array.
+    final class Handler: Sendable {
         enum Body: Sendable {
             case sync(@Sendable (WsClient, UnsafeRawBufferPointer?) throws -> WsReply)
             case async(@Sendable (WsClient, [UInt8]?) async throws -> WsReply)
         }
+        /// The event's name, and its bytes for the lookup per message (see `handler(matching:)`).
+        let name: String
+        let nameBytes: [UInt8]
         let guards: [any WsGuard.Type]
         let body: Body
+
+        init(name: String, guards: [any WsGuard.Type], body: Body) {
+            self.name = name
+            nameBytes = Array(name.utf8)
+            self.guards = guards
+            self.body = body
+        }
 
         /// Runs either kind from a task (a sync handler queued behind async work, or guarded).
         func run(_ client: WsClient, _ payload: [UInt8]?) async throws -> WsReply {
@@ -24,8 +41,8 @@ final class AnyGateway: Sendable {
     let namespace: String
     let guards: [any WsGuard.Type]
     let handlers: [String: Handler]
-    /// The same handlers with their names' bytes, for the lookup per message (see `handler`).
-    private let handlerList: [(name: String, utf8: [UInt8], handler: Handler)]
+    /// The same handlers in a list, for the lookup per message (see `handler(matching:)`).
+    private let handlerList: ContiguousArray<Handler>
     let hasConnectionHandler: Bool
     let hasDisconnectionHandler: Bool
     let hasBinaryHandler: Bool
@@ -34,15 +51,15 @@ final class AnyGateway: Sendable {
     let binary: @Sendable (WsClient, [UInt8]) async throws -> Void
 
     /// The handler of the event whose name is `name` (the bytes between the quotes, without
-    /// escapes), and the name as a String that already exists: a gateway has a handful of
-    /// events, and comparing bytes costs less than making a String and hashing it.
-    func handler(matching name: UnsafeRawBufferPointer) -> (name: String, handler: Handler)? {
+    /// escapes): a gateway has a handful of events, and comparing bytes costs less than making
+    /// a String and hashing it.
+    func handler(matching name: UnsafeRawBufferPointer) -> Handler? {
         if handlerList.count > 16 {
-            let key = String(decoding: name, as: UTF8.self)
-            return handlers[key].map { (key, $0) }
+            return handlers[String(decoding: name, as: UTF8.self)]
         }
-        for entry in handlerList where entry.utf8.count == name.count && entry.utf8.elementsEqual(name) {
-            return (entry.name, entry.handler)
+        guard let wanted = name.baseAddress else { return nil }
+        for handler in handlerList where handler.nameBytes.count == name.count {
+            if handler.nameBytes.withUnsafeBytes({ memcmp($0.baseAddress!, wanted, name.count) == 0 }) { return handler }
         }
         return nil
     }
@@ -59,12 +76,12 @@ final class AnyGateway: Sendable {
         handlers = definition.messageHandlers.mapValues { handler in
             switch handler.body {
             case .sync(let body):
-                return Handler(guards: handler.guards, body: .sync { client, data in try body(instance, client, data) })
+                return Handler(name: handler.event, guards: handler.guards, body: .sync { client, data in try body(instance, client, data) })
             case .async(let body):
-                return Handler(guards: handler.guards, body: .async { client, data in try await body(instance, client, data) })
+                return Handler(name: handler.event, guards: handler.guards, body: .async { client, data in try await body(instance, client, data) })
             }
         }
-        handlerList = handlers.map { ($0.key, Array($0.key.utf8), $0.value) }
+        handlerList = ContiguousArray(handlers.values)
         hasConnectionHandler = definition.connectionHandler != nil
         hasDisconnectionHandler = definition.disconnectionHandler != nil
         hasBinaryHandler = definition.binaryHandler != nil

@@ -169,7 +169,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
                 return
             }
         }
-        guard let handler = match?.handler ?? gateway.handlers[event] else {
+        guard let handler = match ?? gateway.handlers[event] else {
             client.send(errorEnvelope(event: event, WsException("unknown_event", "no handler for \(event)"), ack: ack))
             return
         }
