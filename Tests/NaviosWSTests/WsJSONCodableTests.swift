@@ -115,8 +115,10 @@ import Testing
     /// The envelope written by the codec, next to the one the Codable writer makes of the same value.
     static func envelopes<T: WsJSONCodable>(_ value: T) throws -> (codec: String, codable: String) {
         var codec = ""
-        try WsJSONWriter.withEnvelope(event: "e", codable: value, tail: ("ack", 1)) { codec = String(decoding: $0, as: UTF8.self) }
-        let codable = try WsJSONWriter.withEnvelope(event: "e", value: value, tail: ("ack", 1)) { String(decoding: $0, as: UTF8.self) }
+        try WsJSONWriter.withEnvelope(prefix: WsJSONWriter.envelopePrefix(event: "e\n\"v"), codable: value, ack: 1) {
+            codec = String(decoding: $0, as: UTF8.self)
+        }
+        let codable = try WsJSONWriter.withEnvelope(event: "e\n\"v", value: value, tail: ("ack", 1)) { String(decoding: $0, as: UTF8.self) }
         return (codec, codable)
     }
 
@@ -146,10 +148,10 @@ import Testing
     /// A value its codec cannot write (a non-finite number) goes the Codable way, which refuses it.
     @Test func aNonFiniteNumberFallsBackAndFails() {
         #expect(throws: WsJSONWriter.Unsupported.self) {
-            try WsJSONWriter.withEnvelope(event: "e", codable: Ratio(r: .nan), tail: nil) { _ in }
+            try WsJSONWriter.withEnvelope(prefix: WsJSONWriter.envelopePrefix(event: "e"), codable: Ratio(r: .nan), ack: nil) { _ in }
         }
         #expect(throws: (any Error).self) {
-            try WsJSON.withEnvelope(event: "e", codable: Ratio(r: .infinity)) { _ in }
+            try WsJSON.withReply(event: "e", prefix: WsJSONWriter.envelopePrefix(event: "e"), codable: Ratio(r: .infinity), ack: 2) { _ in }
         }
     }
 }

@@ -17,12 +17,15 @@ final class AnyGateway: Sendable {
         /// The event's name, and its bytes for the lookup per message (see `handler(matching:)`).
         let name: String
         let nameBytes: [UInt8]
+        /// `{"event":"<name>","data":`, what its replies start with.
+        let replyPrefix: [UInt8]
         let guards: [any WsGuard.Type]
         let body: Body
 
         init(name: String, guards: [any WsGuard.Type], body: Body) {
             self.name = name
             nameBytes = Array(name.utf8)
+            replyPrefix = WsJSONWriter.envelopePrefix(event: name)
             self.guards = guards
             self.body = body
         }

@@ -176,7 +176,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         // Inline only when nothing of this client waits on the executor: order is kept.
         if case .sync(let body) = handler.body, handler.guards.isEmpty, inlineAllowed {
             do {
-                reply(client, event, ack, try body(client, data))
+                reply(client, handler, ack, try body(client, data))
             } catch {
                 reportFailure(client, event, ack, error)
             }
@@ -196,15 +196,16 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
                         return
                     }
                 }
-                self.reply(client, event, ack, try await handler.run(client, payload))
+                self.reply(client, handler, ack, try await handler.run(client, payload))
             } catch {
                 self.reportFailure(client, event, ack, error)
             }
         }
     }
 
-    private func reply(_ client: WsClient, _ event: String, _ ack: Int64?, _ result: WsReply) {
+    private func reply(_ client: WsClient, _ handler: AnyGateway.Handler, _ ack: Int64?, _ result: WsReply) {
         guard let ack else { return }   // nobody asked for an answer: nothing is encoded
+        let event = handler.name
         switch result {
         case .none: client.send(WsJSON.envelope(event: event, json: nil, tail: ("ack", ack)))
         case .value(let value):
@@ -215,7 +216,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
             }
         case .codable(let value):
             do {
-                try WsJSON.withEnvelope(event: event, codable: value, tail: ("ack", ack)) { client.send($0) }
+                try WsJSON.withReply(event: event, prefix: handler.replyPrefix, codable: value, ack: ack) { client.send($0) }
             } catch {
                 reportFailure(client, event, ack, error)
             }

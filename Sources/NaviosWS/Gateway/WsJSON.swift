@@ -38,15 +38,15 @@ enum WsJSON {
         return try envelope(event: event, json: Array(try encoder.encode(value)), tail: tail).withUnsafeBytes(body)
     }
 
-    /// The same for a ``WsJSONCodable`` value: its own codec, and its `Encodable` route when
-    /// that throws.
-    static func withEnvelope<T: WsJSONCodable>(
-        event: String, codable value: T, tail: (String, Int64)? = nil, _ body: (UnsafeRawBufferPointer) throws -> Void
+    /// A handler's reply of a ``WsJSONCodable`` value: `prefix` is `WsJSONWriter.envelopePrefix`
+    /// of `event`; the value's own codec writes it, and its `Encodable` route when that throws.
+    static func withReply<T: WsJSONCodable>(
+        event: String, prefix: [UInt8], codable value: T, ack: Int64?, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
         do {
-            try WsJSONWriter.withEnvelope(event: event, codable: value, tail: tail, body)
+            try WsJSONWriter.withEnvelope(prefix: prefix, codable: value, ack: ack, body)
         } catch is WsJSONWriter.Unsupported {
-            try withEnvelope(event: event, value: value, tail: tail, body)
+            try withEnvelope(event: event, value: value, tail: ack.map { ("ack", $0) }, body)
         }
     }
 

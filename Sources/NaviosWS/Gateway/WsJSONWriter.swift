@@ -48,30 +48,37 @@ struct WsJSONWriter {
         }
     }
 
-    /// The same with a ``WsJSONCodable`` value written by its own codec, into stack memory
-    /// while it fits (a reply allocates nothing); what the codec cannot write throws
-    /// `Unsupported`, as the `Encodable` route does.
+    /// `{"event":E,"data":` as `withEnvelope` writes it: what a handler's replies start with,
+    /// made once per handler.
+    static func envelopePrefix(event: String) -> [UInt8] {
+        var buffer = JSONBuffer(capacity: 32 + event.utf8.count * 6)
+        defer { buffer.free() }
+        buffer.put(#"{"event":"#)
+        buffer.writeString(event)
+        buffer.put(#","data":"#)
+        return Array(buffer.bytes)
+    }
+
+    /// `prefix` (see `envelopePrefix`), a ``WsJSONCodable`` value written by its own codec, and
+    /// `,"ack":N}`: into stack memory while it fits (a reply allocates nothing). What the codec
+    /// cannot write throws `Unsupported`, as the `Encodable` route does.
     /// (`body` returns nothing: with a generic result, the temporary allocation would look up
     /// its `Result` type's metadata on every call.)
     static func withEnvelope<T: WsJSONCodable>(
-        event: String, codable value: T, tail: (String, Int64)?, _ body: (UnsafeRawBufferPointer) throws -> Void
+        prefix: [UInt8], codable value: T, ack: Int64?, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
         try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
             var output = WsJSONOutput(JSONBuffer(in: memory))
             defer { output.buffer.free() }
-            output.buffer.put(#"{"event":"#)
-            output.buffer.writeString(event)
-            output.buffer.put(#","data":"#)
+            output.buffer.put(prefix)
             do {
                 try value.encode(wsJSON: &output)
             } catch {
                 throw Unsupported()
             }
-            if let (name, number) = tail {
-                output.buffer.put(UInt8(ascii: ","))
-                output.buffer.writeString(name)
-                output.buffer.put(UInt8(ascii: ":"))
-                output.buffer.writeInteger(number)
+            if let ack {
+                output.buffer.put(#","ack":"#)
+                output.buffer.writeInteger(ack)
             }
             output.buffer.put(UInt8(ascii: "}"))
             try body(output.buffer.bytes)
