@@ -1,6 +1,9 @@
-// The chat example's payloads: what the spec's zod schemas describe, as Codable types.
+// The chat example's payloads: what the spec's zod schemas describe, as Codable types. The
+// message-path ones also have generated JSON codecs (@WsJSONCodable); the others stay plain
+// Codable, and both kinds answer clients the same way.
 import NaviosWS
 
+@WsJSONCodable
 struct RoomRef: Codable, Sendable, WsValidatable {
     var roomId: String
     static let schema = WsSchema<RoomRef> {
@@ -9,6 +12,7 @@ struct RoomRef: Codable, Sendable, WsValidatable {
 }
 
 /// `z.object({ roomId: z.string(), text: z.string().max(1000) })`
+@WsJSONCodable
 struct ChatMessage: Codable, Sendable, WsValidatable {
     var roomId: String
     var text: String
@@ -19,6 +23,7 @@ struct ChatMessage: Codable, Sendable, WsValidatable {
 }
 
 /// `z.object({ userId: z.string(), message: z.string(), timestamp: z.number() })`
+@WsJSONCodable
 struct ChatMessageResponse: Codable, Sendable {
     var roomId: String
     var userId: String
@@ -26,6 +31,7 @@ struct ChatMessageResponse: Codable, Sendable {
     var timestamp: Double
 }
 
+@WsJSONCodable
 struct TypingNotice: Codable, Sendable {
     var roomId: String
     var userId: String
