@@ -50,6 +50,14 @@ import Testing
     @WsJSONCodable
     struct Ratio: Codable { var r: Double }
 
+    /// Members that are all optional: written as `{}` when all are nil, and the member after it
+    /// still needs its comma.
+    @WsJSONCodable
+    struct Sparse: Codable, Equatable { var a: Int?; var b: [String?]? }
+
+    @WsJSONCodable
+    struct Holder: Codable, Equatable { var first: Sparse; var second: Sparse; var after: Int; var last: Sparse? }
+
     /// The reader's value next to JSONDecoder's (nil: the reader declined, or JSONDecoder failed).
     static func both<T: WsJSONCodable & Equatable>(_ type: T.Type, _ json: String) -> (reader: T?, foundation: T?) {
         let bytes = Array(json.utf8)
@@ -143,6 +151,20 @@ import Testing
         #expect(codec.contains(#""f":0.1,"#))
         struct Reply: Decodable { var data: Numbers }
         #expect(try JSONDecoder().decode(Reply.self, from: Data(codec.utf8)).data == value)
+    }
+
+    @Test func nestedObjectsWhoseMembersAreAllNilKeepTheirCommas() throws {
+        let values = [
+            Holder(first: Sparse(a: nil, b: nil), second: Sparse(a: nil, b: nil), after: 1, last: nil),
+            Holder(first: Sparse(a: 1, b: nil), second: Sparse(a: nil, b: [nil, "x"]), after: 2, last: Sparse(a: nil, b: [])),
+        ]
+        for value in values {
+            let (codec, codable) = try Self.envelopes(value)
+            #expect(codec == codable)
+            struct Reply: Decodable { var data: Holder }
+            #expect(try JSONDecoder().decode(Reply.self, from: Data(codec.utf8)).data == value)
+        }
+        #expect(try Self.envelopes(values[0]).codec.contains(#""data":{"first":{},"second":{},"after":1}"#))
     }
 
     /// A value its codec cannot write (a non-finite number) goes the Codable way, which refuses it.

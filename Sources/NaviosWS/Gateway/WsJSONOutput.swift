@@ -2,13 +2,12 @@
 /// being built (the envelope around it is already there).
 ///
 /// A member's key is held until its value writes something, so that a `nil` optional leaves
-/// the member out, as `encodeIfPresent` does; what `@WsJSON` generates passes keys already
+/// the member out, as `encodeIfPresent` does; what `@WsJSONCodable` generates passes keys already
 /// quoted (`"\"text\":"`), so no key is escaped at run time.
 public struct WsJSONOutput {
     var buffer: JSONBuffer
     @usableFromInline var pendingKey: StaticString?
     @usableFromInline var pendingComma = false
-    @usableFromInline var keyWritten = false
 
     init(_ buffer: JSONBuffer) { self.buffer = buffer }
 
@@ -24,7 +23,6 @@ public struct WsJSONOutput {
         if pendingComma { buffer.put(UInt8(ascii: ",")) }
         buffer.put(key)
         pendingKey = nil
-        keyWritten = true
     }
 
     // MARK: objects
@@ -42,30 +40,33 @@ public struct WsJSONOutput {
     /// One member: `key` is the JSON key quoted, with its colon.
     @inlinable
     public mutating func write<T: WsJSONCodable>(_ key: StaticString, _ value: T, in object: inout Members) throws {
-        beginMember(key, object)
+        let start = beginMember(key, object)
         try value.encode(wsJSON: &self)
-        endMember(&object)
+        endMember(&object, since: start)
     }
 
     /// A member of a type without a codec of its own, through its `encode(to:)`; a `nil`
     /// optional is left out, as `encodeIfPresent` leaves it.
     public mutating func write<T: Encodable>(_ key: StaticString, _ value: T, in object: inout Members) throws {
         if let optional = value as? any WsOptionalValue, optional.isNil { return }
-        beginMember(key, object)
+        let start = beginMember(key, object)
         try writeEncodable(value)
-        endMember(&object)
+        endMember(&object, since: start)
     }
 
+    /// Holds the member's key; returns where the output stood.
     @usableFromInline
-    mutating func beginMember(_ key: StaticString, _ object: Members) {
+    mutating func beginMember(_ key: StaticString, _ object: Members) -> Int {
         pendingKey = key
         pendingComma = object.hasMember
-        keyWritten = false
+        return buffer.count
     }
 
+    /// The member counts when anything was written since `start` (a dropped nil wrote nothing,
+    /// key included); what the value wrote inside, members of its own, does not decide it.
     @usableFromInline
-    mutating func endMember(_ object: inout Members) {
-        if keyWritten { object.hasMember = true }
+    mutating func endMember(_ object: inout Members, since start: Int) {
+        if buffer.count != start { object.hasMember = true }
         pendingKey = nil
     }
 
