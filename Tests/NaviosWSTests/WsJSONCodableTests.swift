@@ -83,6 +83,16 @@ import Testing
         #expect(reader?.list[1].score == nil)   // a missing optional member
     }
 
+    /// One-letter keys (a literal the compiler may hold as a scalar) and objects whose members
+    /// are all optional.
+    @Test func shortKeysAndAllOptionalObjectsAreRead() {
+        #expect(Self.both(Count.self, #"{"n": 5}"#).reader == Count(n: 5))
+        let json = #"{"first": {}, "second": {"a": 1, "b": [null, "x"]}, "after": 2, "last": null}"#
+        let (reader, foundation) = Self.both(Holder.self, json)
+        #expect(foundation != nil)
+        #expect(reader == foundation)
+    }
+
     /// What the reader must not decide alone: each declines, and the Codable path gives the same
     /// answer as for a plain Codable type.
     @Test(arguments: [

@@ -86,8 +86,11 @@ public struct WsJSONReader {
     /// Whether the current member's key is `name` (compared byte for byte).
     public func isKey(_ name: StaticString) -> Bool {
         let count = keyEnd - keyStart
-        guard name.utf8CodeUnitCount == count, let base = decoder.bytes.baseAddress else { return false }
-        return memcmp(base + keyStart, name.utf8Start, count) == 0
+        guard let base = decoder.bytes.baseAddress else { return false }
+        // withUTF8Buffer: a one-character literal may be held as a scalar, without a pointer.
+        return name.withUTF8Buffer { utf8 in
+            utf8.count == count && (count == 0 || memcmp(base + keyStart, utf8.baseAddress!, count) == 0)
+        }
     }
 
     /// An empty slot for a member of the type `member` reads (never called): what generated

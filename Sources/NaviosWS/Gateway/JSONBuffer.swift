@@ -69,7 +69,7 @@ struct JSONBuffer {
     }
 
     mutating func put(_ text: StaticString) {
-        put(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        text.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
     }
 
     mutating func put(_ bytes: [UInt8]) {
