@@ -30,7 +30,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run run-cluster test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick autobahn clean
+.PHONY: deps venv build run run-cluster test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-floor autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -165,6 +165,15 @@ $(BUILD)/bench_codec: Benchmarks/codec/bench_codec.c $(BUILD)/libnws.a
 
 bench-codec: $(BUILD)/bench_codec
 	$(BUILD)/bench_codec
+
+# The kernel's floor under a fan-out: a bare send() to each of 10,000 loopback connections
+# (Benchmarks/tools/fanout_floor.c), to read the fan-out latencies against.
+$(BUILD)/fanout_floor: Benchmarks/tools/fanout_floor.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -O2 $< -o $@
+
+bench-floor: $(BUILD)/fanout_floor
+	$(BUILD)/fanout_floor 10000
 
 # navios-ws-bench: the io_uring load harness (echo, latency, fanout, connect, idle) for any
 # RFC 6455 server; its self-tests check the histogram on known data and the counts against

@@ -209,6 +209,11 @@ typedef struct scenario {
     /* Fills defaults and refuses impossible combinations; NULL or a reason. */
     const char *(*check)(bench_opts *o);
     int uses_histogram;
+    /* How the worker sleeps once "go" is passed. 0: it wakes for every completion. N: it
+     * wakes when N completions are ready or wait_window_ns has passed, whichever is first
+     * (see worker_run). */
+    unsigned wait_batch;
+    uint64_t wait_window_ns;
     /* Allocates w->sc_data and sets w->target (connections opened before "go"). 0 or -1. */
     int (*setup)(worker *w);
     /* All of this worker's setup connections are open (or failed): is it ready for "go"?
@@ -275,8 +280,8 @@ void ring_connect(bench_ring *r, wsconn *c, const struct sockaddr *addr, socklen
 void ring_recv(bench_ring *r, wsconn *c);
 void ring_send(bench_ring *r, wsconn *c, const uint8_t *data, size_t len);
 void ring_cancel(bench_ring *r, wsconn *c);
-/* Submits what is queued and waits up to timeout_ns for a completion. */
-void ring_wait(bench_ring *r, uint64_t timeout_ns);
+/* Submits what is queued and waits up to timeout_ns for `want` completions. */
+void ring_wait(bench_ring *r, uint64_t timeout_ns, unsigned want);
 uint8_t *ring_buffer(bench_ring *r, unsigned bid);
 void ring_recycle(bench_ring *r, unsigned bid);
 uint64_t ring_tag(enum op_kind kind, uint32_t slot, uint32_t gen);

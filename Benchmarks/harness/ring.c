@@ -141,12 +141,12 @@ void ring_cancel(bench_ring *r, wsconn *c) {
     io_uring_sqe_set_data64(sqe, ring_tag(OP_CANCEL, c->slot, c->gen));
 }
 
-void ring_wait(bench_ring *r, uint64_t timeout_ns) {
+void ring_wait(bench_ring *r, uint64_t timeout_ns, unsigned want) {
     struct __kernel_timespec ts = {.tv_sec = (long long)(timeout_ns / 1000000000u),
                                    .tv_nsec = (long long)(timeout_ns % 1000000000u)};
     struct io_uring_cqe *cqe;
     /* -ETIME and -EINTR only mean "look at the clock". */
-    (void)io_uring_submit_and_wait_timeout(&r->ring, &cqe, 1, &ts, NULL);
+    (void)io_uring_submit_and_wait_timeout(&r->ring, &cqe, want, &ts, NULL);
 }
 
 uint8_t *ring_buffer(bench_ring *r, unsigned bid) { return r->bufs + (size_t)bid * BUF_SIZE; }

@@ -263,7 +263,13 @@ void worker_run(worker *w, uint64_t until, int (*stop)(worker *w)) {
         flush_dirty(w);
         if (now >= until || (stop && stop(w))) return;
         uint64_t wait = next > now ? next - now : 0;
-        ring_wait(&w->ring, wait < MAX_WAIT_NS ? wait : MAX_WAIT_NS);
+        if (wait > MAX_WAIT_NS) wait = MAX_WAIT_NS;
+        unsigned want = 1;
+        if (going && w->sc->wait_batch > 1) {
+            want = w->sc->wait_batch;
+            if (wait > w->sc->wait_window_ns) wait = w->sc->wait_window_ns;
+        }
+        ring_wait(&w->ring, wait, want);
         w->now = now_ns();
         struct io_uring_cqe *cqe;
         unsigned head, seen = 0;
