@@ -167,9 +167,10 @@ int nws_json_validate(const uint8_t *text, size_t len) {
     return p != NULL && skip_ws(p, end) == end ? 0 : NWS_EJSON;
 }
 
-static int key_is(pos key, size_t len, const char *name) {
-    return len == strlen(name) && memcmp(key, name, len) == 0;
-}
+/* The length is a constant at each use, so the comparison compiles to a load and a compare
+ * instead of a call to memcmp for every member of every envelope. */
+#define KEY_IS(key, len, literal) \
+    ((len) == sizeof(literal) - 1 && memcmp((key), (literal), sizeof(literal) - 1) == 0)
 
 /* 2^53: larger ids would not survive a JavaScript client's Number. */
 #define MAX_ID 9007199254740992LL
@@ -191,19 +192,19 @@ static int parse_id(pos value, size_t len, int64_t *out) {
 
 static int envelope_member(void *ctx, pos key, size_t key_len, pos value, size_t value_len, int escaped) {
     nws_envelope *env = ctx;
-    if (key_is(key, key_len, "event")) {
+    if (KEY_IS(key, key_len, "event")) {
         if (env->event != NULL || *value != '"') return -1;
         env->event = value + 1;
         env->event_len = value_len - 2;
         env->event_escaped = escaped;
-    } else if (key_is(key, key_len, "data")) {
+    } else if (KEY_IS(key, key_len, "data")) {
         if (env->data != NULL) return -1;
         env->data = value;
         env->data_len = value_len;
-    } else if (key_is(key, key_len, "id")) {
+    } else if (KEY_IS(key, key_len, "id")) {
         if (env->has_id || parse_id(value, value_len, &env->id) != 0) return -1;
         env->has_id = 1;
-    } else if (key_is(key, key_len, "ack")) {
+    } else if (KEY_IS(key, key_len, "ack")) {
         if (env->has_ack || parse_id(value, value_len, &env->ack) != 0) return -1;
         env->has_ack = 1;
     }
