@@ -209,7 +209,7 @@ typedef struct scenario {
     /* Fills defaults and refuses impossible combinations; NULL or a reason. */
     const char *(*check)(bench_opts *o);
     int uses_histogram;
-    /* How the worker sleeps once "go" is passed. 0: it wakes for every completion. N: it
+    /* How the worker sleeps once "go" is passed. 0 or 1: it wakes for every completion. N: it
      * wakes when N completions are ready or wait_window_ns has passed, whichever is first
      * (see worker_run). */
     unsigned wait_batch;
