@@ -11,13 +11,36 @@ public struct WsConnection: Sendable, Hashable {
     public let id: WsConnectionID
     // Not counted: a retain and release per message were a tenth of the echo path's time.
     unowned(unsafe) let engine: WsEngine
+    /// The engine's C server, for the calls of the message path: reaching it through `engine`
+    /// would count a reference (two atomic operations) per call.
+    nonisolated(unsafe) let server: OpaquePointer
 
-    init(id: WsConnectionID, engine: WsEngine) {
+    init(id: WsConnectionID, engine: WsEngine, server: OpaquePointer) {
         self.id = id
         self.engine = engine
+        self.server = server
     }
 
-    public static func == (a: WsConnection, b: WsConnection) -> Bool { a.id == b.id && a.engine === b.engine }
+    init(id: WsConnectionID, engine: WsEngine) {
+        self.init(id: id, engine: engine, server: engine.server)
+    }
+
+    /// Queues a message of this connection (see `WsEngine.send`): 0 or an `NWS_E*` code.
+    @inline(__always)
+    func rawSend(_ opcode: WsOpcode, _ bytes: UnsafeRawBufferPointer, _ droppable: Bool) -> Int32 {
+        nws_send(server, id.rawValue, opcode.rawValue, bytes.baseAddress, bytes.count,
+                 droppable ? UInt32(NWS_SEND_DROPPABLE.rawValue) : 0)
+    }
+
+    /// `body` with the object set for this connection (`WsEngine.setUserObject`) borrowed, not
+    /// retained: its owner keeps it alive. On the connection's loop thread; nil when none is set.
+    @inline(__always)
+    func withUserObject<T: AnyObject, R>(_ type: T.Type, _ body: (T) -> R) -> R? {
+        guard let object = nws_conn_user(server, id.rawValue) else { return nil }
+        return Unmanaged<T>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
+    }
+
+    public static func == (a: WsConnection, b: WsConnection) -> Bool { a.id == b.id && a.server == b.server }
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 
     /// Sends a text message; the bytes must be valid UTF-8.
@@ -27,7 +50,7 @@ public struct WsConnection: Sendable, Hashable {
 
     public func send(text: String, droppable: Bool = false) throws(WsCoreError) {
         var text = text
-        let rc = text.withUTF8 { engine.rawSend(id, .text, UnsafeRawBufferPointer($0), droppable) }
+        let rc = text.withUTF8 { rawSend(.text, UnsafeRawBufferPointer($0), droppable) }
         try WsCoreError.check(rc)
     }
 
@@ -36,7 +59,7 @@ public struct WsConnection: Sendable, Hashable {
     }
 
     public func send(binary: [UInt8], droppable: Bool = false) throws(WsCoreError) {
-        let rc = binary.withUnsafeBytes { engine.rawSend(id, .binary, $0, droppable) }
+        let rc = binary.withUnsafeBytes { rawSend(.binary, $0, droppable) }
         try WsCoreError.check(rc)
     }
 

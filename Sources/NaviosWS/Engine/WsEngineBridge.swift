@@ -15,7 +15,16 @@ final class WsEngineBridge: @unchecked Sendable {
     /// the pointer it is handed for the duration of the upgrade).
     let subprotocols: [(name: String, cString: UnsafeMutablePointer<CChar>)]
     // Set once, right after the engine's init, before any loop runs.
-    unowned(unsafe) var engine: WsEngine!
+    unowned(unsafe) var engine: WsEngine! {
+        didSet {
+            server = engine.server
+            borrowedEngine = Unmanaged.passUnretained(engine)
+        }
+    }
+    /// The engine's C server (see `WsConnection.server`), and the engine as the message path
+    /// lends it to each connection value: through `engine`, each would count a reference.
+    private var server: OpaquePointer?
+    private var borrowedEngine: Unmanaged<WsEngine>?
 
     init(handler: any WsEngineHandler, configuration: WsEngineConfiguration) {
         self.handler = handler
@@ -32,7 +41,7 @@ final class WsEngineBridge: @unchecked Sendable {
     }
 
     func connection(_ id: UInt64) -> WsConnection {
-        WsConnection(id: WsConnectionID(rawValue: id), engine: engine)
+        borrowedEngine!._withUnsafeGuaranteedRef { WsConnection(id: WsConnectionID(rawValue: id), engine: $0, server: server!) }
     }
 
     // A constant table of function pointers, written once: safe to share.

@@ -43,12 +43,16 @@ public enum WsPayloadDecoding {
         // run time, on every message.
         if validated, let json {
             do {
-                return try validate(try WsSpanDecoder.decode(P.self, from: json), validating)
+                let value = try WsSpanDecoder.decode(P.self, from: json)
+                try check(value, validating)
+                return value
             } catch let error as WsPayloadError {
                 throw error
             } catch {}
         }
-        return try validate(try foundationDecode(P.self, from: json), validating)
+        let value = try foundationDecode(P.self, from: json)
+        try check(value, validating)
+        return value
     }
 
     /// A ``WsJSONCodable`` payload: read by its own codec, and through `Decodable` (whose
@@ -58,7 +62,9 @@ public enum WsPayloadDecoding {
     ) throws(WsPayloadError) -> P {
         if let json {
             do {
-                return try validate(try WsJSONReader.decode(P.self, from: json), validating)
+                let value = try WsJSONReader.decode(P.self, from: json)
+                try check(value, validating)
+                return value
             } catch let error as WsPayloadError {
                 throw error
             } catch {}
@@ -66,15 +72,15 @@ public enum WsPayloadDecoding {
         return try decode(P.self, from: json, validated: true, validating: validating)
     }
 
-    /// The value, once its type's schema (when `validating`) found nothing wrong.
-    private static func validate<P>(_ value: P, _ validating: Bool) throws(WsPayloadError) -> P {
+    /// Throws what the value's schema (when `validating`) found wrong. The value is borrowed:
+    /// a function that took and returned it would copy it, a retain per string it holds.
+    private static func check<P>(_ value: P, _ validating: Bool) throws(WsPayloadError) {
         if validating, let validatable = value as? any WsValidatable {
             let issues = validatable.validationIssues()
             if !issues.isEmpty {
                 throw WsPayloadError(message: "payload failed validation", issues: issues)
             }
         }
-        return value
     }
 
     /// JSONDecoder over a copy of the bytes, its errors turned into what the client is told.

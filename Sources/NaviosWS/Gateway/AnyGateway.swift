@@ -8,34 +8,28 @@ import Darwin
 /// A class: every message reaches its gateway through the client, and passing a reference
 /// costs one retain where copying a struct of this size costs one per field.
 final class AnyGateway: Sendable {
-    /// A class: a message takes its handler with one retain, not one per closure and array.
+    /// A class: a message borrows its handler from the gateway, with no count per closure.
     final class Handler: Sendable {
-        enum Body: Sendable {
-            case sync(@Sendable (WsClient, UnsafeRawBufferPointer?) throws -> WsReply)
-            case async(@Sendable (WsClient, [UInt8]?) async throws -> WsReply)
-        }
+        /// The arguments after the client: the payload's JSON (nil when the envelope had no
+        /// `data`) and the `id` to acknowledge (nil: nothing is sent back).
+        typealias Inline = @Sendable (WsClient, UnsafeRawBufferPointer?, Int64?) throws -> Void
+        typealias Queued = @Sendable (WsClient, [UInt8]?, Int64?) async throws -> Void
+
         /// The event's name, and its bytes for the lookup per message (see `handler(matching:)`).
         let name: String
         let nameBytes: [UInt8]
-        /// `{"event":"<name>","data":`, what its replies start with.
-        let replyPrefix: [UInt8]
         let guards: [any WsGuard.Type]
-        let body: Body
+        /// A synchronous handler's body, run where its message arrives (nil for async ones).
+        let inline: Inline?
+        /// Either kind, run from a task (a sync handler queued behind async work, or guarded).
+        let queued: Queued
 
-        init(name: String, guards: [any WsGuard.Type], body: Body) {
+        init(name: String, guards: [any WsGuard.Type], inline: Inline?, queued: @escaping Queued) {
             self.name = name
             nameBytes = Array(name.utf8)
-            replyPrefix = WsJSONWriter.envelopePrefix(event: name)
             self.guards = guards
-            self.body = body
-        }
-
-        /// Runs either kind from a task (a sync handler queued behind async work, or guarded).
-        func run(_ client: WsClient, _ payload: [UInt8]?) async throws -> WsReply {
-            switch body {
-            case .sync(let body): return try payload.withOptionalBytes { try body(client, $0) }
-            case .async(let body): return try await body(client, payload)
-            }
+            self.inline = inline
+            self.queued = queued
         }
     }
 
@@ -54,15 +48,18 @@ final class AnyGateway: Sendable {
     let binary: @Sendable (WsClient, [UInt8]) async throws -> Void
 
     /// The handler of the event whose name is `name` (the bytes between the quotes, without
-    /// escapes): a gateway has a handful of events, and comparing bytes costs less than making
-    /// a String and hashing it.
-    func handler(matching name: UnsafeRawBufferPointer) -> Handler? {
+    /// escapes), unretained: the gateway keeps its handlers for as long as it lives, and a
+    /// message borrows one. A gateway has a handful of events, and comparing bytes costs less
+    /// than making a String and hashing it.
+    func handler(matching name: UnsafeRawBufferPointer) -> Unmanaged<Handler>? {
         if handlerList.count > 16 {
-            return handlers[String(decoding: name, as: UTF8.self)]
+            return handlers[String(decoding: name, as: UTF8.self)].map(Unmanaged.passUnretained)
         }
         guard let wanted = name.baseAddress else { return nil }
         for handler in handlerList where handler.nameBytes.count == name.count {
-            if handler.nameBytes.withUnsafeBytes({ memcmp($0.baseAddress!, wanted, name.count) == 0 }) { return handler }
+            if handler.nameBytes.withUnsafeBytes({ memcmp($0.baseAddress!, wanted, name.count) == 0 }) {
+                return Unmanaged.passUnretained(handler)
+            }
         }
         return nil
     }
@@ -79,9 +76,14 @@ final class AnyGateway: Sendable {
         handlers = definition.messageHandlers.mapValues { handler in
             switch handler.body {
             case .sync(let body):
-                return Handler(name: handler.event, guards: handler.guards, body: .sync { client, data in try body(instance, client, data) })
+                let inline: Handler.Inline = { client, data, ack in try body(instance, client, data, ack) }
+                return Handler(name: handler.event, guards: handler.guards, inline: inline, queued: { client, data, ack in
+                    try data.withOptionalBytes { try body(instance, client, $0, ack) }
+                })
             case .async(let body):
-                return Handler(name: handler.event, guards: handler.guards, body: .async { client, data in try await body(instance, client, data) })
+                return Handler(name: handler.event, guards: handler.guards, inline: nil, queued: { client, data, ack in
+                    try await body(instance, client, data, ack)
+                })
             }
         }
         handlerList = ContiguousArray(handlers.values)

@@ -17,17 +17,25 @@ public final class WsClient: Sendable, Identifiable {
     let gateway: AnyGateway
     let runtime: WsGatewayRuntime
     let state = Mutex(State())
+    /// What only the loop thread that owns the connection reads and writes: its message
+    /// callbacks, and the tasks on that loop's executor (`LoopExecutor` runs them there). Kept
+    /// out of `state`, so the message path takes no lock. Unchecked exclusivity: no access
+    /// overlaps another on one thread, and the dynamic check would cost more than the access.
+    @exclusivity(unchecked) nonisolated(unsafe) var onLoop = LoopState()
+
+    struct LoopState {
+        /// Until the gateway's guards and onConnection are done, messages wait here in order.
+        var ready = false
+        var early: [[UInt8]] = []
+        /// Async handler runs queued but not started: a later sync message must queue behind them.
+        var queuedRuns = 0
+    }
 
     struct State {
         var rooms: Set<String> = []
         /// Server-to-client requests waiting for the client's `ack`.
         var pendingAcks: [Int64: CheckedContinuation<[UInt8]?, any Error>] = [:]
         var nextAckID: Int64 = 1
-        /// Until the gateway's guards and onConnection are done, messages wait here in order.
-        var ready = false
-        var early: [[UInt8]] = []
-        /// Async handler runs queued but not started: a later sync message must queue behind them.
-        var queuedRuns = 0
         var closed = false
         var rateLimit = WsRateLimitState()
     }
@@ -121,7 +129,7 @@ public final class WsClient: Sendable, Identifiable {
 
     /// The bytes are copied into the connection's send queue before this returns.
     func send(_ text: UnsafeRawBufferPointer, droppable: Bool = false) {
-        _ = connection.engine.rawSend(connection.id, .text, text, droppable)   // a closed client drops emits, as documented
+        _ = connection.rawSend(.text, text, droppable)   // a closed client drops emits, as documented
     }
 
     /// Registers an ack id, runs `send(id)`, and waits for the answer or the timeout.

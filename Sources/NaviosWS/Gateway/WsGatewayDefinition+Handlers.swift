@@ -16,9 +16,10 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> Void
     ) -> Self {
         let decode = payloadDecoder(P.self)
-        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data in
+        let acknowledge = acknowledger(event: event)
+        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
             try body(gateway, WsMessageParams(client: client, payload: try decode(data), event: event))
-            return .none
+            if let ack { acknowledge(client, ack) }
         }, payloadType: P.self))
     }
 
@@ -28,9 +29,10 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
     ) -> Self {
         let decode = payloadDecoder(P.self)
-        let reply = replyMaker(R.self)
-        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data in
-            reply(try body(gateway, WsMessageParams(client: client, payload: try decode(data), event: event)))
+        let reply = replier(R.self, event: event)
+        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
+            let response = try body(gateway, WsMessageParams(client: client, payload: try decode(data), event: event))
+            if let ack { try reply(response, client, ack) }
         }, payloadType: P.self))
     }
 
@@ -40,10 +42,11 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> Void
     ) -> Self {
         let decode = payloadDecoder(P.self)
-        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data in
+        let acknowledge = acknowledger(event: event)
+        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data, ack in
             let payload = try data.withOptionalBytes { try decode($0) }
             try await body(gateway, WsMessageParams(client: client, payload: payload, event: event))
-            return .none
+            if let ack { acknowledge(client, ack) }
         }, payloadType: P.self))
     }
 
@@ -53,10 +56,11 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> R
     ) -> Self {
         let decode = payloadDecoder(P.self)
-        let reply = replyMaker(R.self)
-        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data in
+        let reply = replier(R.self, event: event)
+        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data, ack in
             let payload = try data.withOptionalBytes { try decode($0) }
-            return reply(try await body(gateway, WsMessageParams(client: client, payload: payload, event: event)))
+            let response = try await body(gateway, WsMessageParams(client: client, payload: payload, event: event))
+            if let ack { try reply(response, client, ack) }
         }, payloadType: P.self))
     }
 
@@ -117,18 +121,37 @@ private func codableDecoder<C: WsJSONCodable, P>(
     return decode as! @Sendable (UnsafeRawBufferPointer?) throws -> P
 }
 
-/// How a handler's result becomes a reply, settled once per handler.
+/// How a handler without a result acknowledges a message that carried an `id`:
+/// `{"event":E,"ack":N}`.
 @usableFromInline
-func replyMaker<R: Encodable & Sendable>(_ type: R.Type) -> @Sendable (R) -> WsReply {
-    if R.self == WsNoResponse.self { return { _ in .none } }
-    if let codable = R.self as? any (WsJSONCodable & Sendable).Type { return codableReply(codable, as: R.self) }
-    return { .value($0) }
+func acknowledger(event: String) -> @Sendable (WsClient, Int64) -> Void {
+    { client, ack in client.send(WsJSON.envelope(event: event, json: nil, tail: ("ack", ack))) }
+}
+
+/// How a handler's result becomes its acknowledgement, `{"event":E,"data":<result>,"ack":N}`,
+/// settled once per handler: by the type's own codec when it has one, else through
+/// `Encodable`. The result is borrowed, never copied or boxed.
+@usableFromInline
+func replier<R: Encodable & Sendable>(_ type: R.Type, event: String) -> @Sendable (R, WsClient, Int64) throws -> Void {
+    if R.self == WsNoResponse.self {
+        let acknowledge = acknowledger(event: event)
+        return { _, client, ack in acknowledge(client, ack) }
+    }
+    if let codable = R.self as? any WsJSONCodable.Type { return codableReplier(codable, as: R.self, event: event) }
+    return { value, client, ack in
+        try WsJSON.withEnvelope(event: event, value: value, tail: ("ack", ack)) { client.send($0) }
+    }
 }
 
 /// `C` is `R`, known to be ``WsJSONCodable``: the cast of the function type always succeeds.
-private func codableReply<C: WsJSONCodable & Sendable, R>(_ type: C.Type, as response: R.Type) -> @Sendable (R) -> WsReply {
-    let reply: @Sendable (C) -> WsReply = { .codable($0) }
-    return reply as! @Sendable (R) -> WsReply
+private func codableReplier<C: WsJSONCodable, R>(
+    _ type: C.Type, as response: R.Type, event: String
+) -> @Sendable (R, WsClient, Int64) throws -> Void {
+    let prefix = WsJSONWriter.envelopePrefix(event: event)
+    let reply: @Sendable (C, WsClient, Int64) throws -> Void = { value, client, ack in
+        try WsJSON.withReply(event: event, prefix: prefix, codable: value, ack: ack) { client.send($0) }
+    }
+    return reply as! @Sendable (R, WsClient, Int64) throws -> Void
 }
 
 extension Optional where Wrapped == [UInt8] {

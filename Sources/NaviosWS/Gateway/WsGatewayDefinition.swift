@@ -63,11 +63,14 @@ public struct WsGatewayDefinition<G: WsGateway>: Sendable {
 /// what it returns as the acknowledgement.
 @usableFromInline
 struct WsMessageHandler<G: WsGateway>: Sendable {
+    /// A body decodes the payload, runs the handler and, when the message carried an `id`
+    /// (the last argument), sends the acknowledgement itself: its type is known there, so the
+    /// reply is written from the value without boxing it.
     @usableFromInline
     enum Body: Sendable {
-        /// Runs inline on the loop thread; returns the reply's JSON text (nil: nothing to send).
-        case sync(@Sendable (G, WsClient, UnsafeRawBufferPointer?) throws -> WsReply)
-        case async(@Sendable (G, WsClient, [UInt8]?) async throws -> WsReply)
+        /// Runs inline on the loop thread.
+        case sync(@Sendable (G, WsClient, UnsafeRawBufferPointer?, Int64?) throws -> Void)
+        case async(@Sendable (G, WsClient, [UInt8]?, Int64?) async throws -> Void)
     }
     let event: String
     var guards: [any WsGuard.Type]
@@ -82,14 +85,4 @@ struct WsMessageHandler<G: WsGateway>: Sendable {
         self.body = body
         self.payloadType = payloadType
     }
-}
-
-/// What a handler produced for the client: a value to acknowledge with, or nothing. The value
-/// is encoded only when the message asked for an acknowledgement, straight into the envelope:
-/// by its own codec when it has one (decided when the handler was registered, not per reply).
-@usableFromInline
-enum WsReply: Sendable {
-    case none
-    case value(any Encodable & Sendable)
-    case codable(any WsJSONCodable & Sendable)
 }

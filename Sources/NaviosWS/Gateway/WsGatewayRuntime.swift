@@ -57,7 +57,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         roomJoined(WsRoomKey.everyone(gateway.namespace))
         try? engine.join(connection.id, room: WsRoomKey.everyone(gateway.namespace))
         if !gateway.needsSetup {
-            client.state.withLock { $0.ready = true }
+            client.onLoop.ready = true
             return
         }
         // Guards and onConnection run before any message reaches a handler; messages that
@@ -78,13 +78,12 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
                 try? connection.close(code: 1008, reason: "unauthorized")
                 return
             }
-            let early = client.state.withLock { state -> [[UInt8]] in
-                state.ready = true
-                defer { state.early.removeAll() }
-                return state.early
-            }
+            // On the loop's executor: the loop-thread state is this task's to touch.
+            client.onLoop.ready = true
+            let early = client.onLoop.early
+            client.onLoop.early.removeAll()
             for message in early {
-                let idle = client.state.withLock { $0.queuedRuns == 0 }
+                let idle = client.onLoop.queuedRuns == 0
                 message.withUnsafeBytes { self.dispatch(client, gateway, $0, inlineAllowed: idle) }
             }
         }
@@ -97,25 +96,31 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
-        guard let client = client(of: connection) else { return }
-        // One lock per message: whether the client is ready, and whether anything of it waits
-        // on the executor (then a sync handler may not run inline: order is kept).
-        let (ready, idle) = client.state.withLock { state -> (Bool, Bool) in
-            if state.ready { return (true, state.queuedRuns == 0) }
-            state.early.append(Array(text))
-            return (false, false)
+        // The client borrowed from the C connection: `clientsByID` holds it until onClose, and
+        // a retain and release per message are two atomic operations.
+        let served: Void? = connection.withUserObject(WsClient.self) { client in
+            onText(client, text)
         }
-        guard ready else {
-            if client.state.withLock({ $0.early.count }) > Self.maxEarlyMessages {
-                try? connection.close(code: 1008, reason: "too many messages before the connection was accepted")
+        if served == nil, let client = clientsByID.withLock({ $0[connection.id] }) {
+            onText(client, text)
+        }
+    }
+
+    private func onText(_ client: WsClient, _ text: UnsafeRawBufferPointer) {
+        // Whether the client is ready, and whether anything of it waits on the executor (then
+        // a sync handler may not run inline: order is kept).
+        guard client.onLoop.ready else {
+            client.onLoop.early.append(Array(text))
+            if client.onLoop.early.count > Self.maxEarlyMessages {
+                try? client.connection.close(code: 1008, reason: "too many messages before the connection was accepted")
             }
             return
         }
-        dispatch(client, client.gateway, text, inlineAllowed: idle)
+        dispatch(client, client.gateway, text, inlineAllowed: client.onLoop.queuedRuns == 0)
     }
 
     func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {
-        guard let client = client(of: connection), client.state.withLock({ $0.ready }) else { return }
+        guard let client = client(of: connection), client.onLoop.ready else { return }
         let gateway = client.gateway
         guard gateway.hasBinaryHandler else {
             client.send(errorEnvelope(event: "binary", WsException("unsupported", "this gateway takes no binary messages"), ack: nil))
@@ -156,36 +161,54 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
             client.send(errorEnvelope(event: "error", WsException("invalid_envelope", "the message has no event"), ack: nil))
             return
         }
-        let match = envelope.event_escaped == 0
-            ? gateway.handler(matching: UnsafeRawBufferPointer(start: eventStart, count: envelope.event_len))
-            : nil
-        let event = match?.name ?? Self.eventName(eventStart, envelope.event_len, escaped: envelope.event_escaped != 0)
         let ack: Int64? = envelope.has_id != 0 ? envelope.id : nil
-        if let limit = rateLimit {
-            let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
-            if verdict != .allowed {
-                client.send(errorEnvelope(event: event, WsException("rate_limited", "too many messages"), ack: ack))
-                if verdict == .exceeded { try? client.connection.close(code: 1008, reason: "rate limit exceeded") }
-                return
+        if envelope.event_escaped == 0,
+           let match = gateway.handler(matching: UnsafeRawBufferPointer(start: eventStart, count: envelope.event_len)) {
+            match._withUnsafeGuaranteedRef { handler in
+                run(handler, event: handler.name, client, gateway, data, ack, inlineAllowed: inlineAllowed)
             }
-        }
-        guard let handler = match ?? gateway.handlers[event] else {
-            client.send(errorEnvelope(event: event, WsException("unknown_event", "no handler for \(event)"), ack: ack))
             return
         }
+        let event = Self.eventName(eventStart, envelope.event_len, escaped: envelope.event_escaped != 0)
+        guard let handler = gateway.handlers[event] else {
+            if admitted(client, event, ack) {
+                client.send(errorEnvelope(event: event, WsException("unknown_event", "no handler for \(event)"), ack: ack))
+            }
+            return
+        }
+        run(handler, event: event, client, gateway, data, ack, inlineAllowed: inlineAllowed)
+    }
+
+    /// The rate limit's verdict on one message; over the limit, the client has been told.
+    private func admitted(_ client: WsClient, _ event: String, _ ack: Int64?) -> Bool {
+        guard let limit = rateLimit else { return true }
+        let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
+        if verdict == .allowed { return true }
+        client.send(errorEnvelope(event: event, WsException("rate_limited", "too many messages"), ack: ack))
+        if verdict == .exceeded { try? client.connection.close(code: 1008, reason: "rate limit exceeded") }
+        return false
+    }
+
+    private func run(
+        _ handler: AnyGateway.Handler, event: String, _ client: WsClient, _ gateway: AnyGateway,
+        _ data: UnsafeRawBufferPointer?, _ ack: Int64?, inlineAllowed: Bool
+    ) {
+        guard admitted(client, event, ack) else { return }
         // Inline only when nothing of this client waits on the executor: order is kept.
-        if case .sync(let body) = handler.body, handler.guards.isEmpty, inlineAllowed {
+        // Called through the optional, not bound to a local: a local would be a copy of the
+        // closure, a retain and release per message.
+        if inlineAllowed, handler.guards.isEmpty, handler.inline != nil {
             do {
-                reply(client, handler, ack, try body(client, data))
+                try handler.inline?(client, data, ack)
             } catch {
                 reportFailure(client, event, ack, error)
             }
             return
         }
         let payload = data.map(Array.init)
-        client.state.withLock { $0.queuedRuns += 1 }
+        client.onLoop.queuedRuns += 1
         runAsync(on: client.connection) {
-            client.state.withLock { $0.queuedRuns -= 1 }
+            client.onLoop.queuedRuns -= 1   // on the loop's executor, as the increment was
             do {
                 for guardType in handler.guards {
                     let json = payload.flatMap { bytes in bytes.withUnsafeBytes { try? WsPayloadDecoding.decode(WsJSONValue.self, from: $0) } }
@@ -196,29 +219,9 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
                         return
                     }
                 }
-                self.reply(client, handler, ack, try await handler.run(client, payload))
+                try await handler.queued(client, payload, ack)
             } catch {
                 self.reportFailure(client, event, ack, error)
-            }
-        }
-    }
-
-    private func reply(_ client: WsClient, _ handler: AnyGateway.Handler, _ ack: Int64?, _ result: WsReply) {
-        guard let ack else { return }   // nobody asked for an answer: nothing is encoded
-        let event = handler.name
-        switch result {
-        case .none: client.send(WsJSON.envelope(event: event, json: nil, tail: ("ack", ack)))
-        case .value(let value):
-            do {
-                try WsJSON.withEnvelope(event: event, value: value, tail: ("ack", ack)) { client.send($0) }
-            } catch {
-                reportFailure(client, event, ack, error)
-            }
-        case .codable(let value):
-            do {
-                try WsJSON.withReply(event: event, prefix: handler.replyPrefix, codable: value, ack: ack) { client.send($0) }
-            } catch {
-                reportFailure(client, event, ack, error)
             }
         }
     }
