@@ -120,38 +120,44 @@ static pos skip_array(pos p, pos end, int depth) {
     }
 }
 
-/* Walks an object; on_member (may be NULL) sees each key span and value span, and for a
- * string value whether it holds an escape (so that a caller need not scan it again). */
-typedef int (*member_fn)(void *ctx, pos key, size_t key_len, pos value, size_t value_len, int escaped);
+/* p after a key: white space, the colon, white space; the value's first byte or NULL. */
+static inline pos skip_colon(pos p, pos end) {
+    p = skip_ws(p, end);
+    if (p >= end || *p != ':') return NULL;
+    return skip_ws(p + 1, end);
+}
 
-static pos walk_object(pos p, pos end, int depth, member_fn on_member, void *ctx) {
+/* p after a member's value: past the comma and the white space after it (*closed = 0), or
+ * past the closing brace (*closed = 1); NULL on anything else. */
+static inline pos next_member(pos p, pos end, int *closed) {
+    p = skip_ws(p, end);
+    if (p >= end) return NULL;
+    if (*p == '}') {
+        *closed = 1;
+        return p + 1;
+    }
+    if (*p != ',') return NULL;
+    *closed = 0;
+    return skip_ws(p + 1, end);
+}
+
+static pos skip_object(pos p, pos end, int depth) {
     p = skip_ws(p + 1, end);
     if (p < end && *p == '}') return p + 1;
-    for (;;) {
+    for (int closed = 0; !closed;) {
         if (p >= end || *p != '"') return NULL;
-        pos key = p + 1;
-        pos after_key = skip_string(p, end, NULL);
-        if (after_key == NULL) return NULL;
-        size_t key_len = (size_t)(after_key - 1 - key);
-        p = skip_ws(after_key, end);
-        if (p >= end || *p != ':') return NULL;
-        pos value = skip_ws(p + 1, end);
-        int escaped = 0;
-        p = value < end && *value == '"' ? skip_string(value, end, &escaped) : skip_value(value, end, depth);
-        if (p == NULL) return NULL;
-        if (on_member && on_member(ctx, key, key_len, value, (size_t)(p - value), escaped) != 0) return NULL;
-        p = skip_ws(p, end);
-        if (p >= end) return NULL;
-        if (*p == '}') return p + 1;
-        if (*p != ',') return NULL;
-        p = skip_ws(p + 1, end);
+        if ((p = skip_string(p, end, NULL)) == NULL) return NULL;
+        if ((p = skip_colon(p, end)) == NULL) return NULL;
+        if ((p = skip_value(p, end, depth)) == NULL) return NULL;
+        if ((p = next_member(p, end, &closed)) == NULL) return NULL;
     }
+    return p;
 }
 
 static pos skip_value(pos p, pos end, int depth) {
     if (p >= end) return NULL;
     switch (*p) {
-    case '{': return depth < NWS_JSON_MAX_DEPTH ? walk_object(p, end, depth + 1, NULL, NULL) : NULL;
+    case '{': return depth < NWS_JSON_MAX_DEPTH ? skip_object(p, end, depth + 1) : NULL;
     case '[': return depth < NWS_JSON_MAX_DEPTH ? skip_array(p, end, depth + 1) : NULL;
     case '"': return skip_string(p, end, NULL);
     case 't': return skip_literal(p, end, "true");
@@ -167,59 +173,70 @@ int nws_json_validate(const uint8_t *text, size_t len) {
     return p != NULL && skip_ws(p, end) == end ? 0 : NWS_EJSON;
 }
 
-/* The length is a constant at each use, so the comparison compiles to a load and a compare
- * instead of a call to memcmp for every member of every envelope. */
-#define KEY_IS(key, len, literal) \
-    ((len) == sizeof(literal) - 1 && memcmp((key), (literal), sizeof(literal) - 1) == 0)
-
 /* 2^53: larger ids would not survive a JavaScript client's Number. */
 #define MAX_ID 9007199254740992LL
 
-/* A non-negative integer below 2^53, without leading zeros. */
-static int parse_id(pos value, size_t len, int64_t *out) {
-    /* 2^53 has 16 digits: at most 16 cannot overflow before the range check. */
-    if (len == 0 || len > 16 || (value[0] == '0' && len > 1)) return -1;
+/* An id or ack at p: a non-negative integer below 2^53 without leading zeros, and not the
+ * integer part of a longer number ("1.5", "1e3"). Returns the position after it. */
+static pos parse_id(pos p, pos end, int64_t *out) {
+    pos start = p;
     int64_t id = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned digit = (unsigned)value[i] - '0';
-        if (digit > 9) return -1;
-        id = id * 10 + digit;
-    }
-    if (id >= MAX_ID) return -1;
+    /* 2^53 has 16 digits: at most 16 cannot overflow before the range check. */
+    while (p < end && (unsigned)(*p - '0') <= 9 && p - start < 17) id = id * 10 + (*p++ - '0');
+    size_t digits = (size_t)(p - start);
+    if (digits == 0 || digits > 16 || (*start == '0' && digits > 1) || id >= MAX_ID) return NULL;
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return NULL;
     *out = id;
-    return 0;
+    return p;
 }
 
-static int envelope_member(void *ctx, pos key, size_t key_len, pos value, size_t value_len, int escaped) {
-    nws_envelope *env = ctx;
-    if (KEY_IS(key, key_len, "event")) {
-        if (env->event != NULL || *value != '"') return -1;
-        env->event = value + 1;
-        env->event_len = value_len - 2;
-        env->event_escaped = escaped;
-    } else if (KEY_IS(key, key_len, "data")) {
-        if (env->data != NULL) return -1;
-        env->data = value;
-        env->data_len = value_len;
-    } else if (KEY_IS(key, key_len, "id")) {
-        if (env->has_id || parse_id(value, value_len, &env->id) != 0) return -1;
-        env->has_id = 1;
-    } else if (KEY_IS(key, key_len, "ack")) {
-        if (env->has_ack || parse_id(value, value_len, &env->ack) != 0) return -1;
-        env->has_ack = 1;
-    }
-    return 0;
-}
+/* Whether the key at p (its opening quote) is `quoted`, quotes included, as written: a
+ * constant length, so the comparison is a load and a compare, not a call. */
+#define KEY_IS(p, end, quoted) \
+    ((size_t)((end) - (p)) >= sizeof(quoted) - 1 && memcmp((p), (quoted), sizeof(quoted) - 1) == 0)
 
+/* The envelope's own members are recognised by their keys before anything is scanned, and
+ * their values read in the same pass; any other member is validated and skipped. */
 int nws_json_envelope(const uint8_t *text, size_t len, nws_envelope *out) {
     memset(out, 0, sizeof *out);
     pos end = text + len;
     pos p = skip_ws(text, end);
     if (p >= end || *p != '{') return NWS_EJSON;
-    p = walk_object(p, end, 1, envelope_member, out);
-    if (p == NULL || skip_ws(p, end) != end) {
-        memset(out, 0, sizeof *out);
-        return NWS_EJSON;
+    p = skip_ws(p + 1, end);
+    int closed = p < end && *p == '}';
+    if (closed) p++;
+    while (!closed) {
+        if (p >= end || *p != '"') goto invalid;
+        if (KEY_IS(p, end, "\"event\"")) {
+            if ((p = skip_colon(p + 7, end)) == NULL || p >= end || *p != '"' || out->event != NULL) goto invalid;
+            int escaped = 0;
+            pos value = p;
+            if ((p = skip_string(value, end, &escaped)) == NULL) goto invalid;
+            out->event = value + 1;
+            out->event_len = (size_t)(p - value) - 2;
+            out->event_escaped = escaped;
+        } else if (KEY_IS(p, end, "\"data\"")) {
+            if ((p = skip_colon(p + 6, end)) == NULL || out->data != NULL) goto invalid;
+            pos value = p;
+            if ((p = skip_value(value, end, 1)) == NULL) goto invalid;
+            out->data = value;
+            out->data_len = (size_t)(p - value);
+        } else if (KEY_IS(p, end, "\"id\"")) {
+            if ((p = skip_colon(p + 4, end)) == NULL || out->has_id) goto invalid;
+            if ((p = parse_id(p, end, &out->id)) == NULL) goto invalid;
+            out->has_id = 1;
+        } else if (KEY_IS(p, end, "\"ack\"")) {
+            if ((p = skip_colon(p + 5, end)) == NULL || out->has_ack) goto invalid;
+            if ((p = parse_id(p, end, &out->ack)) == NULL) goto invalid;
+            out->has_ack = 1;
+        } else {
+            if ((p = skip_string(p, end, NULL)) == NULL || (p = skip_colon(p, end)) == NULL) goto invalid;
+            if ((p = skip_value(p, end, 1)) == NULL) goto invalid;
+        }
+        if ((p = next_member(p, end, &closed)) == NULL) goto invalid;
     }
-    return 0;
+    if (skip_ws(p, end) == end) return 0;
+invalid:
+    memset(out, 0, sizeof *out);
+    return NWS_EJSON;
 }

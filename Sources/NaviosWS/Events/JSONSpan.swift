@@ -3,32 +3,37 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-internal import CNaviosWS
 
 /// The scanning of one JSON span that the C core already validated as one value: where its
 /// values start and end, and its scalars as JSONDecoder would decode them. Anything it cannot
 /// read exactly so throws `Decline`. A struct with no state but the span, so that a reader
 /// (`WsJSONReader`) costs no allocation; `WsSpanDecoder` wraps it for `Decodable` types.
+@usableFromInline
 struct JSONSpan {
-    struct Decline: Error {}
+    @usableFromInline
+    struct Decline: Error {
+        @usableFromInline init() {}
+    }
 
-    let bytes: UnsafeRawBufferPointer
-    let end: Int
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline let end: Int
 
     init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
         end = bytes.count
     }
 
+    @inlinable @inline(__always)
     func byte(_ position: Int) -> UInt8 {
         position < end ? bytes[position] : 0
     }
 
+    @inlinable @inline(__always)
     func skipSpace(_ position: Int) throws -> Int {
         var p = position
         while p < end {
             switch bytes[p] {
-            case .space, .tab, .newline, .carriageReturn: p += 1
+            case 0x20, 0x09, 0x0A, 0x0D: p &+= 1   // space, tab, newline, carriage return
             default: return p
             }
         }
@@ -50,39 +55,43 @@ struct JSONSpan {
     /// A string value. The span was validated as JSON (and its text as UTF-8) by the C core,
     /// so only the closing quote and the escapes need finding.
     func string(at position: Int) throws -> String {
-        try string(at: position, next: nil)
+        var next = 0
+        return try string(at: position, next: &next)
     }
 
     /// The same, and where the value ends (just past its closing quote) in `next`.
-    func string(at position: Int, next: UnsafeMutablePointer<Int>?) throws -> String {
-        guard byte(position) == .quote else { throw JSONSpan.Decline() }
-        let p = plainRun(from: position + 1)
+    @inlinable @inline(__always)
+    func string(at position: Int, next: inout Int) throws -> String {
+        guard byte(position) == 0x22 else { throw JSONSpan.Decline() }
+        let p = plainRun(from: position &+ 1)
         switch byte(p) {
-        case .quote:
-            next?.pointee = p + 1
-            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(position + 1)..<p]), as: UTF8.self)
-        case .backslash:
-            return try unescapedString(from: position + 1, next: next)
+        case 0x22:
+            next = p &+ 1
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(position &+ 1)..<p]), as: UTF8.self)
+        case 0x5C:
+            return try unescapedString(from: position &+ 1, next: &next)
         default:
             throw JSONSpan.Decline()
         }
     }
 
     /// The position of the first byte from `position` on that is a quote, a backslash or a
-    /// control character (or the end): the C core checks sixteen bytes at a time.
+    /// control character (or the end).
+    @inlinable @inline(__always)
     func plainRun(from position: Int) -> Int {
         guard position < end, let base = bytes.baseAddress else { return position }
-        return position + nws_json_plain_run(base.assumingMemoryBound(to: UInt8.self) + position, end - position)
+        return position &+ jsonPlainRun(base + position, end &- position)
     }
 
-    private func unescapedString(from first: Int, next: UnsafeMutablePointer<Int>?) throws -> String {
+    @usableFromInline
+    func unescapedString(from first: Int, next: inout Int) throws -> String {
         var out: [UInt8] = []
         out.reserveCapacity(32)
         var p = first
         while p < end {
             let c = bytes[p]
             if c == .quote {
-                next?.pointee = p + 1
+                next = p + 1
                 return String(decoding: out, as: UTF8.self)
             }
             p += 1

@@ -22,7 +22,9 @@ public protocol WsJSONCodable: Codable {
 }
 
 extension String: WsJSONCodable {
+    @inlinable
     public init(wsJSON reader: inout WsJSONReader) throws { self = try reader.readString() }
+    @inlinable
     public func encode(wsJSON output: inout WsJSONOutput) { output.writeString(self) }
 }
 

@@ -13,16 +13,19 @@ import Darwin
 /// exactly as JSONDecoder does (a missing or repeated key, a type mismatch, an escaped key, a
 /// number out of range) throws, and the payload is decoded again through `Decodable`, whose
 /// value or error is then the answer.
+///
+/// The member loop and the string reading are inlinable: the codec of a payload type, in its
+/// own module, reads its members without a call per step.
 public struct WsJSONReader {
-    let decoder: JSONSpan
+    @usableFromInline let decoder: JSONSpan
     /// The span decoder of members that have no codec of their own, made the first time one
     /// comes (most payloads have none).
     private var spanDecoder: WsSpanDecoder?
     /// The first byte of the value to read next (after white space).
-    var position: Int
+    @usableFromInline var position: Int
     /// The key of the member `nextMember` stopped at.
-    private var keyStart = 0
-    private var keyEnd = 0
+    @usableFromInline var keyStart = 0
+    @usableFromInline var keyEnd = 0
 
     init(_ bytes: UnsafeRawBufferPointer) throws {
         decoder = JSONSpan(bytes)
@@ -39,24 +42,28 @@ public struct WsJSONReader {
     }
 
     /// The error that sends the payload to the `Decodable` path.
+    @inlinable
     public func decline() -> any Error { JSONSpan.Decline() }
 
     // MARK: objects
 
     /// Where a member loop stands: before the first member, or after one.
     public struct Members {
-        var first = true
+        @usableFromInline var first = true
+        @usableFromInline init() {}
     }
 
     /// Enters the object at the current position.
+    @inlinable @inline(__always)
     public mutating func beginObject() throws -> Members {
         guard decoder.byte(position) == UInt8(ascii: "{") else { throw decline() }
-        position = try decoder.skipSpace(position + 1)
+        position = try decoder.skipSpace(position &+ 1)
         return Members()
     }
 
     /// Moves to the next member's value and returns true, or past the closing brace and
     /// returns false. A member's value must be read or skipped before the next call.
+    @inlinable @inline(__always)
     public mutating func nextMember(_ members: inout Members) throws -> Bool {
         if members.first {
             members.first = false
@@ -84,12 +91,18 @@ public struct WsJSONReader {
     }
 
     /// Whether the current member's key is `name` (compared byte for byte).
+    @inlinable @inline(__always)
     public func isKey(_ name: StaticString) -> Bool {
-        let count = keyEnd - keyStart
+        let count = keyEnd &- keyStart
         guard let base = decoder.bytes.baseAddress else { return false }
         // withUTF8Buffer: a one-character literal may be held as a scalar, without a pointer.
         return name.withUTF8Buffer { utf8 in
-            utf8.count == count && (count == 0 || memcmp(base + keyStart, utf8.baseAddress!, count) == 0)
+            guard utf8.count == count else { return false }
+            var index = 0
+            while index < count && base.load(fromByteOffset: keyStart &+ index, as: UInt8.self) == utf8[index] {
+                index &+= 1
+            }
+            return index == count
         }
     }
 
@@ -157,6 +170,7 @@ public struct WsJSONReader {
         return true
     }
 
+    @inlinable @inline(__always)
     public mutating func readString() throws -> String {
         var next = 0
         let value = try decoder.string(at: position, next: &next)

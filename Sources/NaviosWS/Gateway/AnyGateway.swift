@@ -55,11 +55,14 @@ final class AnyGateway: Sendable {
         if handlerList.count > 16 {
             return handlers[String(decoding: name, as: UTF8.self)].map(Unmanaged.passUnretained)
         }
-        guard let wanted = name.baseAddress else { return nil }
         for handler in handlerList where handler.nameBytes.count == name.count {
-            if handler.nameBytes.withUnsafeBytes({ memcmp($0.baseAddress!, wanted, name.count) == 0 }) {
-                return Unmanaged.passUnretained(handler)
+            // Byte by byte: names are short, and a call to memcmp costs more than the loop.
+            let matches = handler.nameBytes.withUnsafeBufferPointer { known in
+                var index = 0
+                while index < known.count && known[index] == name[index] { index += 1 }
+                return index == known.count
             }
+            if matches { return Unmanaged.passUnretained(handler) }
         }
         return nil
     }

@@ -1,17 +1,18 @@
-internal import CNaviosWS
-
 /// The bytes of one JSON text being written, and the writing of JSON's scalars into them.
 ///
 /// A struct over raw memory, so that the message path can write a reply into stack memory
 /// (`withUnsafeTemporaryAllocation`) and only a reply that outgrows it touches the heap. Both
 /// writers use it: `WsJSONOutput` (a ``WsJSONCodable`` value's own codec) holds one directly,
 /// the `Encodable` writer's `Sink` holds one behind its reference.
+///
+/// The writing of bytes and strings is inlinable, for the codecs that payload types inline.
+@usableFromInline
 struct JSONBuffer {
-    private(set) var base: UnsafeMutablePointer<UInt8>
-    private(set) var count = 0
-    private var capacity: Int
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var count = 0
+    @usableFromInline var capacity: Int
     /// Whether `base` is heap memory of this buffer's (freed by `free`), not the caller's.
-    private var owned: Bool
+    @usableFromInline var owned: Bool
 
     /// Writes into `memory`, which the caller owns and keeps for as long as the buffer is used;
     /// what does not fit moves to the heap.
@@ -36,13 +37,13 @@ struct JSONBuffer {
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func reserve(_ extra: Int) {
-        if count + extra > capacity { grow(extra) }
+        if count &+ extra > capacity { grow(extra) }
     }
 
-    @inline(never)
-    private mutating func grow(_ extra: Int) {
+    @inline(never) @usableFromInline
+    mutating func grow(_ extra: Int) {
         let size = max(capacity * 2, count + extra, 64)
         let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
         grown.update(from: base, count: count)
@@ -54,20 +55,22 @@ struct JSONBuffer {
 
     // MARK: raw bytes
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func put(_ byte: UInt8) {
         reserve(1)
         base[count] = byte
-        count += 1
+        count &+= 1
     }
 
+    @inlinable
     mutating func put(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
         (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        count += bytes.count
+        count &+= bytes.count
     }
 
+    @inlinable
     mutating func put(_ text: StaticString) {
         text.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
     }
@@ -78,9 +81,10 @@ struct JSONBuffer {
 
     // MARK: scalars
 
-    /// A JSON string. Runs of bytes that need no escape are found sixteen at a time by the C
-    /// core (`nws_json_plain_run`) and copied whole; room for the worst case (every byte a
-    /// six-byte `\u00XX`) is made once, so the copying checks no capacity.
+    /// A JSON string. Runs of bytes that need no escape are found eight at a time
+    /// (`jsonPlainRun`) and copied whole; room for the worst case (every byte a six-byte
+    /// `\u00XX`) is made once, so the copying checks no capacity.
+    @inlinable
     mutating func writeString(_ text: String) {
         // Borrowed, not copied: `withUTF8` on a `var` copy would retain the storage.
         if text.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0) }) == nil {
@@ -89,21 +93,22 @@ struct JSONBuffer {
         }
     }
 
-    private mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
-        reserve(utf8.count * 6 + 2)
+    @inlinable
+    mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
+        reserve(utf8.count &* 6 &+ 2)
         var out = base + count
         out.pointee = UInt8(ascii: "\"")
         out += 1
         if let start = utf8.baseAddress {
             var p = 0
             while true {
-                let run = nws_json_plain_run(start + p, utf8.count - p)
+                let run = jsonPlainRun(start + p, utf8.count &- p)
                 out.update(from: start + p, count: run)
                 out += run
-                p += run
+                p &+= run
                 guard p < utf8.count else { break }
                 out = Self.writeEscape(start[p], at: out)
-                p += 1
+                p &+= 1
             }
         }
         out.pointee = UInt8(ascii: "\"")
@@ -111,7 +116,8 @@ struct JSONBuffer {
     }
 
     /// The escape of a byte that cannot stand in a string as it is; returns where it ends.
-    private static func writeEscape(_ byte: UInt8, at out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    @usableFromInline
+    static func writeEscape(_ byte: UInt8, at out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         out[0] = UInt8(ascii: "\\")
         switch byte {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"):
@@ -137,25 +143,46 @@ struct JSONBuffer {
         }
     }
 
-    /// Decimal digits written straight into the output (no intermediate String).
+    /// Decimal digits written straight into the output (no intermediate String): counted
+    /// first, then written from the last, two at a time.
     mutating func writeInteger(_ value: Int64) {
         reserve(20)
         if value < 0 { put(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        var digits = 0
-        var scratch = magnitude
-        repeat {
-            digits += 1
-            scratch /= 10
-        } while scratch > 0
-        var position = count + digits - 1
-        repeat {
-            base[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-            magnitude /= 10
-            position -= 1
-        } while magnitude > 0
-        count += digits
+        var digits = 1
+        var bound: UInt64 = 10
+        while magnitude >= bound && digits < 19 {   // |Int64.min| has 19 digits
+            digits &+= 1
+            bound &*= 10
+        }
+        var end = base + count + digits
+        Self.digitPairs.withUTF8Buffer { pairs in
+            while magnitude >= 100 {
+                let pair = Int(truncatingIfNeeded: magnitude % 100) &* 2
+                magnitude /= 100
+                end -= 2
+                end[0] = pairs[pair]
+                end[1] = pairs[pair &+ 1]
+            }
+            if magnitude >= 10 {
+                let pair = Int(truncatingIfNeeded: magnitude) &* 2
+                end -= 2
+                end[0] = pairs[pair]
+                end[1] = pairs[pair &+ 1]
+            } else {
+                end -= 1
+                end[0] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude)
+            }
+        }
+        count &+= digits
     }
+
+    /// "00" through "99", for writing integers two digits at a time.
+    private static let digitPairs: StaticString = """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
 
     mutating func writeUnsigned(_ value: UInt64) {
         if let signed = Int64(exactly: value) { return writeInteger(signed) }

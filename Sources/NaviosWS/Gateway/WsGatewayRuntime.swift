@@ -180,8 +180,15 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     /// The rate limit's verdict on one message; over the limit, the client has been told.
+    @inline(__always)
     private func admitted(_ client: WsClient, _ event: String, _ ack: Int64?) -> Bool {
         guard let limit = rateLimit else { return true }
+        return admitted(client, event, ack, limit)
+    }
+
+    // Apart from the check above: its clock reading would cost every message without a limit.
+    @inline(never)
+    private func admitted(_ client: WsClient, _ event: String, _ ack: Int64?, _ limit: WsRateLimit) -> Bool {
         let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
         if verdict == .allowed { return true }
         client.send(errorEnvelope(event: event, WsException("rate_limited", "too many messages"), ack: ack))

@@ -5,7 +5,7 @@
 /// the member out, as `encodeIfPresent` does; what `@WsJSONCodable` generates passes keys already
 /// quoted (`"\"text\":"`), so no key is escaped at run time.
 public struct WsJSONOutput {
-    var buffer: JSONBuffer
+    @usableFromInline var buffer: JSONBuffer
     @usableFromInline var pendingKey: StaticString?
     @usableFromInline var pendingComma = false
 
@@ -18,7 +18,8 @@ public struct WsJSONOutput {
     }
 
     /// Writes the held key, if any, before the value that needs it.
-    private mutating func flushKey() {
+    @inlinable
+    mutating func flushKey() {
         guard let key = pendingKey else { return }
         if pendingComma { buffer.put(UInt8(ascii: ",")) }
         buffer.put(key)
@@ -27,12 +28,14 @@ public struct WsJSONOutput {
 
     // MARK: objects
 
+    @inlinable
     public mutating func beginObject() -> Members {
         flushKey()
         buffer.put(UInt8(ascii: "{"))
         return Members()
     }
 
+    @inlinable
     public mutating func endObject() {
         buffer.put(UInt8(ascii: "}"))
     }
@@ -55,7 +58,7 @@ public struct WsJSONOutput {
     }
 
     /// Holds the member's key; returns where the output stood.
-    @usableFromInline
+    @inlinable
     mutating func beginMember(_ key: StaticString, _ object: Members) -> Int {
         pendingKey = key
         pendingComma = object.hasMember
@@ -64,7 +67,7 @@ public struct WsJSONOutput {
 
     /// The member counts when anything was written since `start` (a dropped nil wrote nothing,
     /// key included); what the value wrote inside, members of its own, does not decide it.
-    @usableFromInline
+    @inlinable
     mutating func endMember(_ object: inout Members, since start: Int) {
         if buffer.count != start { object.hasMember = true }
         pendingKey = nil
@@ -98,6 +101,7 @@ public struct WsJSONOutput {
         buffer.put(nullBytes)
     }
 
+    @inlinable
     public mutating func writeString(_ value: String) {
         flushKey()
         buffer.writeString(value)
