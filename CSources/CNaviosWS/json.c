@@ -180,9 +180,14 @@ int nws_json_validate(const uint8_t *text, size_t len) {
  * integer part of a longer number ("1.5", "1e3"). Returns the position after it. */
 static pos parse_id(pos p, pos end, int64_t *out) {
     pos start = p;
+    /* 2^53 has 16 digits: a 17th is refused, and 17 cannot overflow before the range check. */
+    pos limit = end - p > 17 ? p + 17 : end;
     int64_t id = 0;
-    /* 2^53 has 16 digits: at most 16 cannot overflow before the range check. */
-    while (p < end && (unsigned)(*p - '0') <= 9 && p - start < 17) id = id * 10 + (*p++ - '0');
+    unsigned digit;
+    while (p < limit && (digit = (unsigned)*p - '0') <= 9) {
+        id = id * 10 + digit;
+        p++;
+    }
     size_t digits = (size_t)(p - start);
     if (digits == 0 || digits > 16 || (*start == '0' && digits > 1) || id >= MAX_ID) return NULL;
     if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return NULL;

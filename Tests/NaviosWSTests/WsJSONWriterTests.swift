@@ -63,6 +63,20 @@ import Testing
         #expect(try Self.text(UInt8(255)) == "255")
     }
 
+    /// Integers are written two digits at a time after counting them: every digit count, both
+    /// signs, and the boundaries where the count changes.
+    @Test func integersOfEveryLengthAreWrittenAsTheirDecimalText() throws {
+        var values: [Int64] = [0, 1, 9, 10, 11, 99, 100, 101, 12_345, Int64.max, Int64.min, Int64.min + 1]
+        var power: Int64 = 1
+        for _ in 1...18 {
+            power *= 10
+            values += [power - 1, power, power + 1, -(power - 1), -power, -(power + 1)]
+        }
+        for value in values {
+            #expect(try Self.text(value) == String(value))
+        }
+    }
+
     @Test func topLevelScalarsAndEmptyValues() throws {
         #expect(try Self.text("hi") == #""hi""#)
         #expect(try Self.text(7) == "7")

@@ -7,16 +7,19 @@
 /// it, so the lowest flagged byte is always the first real stop.
 @inlinable @inline(__always)
 func jsonPlainRun(_ start: UnsafeRawPointer, _ count: Int) -> Int {
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let highs: UInt64 = 0x8080_8080_8080_8080
     var index = 0
     while index &+ 8 <= count {
-        let word = UInt64(littleEndian: start.loadUnaligned(fromByteOffset: index, as: UInt64.self))
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        let stops = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word) & highs
+        let stops = jsonStops(start.loadUnaligned(fromByteOffset: index, as: UInt64.self))
         if stops != 0 { return index &+ stops.trailingZeroBitCount &>> 3 }
         index &+= 8
+    }
+    guard index < count else { return count }
+    if count >= 8 {
+        // The last eight bytes, overlapping some already found plain: those are shifted out,
+        // and having no stop they flag nothing above them.
+        let skipped = (8 &- (count &- index)) &* 8
+        let stops = jsonStops(start.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)) &>> UInt64(skipped)
+        return stops != 0 ? index &+ stops.trailingZeroBitCount &>> 3 : count
     }
     while index < count {
         let byte = start.load(fromByteOffset: index, as: UInt8.self)
@@ -24,4 +27,16 @@ func jsonPlainRun(_ start: UnsafeRawPointer, _ count: Int) -> Int {
         index &+= 1
     }
     return count
+}
+
+/// The high bit of each byte of `word` (read little-endian) that may be a stop; the lowest one
+/// set is the first stop.
+@inlinable @inline(__always)
+func jsonStops(_ raw: UInt64) -> UInt64 {
+    let word = UInt64(littleEndian: raw)
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let quote = word ^ (ones &* 0x22)
+    let backslash = word ^ (ones &* 0x5C)
+    return ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (word &- ones &* 0x20) & ~word)
+        & 0x8080_8080_8080_8080
 }
