@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Testing
 @testable import NaviosWS
 
@@ -27,6 +32,27 @@ import Testing
                         if position + 3 < length { bytes[position + 3] = 0x22 }   // a later stop
                         #expect(Self.run(bytes) == Self.reference(bytes), "length \(length) stop \(stop) at \(position)")
                     }
+                }
+            }
+        }
+    }
+
+    /// The writer copies a word at a time and escapes at the first stop in it: every length and
+    /// escape position must come back as the same string through JSONDecoder.
+    @Test func stringsWithAnEscapeAtEveryPositionRoundTrip() throws {
+        let specials: [Character] = ["\"", "\\", "\n", "\u{1}", "\u{1F}", "\t", "é", "✓"]
+        for length in 0...40 {
+            for position in 0..<max(length, 1) {
+                for special in specials {
+                    var text = String(repeating: "a", count: length)
+                    if length > 0 {
+                        var characters = Array(text)
+                        characters[position] = special
+                        if position + 9 < length { characters[position + 9] = "\\" }
+                        text = String(characters)
+                    }
+                    let json = try WsJSONWriter.encode(text)
+                    #expect(try JSONDecoder().decode(String.self, from: Data(json)) == text, "\(text.debugDescription)")
                 }
             }
         }

@@ -66,8 +66,39 @@ struct JSONBuffer {
     mutating func put(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
-        (base + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        Self.copy(source, count: bytes.count, to: base + count)
         count &+= bytes.count
+    }
+
+    /// The envelope's pieces are a few dozen bytes: copied a word at a time, with no call.
+    @inlinable @inline(__always)
+    static func copy(_ source: UnsafeRawPointer, count: Int, to target: UnsafeMutablePointer<UInt8>) {
+        guard count <= 64 else {
+            target.update(from: source.assumingMemoryBound(to: UInt8.self), count: count)
+            return
+        }
+        let out = UnsafeMutableRawPointer(target)
+        guard count >= 8 else {
+            // Two words that overlap as much as needed: 4 to 7 bytes as two UInt32, 2 to 3 as
+            // two UInt16.
+            if count >= 4 {
+                out.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
+                out.storeBytes(of: source.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self), toByteOffset: count &- 4, as: UInt32.self)
+            } else if count >= 2 {
+                out.storeBytes(of: source.loadUnaligned(as: UInt16.self), as: UInt16.self)
+                out.storeBytes(of: source.loadUnaligned(fromByteOffset: count &- 2, as: UInt16.self), toByteOffset: count &- 2, as: UInt16.self)
+            } else if count == 1 {
+                out.storeBytes(of: source.load(as: UInt8.self), as: UInt8.self)
+            }
+            return
+        }
+        var index = 0
+        while index &+ 8 < count {
+            out.storeBytes(of: source.loadUnaligned(fromByteOffset: index, as: UInt64.self), toByteOffset: index, as: UInt64.self)
+            index &+= 8
+        }
+        // The last word overlaps the one before: those bytes are written twice, the same.
+        out.storeBytes(of: source.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self), toByteOffset: count &- 8, as: UInt64.self)
     }
 
     @inlinable
@@ -81,9 +112,9 @@ struct JSONBuffer {
 
     // MARK: scalars
 
-    /// A JSON string. Runs of bytes that need no escape are found eight at a time
-    /// (`jsonPlainRun`) and copied whole; room for the worst case (every byte a six-byte
-    /// `\u00XX`) is made once, so the copying checks no capacity.
+    /// A JSON string, copied eight bytes at a time while none needs an escape; room for the
+    /// worst case (every byte a six-byte `\u00XX`) is made once, so the copying checks no
+    /// capacity.
     @inlinable
     mutating func writeString(_ text: String) {
         // Borrowed, not copied: `withUTF8` on a `var` copy would retain the storage.
@@ -93,21 +124,52 @@ struct JSONBuffer {
         }
     }
 
+    /// Eight bytes at a time: each word is stored whole and the output moves past the bytes
+    /// before its first stop, if any, which is then escaped. The room reserved for the worst
+    /// case covers the whole words stored past a stop.
     @inlinable
     mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
-        reserve(utf8.count &* 6 &+ 2)
+        let length = utf8.count
+        reserve(length &* 6 &+ 10)   // and a word's slack for the last one
         var out = base + count
         out.pointee = UInt8(ascii: "\"")
         out += 1
         if let start = utf8.baseAddress {
+            let source = UnsafeRawPointer(start)
             var p = 0
-            while true {
-                let run = jsonPlainRun(start + p, utf8.count &- p)
-                out.update(from: start + p, count: run)
-                out += run
-                p &+= run
-                guard p < utf8.count else { break }
-                out = Self.writeEscape(start[p], at: out)
+            while p &+ 8 <= length {
+                let word = source.loadUnaligned(fromByteOffset: p, as: UInt64.self)
+                UnsafeMutableRawPointer(out).storeBytes(of: word, as: UInt64.self)
+                let stops = jsonStops(word)
+                if stops == 0 {
+                    out += 8
+                    p &+= 8
+                    continue
+                }
+                let plain = stops.trailingZeroBitCount &>> 3
+                out = Self.writeEscape(start[p &+ plain], at: out + plain)
+                p &+= plain &+ 1
+            }
+            if p < length && length >= 8 {
+                // The rest in the last word, read overlapping bytes already written: shifted
+                // out, they flag nothing. Without a stop, stored whole (the slack takes the
+                // word's other bytes).
+                let shift = UInt64((8 &- (length &- p)) &* 8)
+                let word = source.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self)
+                if jsonStops(word) &>> shift == 0 {
+                    UnsafeMutableRawPointer(out).storeBytes(of: UInt64(littleEndian: UInt64(littleEndian: word) &>> shift), as: UInt64.self)
+                    out += length &- p
+                    p = length
+                }
+            }
+            while p < length {
+                let byte = start[p]
+                if byte == 0x22 || byte == 0x5C || byte < 0x20 {
+                    out = Self.writeEscape(byte, at: out)
+                } else {
+                    out.pointee = byte
+                    out += 1
+                }
                 p &+= 1
             }
         }
