@@ -27,6 +27,7 @@ public struct WsJSONReader {
     @usableFromInline var keyStart = 0
     @usableFromInline var keyEnd = 0
 
+    @usableFromInline
     init(_ bytes: UnsafeRawBufferPointer) throws {
         decoder = JSONSpan(bytes)
         position = try decoder.skipSpace(0)
@@ -34,11 +35,18 @@ public struct WsJSONReader {
 
     /// Decodes a whole span: the value, and no decline swallowed on the way (a `Decodable`
     /// member's own `init(from:)` may have caught one with `try?`).
+    @inlinable
     static func decode<T: WsJSONCodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         var reader = try WsJSONReader(bytes)
         let value = try T(wsJSON: &reader)
-        if let spanDecoder = reader.spanDecoder, spanDecoder.declined { throw JSONSpan.Decline() }
+        try reader.finish()
         return value
+    }
+
+    /// Throws when a member decoded through `Decodable` declined somewhere inside.
+    @usableFromInline
+    func finish() throws {
+        if let spanDecoder, spanDecoder.declined { throw JSONSpan.Decline() }
     }
 
     /// The error that sends the payload to the `Decodable` path.

@@ -36,6 +36,7 @@ public enum WsPayloadDecoding {
     /// value, and whether `P` has a schema was settled once, when the handler was registered.
     /// WsSpanDecoder reads the span in place; whatever it declines, JSONDecoder decodes from a
     /// copy, and its value or error is the answer.
+    @usableFromInline
     static func decode<P: Decodable>(
         _ type: P.Type, from json: UnsafeRawBufferPointer?, validated: Bool, validating: Bool
     ) throws(WsPayloadError) -> P {
@@ -57,6 +58,7 @@ public enum WsPayloadDecoding {
 
     /// A ``WsJSONCodable`` payload: read by its own codec, and through `Decodable` (whose
     /// value or error is the answer) whenever that declines.
+    @inlinable
     static func decodeCodable<P: WsJSONCodable>(
         _ type: P.Type, from json: UnsafeRawBufferPointer?, validating: Bool
     ) throws(WsPayloadError) -> P {
@@ -74,7 +76,8 @@ public enum WsPayloadDecoding {
 
     /// Throws what the value's schema (when `validating`) found wrong. The value is borrowed:
     /// a function that took and returned it would copy it, a retain per string it holds.
-    private static func check<P>(_ value: P, _ validating: Bool) throws(WsPayloadError) {
+    @usableFromInline
+    static func check<P>(_ value: P, _ validating: Bool) throws(WsPayloadError) {
         if validating, let validatable = value as? any WsValidatable {
             let issues = validatable.validationIssues()
             if !issues.isEmpty {

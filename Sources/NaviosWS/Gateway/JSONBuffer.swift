@@ -16,6 +16,7 @@ struct JSONBuffer {
 
     /// Writes into `memory`, which the caller owns and keeps for as long as the buffer is used;
     /// what does not fit moves to the heap.
+    @inlinable
     init(in memory: UnsafeMutableBufferPointer<UInt8>) {
         base = memory.baseAddress!
         capacity = memory.count
@@ -28,6 +29,7 @@ struct JSONBuffer {
         owned = true
     }
 
+    @inlinable
     mutating func free() {
         if owned { base.deallocate() }
         owned = false
@@ -35,6 +37,7 @@ struct JSONBuffer {
         count = 0
     }
 
+    @inlinable
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     @inlinable @inline(__always)
@@ -106,6 +109,7 @@ struct JSONBuffer {
         text.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
     }
 
+    @inlinable
     mutating func put(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { put($0) }
     }
@@ -207,6 +211,7 @@ struct JSONBuffer {
 
     /// Decimal digits written straight into the output (no intermediate String): counted
     /// first, then written from the last, two at a time.
+    @inlinable
     mutating func writeInteger(_ value: Int64) {
         reserve(20)
         if value < 0 { put(UInt8(ascii: "-")) }
@@ -240,7 +245,8 @@ struct JSONBuffer {
     }
 
     /// "00" through "99", for writing integers two digits at a time.
-    private static let digitPairs: StaticString = """
+    @usableFromInline
+    static let digitPairs: StaticString = """
         00010203040506070809101112131415161718192021222324252627282930313233343536373839\
         40414243444546474849505152535455565758596061626364656667686970717273747576777879\
         8081828384858687888990919293949596979899

@@ -128,6 +128,7 @@ public final class WsClient: Sendable, Identifiable {
     }
 
     /// The bytes are copied into the connection's send queue before this returns.
+    @usableFromInline
     func send(_ text: UnsafeRawBufferPointer, droppable: Bool = false) {
         _ = connection.rawSend(.text, text, droppable)   // a closed client drops emits, as documented
     }

@@ -64,6 +64,36 @@ extension WsGatewayDefinition {
         }, payloadType: P.self))
     }
 
+    // MARK: payloads and results with codecs of their own
+
+    /// A payload and a result that both have codecs of their own (`@WsJSONCodable`): chosen
+    /// over the general overload, so that decoding the payload, running the handler and
+    /// writing the reply are one function, specialised for the two types where the gateway is
+    /// defined. The same behaviour, errors included, as the general overload.
+    @inlinable
+    public func onMessage<P: WsJSONCodable & Sendable, R: WsJSONCodable & Sendable>(
+        _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
+        _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
+    ) -> Self {
+        let validating = P.self is any WsValidatable.Type
+        let prefix = WsJSONWriter.envelopePrefix(event: event)
+        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
+            // The payload decoded straight into the parameters: a local would be a copy.
+            let response = try body(gateway, WsMessageParams(
+                client: client, payload: try WsPayloadDecoding.decodeCodable(P.self, from: data, validating: validating),
+                event: event))
+            if let ack { try WsJSON.reply(to: client, event: event, prefix: prefix, codable: response, ack: ack) }
+        }, payloadType: P.self))
+    }
+
+    @inlinable
+    public func onMessage<P: WsJSONCodable & Sendable, R: WsJSONCodable & Sendable>(
+        _ event: WsEvent<P, R>, guards: [any WsGuard.Type] = [],
+        _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
+    ) -> Self {
+        onMessage(event.name, P.self, guards: guards, body)
+    }
+
     // MARK: typed events
 
     @inlinable

@@ -7,6 +7,7 @@ import Foundation
 /// The JSON protocol's envelopes, written without building a dictionary:
 /// `{"event":E,"data":D}`, `{"event":E,"data":D,"id":N}` (asks for an ack),
 /// `{"event":E,"data":D,"ack":N}` and `{"event":E,"error":X,"ack":N}` (answers).
+@usableFromInline
 enum WsJSON {
     /// Shared: swift-foundation's JSONEncoder keeps its options behind a lock and each encode
     /// its own state, so one instance serves every thread. Sorted keys keep the output stable
@@ -31,6 +32,7 @@ enum WsJSON {
     }
 
     /// The same envelope lent to `body`, without an array when the writer serves the value.
+    @usableFromInline
     static func withEnvelope<T: Encodable, R>(
         event: String, value: T, tail: (String, Int64)? = nil, _ body: (UnsafeRawBufferPointer) throws -> R
     ) throws -> R {
@@ -40,6 +42,7 @@ enum WsJSON {
 
     /// A handler's reply of a ``WsJSONCodable`` value: `prefix` is `WsJSONWriter.envelopePrefix`
     /// of `event`; the value's own codec writes it, and its `Encodable` route when that throws.
+    @inlinable
     static func withReply<T: WsJSONCodable>(
         event: String, prefix: [UInt8], codable value: T, ack: Int64?, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
@@ -47,6 +50,19 @@ enum WsJSON {
             try WsJSONWriter.withEnvelope(prefix: prefix, codable: value, ack: ack, body)
         } catch is WsJSONWriter.Unsupported {
             try withEnvelope(event: event, value: value, tail: ack.map { ("ack", $0) }, body)
+        }
+    }
+
+    /// The same reply sent to `client`, which is passed rather than captured by a closure (a
+    /// capture would count a reference per message).
+    @inlinable
+    static func reply<T: WsJSONCodable>(
+        to client: WsClient, event: String, prefix: [UInt8], codable value: T, ack: Int64
+    ) throws {
+        do {
+            try WsJSONWriter.withEnvelope(prefix: prefix, codable: value, ack: ack, to: client)
+        } catch is WsJSONWriter.Unsupported {
+            try withEnvelope(event: event, value: value, tail: ("ack", ack)) { client.send($0) }
         }
     }
 

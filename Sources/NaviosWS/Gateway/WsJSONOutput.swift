@@ -9,6 +9,7 @@ public struct WsJSONOutput {
     @usableFromInline var pendingKey: StaticString?
     @usableFromInline var pendingComma = false
 
+    @usableFromInline
     init(_ buffer: JSONBuffer) { self.buffer = buffer }
 
     /// Whether an object or an array has a member yet (it needs a comma before the next).

@@ -17,8 +17,12 @@ internal import CNaviosWS
 /// It declines (throws `Unsupported`) what it does not write exactly as JSONEncoder would —
 /// nested containers requested by hand, super encoders, `Data`, `URL`, non-finite numbers —
 /// and the caller then falls back to JSONEncoder, so the output is always valid JSON.
+@usableFromInline
 struct WsJSONWriter {
-    struct Unsupported: Error {}
+    @usableFromInline
+    struct Unsupported: Error {
+        @usableFromInline init() {}
+    }
 
     private(set) var bytes: [UInt8] = []
 
@@ -50,6 +54,7 @@ struct WsJSONWriter {
 
     /// `{"event":E,"data":` as `withEnvelope` writes it: what a handler's replies start with,
     /// made once per handler.
+    @usableFromInline
     static func envelopePrefix(event: String) -> [UInt8] {
         var buffer = JSONBuffer(capacity: 32 + event.utf8.count * 6)
         defer { buffer.free() }
@@ -64,6 +69,7 @@ struct WsJSONWriter {
     /// cannot write throws `Unsupported`, as the `Encodable` route does.
     /// (`body` returns nothing: with a generic result, the temporary allocation would look up
     /// its `Result` type's metadata on every call.)
+    @inlinable
     static func withEnvelope<T: WsJSONCodable>(
         prefix: [UInt8], codable value: T, ack: Int64?, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
@@ -82,6 +88,25 @@ struct WsJSONWriter {
             }
             output.buffer.put(UInt8(ascii: "}"))
             try body(output.buffer.bytes)
+        }
+    }
+
+    /// The same, sent to `client` (see `WsJSON.reply`).
+    @inlinable
+    static func withEnvelope<T: WsJSONCodable>(prefix: [UInt8], codable value: T, ack: Int64, to client: WsClient) throws {
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
+            var output = WsJSONOutput(JSONBuffer(in: memory))
+            defer { output.buffer.free() }
+            output.buffer.put(prefix)
+            do {
+                try value.encode(wsJSON: &output)
+            } catch {
+                throw Unsupported()
+            }
+            output.buffer.put(#","ack":"#)
+            output.buffer.writeInteger(ack)
+            output.buffer.put(UInt8(ascii: "}"))
+            client.send(output.buffer.bytes)
         }
     }
 
