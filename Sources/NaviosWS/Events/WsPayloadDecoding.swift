@@ -62,14 +62,9 @@ public enum WsPayloadDecoding {
     static func decodeCodable<P: WsJSONCodable>(
         _ type: P.Type, from json: UnsafeRawBufferPointer?, validating: Bool
     ) throws(WsPayloadError) -> P {
-        if let json {
-            do {
-                let value = try WsJSONReader.decode(P.self, from: json)
-                try check(value, validating)
-                return value
-            } catch let error as WsPayloadError {
-                throw error
-            } catch {}
+        if let json, let value = try? WsJSONReader.decode(P.self, from: json) {
+            if validating { try check(value, true) }   // no call at all for a type without a schema
+            return value
         }
         return try decode(P.self, from: json, validated: true, validating: validating)
     }

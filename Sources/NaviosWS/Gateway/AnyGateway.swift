@@ -24,12 +24,34 @@ final class AnyGateway: Sendable {
         /// Either kind, run from a task (a sync handler queued behind async work, or guarded).
         let queued: Queued
 
+        /// The name's first eight bytes (zero-padded) in one word: a message's event is
+        /// compared with each handler's in one comparison.
+        let nameHead: UInt64
+
         init(name: String, guards: [any WsGuard.Type], inline: Inline?, queued: @escaping Queued) {
             self.name = name
             nameBytes = Array(name.utf8)
+            nameHead = nameBytes.withUnsafeBytes(Self.head)
             self.guards = guards
             self.inline = inline
             self.queued = queued
+        }
+
+        /// The first eight bytes of `name` as a little-endian word, zero-padded. Reads only
+        /// `name`'s own bytes: a short name in two overlapping halves, shifted together.
+        @inline(__always)
+        static func head(of name: UnsafeRawBufferPointer) -> UInt64 {
+            guard let base = name.baseAddress else { return 0 }
+            let count = name.count
+            if count >= 8 { return UInt64(littleEndian: base.loadUnaligned(as: UInt64.self)) }
+            if count >= 4 {
+                let low = UInt64(UInt32(littleEndian: base.loadUnaligned(as: UInt32.self)))
+                let high = UInt64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)))
+                return low | high << UInt64((count - 4) * 8)
+            }
+            var word: UInt64 = 0
+            for index in 0..<count { word |= UInt64(base.load(fromByteOffset: index, as: UInt8.self)) << UInt64(index * 8) }
+            return word
         }
     }
 
@@ -55,12 +77,14 @@ final class AnyGateway: Sendable {
         if handlerList.count > 16 {
             return handlers[String(decoding: name, as: UTF8.self)].map(Unmanaged.passUnretained)
         }
-        for handler in handlerList where handler.nameBytes.count == name.count {
-            // Byte by byte: names are short, and a call to memcmp costs more than the loop.
+        let head = Handler.head(of: name)
+        for handler in handlerList where handler.nameHead == head && handler.nameBytes.count == name.count {
+            // The first eight bytes matched: the rest byte by byte (names are short, and a call
+            // to memcmp costs more than the loop).
             let matches = handler.nameBytes.withUnsafeBufferPointer { known in
-                var index = 0
+                var index = 8
                 while index < known.count && known[index] == name[index] { index += 1 }
-                return index == known.count
+                return index >= known.count
             }
             if matches { return Unmanaged.passUnretained(handler) }
         }
