@@ -16,7 +16,7 @@
 typedef const uint8_t *pos;
 
 /* Most positions hold no white space at all: one comparison says so. */
-static inline pos skip_ws(pos p, pos end) {
+static inline __attribute__((always_inline)) pos skip_ws(pos p, pos end) {
     while (p < end && *p <= ' ' && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
     return p;
 }
@@ -54,7 +54,7 @@ size_t nws_json_plain_run(const uint8_t *s, size_t len) {
 
 /* p at the opening quote. *escaped is set when a backslash appears. Control characters are
  * not allowed raw (RFC 8259 §7); other bytes pass (UTF-8 was validated by the frame layer). */
-static pos skip_string(pos p, pos end, int *escaped) {
+static pos skip_string_slow(pos p, pos end, int *escaped) {
     p++;
     while (p < end) {
         p += plain_run(p, (size_t)(end - p));
@@ -77,6 +77,38 @@ static pos skip_string(pos p, pos end, int *escaped) {
         }
     }
     return NULL;
+}
+
+/* The first quote in the sixteen bytes at p, when it comes before any backslash or control
+ * byte (which need the slow path): its offset, 16 when there is neither, -1 otherwise. */
+#if defined(__SSE2__)
+static inline int plain_quote16(pos p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p);
+    const __m128i control_max = _mm_set1_epi8(0x1F);
+    unsigned quotes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+    unsigned others = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+        _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max)));
+    unsigned first = quotes | others;
+    if (first == 0) return 16;
+    return (quotes & first & -first) ? __builtin_ctz(first) : -1;
+}
+#endif
+
+/* Most strings of an envelope are short and plain: when the bytes after the opening quote
+ * can be read sixteen at a time and the first one that stops a plain run, within 32, is the
+ * closing quote, the string ends there, found inline. Anything else takes the loop above. */
+static inline __attribute__((always_inline)) pos skip_string(pos p, pos end, int *escaped) {
+#if defined(__SSE2__)
+    if (end - p > 32) {
+        int at = plain_quote16(p + 1);
+        if (at == 16) {
+            int next = plain_quote16(p + 17);
+            at = next >= 0 && next < 16 ? next + 16 : -1;
+        }
+        if (at >= 0) return p + 2 + at;
+    }
+#endif
+    return skip_string_slow(p, end, escaped);
 }
 
 static pos skip_digits(pos p, pos end) {
@@ -178,7 +210,7 @@ int nws_json_validate(const uint8_t *text, size_t len) {
 
 /* An id or ack at p: a non-negative integer below 2^53 without leading zeros, and not the
  * integer part of a longer number ("1.5", "1e3"). Returns the position after it. */
-static pos parse_id(pos p, pos end, int64_t *out) {
+static inline pos parse_id(pos p, pos end, int64_t *out) {
     pos start = p;
     /* 2^53 has 16 digits: a 17th is refused, and 17 cannot overflow before the range check. */
     pos limit = end - p > 17 ? p + 17 : end;
