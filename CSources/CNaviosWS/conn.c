@@ -379,7 +379,7 @@ static void handshake_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t l
 static void deliver(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
     count(&loop->stats.messages_in, 1);
     const nws_server_callbacks *cb = cbs(loop);
-    if (cb->on_message) cb->on_message(cb->ctx, conn_id(loop, c), opcode, data, len);
+    if (cb->on_message) cb->on_message(cb->ctx, conn_id(loop, c), opcode, data, len, c->user);
 }
 
 static void on_data_chunk(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {

@@ -21,8 +21,9 @@
 static nws_server *server;
 static int stop_pipe[2];
 
-static void on_message(void *ctx, nws_conn_id id, int opcode, const uint8_t *data, size_t len) {
+static void on_message(void *ctx, nws_conn_id id, int opcode, const uint8_t *data, size_t len, void *user) {
     (void)ctx;
+    (void)user;
     nws_send(server, id, opcode, data, len, 0);
 }
 

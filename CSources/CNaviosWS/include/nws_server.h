@@ -90,8 +90,10 @@ typedef struct nws_server_callbacks {
     /* Optional. Return 1 to allow this Origin (NULL/0 when the request had none). */
     int (*check_origin)(void *ctx, const char *origin, size_t origin_len);
     void (*on_open)(void *ctx, nws_conn_id id, const nws_open_info *info);
-    /* A whole text (opcode 1, valid UTF-8) or binary (opcode 2) message. */
-    void (*on_message)(void *ctx, nws_conn_id id, int opcode, const uint8_t *data, size_t len);
+    /* A whole text (opcode 1, valid UTF-8) or binary (opcode 2) message; user is the pointer
+     * nws_conn_set_user keeps with the connection (NULL when none), handed over so that the
+     * message path needs no lookup. */
+    void (*on_message)(void *ctx, nws_conn_id id, int opcode, const uint8_t *data, size_t len, void *user);
     /* Once per opened connection, when it stops taking sends: the code the peer sent (1005 when
      * its close had none), the code the server sent, or 1006 when TCP ended without a close. */
     void (*on_close)(void *ctx, nws_conn_id id, uint16_t code, const uint8_t *reason, size_t len);
@@ -144,7 +146,7 @@ void nws_server_destroy(nws_server *s);
  * known yet: 0 means "posted". */
 int nws_send(nws_server *s, nws_conn_id id, int opcode, const void *data, size_t len, unsigned flags);
 /* A pointer the application keeps with a connection (its own object for the connection), so
- * that on_message finds it without a lookup of its own. Only on the loop thread that owns the
+ * that on_message is handed it without a lookup. Only on the loop thread that owns the
  * connection (in on_open, on_message...); it is forgotten with the connection. set returns 0 or
  * NWS_ESTALE; get returns NULL for a stale id, another loop's id, or none set. */
 int nws_conn_set_user(nws_server *s, nws_conn_id id, void *user);

@@ -32,14 +32,6 @@ public struct WsConnection: Sendable, Hashable {
                  droppable ? UInt32(NWS_SEND_DROPPABLE.rawValue) : 0)
     }
 
-    /// `body` with the object set for this connection (`WsEngine.setUserObject`) borrowed, not
-    /// retained: its owner keeps it alive. On the connection's loop thread; nil when none is set.
-    @inline(__always)
-    func withUserObject<T: AnyObject, R>(_ type: T.Type, _ body: (T) -> R) -> R? {
-        guard let object = nws_conn_user(server, id.rawValue) else { return nil }
-        return Unmanaged<T>.fromOpaque(object)._withUnsafeGuaranteedRef(body)
-    }
-
     public static func == (a: WsConnection, b: WsConnection) -> Bool { a.id == b.id && a.server == b.server }
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 

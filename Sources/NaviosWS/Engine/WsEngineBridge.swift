@@ -62,12 +62,12 @@ final class WsEngineBridge: @unchecked Sendable {
             let bridge = WsEngineBridge.from(ctx)
             bridge.handler.onOpen(bridge.connection(id), request: WsUpgradeRequest(info!.pointee))
         }
-        cb.on_message = { ctx, id, opcode, data, length in
+        cb.on_message = { ctx, id, opcode, data, length, user in
             // The engine keeps the bridge alive while loops run: borrow it, no retain per message.
             Unmanaged<WsEngineBridge>.fromOpaque(ctx!)._withUnsafeGuaranteedRef { bridge in
                 let bytes = UnsafeRawBufferPointer(start: data, count: length)
                 if opcode == Int32(NWS_OP_TEXT.rawValue) {
-                    bridge.handler.onText(bridge.connection(id), bytes)
+                    bridge.handler.onText(bridge.connection(id), bytes, userObject: user)
                 } else {
                     bridge.handler.onBinary(bridge.connection(id), bytes)
                 }

@@ -11,6 +11,9 @@ public protocol WsEngineHandler: AnyObject, Sendable {
     func onOpen(_ connection: WsConnection, request: WsUpgradeRequest)
     /// A whole text message: valid UTF-8, reassembled from its fragments.
     func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer)
+    /// The same, with the object set for the connection (`WsEngine.setUserObject`), unretained,
+    /// or nil: what the engine calls. By default, `onText(_:_:)`.
+    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?)
     /// A whole binary message, reassembled from its fragments.
     func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer)
     /// The connection stopped taking sends: the peer's close code (1005 when its close frame
@@ -22,6 +25,9 @@ extension WsEngineHandler {
     public func shouldAccept(path: String) -> Bool { true }
     public func onOpen(_ connection: WsConnection, request: WsUpgradeRequest) {}
     public func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {}
+    public func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?) {
+        onText(connection, text)
+    }
     public func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {}
     public func onClose(_ connection: WsConnection, code: UInt16, reason: String) {}
 }

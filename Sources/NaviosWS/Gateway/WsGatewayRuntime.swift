@@ -96,12 +96,15 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
-        // The client borrowed from the C connection: `clientsByID` holds it until onClose, and
-        // a retain and release per message are two atomic operations.
-        let served: Void? = connection.withUserObject(WsClient.self) { client in
-            onText(client, text)
-        }
-        if served == nil, let client = clientsByID.withLock({ $0[connection.id] }) {
+        onText(connection, text, userObject: nws_conn_user(connection.server, connection.id.rawValue))
+    }
+
+    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?) {
+        // The client the engine keeps with the connection, borrowed: `clientsByID` holds it
+        // until onClose, and a retain and release per message are two atomic operations.
+        if let userObject {
+            Unmanaged<WsClient>.fromOpaque(userObject)._withUnsafeGuaranteedRef { onText($0, text) }
+        } else if let client = clientsByID.withLock({ $0[connection.id] }) {
             onText(client, text)
         }
     }
