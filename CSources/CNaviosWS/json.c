@@ -31,7 +31,7 @@ static int is_plain(uint8_t c) {
 
 /* Most string bytes need no attention: sixteen are checked at a time (SSE2 is part of x86-64),
  * and only the byte that stops the run is looked at one by one. */
-static inline size_t plain_run(const uint8_t *s, size_t len) {
+static inline __attribute__((always_inline)) size_t plain_run(const uint8_t *s, size_t len) {
     size_t i = 0;
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
@@ -79,35 +79,12 @@ static pos skip_string_slow(pos p, pos end, int *escaped) {
     return NULL;
 }
 
-/* The first quote in the sixteen bytes at p, when it comes before any backslash or control
- * byte (which need the slow path): its offset, 16 when there is neither, -1 otherwise. */
-#if defined(__SSE2__)
-static inline int plain_quote16(pos p) {
-    __m128i v = _mm_loadu_si128((const __m128i *)p);
-    const __m128i control_max = _mm_set1_epi8(0x1F);
-    unsigned quotes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
-    unsigned others = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-        _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(_mm_max_epu8(v, control_max), control_max)));
-    unsigned first = quotes | others;
-    if (first == 0) return 16;
-    return (quotes & first & -first) ? __builtin_ctz(first) : -1;
-}
-#endif
-
-/* Most strings of an envelope are short and plain: when the bytes after the opening quote
- * can be read sixteen at a time and the first one that stops a plain run, within 32, is the
- * closing quote, the string ends there, found inline. Anything else takes the loop above. */
+/* Most strings of an envelope are plain: the first byte that stops a plain run is the
+ * closing quote. Inlined for that case; anything else (an escape, a control byte, the end)
+ * takes the loop above. */
 static inline __attribute__((always_inline)) pos skip_string(pos p, pos end, int *escaped) {
-#if defined(__SSE2__)
-    if (end - p > 32) {
-        int at = plain_quote16(p + 1);
-        if (at == 16) {
-            int next = plain_quote16(p + 17);
-            at = next >= 0 && next < 16 ? next + 16 : -1;
-        }
-        if (at >= 0) return p + 2 + at;
-    }
-#endif
+    pos q = p + 1 + plain_run(p + 1, (size_t)(end - p - 1));
+    if (q < end && *q == '"') return q + 1;
     return skip_string_slow(p, end, escaped);
 }
 

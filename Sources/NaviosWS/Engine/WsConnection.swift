@@ -15,14 +15,10 @@ public struct WsConnection: Sendable, Hashable {
     /// would count a reference (two atomic operations) per call.
     nonisolated(unsafe) let server: OpaquePointer
 
-    init(id: WsConnectionID, engine: WsEngine, server: OpaquePointer) {
+    init(id: WsConnectionID, engine: WsEngine) {
         self.id = id
         self.engine = engine
-        self.server = server
-    }
-
-    init(id: WsConnectionID, engine: WsEngine) {
-        self.init(id: id, engine: engine, server: engine.server)
+        self.server = engine.server
     }
 
     /// Queues a message of this connection (see `WsEngine.send`): 0 or an `NWS_E*` code.

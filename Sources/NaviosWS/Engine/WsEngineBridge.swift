@@ -16,14 +16,10 @@ final class WsEngineBridge: @unchecked Sendable {
     let subprotocols: [(name: String, cString: UnsafeMutablePointer<CChar>)]
     // Set once, right after the engine's init, before any loop runs.
     unowned(unsafe) var engine: WsEngine! {
-        didSet {
-            server = engine.server
-            borrowedEngine = Unmanaged.passUnretained(engine)
-        }
+        didSet { borrowedEngine = Unmanaged.passUnretained(engine) }
     }
-    /// The engine's C server (see `WsConnection.server`), and the engine as the message path
-    /// lends it to each connection value: through `engine`, each would count a reference.
-    private var server: OpaquePointer?
+    /// The engine as the message path lends it to each connection value: through `engine`,
+    /// each would count a reference.
     private var borrowedEngine: Unmanaged<WsEngine>?
 
     init(handler: any WsEngineHandler, configuration: WsEngineConfiguration) {
@@ -41,7 +37,7 @@ final class WsEngineBridge: @unchecked Sendable {
     }
 
     func connection(_ id: UInt64) -> WsConnection {
-        borrowedEngine!._withUnsafeGuaranteedRef { WsConnection(id: WsConnectionID(rawValue: id), engine: $0, server: server!) }
+        borrowedEngine!._withUnsafeGuaranteedRef { WsConnection(id: WsConnectionID(rawValue: id), engine: $0) }
     }
 
     // A constant table of function pointers, written once: safe to share.

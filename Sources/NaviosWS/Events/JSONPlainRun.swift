@@ -1,8 +1,9 @@
 /// How many bytes from `start` a JSON string holds as they are: the index of the first quote,
 /// backslash or control character (below 0x20), or `count` when there is none (RFC 8259 §7).
 ///
-/// Eight bytes at a time in a 64-bit word, so that the readers and writers that generated
-/// codecs inline into the payload types' own code find string ends without a call. Each test
+/// The Swift twin of the C core's `nws_json_plain_run`, for the readers and writers that
+/// generated codecs inline into the payload types' own code, which cannot call into the
+/// core's module: eight bytes at a time in a 64-bit word, without a call. Each test
 /// is the classic "has a zero byte" one: a borrow can flag a byte above a match, never below
 /// it, so the lowest flagged byte is always the first real stop.
 @inlinable @inline(__always)

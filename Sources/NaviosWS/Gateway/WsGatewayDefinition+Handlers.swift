@@ -179,7 +179,7 @@ private func codableReplier<C: WsJSONCodable, R>(
 ) -> @Sendable (R, WsClient, Int64) throws -> Void {
     let prefix = WsJSONWriter.envelopePrefix(event: event)
     let reply: @Sendable (C, WsClient, Int64) throws -> Void = { value, client, ack in
-        try WsJSON.withReply(event: event, prefix: prefix, codable: value, ack: ack) { client.send($0) }
+        try WsJSON.reply(to: client, event: event, prefix: prefix, codable: value, ack: ack)
     }
     return reply as! @Sendable (R, WsClient, Int64) throws -> Void
 }

@@ -76,38 +76,38 @@ struct WsJSONWriter {
         try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
             var output = WsJSONOutput(JSONBuffer(in: memory))
             defer { output.buffer.free() }
-            output.buffer.put(prefix)
-            do {
-                try value.encode(wsJSON: &output)
-            } catch {
-                throw Unsupported()
-            }
-            if let ack {
-                output.buffer.put(#","ack":"#)
-                output.buffer.writeInteger(ack)
-            }
-            output.buffer.put(UInt8(ascii: "}"))
+            try writeEnvelope(prefix: prefix, codable: value, ack: ack, into: &output)
             try body(output.buffer.bytes)
         }
     }
 
-    /// The same, sent to `client` (see `WsJSON.reply`).
+    /// The same, sent to `client`, which is passed rather than captured by `body` (a capture
+    /// would count a reference per message; see `WsJSON.reply`).
     @inlinable
     static func withEnvelope<T: WsJSONCodable>(prefix: [UInt8], codable value: T, ack: Int64, to client: WsClient) throws {
         try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
             var output = WsJSONOutput(JSONBuffer(in: memory))
             defer { output.buffer.free() }
-            output.buffer.put(prefix)
-            do {
-                try value.encode(wsJSON: &output)
-            } catch {
-                throw Unsupported()
-            }
-            output.buffer.put(#","ack":"#)
-            output.buffer.writeInteger(ack)
-            output.buffer.put(UInt8(ascii: "}"))
+            try writeEnvelope(prefix: prefix, codable: value, ack: ack, into: &output)
             client.send(output.buffer.bytes)
         }
+    }
+
+    @inlinable @inline(__always)
+    static func writeEnvelope<T: WsJSONCodable>(
+        prefix: [UInt8], codable value: T, ack: Int64?, into output: inout WsJSONOutput
+    ) throws {
+        output.buffer.put(prefix)
+        do {
+            try value.encode(wsJSON: &output)
+        } catch {
+            throw Unsupported()
+        }
+        if let ack {
+            output.buffer.put(#","ack":"#)
+            output.buffer.writeInteger(ack)
+        }
+        output.buffer.put(UInt8(ascii: "}"))
     }
 
     private static func withEnvelope<R>(
