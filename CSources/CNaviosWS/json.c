@@ -209,8 +209,42 @@ static inline pos parse_id(pos p, pos end, int64_t *out) {
 #define KEY_IS(p, end, quoted) \
     ((size_t)((end) - (p)) >= sizeof(quoted) - 1 && memcmp((p), (quoted), sizeof(quoted) - 1) == 0)
 
-/* The envelope's own members are recognised by their keys before anything is scanned, and
- * their values read in the same pass; any other member is validated and skipped. */
+enum member { OTHER, EVENT, DATA, ID, ACK };
+
+static int hex_value(uint8_t c) {
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* Which member a key spelled with escapes names ("\u0065vent" is "event"). s..end is the
+ * key between its quotes, already validated. The envelope's keys are short ASCII: a longer
+ * key, or one with a character outside ASCII, is another member. */
+static enum member escaped_key(pos s, pos end) {
+    char key[6];
+    size_t n = 0;
+    while (s < end) {
+        unsigned c = *s++;
+        if (c == '\\') {
+            c = *s++;
+            if (c == 'u') {
+                c = (unsigned)(hex_value(s[0]) << 12 | hex_value(s[1]) << 8 | hex_value(s[2]) << 4 | hex_value(s[3]));
+                s += 4;
+            } else if (c != '"' && c != '\\' && c != '/') {
+                return OTHER;   /* \b \f \n \r \t: no envelope key has them */
+            }
+        }
+        if (c > 0x7F || n == sizeof key) return OTHER;
+        key[n++] = (char)c;
+    }
+    if (n == 5 && memcmp(key, "event", 5) == 0) return EVENT;
+    if (n == 4 && memcmp(key, "data", 4) == 0) return DATA;
+    if (n == 2 && memcmp(key, "id", 2) == 0) return ID;
+    if (n == 3 && memcmp(key, "ack", 3) == 0) return ACK;
+    return OTHER;
+}
+
+/* The envelope's own members are recognised by their keys before anything is scanned (keys
+ * as they are usually written, then any key with escapes, unescaped), and their values read
+ * in the same pass; any other member is validated and skipped. */
 int nws_json_envelope(const uint8_t *text, size_t len, nws_envelope *out) {
     memset(out, 0, sizeof *out);
     pos end = text + len;
@@ -221,31 +255,56 @@ int nws_json_envelope(const uint8_t *text, size_t len, nws_envelope *out) {
     if (closed) p++;
     while (!closed) {
         if (p >= end || *p != '"') goto invalid;
+        enum member member;
         if (KEY_IS(p, end, "\"event\"")) {
-            if ((p = skip_colon(p + 7, end)) == NULL || p >= end || *p != '"' || out->event != NULL) goto invalid;
+            member = EVENT;
+            p += 7;
+        } else if (KEY_IS(p, end, "\"data\"")) {
+            member = DATA;
+            p += 6;
+        } else if (KEY_IS(p, end, "\"id\"")) {
+            member = ID;
+            p += 4;
+        } else if (KEY_IS(p, end, "\"ack\"")) {
+            member = ACK;
+            p += 5;
+        } else {
+            int escaped = 0;
+            pos key = p;
+            if ((p = skip_string(key, end, &escaped)) == NULL) goto invalid;
+            member = escaped ? escaped_key(key + 1, p - 1) : OTHER;
+        }
+        if ((p = skip_colon(p, end)) == NULL) goto invalid;
+        switch (member) {
+        case EVENT: {
+            if (p >= end || *p != '"' || out->event != NULL) goto invalid;
             int escaped = 0;
             pos value = p;
             if ((p = skip_string(value, end, &escaped)) == NULL) goto invalid;
             out->event = value + 1;
             out->event_len = (size_t)(p - value) - 2;
             out->event_escaped = escaped;
-        } else if (KEY_IS(p, end, "\"data\"")) {
-            if ((p = skip_colon(p + 6, end)) == NULL || out->data != NULL) goto invalid;
+            break;
+        }
+        case DATA: {
+            if (out->data != NULL) goto invalid;
             pos value = p;
             if ((p = skip_value(value, end, 1)) == NULL) goto invalid;
             out->data = value;
             out->data_len = (size_t)(p - value);
-        } else if (KEY_IS(p, end, "\"id\"")) {
-            if ((p = skip_colon(p + 4, end)) == NULL || out->has_id) goto invalid;
-            if ((p = parse_id(p, end, &out->id)) == NULL) goto invalid;
+            break;
+        }
+        case ID:
+            if (out->has_id || (p = parse_id(p, end, &out->id)) == NULL) goto invalid;
             out->has_id = 1;
-        } else if (KEY_IS(p, end, "\"ack\"")) {
-            if ((p = skip_colon(p + 5, end)) == NULL || out->has_ack) goto invalid;
-            if ((p = parse_id(p, end, &out->ack)) == NULL) goto invalid;
+            break;
+        case ACK:
+            if (out->has_ack || (p = parse_id(p, end, &out->ack)) == NULL) goto invalid;
             out->has_ack = 1;
-        } else {
-            if ((p = skip_string(p, end, NULL)) == NULL || (p = skip_colon(p, end)) == NULL) goto invalid;
+            break;
+        case OTHER:
             if ((p = skip_value(p, end, 1)) == NULL) goto invalid;
+            break;
         }
         if ((p = next_member(p, end, &closed)) == NULL) goto invalid;
     }

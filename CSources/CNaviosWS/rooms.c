@@ -9,7 +9,8 @@
  *
  * A broadcast to several rooms reaches each connection once: the loop numbers its
  * broadcasts and stamps each connection it queues to (conn->mark), so a member of two of
- * the rooms is seen twice but queued once.
+ * the rooms is seen twice but queued once. Exclusions use the same stamp, put on the
+ * excluded rooms' members before the walk, so there is no cap on how many rooms are excluded.
  */
 #include "internal.h"
 
@@ -156,15 +157,6 @@ void nws__rooms_free(nws_loop *loop) {
 
 /* ---- fan-out on one loop ---- */
 
-static int in_any(const nws_conn *c, nws__room *const *rooms, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        if (rooms[i] != NULL && conn_membership(c, rooms[i]) >= 0) return 1;
-    }
-    return 0;
-}
-
-#define MAX_EXCEPT_ROOMS 32
-
 /* Queues m to c; a connection over its backlog is set aside in loop->fanout_overflow, to be
  * closed once the walk is over: a close leaves every room, which would change the member
  * arrays being walked (and free a room that empties). */
@@ -182,33 +174,38 @@ static int send_or_set_aside(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned f
     return 0;
 }
 
+/* A number no connection of the loop carries in its mark yet (0 is every new connection's). */
+static uint32_t next_broadcast_seq(nws_loop *loop) {
+    uint32_t seq = ++loop->broadcast_seq;
+    return seq != 0 ? seq : ++loop->broadcast_seq;
+}
+
 static int fan_out_here(nws_loop *loop, nws_msg *m, const nws_room_ref *rooms, size_t count,
                         const nws_room_ref *except, size_t except_count, nws_conn_id except_id, unsigned flags) {
-    nws__room *excluded[MAX_EXCEPT_ROOMS];
-    size_t n_excluded = except_count < MAX_EXCEPT_ROOMS ? except_count : MAX_EXCEPT_ROOMS;
-    for (size_t i = 0; i < n_excluded; i++)
-        excluded[i] = find_room(loop, except[i].name, except[i].len, hash_name(except[i].name, except[i].len));
-    uint32_t seq = ++loop->broadcast_seq;
-    if (seq == 0) seq = ++loop->broadcast_seq;   /* 0 is every new connection's mark */
+    uint32_t seq = next_broadcast_seq(loop);
+    /* Whoever must not get the message is stamped before the walk, which skips every stamped
+     * connection: any number of excluded rooms costs one pass over their members, no more. */
+    for (size_t i = 0; i < except_count; i++) {
+        nws__room *r = find_room(loop, except[i].name, except[i].len, hash_name(except[i].name, except[i].len));
+        for (uint32_t k = 0; r != NULL && k < r->count; k++) r->members[k]->mark = seq;
+    }
+    nws_conn *skip = except_id ? nws__loop_conn(loop, except_id) : NULL;
+    if (skip != NULL) skip->mark = seq;
     int queued = 0;
     uint32_t overflowed = 0;
-    nws_conn *skip = except_id ? nws__loop_conn(loop, except_id) : NULL;
     if (count == 0) {
         for (uint32_t s = 0; s < loop->slot_cap; s++) {
             nws_conn *c = loop->slots[s];
-            if (c == NULL || c == skip || c->state != NWS__OPEN) continue;
-            if (n_excluded && in_any(c, excluded, n_excluded)) continue;
+            if (c == NULL || c->mark == seq || c->state != NWS__OPEN) continue;
             queued += send_or_set_aside(loop, c, m, flags, &overflowed);
         }
     }
     for (size_t i = 0; i < count; i++) {
         nws__room *r = find_room(loop, rooms[i].name, rooms[i].len, hash_name(rooms[i].name, rooms[i].len));
-        if (r == NULL) continue;
-        for (uint32_t k = 0; k < r->count; k++) {
+        for (uint32_t k = 0; r != NULL && k < r->count; k++) {
             nws_conn *c = r->members[k];
-            if (c->mark == seq || c == skip) continue;
+            if (c->mark == seq) continue;   /* excluded, or reached through an earlier room */
             c->mark = seq;
-            if (n_excluded && in_any(c, excluded, n_excluded)) continue;
             queued += send_or_set_aside(loop, c, m, flags, &overflowed);
         }
     }

@@ -102,8 +102,9 @@ static void rfc8259_nestingDeeperThanTheLimitIsRefused(void) {
 /* Each prefix in its own exact-size heap block: ASan reports any read past its end. */
 static void envelope_everyProperPrefixIsRefusedWithoutOverread(void) {
     const char *inputs[] = {"{\"event\":\"chat:message\",\"data\":{\"t\":\"h\\u00e9\",\"n\":[1,-2.5e3,true]},\"id\":12}",
-                            "{\"event\":\"x\",\"data\":null}"};
-    for (size_t k = 0; k < 2; k++) {
+                            "{\"event\":\"x\",\"data\":null}",
+                            "{\"\\u0065vent\":\"x\",\"d\\u0061ta\":1,\"\\u0069d\":3}"};
+    for (size_t k = 0; k < sizeof inputs / sizeof *inputs; k++) {
         size_t len = strlen(inputs[k]);
         for (size_t n = 0; n < len; n++) {
             uint8_t *copy = malloc(n ? n : 1);
@@ -141,11 +142,33 @@ static void plainRun_stopsAtTheFirstByteAStringCannotHoldAsIs(void) {
     }
 }
 
+static void rfc8259_8_3_keysSpelledWithEscapesAreTheKeysTheyName(void) {
+    nws_envelope e;
+    NWS_CHECK_EQ(scan("{\"ev\\u0065nt\":\"chat\",\"d\\u0061ta\":{\"a\":1},\"\\u0069d\":4}", &e), 0);
+    NWS_CHECK(span_is(e.event, e.event_len, "chat"));
+    NWS_CHECK(span_is(e.data, e.data_len, "{\"a\":1}"));
+    NWS_CHECK(e.has_id && e.id == 4);
+    NWS_CHECK_EQ(scan("{\"\\u0061\\u0063\\u006B\":9}", &e), 0);   /* upper-case hex digits too */
+    NWS_CHECK(e.has_ack && e.ack == 9);
+    NWS_CHECK_EQ(scan("{\"\\/\":1,\"event\":\"x\"}", &e), 0);   /* "/" is no envelope key */
+    NWS_CHECK(span_is(e.event, e.event_len, "x"));
+    /* Other keys with escapes are still other members, whatever their length. */
+    NWS_CHECK_EQ(scan("{\"ev\\u0065nts\":1,\"\\u00e9vent\":2,\"ev\\nent\":3,\"event\":\"y\"}", &e), 0);
+    NWS_CHECK(span_is(e.event, e.event_len, "y"));
+    NWS_CHECK(e.data == NULL && !e.has_id && !e.has_ack);
+    /* One key, two spellings: repeated, as JSON means it. */
+    NWS_CHECK_EQ(scan("{\"event\":\"a\",\"\\u0065vent\":\"b\"}", &e), NWS_EJSON);
+    NWS_CHECK_EQ(scan("{\"\\u0069d\":1,\"id\":2,\"event\":\"a\"}", &e), NWS_EJSON);
+    /* The value rules hold for an escaped key as for a plain one. */
+    NWS_CHECK_EQ(scan("{\"\\u0065vent\":1}", &e), NWS_EJSON);
+    NWS_CHECK_EQ(scan("{\"event\":\"a\",\"\\u0069d\":-1}", &e), NWS_EJSON);
+}
 int main(void) {
     NWS_RUN(envelope_findsEventDataAndIdInAnyOrder);
     NWS_RUN(envelope_withoutDataOrIdLeavesThemAbsent);
     NWS_RUN(envelope_findsTheAckOfAClientAnswer);
     NWS_RUN(envelope_reportsEscapesInTheEventName);
+    NWS_RUN(rfc8259_8_3_keysSpelledWithEscapesAreTheKeysTheyName);
     NWS_RUN(envelope_refusesWhatAGatewayMustNotActOn);
     NWS_RUN(rfc8259_validatorAcceptsValidAndRefusesInvalidJson);
     NWS_RUN(rfc8259_nestingDeeperThanTheLimitIsRefused);

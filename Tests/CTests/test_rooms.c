@@ -2,7 +2,8 @@
  * test_rooms.c — the room index at scale, without sockets: one loop whose I/O backend
  * completes every write at once (the index, the queues and the fan-out are the real code).
  * Proves that a room of 100,000 members gets each broadcast exactly once per member, that
- * multi-room broadcasts reach a member of several rooms once, that exclusions hold, and
+ * multi-room broadcasts reach a member of several rooms once (40 rooms), that exclusions hold
+ * (100 excluded rooms), and
  * that leaving and closing clean the index up (empty rooms disappear), and that broadcasts
  * queued behind a backlog keep their order with direct sends while being copied, not chained.
  */
@@ -260,9 +261,84 @@ static void conn_theUserPointerStaysWithItsConnectionOnItsLoopOnly(void) {
     teardown();
 }
 
+/* Room names "<prefix><i>" for the tests of many rooms. */
+static nws_room_ref numbered(char names[][16], const char *prefix, int i) {
+    snprintf(names[i], 16, "%s%d", prefix, i);
+    return (nws_room_ref){names[i], strlen(names[i])};
+}
+
+/* Every connection ends up with either nothing queued or exactly one copy of the frame. */
+static void check_once_or_never(const nws_conn_id *ids, int n, const int *expected, size_t frame) {
+    int wrong = 0;
+    for (int i = 0; i < n; i++) wrong += conn_of(ids[i])->queued != (expected[i] ? frame : 0);
+    NWS_CHECK_EQ(wrong, 0);
+}
+
+static void rooms_aBroadcastTo40RoomsReachesEachMemberOfManyOfThemOnce(void) {
+    setup();
+    enum { N = 300, ROOMS = 40 };
+    static char names[ROOMS][16];
+    nws_room_ref rooms[ROOMS];
+    for (int r = 0; r < ROOMS; r++) rooms[r] = numbered(names, "r", r);
+    nws_conn_id ids[N];
+    int member[N] = {0};
+    for (int i = 0; i < N; i++) {
+        ids[i] = open_conn();
+        /* Between 0 and 40 rooms each, most in several (i = 0 in all, i = 9, 19... in none). */
+        for (int r = 0; r < ROOMS; r++) {
+            if (i % 10 != 9 && (i + r) % (1 + i % 7) == 0) {
+                nws_room_join(server, ids[i], rooms[r].name, rooms[r].len);
+                member[i] = 1;
+            }
+        }
+    }
+    nws_msg *m = nws_msg_create(NWS_OP_TEXT, "x", 1);
+    int members = 0;
+    for (int i = 0; i < N; i++) members += member[i];
+    NWS_CHECK(members < N);
+    NWS_CHECK_EQ(nws_room_broadcast(server, m, rooms, ROOMS, NULL, 0, 0, 0), members);
+    check_once_or_never(ids, N, member, 3);
+    nws__loop_flush_dirty(loop);
+    nws_msg_release(m);
+    teardown();
+}
+
+static void rooms_100ExcludedRoomsEachHoldForRoomsAndForEveryone(void) {
+    setup();
+    enum { N = 400, EXCLUDED = 100 };
+    static char names[EXCLUDED][16];
+    nws_room_ref except[EXCLUDED];
+    for (int r = 0; r < EXCLUDED; r++) except[r] = numbered(names, "x", r);
+    nws_conn_id ids[N];
+    int wanted[N];
+    for (int i = 0; i < N; i++) {
+        ids[i] = open_conn();
+        nws_room_join(server, ids[i], "all", 3);
+        /* Every third connection is in one excluded room, the last ones (x99 included) too. */
+        wanted[i] = i % 3 != 0;
+        if (!wanted[i]) nws_room_join(server, ids[i], except[i % EXCLUDED].name, except[i % EXCLUDED].len);
+    }
+    int expected = 0;
+    for (int i = 0; i < N; i++) expected += wanted[i];
+    nws_msg *m = nws_msg_create(NWS_OP_TEXT, "x", 1);
+    nws_room_ref all = ref("all");
+    NWS_CHECK_EQ(nws_room_broadcast(server, m, &all, 1, except, EXCLUDED, 0, 0), expected);
+    check_once_or_never(ids, N, wanted, 3);
+    nws__loop_flush_dirty(loop);
+    /* To everyone (no room named), with the same exclusions and one connection excepted. */
+    wanted[1] = 0;
+    NWS_CHECK_EQ(nws_room_broadcast(server, m, NULL, 0, except, EXCLUDED, ids[1], 0), expected - 1);
+    check_once_or_never(ids, N, wanted, 3);
+    nws__loop_flush_dirty(loop);
+    nws_msg_release(m);
+    teardown();
+}
+
 int main(void) {
     NWS_RUN(rooms_aRoomOf100000MembersGetsEachBroadcastOncePerMember);
     NWS_RUN(rooms_aMemberOfSeveralRoomsGetsOneCopyAndExclusionsHold);
+    NWS_RUN(rooms_aBroadcastTo40RoomsReachesEachMemberOfManyOfThemOnce);
+    NWS_RUN(rooms_100ExcludedRoomsEachHoldForRoomsAndForEveryone);
     NWS_RUN(rooms_leavingAndClosingCleanTheIndex);
     NWS_RUN(rooms_swapRemoveKeepsEveryOtherMembership);
     NWS_RUN(sendq_broadcastsBehindABacklogAreCopiedInOrderAndShareWhenTheQueueIsEmpty);

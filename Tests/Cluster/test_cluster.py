@@ -87,6 +87,45 @@ async def test_client_in_two_rooms_gets_a_two_room_broadcast_once_across_instanc
             assert count(c, "twice?") == 0, f"{c.name}: {c.texts()}"
 
 
+
+async def test_a_40_room_broadcast_and_100_excluded_rooms_reach_each_member_once_across_instances(redis, cluster):
+    """The adapter publishes one copy per target room, each excluding the rooms before it: a
+    member of many of the 40 rooms, on either instance, must still get exactly one copy."""
+    a, b = cluster(2)
+    rooms = [f"r{i}" for i in range(40)]
+    muted = [f"m{i}" for i in range(100)]
+    async with contextlib.AsyncExitStack() as stack:
+        sender, a_all, a_last = await open_clients(stack, a, "sender", "a-all", "a-last")
+        b_all, b_odd, b_last, b_muted, b_none = await open_clients(
+            stack, b, "b-all", "b-odd", "b-last", "b-muted", "b-none")
+        for cl in (a_all, b_all):
+            for room in rooms:
+                assert await cl.request("join", room) is True
+        for room in rooms[1::2]:
+            assert await b_odd.request("join", room) is True
+        for cl in (a_last, b_last, b_muted):
+            assert await cl.request("join", rooms[-1]) is True
+        assert await b_muted.request("join", muted[-1]) is True
+        await wait_subscribers(redis, rooms[-1], 2)
+        await wait_subscribers(redis, rooms[0], 2)
+        everyone = [sender, a_all, a_last, b_all, b_odd, b_last, b_muted, b_none]
+
+        assert await sender.request("send", {"rooms": rooms, "text": "forty"}) is True
+        await settle(sender, everyone, "marker-1")
+        for cl in (a_all, a_last, b_all, b_odd, b_last, b_muted):
+            assert count(cl, "forty") == 1, f"{cl.name}: {count(cl, 'forty')} copies"
+        for cl in (sender, b_none):
+            assert count(cl, "forty") == 0, f"{cl.name}: {cl.texts()}"
+
+        # The same 40 rooms with 100 rooms excluded (the last one holds b-muted): every copy the
+        # adapter publishes then names more than 100 excluded rooms.
+        assert await sender.request("send", {"rooms": rooms, "except": muted, "text": "muted"}) is True
+        await settle(sender, everyone, "marker-2")
+        for cl in (a_all, a_last, b_all, b_odd, b_last):
+            assert count(cl, "muted") == 1, f"{cl.name}: {count(cl, 'muted')} copies"
+        for cl in (sender, b_muted, b_none):
+            assert count(cl, "muted") == 0, f"{cl.name}: {cl.texts()}"
+
 async def test_except_rooms_and_not_self_hold_across_instances(redis, cluster):
     a, b, c = cluster(3)
     async with contextlib.AsyncExitStack() as stack:

@@ -5,8 +5,9 @@
  * The scanner validates the whole text as JSON (RFC 8259: strings and their escapes, numbers,
  * literals, nesting up to NWS_JSON_MAX_DEPTH) and reports where the event name and the data
  * value lie, so the Swift layer decodes only the payload, and only into the handler's type.
- * Keys are compared as written: a key spelled with escapes ("\u0065vent") is not "event".
- * Keys other than event, data and id are allowed and ignored; a repeated key is an error.
+ * Keys are compared after their escapes are undone, as JSON means them: "\u0065vent" is
+ * "event". Keys other than event, data, id and ack are allowed and ignored; a repeated key
+ * among those four is an error, however each was spelled.
  *
  * Pure function over the caller's bytes; no allocation; any thread.
  */
