@@ -26,7 +26,7 @@ final class ChatGateway {
     func handleConnection(_ client: WsClient) async {
         if let token = client.handshake.auth["token"]?.stringValue, let user = await users.find(byToken: token) {
             client.data["user"] = user
-            client.join("user:\(user.id)")
+            try? client.join("user:\(user.id)")   // an id is far below the name limit
         }
         client.emit("chat:welcome", ["clientId": client.id])
     }
@@ -39,8 +39,8 @@ final class ChatGateway {
     }
 
     @OnMessage("chat:join")
-    func join(_ params: WsMessageParams<RoomRef>) {
-        params.client.join("room:\(params.payload.roomId)")
+    func join(_ params: WsMessageParams<RoomRef>) throws {
+        try params.client.join("room:\(params.payload.roomId)")
         params.client.emit("chat:joined", params.payload)
     }
 

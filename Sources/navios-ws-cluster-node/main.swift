@@ -75,7 +75,7 @@ final class ClusterGateway: WsGateway {
     static let gateway: WsGatewayDefinition<ClusterGateway> = {
         var definition = WsGatewayDefinition<ClusterGateway>(path: "/")
         definition = definition.onMessage("whoami", WsNoResponse.self) { _, params -> String in params.client.id }
-        definition = definition.onMessage("join", String.self) { _, params -> Bool in params.client.join(params.payload); return true }
+        definition = definition.onMessage("join", String.self) { _, params -> Bool in try params.client.join(params.payload); return true }
         definition = definition.onMessage("leave", String.self) { _, params -> Bool in params.client.leave(params.payload); return true }
         definition = definition.onMessage("send", Send.self) { gateway, params -> Bool in
             let send = params.payload

@@ -37,7 +37,7 @@ final class EchoGateway: WsGateway {
     init() {}
     static let gateway = WsGatewayDefinition<EchoGateway>(path: "/")
         .onMessage(echo) { _, params in params.payload }
-        .onMessage("join", String.self) { _, params in params.client.join(params.payload) }
+        .onMessage("join", String.self) { _, params in try params.client.join(params.payload) }
         .onMessage("publish", Publish.self) { gateway, params in
             gateway.server.to(params.payload.room).emit("message", EchoText(text: params.payload.text))
         }

@@ -190,6 +190,52 @@ class RedisServer:
         return int(reply[1:].strip())
 
 
+class RedisSubscriber:
+    """One SUBSCRIBE connection of the test's own, to capture what the instances publish."""
+
+    def __init__(self, server: RedisServer, channel: str):
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        self.buffer = b""
+        name = channel.encode()
+        self.sock.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n" % (len(name), name))
+        kind, _, _ = self._reply()
+        assert kind == b"subscribe", kind
+
+    def _line(self) -> bytes:
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            assert chunk, "redis closed the subscriber connection"
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def _bulk(self) -> bytes:
+        header = self._line()
+        if header.startswith(b":"):
+            return header[1:]
+        assert header.startswith(b"$"), header
+        n = int(header[1:])
+        while len(self.buffer) < n + 2:
+            chunk = self.sock.recv(65536)
+            assert chunk, "redis closed the subscriber connection"
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:n], self.buffer[n + 2:]
+        return data
+
+    def _reply(self) -> tuple[bytes, bytes, bytes]:
+        assert self._line() == b"*3"
+        return self._bulk(), self._bulk(), self._bulk()
+
+    def message(self) -> bytes:
+        """The next message published on the channel (blocks up to 5 s)."""
+        kind, _, payload = self._reply()
+        assert kind == b"message", kind
+        return payload
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 @pytest.fixture
 def redis_port():
     return free_port()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import QUIET_S, Client, connect, open_clients, poll
+from conftest import QUIET_S, Client, RedisSubscriber, connect, open_clients, poll
 
 NAMESPACE = "/"   # the gateway's path; room keys are namespace + "\x1f" + room
 
@@ -439,6 +439,48 @@ async def test_foreign_and_malformed_messages_on_a_room_channel_are_ignored_and_
         await x.wait_text("after")
         assert a.alive() and b.alive()
 
+
+
+async def test_damaged_and_misdirected_copies_of_a_real_broadcast_reach_no_client(redis, cluster):
+    """A real room broadcast, captured off Redis, then published again cut inside its JSON, cut
+    inside a multi-byte character, and whole on channels it does not belong to: each copy is
+    counted and dropped, never forwarded, and every client keeps being served."""
+    a, b = cluster(2)
+    async with contextlib.AsyncExitStack() as stack:
+        x, = await open_clients(stack, a, "x")
+        y, bob = await open_clients(stack, b, "y", "bob")
+        await x.request("join", "r")
+        await y.request("join", "r")
+        await bob.request("join", "user:bob")
+        await wait_subscribers(redis, "r", 2)
+        await wait_subscribers(redis, "user:bob", 1)
+        subscriber = RedisSubscriber(redis, room_channel("r"))
+        stack.callback(subscriber.close)
+        text = "caf\u00e9 \u2713 done"
+        assert await x.request("send", {"rooms": ["r"], "text": text}) is True
+        real = await asyncio.to_thread(subscriber.message)
+        await y.wait_text(text)
+        check = real.index("\u2713".encode())
+        damaged = [
+            (room_channel("r"), real[:-3]),                  # cut inside the JSON
+            (room_channel("r"), real[:check + 1]),           # cut inside the check mark: invalid UTF-8
+            (room_channel("r"), real[:check] + b"\xff" + real[check + 1:]),   # whole length, a byte broken
+            (room_channel("user:bob"), real),                # whole, on another room's channel
+            ("navios-ws#q", real),                           # whole, on the request channel
+        ]
+        before = (await y.request("stats"))["ignoredMessages"]
+        for channel, payload in damaged:
+            assert redis.publish(channel, payload) >= 1
+        await poll(lambda: _ignored(y, before + len(damaged) - 1), 5, "node b counts every damaged copy")
+        await settle(x, [x, y, bob], "marker")
+        assert (await y.request("stats"))["ignoredMessages"] == before + len(damaged)
+        assert y.texts() == [text, "marker"], y.events
+        assert bob.texts() == ["marker"], bob.events
+        assert x.texts() == [text, "marker"], x.events
+        assert not y.closed.is_set() and not bob.closed.is_set()
+        assert await y.request("send", {"rooms": ["r"], "text": "after"}) is True
+        await x.wait_text("after")
+        assert a.alive() and b.alive()
 
 async def _ignored(client: Client, before: int) -> bool:
     return (await client.request("stats"))["ignoredMessages"] > before

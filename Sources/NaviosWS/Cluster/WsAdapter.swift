@@ -19,7 +19,7 @@ public protocol WsAdapter: AnyObject, Sendable {
     func roomAdded(_ roomKey: String)
     func roomRemoved(_ roomKey: String)
     /// Asks every other instance and gathers their replies (none for operations that have
-    /// none); throws `WsException("cluster_timeout")` when some instance did not answer
+    /// none); throws `WsException(.clusterTimeout)` when some instance did not answer
     /// within `timeout`.
     func request(_ request: WsClusterRequest, timeout: Duration) async throws -> [WsClusterReply]
 }
@@ -29,8 +29,12 @@ public protocol WsAdapter: AnyObject, Sendable {
 public protocol WsAdapterNode: AnyObject, Sendable {
     /// Names this instance in client ids and cluster messages; random per start.
     var nodeID: String { get }
-    /// A broadcast from another instance: delivered to this instance's clients.
+    /// A broadcast from another instance: delivered to this instance's clients. The adapter
+    /// calls it only for a broadcast whose envelope passed `isDeliverable`.
     func deliver(_ broadcast: WsClusterBroadcast)
+    /// Whether `envelope` is a whole message of this instance's wire protocol and valid UTF-8:
+    /// what another instance sends reaches no client before it passes this check.
+    func isDeliverable(_ envelope: UnsafeRawBufferPointer) -> Bool
     /// An operation from another instance; nil for operations that have no reply.
     func handle(_ request: WsClusterRequest) async -> WsClusterReply?
 }

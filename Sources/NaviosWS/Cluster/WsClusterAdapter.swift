@@ -126,7 +126,7 @@ public final class WsClusterAdapter: WsAdapter {
         return try await withCheckedThrowingContinuation { continuation in
             state.withLock { $0.pending[id] = PendingRequest(expected: expected, continuation: continuation) }
             if !transport.publish(requestChannel, message) {
-                finish(id, .failure(WsException("cluster_unreachable", "the pub/sub link is down")))
+                finish(id, .failure(WsException(.clusterUnreachable, "the pub/sub link is down")))
                 return
             }
             Task {
@@ -140,7 +140,7 @@ public final class WsClusterAdapter: WsAdapter {
 
     private func receive(_ channel: String, _ bytes: UnsafeRawBufferPointer) {
         guard let node = state.withLock({ $0.node }) else { return }
-        guard let message = WsClusterWire.decode(bytes) else {
+        guard let message = WsClusterWire.decode(bytes), isWhole(message, on: channel, node) else {
             state.withLock { $0.stats.ignoredMessages += 1 }
             logger.debug("ignored a message that is not ours", metadata: ["channel": "\(channel)", "bytes": "\(bytes.count)"])
             return
@@ -165,6 +165,24 @@ public final class WsClusterAdapter: WsAdapter {
                 return state.pending[id]!.replies.count >= state.pending[id]!.expected
             }
             if complete { finish(id, nil) }
+        }
+    }
+
+    /// Whether a decoded message may be acted on: it came on the one channel its kind is sent on
+    /// (a broadcast on the channel of the room it names, so a copy published elsewhere reaches
+    /// no one), and what it would put on a client's wire is a whole, valid envelope.
+    private func isWhole(_ message: WsClusterWire.Message, on channel: String, _ node: any WsAdapterNode) -> Bool {
+        switch message {
+        case .broadcast(_, let broadcast):
+            return broadcast.rooms.count == 1 && channel == broadcastChannel(broadcast.rooms[0])
+                && broadcast.envelope.withUnsafeBytes(node.isDeliverable)
+        case .request(_, _, let request):
+            guard channel == requestChannel else { return false }
+            guard case .emit(_, let envelope) = request else { return true }
+            var text = envelope
+            return text.withUTF8 { node.isDeliverable(UnsafeRawBufferPointer($0)) }
+        case .reply:
+            return channel == replyChannel(node.nodeID)
         }
     }
 

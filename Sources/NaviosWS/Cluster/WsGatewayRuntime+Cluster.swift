@@ -4,6 +4,8 @@
 extension WsGatewayRuntime: WsAdapterNode {
     func deliver(_ broadcast: WsClusterBroadcast) { deliver(broadcast, exceptID: nil) }
 
+    func isDeliverable(_ envelope: UnsafeRawBufferPointer) -> Bool { WsJSON.isEnvelope(envelope) }
+
     func handle(_ request: WsClusterRequest) async -> WsClusterReply? {
         switch request {
         case .fetchSockets(let selection):
@@ -13,13 +15,13 @@ extension WsGatewayRuntime: WsAdapterNode {
         case .rooms(let namespace):
             return .rooms(localRooms(namespace: namespace))
         case .socketsJoin(let selection, let rooms):
-            for client in clients(matching: selection) { client.join(rooms) }
+            for client in clients(matching: selection) { client.joinAskedByServer(rooms) }
         case .socketsLeave(let selection, let rooms):
             for client in clients(matching: selection) { rooms.forEach(client.leave) }
         case .disconnectSockets(let selection):
             for client in clients(matching: selection) { client.disconnect() }
         case .emit(let selection, let envelope):
-            let bytes = Array(envelope.utf8)
+            let bytes = Array(envelope.utf8)   // checked by the adapter (isDeliverable)
             for client in clients(matching: selection) { client.send(bytes) }
         case .serverSideEmit(let namespace, let event, let data, let wantsAck):
             guard let handler = WsHub.hub(for: container).serverSideHandler(namespace: namespace, event: event) else {

@@ -28,7 +28,7 @@ public struct WsRemoteSocket: Sendable, Identifiable {
     }
 
     public func join(_ room: String) {
-        runtime.perform(.socketsJoin(only, rooms: [room]), locally: localClient, local: false) { $0.join(room) }
+        runtime.perform(.socketsJoin(only, rooms: [room]), locally: localClient, local: false) { $0.joinAskedByServer([room]) }
     }
 
     public func leave(_ room: String) {

@@ -41,7 +41,7 @@ public final class NaviosApplication: Service, Sendable {
         }
         if gateways.isEmpty { logger.warning("the module lists no WsGateway: every upgrade will get 404") }
         let runtime = WsGatewayRuntime(container: container, gateways: gateways, rateLimit: config.rateLimit,
-                                         adapter: config.adapter, logger: logger)
+                                         limits: WsGatewayLimits(config), adapter: config.adapter, logger: logger)
         WsHub.hub(for: container).attach(runtime)
         return NaviosApplication(container: container, config: config, runtime: runtime, logger: logger)
     }

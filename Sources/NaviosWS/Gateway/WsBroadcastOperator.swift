@@ -111,7 +111,7 @@ public struct WsBroadcastOperator: Sendable {
 
     /// The selected clients of every instance join `room`.
     public func socketsJoin(_ room: String) {
-        runtime?.perform(.socketsJoin(selection, rooms: [room]), locally: sockets, local: isLocal) { $0.join(room) }
+        runtime?.perform(.socketsJoin(selection, rooms: [room]), locally: sockets, local: isLocal) { $0.joinAskedByServer([room]) }
     }
 
     public func socketsLeave(_ room: String) {

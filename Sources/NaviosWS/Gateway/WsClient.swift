@@ -69,25 +69,45 @@ public final class WsClient: Sendable, Identifiable {
         _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
     ) async throws -> R {
         // Encoded once, before an ack id is taken; the id goes into the envelope around it.
-        guard let json = try? WsJSON.encode(data) else { throw WsException("encoding_failed") }
+        guard let json = try? WsJSON.encode(data) else { throw WsException(.encodingFailed) }
         let reply = try await awaitAck(timeout: timeout) { id in
             self.send(WsJSON.envelope(event: event, json: json, tail: ("id", id)))
         }
         return try reply.withOptionalBytes { try WsPayloadDecoding.decode(R.self, from: $0) }
     }
 
-    public func join(_ room: String) {
+    /// Joins `room` (of this namespace); joining a room twice does nothing. Throws
+    /// ``WsException`` `limit_exceeded` past ``WsConfig/maxRoomsPerClient`` rooms or for a name
+    /// longer than ``WsConfig/maxRoomNameBytes``: from a handler, the client gets that error.
+    public func join(_ room: String) throws(WsException) {
         let key = WsRoomKey.room(namespace, room)
         // Counted under the client's lock, as markClosed reads the rooms: each join is undone once.
-        let added = state.withLock { state -> Bool in
-            guard !state.closed, state.rooms.insert(room).inserted else { return false }
+        let outcome = state.withLock { state -> Result<Bool, WsException> in
+            guard !state.closed, !state.rooms.contains(room) else { return .success(false) }
+            if let refusal = runtime.limits.refusal(joining: room, roomsHeld: state.rooms.count) {
+                return .failure(refusal)
+            }
+            state.rooms.insert(room)
             runtime.roomJoined(key)
-            return true
+            return .success(true)
         }
-        if added { try? runtime.engine.join(connection.id, room: key) }
+        if try outcome.get() { try? runtime.engine.join(connection.id, room: key) }
     }
 
-    public func join(_ rooms: [String]) { rooms.forEach(join) }
+    /// Joins each room in turn; throws at the first one refused (those before it are joined).
+    public func join(_ rooms: [String]) throws(WsException) {
+        for room in rooms { try join(room) }
+    }
+
+    /// A join the server asks for (`socketsJoin`, another instance): no client to answer, so
+    /// a refusal is logged.
+    func joinAskedByServer(_ rooms: [String]) {
+        do {
+            try join(rooms)
+        } catch {
+            runtime.logger.warning("join refused", metadata: ["client": "\(id)", "error": "\(error.message)"])
+        }
+    }
 
     public func leave(_ room: String) {
         let key = WsRoomKey.room(namespace, room)
@@ -141,7 +161,7 @@ public final class WsClient: Sendable, Identifiable {
         }
         let timer = Task {
             try await Task.sleep(for: timeout)
-            self.resolveAck(id, .failure(WsException("ack_timeout", "no acknowledgement within \(timeout)")))
+            self.resolveAck(id, .failure(WsException(.ackTimeout, "no acknowledgement within \(timeout)")))
         }
         defer { timer.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
@@ -151,7 +171,7 @@ public final class WsClient: Sendable, Identifiable {
                 return false
             }
             if closed {
-                continuation.resume(throwing: WsException("disconnected", "the client is gone"))
+                continuation.resume(throwing: WsException(.disconnected, "the client is gone"))
             } else {
                 send(id)
             }
@@ -172,7 +192,7 @@ public final class WsClient: Sendable, Identifiable {
             defer { state.pendingAcks.removeAll() }
             return Array(state.pendingAcks.values)
         }
-        for continuation in pending { continuation.resume(throwing: WsException("disconnected", "the client is gone")) }
+        for continuation in pending { continuation.resume(throwing: WsException(.disconnected, "the client is gone")) }
     }
 }
 

@@ -25,6 +25,16 @@ public struct WsConfig: Sendable {
     public var pages: [WsPage] = []
     /// How instances reach each other: alone by default; `RedisWsAdapter` for several.
     public var adapter: any WsAdapter
+    /// Rooms one client may be in at once (its namespace's own room not counted); 1,000: far
+    /// more than a chat client joins, and a bound on what one client costs the room index.
+    /// `join` past it throws ``WsException`` `limit_exceeded`.
+    public var maxRoomsPerClient: Int = 1_000
+    /// Bytes of UTF-8 in a room name; 256: ids and composite keys fit, a megabyte name does
+    /// not. `join` of a longer name throws ``WsException`` `limit_exceeded`.
+    public var maxRoomNameBytes: Int = 256
+    /// Bytes in an event name as sent; 256, for the same reason. A longer one is answered with
+    /// `limit_exceeded`, and error replies echo at most this many bytes of a name.
+    public var maxEventNameBytes: Int = 256
 
     public init(
         heartbeat: WsEngineConfiguration.Heartbeat? = nil, cors: Cors? = nil, maxPayload: Int = 1 << 20,

@@ -3,10 +3,10 @@
 /// no id). Any other error is logged and answered with `{"code":"internal_error"}`. Either
 /// way the connection and the server go on.
 public struct WsException: Error, Sendable, Codable, Equatable {
-    public let code: String
+    public let code: WsErrorCode
     public let message: String
 
-    public init(_ code: String, _ message: String = "") {
+    public init(_ code: WsErrorCode, _ message: String = "") {
         self.code = code
         self.message = message
     }

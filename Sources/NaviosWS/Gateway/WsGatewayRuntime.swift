@@ -16,6 +16,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     let container: Container
     let logger: Logger
     let rateLimit: WsRateLimit?
+    let limits: WsGatewayLimits
     let adapter: any WsAdapter
     /// Names this instance among others (client ids, cluster messages).
     let nodeID: String
@@ -26,10 +27,12 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     private var executors: [LoopExecutor] = []
     private let clientsByID = Mutex<[WsConnectionID: WsClient]>([:])
 
-    init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, adapter: any WsAdapter, logger: Logger) {
+    init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, limits: WsGatewayLimits,
+         adapter: any WsAdapter, logger: Logger) {
         self.container = container
         self.logger = logger
         self.rateLimit = rateLimit
+        self.limits = limits
         self.adapter = adapter
         self.nodeID = String(UInt64.random(in: 1...UInt64.max), radix: 36)
         self.gateways = Dictionary(gateways.map { ($0.url, $0) }, uniquingKeysWith: { first, _ in first })
@@ -126,7 +129,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         guard let client = client(of: connection), client.onLoop.ready else { return }
         let gateway = client.gateway
         guard gateway.hasBinaryHandler else {
-            client.send(errorEnvelope(event: "binary", WsException("unsupported", "this gateway takes no binary messages"), ack: nil))
+            client.send(errorEnvelope(event: "binary", WsException(.unsupported, "this gateway takes no binary messages"), ack: nil))
             return
         }
         let bytes = Array(data)
@@ -152,7 +155,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         var envelope = nws_envelope()
         let rc = nws_json_envelope(text.baseAddress?.assumingMemoryBound(to: UInt8.self), text.count, &envelope)
         guard rc == 0 else {
-            client.send(errorEnvelope(event: "error", WsException("invalid_envelope", "expected {\"event\":...,\"data\":...,\"id\":...}"), ack: nil))
+            client.send(errorEnvelope(event: "error", WsException(.invalidEnvelope, "expected {\"event\":...,\"data\":...,\"id\":...}"), ack: nil))
             return
         }
         let data = envelope.data.map { UnsafeRawBufferPointer(start: $0, count: envelope.data_len) }
@@ -161,10 +164,16 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
             return
         }
         guard let eventStart = envelope.event else {
-            client.send(errorEnvelope(event: "error", WsException("invalid_envelope", "the message has no event"), ack: nil))
+            client.send(errorEnvelope(event: "error", WsException(.invalidEnvelope, "the message has no event"), ack: nil))
             return
         }
         let ack: Int64? = envelope.has_id != 0 ? envelope.id : nil
+        if envelope.event_len > limits.maxEventNameBytes {
+            let name = UnsafeRawBufferPointer(start: eventStart, count: envelope.event_len)
+            client.send(errorEnvelope(event: limits.echo(name), WsException(
+                .limitExceeded, "the event name is longer than \(limits.maxEventNameBytes) bytes"), ack: ack))
+            return
+        }
         if envelope.event_escaped == 0,
            let match = gateway.handler(matching: UnsafeRawBufferPointer(start: eventStart, count: envelope.event_len)) {
             match._withUnsafeGuaranteedRef { handler in
@@ -175,7 +184,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         let event = Self.eventName(eventStart, envelope.event_len, escaped: envelope.event_escaped != 0)
         guard let handler = gateway.handlers[event] else {
             if admitted(client, event, ack) {
-                client.send(errorEnvelope(event: event, WsException("unknown_event", "no handler for \(event)"), ack: ack))
+                client.send(errorEnvelope(event: event, WsException(.unknownEvent, "no handler for this event"), ack: ack))
             }
             return
         }
@@ -194,7 +203,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     private func admitted(_ client: WsClient, _ event: String, _ ack: Int64?, _ limit: WsRateLimit) -> Bool {
         let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
         if verdict == .allowed { return true }
-        client.send(errorEnvelope(event: event, WsException("rate_limited", "too many messages"), ack: ack))
+        client.send(errorEnvelope(event: event, WsException(.rateLimited, "too many messages"), ack: ack))
         if verdict == .exceeded { try? client.connection.close(code: 1008, reason: "rate limit exceeded") }
         return false
     }
@@ -225,7 +234,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
                     let allowed = try await self.check(guardType, WsExecutionContext(
                         client: client, event: event, payload: json, gateway: gateway.type))
                     if !allowed {
-                        client.send(self.errorEnvelope(event: event, WsException("forbidden", "a guard refused this message"), ack: ack))
+                        client.send(self.errorEnvelope(event: event, WsException(.forbidden, "a guard refused this message"), ack: ack))
                         return
                     }
                 }
@@ -245,7 +254,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
             return
         default:
             logger.error("handler failed", metadata: ["event": "\(event)", "client": "\(client.id)", "error": "\(error)"])
-            exception = WsException("internal_error", "the handler failed")
+            exception = WsException(.internalError, "the handler failed")
         }
         client.send(errorEnvelope(event: event, exception, ack: ack))
     }

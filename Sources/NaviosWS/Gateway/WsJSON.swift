@@ -1,3 +1,4 @@
+internal import CNaviosWS
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -85,6 +86,16 @@ enum WsJSON {
     }
 
     private static let eventPrefix = Array("{\"event\":".utf8)
+
+    /// Whether `text` is an envelope this protocol sends: valid UTF-8, one complete JSON object
+    /// with an event name. Bytes that come from elsewhere (another instance) are checked with
+    /// it before a client sees them.
+    static func isEnvelope(_ text: UnsafeRawBufferPointer) -> Bool {
+        guard let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self),
+              nws_utf8_valid(base, text.count) != 0 else { return false }
+        var envelope = nws_envelope()
+        return nws_json_envelope(base, text.count, &envelope) == 0 && envelope.event != nil
+    }
 
     /// `{"event":<event>,"<field>":<json>[,"<tail>":<number>]}`
     static func envelope(event: String, field: String = "data", json: [UInt8]?, tail: (String, Int64)? = nil) -> [UInt8] {

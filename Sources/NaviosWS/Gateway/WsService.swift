@@ -52,7 +52,7 @@ public struct WsService: Sendable {
         _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
     ) async throws -> [R] {
         guard let runtime = hub.runtime else { return [] }
-        guard let json = runtime.encodeData(event, data) else { throw WsException("encoding_failed") }
+        guard let json = runtime.encodeData(event, data) else { throw WsException(.encodingFailed) }
         let answers = try await runtime.serverSideEmit(namespace: namespace, event: event, json: json, wantsAck: true, timeout: timeout)
         return try answers.map { answer in
             let bytes = Array((answer ?? "null").utf8)

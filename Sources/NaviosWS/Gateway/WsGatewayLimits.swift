@@ -1,0 +1,56 @@
+/// The bounds the runtime holds each client to (from ``WsConfig``), and how much of what a
+/// client sent an error reply may echo.
+struct WsGatewayLimits: Sendable {
+    var maxRoomsPerClient: Int
+    var maxRoomNameBytes: Int
+    var maxEventNameBytes: Int
+
+    init(_ config: WsConfig) {
+        maxRoomsPerClient = config.maxRoomsPerClient
+        maxRoomNameBytes = config.maxRoomNameBytes
+        maxEventNameBytes = config.maxEventNameBytes
+    }
+
+    init(maxRoomsPerClient: Int = 1_000, maxRoomNameBytes: Int = 256, maxEventNameBytes: Int = 256) {
+        self.maxRoomsPerClient = maxRoomsPerClient
+        self.maxRoomNameBytes = maxRoomNameBytes
+        self.maxEventNameBytes = maxEventNameBytes
+    }
+
+    /// At most `maxEventNameBytes` of a name a client sent, cut where a character begins: an
+    /// error reply names the event without sending a megabyte name back.
+    func echo(_ name: UnsafeRawBufferPointer) -> String {
+        String(decoding: name.prefix(utf8Bytes: maxEventNameBytes), as: UTF8.self)
+    }
+
+    /// Why `join` refuses a room, or nil when the client may join it.
+    func refusal(joining room: String, roomsHeld: Int) -> WsException? {
+        if room.utf8.count > maxRoomNameBytes {
+            return WsException(.limitExceeded, "the room name is longer than \(maxRoomNameBytes) bytes")
+        }
+        if roomsHeld >= maxRoomsPerClient {
+            return WsException(.limitExceeded, "a client may be in at most \(maxRoomsPerClient) rooms")
+        }
+        return nil
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The first `limit` bytes at most of this UTF-8 text, cut where a character begins.
+    func prefix(utf8Bytes limit: Int) -> UnsafeRawBufferPointer {
+        var end = Swift.min(count, limit)
+        if end < count {
+            while end > 0 && self[end] & 0xC0 == 0x80 { end -= 1 }   // a continuation byte
+        }
+        return UnsafeRawBufferPointer(rebasing: self[..<end])
+    }
+}
+
+extension String {
+    /// The first `limit` bytes at most of the string's UTF-8, cut where a character begins.
+    func prefix(utf8Bytes limit: Int) -> String {
+        guard utf8.count > limit else { return self }
+        var copy = self
+        return copy.withUTF8 { String(decoding: UnsafeRawBufferPointer($0).prefix(utf8Bytes: limit), as: UTF8.self) }
+    }
+}
