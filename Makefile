@@ -25,7 +25,7 @@ PORT ?= 3000
 CORE_DIR := CSources/CNaviosWS
 CORE_SRCS := $(wildcard $(CORE_DIR)/*.c)
 CORE_HDRS := $(wildcard $(CORE_DIR)/*.h $(CORE_DIR)/include/*.h)
-C_TESTS := test_frame test_mask_utf8 test_http test_timer test_json test_rooms
+C_TESTS := test_frame test_mask_utf8 test_http test_timer test_json test_rooms test_post
 CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -21,31 +21,24 @@ int nws_loop_current(const nws_server *s) {
     return loop != NULL && loop->server == s ? loop->index : -1;
 }
 
-/* A task posted by nws_loop_post: freed before fn runs, so fn may post again freely. */
+/* nws_loop_post's task: the application's function and its argument. */
 typedef struct posted {
-    nws__task task;
     void (*fn)(void *);
     void *arg;
 } posted;
 
-static void run_posted(void *arg) {
-    posted *p = arg;
-    void (*fn)(void *) = p->fn;
-    void *fn_arg = p->arg;
-    free(p);
-    fn(fn_arg);
+static void run_posted(nws_loop *loop, void *payload) {
+    (void)loop;
+    posted *p = payload;
+    p->fn(p->arg);
 }
 
 int nws_loop_post(nws_server *s, int loop, void (*fn)(void *arg), void *arg) {
     if (loop < 0 || loop >= s->loop_count || fn == NULL) return NWS_EINVAL;
-    posted *p = malloc(sizeof *p);
+    posted *p = nws__task_new(sizeof *p, run_posted);
     if (p == NULL) return NWS_ENOMEM;
-    p->task.fn = run_posted;
-    p->task.arg = p;
-    p->fn = fn;
-    p->arg = arg;
-    nws__inbox_push(&s->loops[loop].inbox, &p->task);
-    return 0;
+    *p = (posted){fn, arg};
+    return nws__task_post(&s->loops[loop], p);
 }
 
 /* ---- messages ---- */
@@ -70,40 +63,17 @@ void nws_msg_release(nws_msg *m) {
 
 /* ---- send and close from another thread ---- */
 
-typedef struct remote_op {
-    nws__task task;
-    nws_loop *loop;
+typedef struct remote_send {
     nws_conn_id id;
-    nws_msg *msg;           /* send: the framed message */
+    nws_msg *msg;           /* framed by the sending thread: the loop only links it */
     unsigned flags;
-    uint16_t close_code;    /* close: the code; the reason follows */
-    uint16_t reason_len;
-    char reason[];
-} remote_op;
+} remote_send;
 
-static void run_remote_send(void *arg) {
-    remote_op *op = arg;
-    nws_conn *c = nws__loop_conn(op->loop, op->id);
-    if (c != NULL) nws__conn_send_msg(op->loop, c, op->msg, op->flags);
+static void run_remote_send(nws_loop *loop, void *payload) {
+    remote_send *op = payload;
+    nws_conn *c = nws__loop_conn(loop, op->id);
+    if (c != NULL) nws__conn_send_msg(loop, c, op->msg, op->flags);
     nws_msg_release(op->msg);
-    free(op);
-}
-
-static void run_remote_close(void *arg) {
-    remote_op *op = arg;
-    nws_conn *c = nws__loop_conn(op->loop, op->id);
-    if (c != NULL) nws__conn_close(op->loop, c, op->close_code, op->reason, op->reason_len);
-    free(op);
-}
-
-static remote_op *remote_op_new(nws_loop *loop, nws_conn_id id, size_t extra, void (*fn)(void *)) {
-    remote_op *op = calloc(1, sizeof *op + extra);
-    if (op == NULL) return NULL;
-    op->task.fn = fn;
-    op->task.arg = op;
-    op->loop = loop;
-    op->id = id;
-    return op;
 }
 
 int nws_send(nws_server *s, nws_conn_id id, int opcode, const void *data, size_t len, unsigned flags) {
@@ -114,15 +84,15 @@ int nws_send(nws_server *s, nws_conn_id id, int opcode, const void *data, size_t
         return c ? nws__conn_send(loop, c, opcode, data, len, flags) : NWS_ESTALE;
     }
     nws_msg *m = nws_msg_create(opcode, data, len);
-    remote_op *op = m ? remote_op_new(loop, id, 0, run_remote_send) : NULL;
+    remote_send *op = m ? nws__task_new(sizeof *op, run_remote_send) : NULL;
     if (op == NULL) {
         nws_msg_release(m);
         return NWS_ENOMEM;
     }
-    op->msg = m;
-    op->flags = flags;
-    nws__inbox_push(&loop->inbox, &op->task);
-    return 0;
+    *op = (remote_send){id, m, flags};
+    int rc = nws__task_post(loop, op);
+    if (rc != 0) nws_msg_release(m);
+    return rc;
 }
 
 /* The connection of id when the caller is its loop's thread, else NULL. */
@@ -143,6 +113,19 @@ void *nws_conn_user(nws_server *s, nws_conn_id id) {
     return c ? c->user : NULL;
 }
 
+typedef struct remote_close {
+    nws_conn_id id;
+    uint16_t code;
+    uint16_t reason_len;
+    char reason[NWS_CONTROL_MAX - 2];
+} remote_close;
+
+static void run_remote_close(nws_loop *loop, void *payload) {
+    remote_close *op = payload;
+    nws_conn *c = nws__loop_conn(loop, op->id);
+    if (c != NULL) nws__conn_close(loop, c, op->code, op->reason, op->reason_len);
+}
+
 int nws_close(nws_server *s, nws_conn_id id, uint16_t code, const char *reason, size_t reason_len) {
     nws_loop *loop = owning_loop(s, id);
     if (loop == NULL) return NWS_ESTALE;
@@ -154,40 +137,38 @@ int nws_close(nws_server *s, nws_conn_id id, uint16_t code, const char *reason, 
         nws__conn_close(loop, c, code, reason, reason_len);
         return 0;
     }
-    remote_op *op = remote_op_new(loop, id, reason_len, run_remote_close);
+    remote_close *op = nws__task_new(sizeof *op, run_remote_close);
     if (op == NULL) return NWS_ENOMEM;
-    op->close_code = code;
+    op->id = id;
+    op->code = code;
     op->reason_len = (uint16_t)reason_len;
     if (reason_len) memcpy(op->reason, reason, reason_len);
-    nws__inbox_push(&loop->inbox, &op->task);
-    return 0;
+    return nws__task_post(loop, op);
 }
 
 /* ---- broadcast ---- */
 
-typedef struct fanout {
-    nws__task task;
-    nws_loop *loop;
+/* One loop's share of a broadcast to ids: its own ids, and a reference to the framed message. */
+typedef struct id_fanout {
     nws_msg *msg;
     unsigned flags;
     size_t count;
     nws_conn_id ids[];
-} fanout;
+} id_fanout;
 
-static int fan_out_here(nws_loop *loop, nws_msg *m, const nws_conn_id *ids, size_t count, unsigned flags) {
-    int queued = 0;
+static int fan_out_to_ids(nws_loop *loop, nws_msg *m, const nws_conn_id *ids, size_t count, int l, unsigned flags) {
+    nws__fanout fanout = nws__fanout_begin(loop);
     for (size_t i = 0; i < count; i++) {
-        nws_conn *c = nws__loop_conn(loop, ids[i]);
-        if (c != NULL && nws__conn_send_msg(loop, c, m, flags) == 0) queued++;
+        nws_conn *c = nws_conn_loop(ids[i]) == l ? nws__loop_conn(loop, ids[i]) : NULL;
+        if (c != NULL) nws__fanout_send(&fanout, c, m, flags);
     }
-    return queued;
+    return nws__fanout_end(&fanout);
 }
 
-static void run_fanout(void *arg) {
-    fanout *f = arg;
-    fan_out_here(f->loop, f->msg, f->ids, f->count, f->flags);
+static void run_id_fanout(nws_loop *loop, void *payload) {
+    id_fanout *f = payload;
+    fan_out_to_ids(loop, f->msg, f->ids, f->count, loop->index, f->flags);
     nws_msg_release(f->msg);
-    free(f);
 }
 
 int nws_broadcast(nws_server *s, nws_msg *m, const nws_conn_id *ids, size_t count, unsigned flags) {
@@ -199,16 +180,11 @@ int nws_broadcast(nws_server *s, nws_msg *m, const nws_conn_id *ids, size_t coun
         for (size_t i = 0; i < count; i++) n += nws_conn_loop(ids[i]) == l;
         if (n == 0) continue;
         if (loop == here) {
-            for (size_t i = 0; i < count; i++) {
-                if (nws_conn_loop(ids[i]) == l) queued += fan_out_here(loop, m, &ids[i], 1, flags);
-            }
+            queued += fan_out_to_ids(loop, m, ids, count, l, flags);
             continue;
         }
-        fanout *f = malloc(sizeof *f + n * sizeof(nws_conn_id));
+        id_fanout *f = nws__task_new(sizeof *f + n * sizeof(nws_conn_id), run_id_fanout);
         if (f == NULL) return NWS_ENOMEM;
-        f->task.fn = run_fanout;
-        f->task.arg = f;
-        f->loop = loop;
         f->flags = flags;
         f->count = 0;
         for (size_t i = 0; i < count; i++) {
@@ -216,7 +192,10 @@ int nws_broadcast(nws_server *s, nws_msg *m, const nws_conn_id *ids, size_t coun
         }
         atomic_fetch_add_explicit(&m->buf.refs, 1, memory_order_relaxed);
         f->msg = m;
-        nws__inbox_push(&loop->inbox, &f->task);
+        if (nws__task_post(loop, f) != 0) {
+            nws_msg_release(m);
+            continue;
+        }
         queued += (int)n;
     }
     return queued;

@@ -6,9 +6,14 @@
  * The eventfd is written only by the producer that finds no wake-up pending, so a burst of
  * posts costs one write(2); the loop clears the flag before it drains, so a task pushed
  * while it drains either is seen by this drain or writes the eventfd again.
+ *
+ * What crosses is a task (nws__task_new): the function to run and its payload in one
+ * allocation, so every kind of cross-thread work (a send, a close, a room change, a fan-out,
+ * a Swift job) is posted, run and freed by the same code.
  */
 #include "internal.h"
 
+#include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -26,14 +31,14 @@ void nws__inbox_destroy(nws__inbox *q) {
     q->eventfd = -1;
 }
 
-static void push_node(nws__inbox *q, nws__task *t) {
-    atomic_store_explicit(&t->next, NULL, memory_order_relaxed);
-    nws__task *prev = atomic_exchange_explicit(&q->head, t, memory_order_acq_rel);
-    atomic_store_explicit(&prev->next, t, memory_order_release);
+static void push_node(nws__inbox *q, nws__link *n) {
+    atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
+    nws__link *prev = atomic_exchange_explicit(&q->head, n, memory_order_acq_rel);
+    atomic_store_explicit(&prev->next, n, memory_order_release);
 }
 
-void nws__inbox_push(nws__inbox *q, nws__task *t) {
-    push_node(q, t);
+static void push(nws__inbox *q, nws__link *n) {
+    push_node(q, n);
     if (atomic_exchange_explicit(&q->wake_pending, 1, memory_order_acq_rel) == 0) {
         uint64_t one = 1;
         ssize_t r = write(q->eventfd, &one, sizeof one);
@@ -48,9 +53,9 @@ void nws__inbox_ack_wake(nws__inbox *q) {
     atomic_store_explicit(&q->wake_pending, 0, memory_order_release);
 }
 
-nws__task *nws__inbox_pop(nws__inbox *q) {
-    nws__task *tail = q->tail;
-    nws__task *next = atomic_load_explicit(&tail->next, memory_order_acquire);
+static nws__link *pop(nws__inbox *q) {
+    nws__link *tail = q->tail;
+    nws__link *next = atomic_load_explicit(&tail->next, memory_order_acquire);
     if (tail == &q->stub) {
         if (next == NULL) return NULL;
         q->tail = next;
@@ -70,4 +75,50 @@ nws__task *nws__inbox_pop(nws__inbox *q) {
         return tail;
     }
     return NULL;
+}
+
+/* ---- tasks ---- */
+
+static nws__task *task_of(void *payload) {
+    return (nws__task *)((char *)payload - offsetof(nws__task, payload));
+}
+
+void *nws__task_new(size_t size, nws__task_fn run) {
+    nws__task *t = malloc(sizeof *t + size);
+    if (t == NULL) return NULL;
+    t->run = run;
+    return t->payload;
+}
+
+void nws__task_free(void *payload) {
+    if (payload != NULL) free(task_of(payload));
+}
+
+/* `stopped` and `posting` (seq_cst, in opposite orders here and in nws_server_wait) make a post
+ * either see the server stopped, or be seen in flight by the thread that is about to run the
+ * leftovers, which waits for it: no task lands in an inbox that nothing will run. */
+int nws__task_post(nws_loop *loop, void *payload) {
+    nws_server *s = loop->server;
+    if (loop->inbox.eventfd < 0) {   /* the server was never started: no inbox to queue on */
+        nws__task_free(payload);
+        return NWS_EINVAL;
+    }
+    atomic_fetch_add(&s->posting, 1);
+    if (atomic_load(&s->stopped)) {
+        atomic_fetch_sub(&s->posting, 1);
+        nws__task_free(payload);
+        return NWS_ECLOSED;
+    }
+    push(&loop->inbox, &task_of(payload)->link);
+    atomic_fetch_sub(&s->posting, 1);
+    return 0;
+}
+
+void nws__inbox_run(nws_loop *loop) {
+    nws__link *n;
+    while ((n = pop(&loop->inbox)) != NULL) {
+        nws__task *t = (nws__task *)n;   /* the link is the task's first member */
+        t->run(loop, t->payload);
+        free(t);
+    }
 }

@@ -15,7 +15,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stddef.h>
+#include <stddef.h>   /* max_align_t */
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -133,22 +133,32 @@ struct nws_conn {
 };
 
 /* ---- inbox: many producers, one consumer (the loop) ---- */
-typedef struct nws__task {
-    _Atomic(struct nws__task *) next;
-    void (*fn)(void *arg);
-    void *arg;
-} nws__task;
+typedef struct nws__link {
+    _Atomic(struct nws__link *) next;
+} nws__link;
 
 typedef struct nws__inbox {
-    _Atomic(nws__task *) head;   /* producers swap themselves in here */
-    nws__task *tail;             /* consumer's end */
-    nws__task stub;
+    _Atomic(nws__link *) head;   /* producers swap themselves in here */
+    nws__link *tail;             /* consumer's end */
+    nws__link stub;
     atomic_int wake_pending;     /* the eventfd was written and not yet read */
     int eventfd;
 } nws__inbox;
 
-/* ---- loop ---- */
+/* ---- posted tasks: the one way work crosses to a loop thread ---- */
 typedef struct nws_loop nws_loop;
+/* Runs on the loop thread (or, once the loops have stopped, on the thread that runs what was
+ * left: nws_server_run_leftovers) and releases what the payload holds; the task's memory is
+ * freed after it returns. */
+typedef void (*nws__task_fn)(nws_loop *loop, void *payload);
+
+typedef struct nws__task {
+    nws__link link;              /* first: the inbox hands back links */
+    nws__task_fn run;
+    max_align_t payload[];       /* the bytes run needs, in the same allocation */
+} nws__task;
+
+/* ---- loop ---- */
 
 /* Counters have a single writer, their loop thread, and are read from anywhere: a relaxed
  * load and store, so counting costs no locked instruction on the hot path. */
@@ -195,7 +205,7 @@ struct nws_loop {
     uint32_t room_bucket_mask;
     uint32_t room_total;
     uint32_t broadcast_seq;
-    struct nws_conn **fanout_overflow;   /* rooms.c: closed once a fan-out is over */
+    struct nws_conn **fanout_overflow;   /* fanout.c: closed once a fan-out is over */
     uint32_t fanout_overflow_cap;
     nws__loop_stats stats;
 };
@@ -209,6 +219,8 @@ struct nws_server {
     nws_loop *loops;
     atomic_int running_loops;
     atomic_int shutting_down;
+    atomic_int stopped;           /* the loops have exited: posts are refused (NWS_ECLOSED) */
+    atomic_int posting;           /* posts between their check of `stopped` and their push */
     uint32_t drain_ms;
     char *host_copy;
     char *health_copy;
@@ -240,7 +252,7 @@ void nws__loop_tick(nws_loop *loop);          /* timers, inbox, flush: once per 
 int nws__loop_should_exit(nws_loop *loop);
 int nws__loop_wait_ms(nws_loop *loop);        /* how long the backend may block */
 void nws__loop_drain_inbox(nws_loop *loop);
-void nws__loop_begin_shutdown(void *loop);   /* a task posted to each loop */
+void nws__loop_begin_shutdown(nws_loop *loop, void *payload);   /* a task posted to each loop */
 void nws__loop_flush_dirty(nws_loop *loop);
 /* Frees c at the end of this iteration (never inside a callback that may hold it). */
 void nws__loop_bury(nws_loop *loop, nws_conn *c);
@@ -299,6 +311,18 @@ typedef struct nws__membership {
 void nws__rooms_leave_all(nws_loop *loop, nws_conn *c);
 void nws__rooms_free(nws_loop *loop);
 
+/* ---- fanout.c ---- */
+typedef struct nws__fanout {
+    nws_loop *loop;
+    uint32_t overflowed;      /* connections set aside in loop->fanout_overflow */
+    int queued;
+} nws__fanout;
+nws__fanout nws__fanout_begin(nws_loop *loop);
+/* Queues m to c; over its backlog, c is closed by nws__fanout_end, not during the walk. */
+void nws__fanout_send(nws__fanout *f, nws_conn *c, nws_msg *m, unsigned flags);
+/* Closes what was set aside; the number of connections the message was queued to. */
+int nws__fanout_end(nws__fanout *f);
+
 /* ---- timer.c ---- */
 void nws__wheel_init(nws__wheel *w, uint64_t now_ms);
 void nws__wheel_set(nws__wheel *w, nws__timer *t, uint64_t deadline_ms);
@@ -311,8 +335,16 @@ int nws__wheel_timeout_ms(const nws__wheel *w, uint64_t now_ms);
 /* ---- inbox.c ---- */
 int nws__inbox_init(nws__inbox *q);
 void nws__inbox_destroy(nws__inbox *q);
-void nws__inbox_push(nws__inbox *q, nws__task *t);     /* any thread */
-nws__task *nws__inbox_pop(nws__inbox *q);              /* loop thread */
 void nws__inbox_ack_wake(nws__inbox *q);               /* loop thread, before draining */
+/* A task of `size` bytes of payload (uninitialised) that `run` will be handed, or NULL when out
+ * of memory. Fill the payload, then post it, or free it if it is not wanted after all. */
+void *nws__task_new(size_t size, nws__task_fn run);
+void nws__task_free(void *payload);
+/* Queues the task on loop's inbox and wakes the loop; any thread. NWS_ECLOSED (the task freed
+ * unrun) once the server's loops have stopped: nothing would ever run it. */
+int nws__task_post(nws_loop *loop, void *payload);
+/* Runs every task queued on loop's inbox, in order, and frees each: the loop thread, or after
+ * the loops have stopped, the one thread that runs what they left. */
+void nws__inbox_run(nws_loop *loop);
 
 #endif

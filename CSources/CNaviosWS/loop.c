@@ -39,8 +39,7 @@ static void fire_timer(nws__timer *t, void *arg) {
 
 void nws__loop_drain_inbox(nws_loop *loop) {
     nws__inbox_ack_wake(&loop->inbox);
-    nws__task *t;
-    while ((t = nws__inbox_pop(&loop->inbox)) != NULL) t->fn(t->arg);
+    nws__inbox_run(loop);
 }
 
 void nws__loop_flush_dirty(nws_loop *loop) {
@@ -95,8 +94,8 @@ int nws__loop_wait_ms(nws_loop *loop) {
 }
 
 /* Runs on each loop: stop accepting, say 1001 to every client, then wait for the drain. */
-void nws__loop_begin_shutdown(void *arg) {
-    nws_loop *loop = arg;
+void nws__loop_begin_shutdown(nws_loop *loop, void *payload) {
+    (void)payload;
     if (loop->stopping) return;
     loop->stopping = 1;
     loop->now_ms = nws__now_ms();

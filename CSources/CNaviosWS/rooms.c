@@ -151,28 +151,9 @@ void nws__rooms_free(nws_loop *loop) {
     }
     free(loop->room_buckets);
     loop->room_buckets = NULL;
-    free(loop->fanout_overflow);
-    loop->fanout_overflow = NULL;
 }
 
 /* ---- fan-out on one loop ---- */
-
-/* Queues m to c; a connection over its backlog is set aside in loop->fanout_overflow, to be
- * closed once the walk is over: a close leaves every room, which would change the member
- * arrays being walked (and free a room that empties). */
-static int send_or_set_aside(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags, uint32_t *overflowed) {
-    int rc = nws__conn_send_msg(loop, c, m, flags | NWS__SEND_DEFER_CLOSE);
-    if (rc != NWS_EBACKPRESSURE) return rc == 0;
-    if (*overflowed == loop->fanout_overflow_cap) {
-        uint32_t cap = loop->fanout_overflow_cap ? loop->fanout_overflow_cap * 2 : 16;
-        nws_conn **grown = realloc(loop->fanout_overflow, cap * sizeof *grown);
-        if (grown == NULL) return 0;   /* no memory to remember it: this message is dropped for it */
-        loop->fanout_overflow = grown;
-        loop->fanout_overflow_cap = cap;
-    }
-    loop->fanout_overflow[(*overflowed)++] = c;
-    return 0;
-}
 
 /* A number no connection of the loop carries in its mark yet (0 is every new connection's). */
 static uint32_t next_broadcast_seq(nws_loop *loop) {
@@ -191,13 +172,12 @@ static int fan_out_here(nws_loop *loop, nws_msg *m, const nws_room_ref *rooms, s
     }
     nws_conn *skip = except_id ? nws__loop_conn(loop, except_id) : NULL;
     if (skip != NULL) skip->mark = seq;
-    int queued = 0;
-    uint32_t overflowed = 0;
+    nws__fanout fanout = nws__fanout_begin(loop);
     if (count == 0) {
         for (uint32_t s = 0; s < loop->slot_cap; s++) {
             nws_conn *c = loop->slots[s];
             if (c == NULL || c->mark == seq || c->state != NWS__OPEN) continue;
-            queued += send_or_set_aside(loop, c, m, flags, &overflowed);
+            nws__fanout_send(&fanout, c, m, flags);
         }
     }
     for (size_t i = 0; i < count; i++) {
@@ -206,11 +186,10 @@ static int fan_out_here(nws_loop *loop, nws_msg *m, const nws_room_ref *rooms, s
             nws_conn *c = r->members[k];
             if (c->mark == seq) continue;   /* excluded, or reached through an earlier room */
             c->mark = seq;
-            queued += send_or_set_aside(loop, c, m, flags, &overflowed);
+            nws__fanout_send(&fanout, c, m, flags);
         }
     }
-    for (uint32_t i = 0; i < overflowed; i++) nws__conn_close_overflowed(loop, loop->fanout_overflow[i]);
-    return queued;
+    return nws__fanout_end(&fanout);
 }
 
 long nws_room_local_size(nws_server *s, const char *room, size_t len) {
@@ -222,23 +201,19 @@ long nws_room_local_size(nws_server *s, const char *room, size_t len) {
 
 /* ---- posting from other threads ---- */
 
-typedef struct room_op {
-    nws__task task;
-    nws_loop *loop;
+typedef struct room_change {
     nws_conn_id id;
     int join;
     size_t len;
     char name[];
-} room_op;
+} room_change;
 
-static void run_room_op(void *arg) {
-    room_op *op = arg;
-    nws_conn *c = nws__loop_conn(op->loop, op->id);
-    if (c != NULL) {
-        if (op->join) join_here(op->loop, c, op->name, op->len);
-        else leave_here(op->loop, c, op->name, op->len);
-    }
-    free(op);
+static void run_room_change(nws_loop *loop, void *payload) {
+    room_change *op = payload;
+    nws_conn *c = nws__loop_conn(loop, op->id);
+    if (c == NULL) return;
+    if (op->join) join_here(loop, c, op->name, op->len);
+    else leave_here(loop, c, op->name, op->len);
 }
 
 static int room_call(nws_server *s, nws_conn_id id, const char *name, size_t len, int join) {
@@ -251,70 +226,54 @@ static int room_call(nws_server *s, nws_conn_id id, const char *name, size_t len
         if (c == NULL) return NWS_ESTALE;
         return join ? join_here(loop, c, name, len) : leave_here(loop, c, name, len);
     }
-    room_op *op = malloc(sizeof *op + len);
+    room_change *op = nws__task_new(sizeof *op + len, run_room_change);
     if (op == NULL) return NWS_ENOMEM;
-    op->task.fn = run_room_op;
-    op->task.arg = op;
-    op->loop = loop;
     op->id = id;
     op->join = join;
     op->len = len;
     memcpy(op->name, name, len);
-    nws__inbox_push(&loop->inbox, &op->task);
-    return 0;
+    return nws__task_post(loop, op);
 }
 
 int nws_room_join(nws_server *s, nws_conn_id id, const char *room, size_t len) { return room_call(s, id, room, len, 1); }
 int nws_room_leave(nws_server *s, nws_conn_id id, const char *room, size_t len) { return room_call(s, id, room, len, 0); }
 
-/* A broadcast posted to one loop: the refs point into names[], copied with the task. */
+/* A room broadcast posted to one loop: the room refs point into the names after them, copied
+ * with the task. */
 typedef struct room_fanout {
-    nws__task task;
-    nws_loop *loop;
     nws_msg *msg;
     unsigned flags;
     nws_conn_id except_id;
     size_t count, except_count;
-    nws_room_ref *refs;       /* count rooms, then except_count excluded rooms */
-    char names[];
+    nws_room_ref refs[];      /* count rooms, then except_count excluded rooms; then the names */
 } room_fanout;
 
-static void run_room_fanout(void *arg) {
-    room_fanout *f = arg;
-    fan_out_here(f->loop, f->msg, f->refs, f->count, f->refs + f->count, f->except_count, f->except_id, f->flags);
+static void run_room_fanout(nws_loop *loop, void *payload) {
+    room_fanout *f = payload;
+    fan_out_here(loop, f->msg, f->refs, f->count, f->refs + f->count, f->except_count, f->except_id, f->flags);
     nws_msg_release(f->msg);
-    free(f->refs);
-    free(f);
 }
 
-static room_fanout *copy_fanout(nws_loop *loop, nws_msg *m, const nws_room_ref *rooms, size_t count,
+static room_fanout *copy_fanout(nws_msg *m, const nws_room_ref *rooms, size_t count,
                                 const nws_room_ref *except, size_t except_count, nws_conn_id except_id, unsigned flags) {
     size_t bytes = 0;
     for (size_t i = 0; i < count; i++) bytes += rooms[i].len;
     for (size_t i = 0; i < except_count; i++) bytes += except[i].len;
-    room_fanout *f = malloc(sizeof *f + bytes);
-    nws_room_ref *refs = malloc((count + except_count + 1) * sizeof *refs);
-    if (f == NULL || refs == NULL) {
-        free(f);
-        free(refs);
-        return NULL;
-    }
-    char *at = f->names;
-    for (size_t i = 0; i < count + except_count; i++) {
+    size_t n = count + except_count;
+    room_fanout *f = nws__task_new(sizeof *f + n * sizeof(nws_room_ref) + bytes, run_room_fanout);
+    if (f == NULL) return NULL;
+    char *at = (char *)(f->refs + n);
+    for (size_t i = 0; i < n; i++) {
         const nws_room_ref *src = i < count ? &rooms[i] : &except[i - count];
         memcpy(at, src->name, src->len);
-        refs[i] = (nws_room_ref){at, src->len};
+        f->refs[i] = (nws_room_ref){at, src->len};
         at += src->len;
     }
-    f->task.fn = run_room_fanout;
-    f->task.arg = f;
-    f->loop = loop;
     f->msg = m;
     f->flags = flags;
     f->except_id = except_id;
     f->count = count;
     f->except_count = except_count;
-    f->refs = refs;
     atomic_fetch_add_explicit(&m->buf.refs, 1, memory_order_relaxed);
     return f;
 }
@@ -328,9 +287,12 @@ int nws_room_broadcast(nws_server *s, nws_msg *m, const nws_room_ref *rooms, siz
             result += fan_out_here(loop, m, rooms, count, except, except_count, except_id, flags);
             continue;
         }
-        room_fanout *f = copy_fanout(loop, m, rooms, count, except, except_count, except_id, flags);
+        room_fanout *f = copy_fanout(m, rooms, count, except, except_count, except_id, flags);
         if (f == NULL) return NWS_ENOMEM;
-        nws__inbox_push(&loop->inbox, &f->task);
+        if (nws__task_post(loop, f) != 0) {
+            nws_msg_release(m);
+            continue;
+        }
         result++;
     }
     return result;

@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -99,6 +100,15 @@ static int choose_backend(const nws_server *s) {
         if (strcmp(env, "io_uring") == 0 || strcmp(env, "uring") == 0) return NWS_BACKEND_IO_URING;
     }
     return s->config.backend;
+}
+
+int nws_backend_available(int backend) {
+    if (backend == NWS_BACKEND_EPOLL || backend == NWS_BACKEND_AUTO) return 1;
+    if (backend != NWS_BACKEND_IO_URING) return 0;
+    nws_loop scratch = {0};   /* what a loop's start sets up, made and undone at once */
+    if (nws__backend_uring.init(&scratch) != 0) return 0;
+    nws__backend_uring.destroy(&scratch);
+    return 1;
 }
 
 static int open_listener(nws_server *s, uint16_t port, int *fd_out, uint16_t *bound_port) {
@@ -195,7 +205,9 @@ void nws_server_shutdown(nws_server *s, uint32_t drain_ms) {
     if (atomic_exchange(&s->shutting_down, 1)) return;
     s->drain_ms = drain_ms;
     for (int i = 0; i < s->loop_count; i++) {
-        if (s->loops[i].thread) nws_loop_post(s, i, nws__loop_begin_shutdown, &s->loops[i]);
+        if (!s->loops[i].thread) continue;
+        void *task = nws__task_new(0, nws__loop_begin_shutdown);
+        if (task != NULL) nws__task_post(&s->loops[i], task);
     }
 }
 
@@ -206,22 +218,36 @@ void nws_server_wait(nws_server *s) {
             s->loops[i].thread = 0;
         }
     }
+    /* From now on posts are refused; one already past its check finishes its push first. */
+    atomic_store(&s->stopped, 1);
+    while (atomic_load(&s->posting) > 0) sched_yield();
+}
+
+void nws_server_run_leftovers(nws_server *s) {
+    for (int i = 0; i < s->loop_count; i++) {
+        nws_loop *loop = &s->loops[i];
+        if (loop->inbox.eventfd < 0) continue;   /* never started: nothing was queued */
+        nws_loop *outer = nws__current_loop;
+        nws__current_loop = loop;   /* the tasks act as on their loop, which is gone */
+        nws__inbox_run(loop);
+        nws__current_loop = outer;
+    }
 }
 
 void nws_server_destroy(nws_server *s) {
     if (s == NULL) return;
+    atomic_store(&s->stopped, 1);
+    nws_server_run_leftovers(s);   /* what was posted after the loops stopped releases what it holds */
     for (int i = 0; s->loops && i < s->loop_count; i++) {
         nws_loop *loop = &s->loops[i];
         if (loop->backend) loop->backend->destroy(loop);
         if (loop->listen_fd >= 0) close(loop->listen_fd);
-        /* Tasks posted after the loop stopped are dropped with the inbox. */
-        nws__task *t;
-        while (loop->inbox.eventfd >= 0 && (t = nws__inbox_pop(&loop->inbox)) != NULL) free(t);
         nws__inbox_destroy(&loop->inbox);
         for (uint32_t j = 0; j < loop->slot_cap; j++) {
             if (loop->slots[j]) nws__conn_free(loop, loop->slots[j]);
         }
         nws__rooms_free(loop);
+        free(loop->fanout_overflow);
         nws__message_spares_free(loop);
         nws__loop_pools_free(loop);
         free(loop->slots);

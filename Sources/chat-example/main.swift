@@ -13,15 +13,13 @@ import NaviosWSRedis
 import ServiceLifecycle
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }   // before any Logger exists
-var port = 3000
-var host = "127.0.0.1"
 var config = WsConfig(heartbeat: .init(interval: .seconds(30), timeout: .seconds(10)))
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
     switch flag {
-    case "--port": port = Int(value) ?? port
-    case "--host": host = value
+    case "--port": config.port = Int(value) ?? config.port
+    case "--host": config.host = value
     case "--rate":
         // Messages per second per client, burst of the same size; 3 violations close with 1008.
         let rate = Double(value) ?? 10
@@ -36,8 +34,7 @@ exampleConfig = config
 let logger = Logger(label: "chat-example")
 do {
     let app = try await NaviosApplication.create(AppModule.self, logger: logger)
-    try await app.listen(port: port, host: host)
-    let group = ServiceGroup(services: [app, ReadyLine(url: "http://\(host):\(app.port ?? port)/")],
+    let group = ServiceGroup(services: [app, ReadyLine(app: app, host: config.host)],
                              gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     try await group.run()
 } catch {
@@ -45,11 +42,14 @@ do {
     exit(1)
 }
 
-/// Prints the URL once signals are handled (tests wait for this line, then may signal).
+/// Prints the URL once the application listens and signals are handled (tests wait for this
+/// line, then may signal).
 struct ReadyLine: Service {
-    let url: String
+    let app: NaviosApplication
+    let host: String
     func run() async throws {
-        print("chat-example listening on \(url)")
+        let port = try await app.listeningPort
+        print("chat-example listening on http://\(host):\(port)/")
         fflush(nil)
         try? await gracefulShutdown()
     }

@@ -118,19 +118,19 @@ final class ClusterGateway: WsGateway {
 }
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-var port = 0
 var redisAddress = "127.0.0.1:6379"
 var redisTLS: RedisWsAdapter.TLS?
 var redisPassword: String?
 var redisDB = 0
 var maxBacklog = 1 << 20
+var clusterPort = 0
 var keyPrefix = "navios-ws"
 nonisolated(unsafe) var nodeName = "node"
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
     switch flag {
-    case "--port": port = Int(value) ?? port
+    case "--port": clusterPort = Int(value) ?? 0
     case "--name": nodeName = value
     case "--prefix": keyPrefix = value
     case "--redis": redisAddress = value
@@ -144,7 +144,7 @@ while let flag = arguments.popFirst() {
 
 let adapter = RedisWsAdapter(address: redisAddress, password: redisPassword, db: redisDB, tls: redisTLS,
                              keyPrefix: keyPrefix)
-nonisolated(unsafe) var clusterConfig = WsConfig(maxBacklog: maxBacklog, loopThreads: 2, adapter: adapter)
+nonisolated(unsafe) var clusterConfig = WsConfig(port: clusterPort, maxBacklog: maxBacklog, loopThreads: 2, adapter: adapter)
 let ClusterConfigToken = provideWsService { clusterConfig }
 
 final class ClusterModule: Module {
@@ -154,11 +154,19 @@ final class ClusterModule: Module {
 let logger = Logger(label: "navios-ws-cluster-node")
 do {
     let app = try await NaviosApplication.create(ClusterModule.self, logger: logger)
-    try await app.listen(port: port)
-    print("navios-ws-cluster-node \(nodeName) listening on ws://127.0.0.1:\(app.port ?? port)/")
-    fflush(nil)
-    try await ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    try await ServiceGroup(services: [app, ReadyLine(app: app)], gracefulShutdownSignals: [.sigterm, .sigint],
+                           logger: logger).run()
 } catch {
     logger.error("stopped", metadata: ["error": "\(error)"])
     exit(1)
+}
+
+/// Prints the ready line once the application listens (the tests wait for it).
+struct ReadyLine: Service {
+    let app: NaviosApplication
+    func run() async throws {
+        print("navios-ws-cluster-node \(nodeName) listening on ws://127.0.0.1:\(try await app.listeningPort)/")
+        fflush(nil)
+        try? await gracefulShutdown()
+    }
 }

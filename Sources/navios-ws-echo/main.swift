@@ -24,13 +24,15 @@ final class EchoHandler: WsEngineHandler {
     }
 }
 
-/// Prints the ready line from inside the service group, that is once SIGTERM and SIGINT
-/// are handled: a test that signals right after reading it gets a graceful shutdown.
+/// Prints the ready line from inside the service group once the engine listens, that is once
+/// SIGTERM and SIGINT are handled: a test that signals right after reading it gets a graceful
+/// shutdown.
 struct ReadyLine: Service {
     let engine: WsEngine
 
     func run() async throws {
-        print("navios-ws-echo listening on ws://\(engine.configuration.host):\(engine.port)/ (\(engine.backend), \(engine.loopThreads) loops)")
+        let port = try await engine.listeningPort
+        print("navios-ws-echo listening on ws://\(engine.configuration.host):\(port)/ (\(engine.backend), \(engine.loopThreads) loops)")
         fflush(nil)   // the tests wait for this line on a pipe
         try? await gracefulShutdown()
     }
@@ -81,8 +83,6 @@ LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 let logger = Logger(label: "navios-ws-echo")
 do {
     let engine = try WsEngine(configuration: configuration, handler: EchoHandler(), logger: logger)
-    // Bind now, so a taken port fails here with a clear error rather than inside the group.
-    try engine.start()
     let group = ServiceGroup(
         services: [engine, ReadyLine(engine: engine)], gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger)

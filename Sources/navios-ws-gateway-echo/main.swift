@@ -51,11 +51,11 @@ final class BenchModule: Module {
 }
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }   // before any Logger exists
-var port = 9002
+benchConfig.port = 9002
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst(), let value = arguments.popFirst() {
     switch flag {
-    case "--port": port = Int(value) ?? port
+    case "--port": benchConfig.port = Int(value) ?? benchConfig.port
     case "--loops": benchConfig.loopThreads = Int(value) ?? 0
     case "--backend": benchConfig.backend = value == "epoll" ? .epoll : value == "io_uring" ? .ioUring : .auto
     case "--redis": benchConfig.adapter = RedisWsAdapter(address: value)
@@ -70,18 +70,26 @@ let logger = Logger(label: "navios-ws-gateway-echo")
 /// counts the instructions per message), whose 3.19 release faults on the `sigsuspend` an async
 /// main parks its main thread in. Detached: a task started from top-level code would wait for
 /// the main actor, whose thread is the one waiting here.
-func serve(port: Int, logger: Logger) async throws {
+func serve(logger: Logger) async throws {
     let app = try await NaviosApplication.create(BenchModule.self, logger: logger)
-    try await app.listen(port: port)
-    print("navios-ws-gateway-echo listening on ws://127.0.0.1:\(app.port ?? port)/")
-    fflush(nil)
-    try await ServiceGroup(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    try await ServiceGroup(services: [app, ReadyLine(app: app)], gracefulShutdownSignals: [.sigterm, .sigint],
+                           logger: logger).run()
+}
+
+/// Prints the ready line once the application listens (the harness and tests wait for it).
+struct ReadyLine: Service {
+    let app: NaviosApplication
+    func run() async throws {
+        print("navios-ws-gateway-echo listening on ws://127.0.0.1:\(try await app.listeningPort)/")
+        fflush(nil)
+        try? await gracefulShutdown()
+    }
 }
 
 let finished = DispatchSemaphore(value: 0)
 let outcome = Mutex<(any Error)?>(nil)
-Task.detached { [port, logger] in
-    do { try await serve(port: port, logger: logger) } catch { outcome.withLock { $0 = error } }
+Task.detached { [logger] in
+    do { try await serve(logger: logger) } catch { outcome.withLock { $0 = error } }
     finished.signal()
 }
 finished.wait()

@@ -16,7 +16,7 @@ final class LimitsProbeGateway: WsGateway {
 }
 
 private let limitsConfig: WsConfig = {
-    var config = WsConfig(loopThreads: 1)
+    var config = testConfig(loopThreads: 1)
     config.maxRoomsPerClient = 3
     config.maxRoomNameBytes = 8
     config.maxEventNameBytes = 16
@@ -30,16 +30,14 @@ final class LimitsProbeModule: Module {
 /// Each limit crossed gets `limit_exceeded`, the reply echoes a bounded part of what was sent,
 /// and the client and the others go on being served.
 @Suite(.serialized) struct GatewayLimitsTests {
-    func start() async throws -> NaviosApplication {
-        let app = try await NaviosApplication.create(LimitsProbeModule.self)
-        try await app.listen(port: 0)
-        return app
+    func start() async throws -> RunningApplication {
+        try await RunningApplication(LimitsProbeModule.self)
     }
 
     @Test func anEventNameOverTheLimitIsAnsweredWithABoundedEcho() async throws {
         let app = try await start()
-        let client = try TestClient(port: app.port!, path: "/limits")
-        let other = try TestClient(port: app.port!, path: "/limits")
+        let client = try TestClient(port: app.port, path: "/limits")
+        let other = try TestClient(port: app.port, path: "/limits")
         // A million-byte name: the reply names its first 16 bytes, cut before the "é" that the
         // 16th byte would split.
         let name = String(repeating: "a", count: 15) + "é" + String(repeating: "b", count: 1_000_000)
@@ -53,12 +51,12 @@ final class LimitsProbeModule: Module {
         #expect(try client.next() == #"{"event":"ping","data":"pong","ack":3}"#)
         try other.emit(#"{"event":"ping","id":1}"#)
         #expect(try other.next() == #"{"event":"ping","data":"pong","ack":1}"#)
-        await app.close(drain: .milliseconds(200))
+        await app.stop()
     }
 
     @Test func joinPastTheRoomLimitOrWithALongNameIsRefused() async throws {
         let app = try await start()
-        let client = try TestClient(port: app.port!, path: "/limits")
+        let client = try TestClient(port: app.port, path: "/limits")
         for (id, room) in ["a", "b", "c"].enumerated() {
             try client.emit(#"{"event":"join","data":"\#(room)","id":\#(id)}"#)
             #expect(try client.next() == #"{"event":"join","data":\#(id + 1),"ack":\#(id)}"#)
@@ -67,18 +65,18 @@ final class LimitsProbeModule: Module {
         #expect(try client.next() == #"{"event":"join","error":{"code":"limit_exceeded","message":"a client may be in at most 3 rooms"},"ack":7}"#)
         try client.emit(#"{"event":"join","data":"a","id":8}"#)   // already in it: no new room
         #expect(try client.next() == #"{"event":"join","data":3,"ack":8}"#)
-        let fresh = try TestClient(port: app.port!, path: "/limits")
+        let fresh = try TestClient(port: app.port, path: "/limits")
         try fresh.emit(#"{"event":"join","data":"123456789","id":1}"#)
         #expect(try fresh.next() == #"{"event":"join","error":{"code":"limit_exceeded","message":"the room name is longer than 8 bytes"},"ack":1}"#)
         try fresh.emit(#"{"event":"join","data":"12345678","id":2}"#)
         #expect(try fresh.next() == #"{"event":"join","data":1,"ack":2}"#)
         #expect(app.service.sockets.map { $0.rooms.count }.sorted() == [1, 3])
-        await app.close(drain: .milliseconds(200))
+        await app.stop()
     }
 
     @Test func aPayloadErrorNamingHugeKeysGetsABoundedReply() async throws {
         let app = try await start()
-        let client = try TestClient(port: app.port!, path: "/limits")
+        let client = try TestClient(port: app.port, path: "/limits")
         // A dictionary key is the client's own text, and the path of an issue names it.
         let longKey = String(repeating: "k", count: 100_000)
         let members = (0..<5).map { #""\#(longKey)\#($0)":"x""# }.joined(separator: ",")
@@ -91,7 +89,7 @@ final class LimitsProbeModule: Module {
         #expect(reply.utf8.count < 4096)
         try client.emit(#"{"event":"numbers","data":{"a":1,"b":2},"id":2}"#)
         #expect(try client.next() == #"{"event":"numbers","data":2,"ack":2}"#)
-        await app.close(drain: .milliseconds(200))
+        await app.stop()
     }
 
     @Test func aPayloadErrorKeepsItsFirstIssuesOnly() {

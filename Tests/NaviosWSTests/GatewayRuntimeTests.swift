@@ -43,7 +43,7 @@ final class RuntimeProbeGateway: WsGateway {
 
 final class RuntimeProbeModule: Module {
     static var providers: [Provider] {
-        [.token(provideWsService(WsConfig(loopThreads: 2))), .type(RuntimeProbeGateway.self)]
+        [.token(provideWsService(testConfig(loopThreads: 2))), .type(RuntimeProbeGateway.self)]
     }
 }
 
@@ -53,51 +53,49 @@ extension TestClient {
 }
 
 @Suite(.serialized) struct GatewayRuntimeTests {
-    func start() async throws -> NaviosApplication {
-        let app = try await NaviosApplication.create(RuntimeProbeModule.self)
-        try await app.listen(port: 0)
-        return app
+    func start() async throws -> RunningApplication {
+        try await RunningApplication(RuntimeProbeModule.self)
     }
 
     @Test func syncHandlerRunsInlineOnTheConnectionsLoopAndAcks() async throws {
         let app = try await start()
-        let client = try TestClient(port: app.port!, path: "/t/probe")
+        let client = try TestClient(port: app.port, path: "/t/probe")
         try client.emit(#"{"event":"increment","data":41,"id":5}"#)
         #expect(try client.next() == #"{"event":"increment","data":42,"ack":5}"#)
         try client.emit(#"{"event":"where-sync","id":6}"#)
         let reply = try client.next()
         let report = try Array(reply.utf8).withUnsafeBytes { try WsPayloadDecoding.decode(Envelope<LoopReport>.self, from: $0) }
         #expect(report.data.ranOnLoop == report.data.connectionLoop)
-        await app.close(drain: .milliseconds(200))
+        await app.stop()
     }
 
     @Test func asyncHandlerRunsOnTheExecutorOfTheConnectionsLoop() async throws {
         let app = try await start()
         for _ in 0..<4 {   // connections land on both loops
-            let client = try TestClient(port: app.port!, path: "/t/probe")
+            let client = try TestClient(port: app.port, path: "/t/probe")
             try client.emit(#"{"event":"where-async","id":1}"#)
             let reply = try client.next()
             let report = try Array(reply.utf8).withUnsafeBytes { try WsPayloadDecoding.decode(Envelope<LoopReport>.self, from: $0) }
             #expect(report.data.ranOnLoop == report.data.connectionLoop)
         }
-        await app.close(drain: .milliseconds(200))
+        await app.stop()
     }
 
     @Test func serverToClientAckRoundTrip() async throws {
         let app = try await start()
-        let client = try TestClient(port: app.port!, path: "/t/probe")
+        let client = try TestClient(port: app.port, path: "/t/probe")
         try client.emit(#"{"event":"ask","data":"ping?","id":9}"#)
         let question = try client.next()
         #expect(question.hasPrefix(#"{"event":"question","data":"ping?","id":"#))
         let id = question.split(separator: ":").last!.dropLast()
         try client.emit(#"{"ack":\#(id),"data":"pong!"}"#)
         #expect(try client.next() == #"{"event":"ask","data":"pong!","ack":9}"#)
-        await app.close(drain: .milliseconds(200))
+        await app.stop()
     }
 
     @Test func errorsAreStructuredAndTheConnectionSurvives() async throws {
         let app = try await start()
-        let client = try TestClient(port: app.port!, path: "/t/probe")
+        let client = try TestClient(port: app.port, path: "/t/probe")
         try client.emit(#"{"event":"fail","id":1}"#)
         #expect(try client.next() == #"{"event":"fail","error":{"code":"nope","message":"as asked"},"ack":1}"#)
         try client.emit(#"{"event":"crash","id":2}"#)
@@ -110,14 +108,14 @@ extension TestClient {
         #expect(try client.next().contains(#""code":"invalid_payload""#))
         try client.emit(#"{"event":"increment","data":1,"id":5}"#)
         #expect(try client.next() == #"{"event":"increment","data":2,"ack":5}"#)
-        await app.close(drain: .milliseconds(200))
+        await app.stop()
     }
 
     /// A @WsJSONCodable payload answers as a Codable one would: the value, and for bad input the
     /// structured error the Codable path makes (the codec declines it).
     @Test func aPayloadWithItsOwnCodecRoundTripsAndReportsBadInputAsCodableDoes() async throws {
         let app = try await start()
-        let client = try TestClient(port: app.port!, path: "/t/probe")
+        let client = try TestClient(port: app.port, path: "/t/probe")
         try client.emit(#"{"event":"shout","data":{"name":"ab"},"id":1}"#)
         #expect(try client.next() == #"{"event":"shout","data":{"name":"AB"},"ack":1}"#)
         try client.emit(#"{"event":"shout","data":{"nick":"n","name":"c\u00e9"},"id":2}"#)
@@ -128,12 +126,12 @@ extension TestClient {
         #expect(try client.next() == #"{"event":"shout","error":{"code":"invalid_payload","message":"payload does not have the expected shape","issues":[{"path":"name","message":"missing"}]},"ack":4}"#)
         try client.emit(#"{"event":"shout","data":{"name":"ok"},"id":5}"#)
         #expect(try client.next() == #"{"event":"shout","data":{"name":"OK"},"ack":5}"#)
-        await app.close(drain: .milliseconds(200))
+        await app.stop()
     }
 
     @Test func fetchSocketsCountsTheNamespacesClients() async throws {
         let app = try await start()
-        let clients = try (0..<3).map { _ in try TestClient(port: app.port!, path: "/t/probe") }
+        let clients = try (0..<3).map { _ in try TestClient(port: app.port, path: "/t/probe") }
         try clients[0].emit(#"{"event":"count","id":1}"#)
         #expect(try clients[0].next() == #"{"event":"count","data":3,"ack":1}"#)
         #expect(app.service.sockets.count == 3)
@@ -141,7 +139,7 @@ extension TestClient {
         #expect(try await app.service.socketsCount() == 3)
         app.service.of("/probe").disconnectSockets()
         for client in clients { #expect(try client.receive().closeCode == 1000) }
-        await app.close(drain: .milliseconds(200))
+        await app.stop()
     }
 }
 

@@ -127,6 +127,9 @@ int nws_server_create(const nws_server_config *config, const nws_server_callback
 /* Binds the listening sockets and starts the loop threads; returns once they listen. */
 int nws_server_start(nws_server *s);
 uint16_t nws_server_port(const nws_server *s);
+/* Whether a backend can be set up on this machine right now (io_uring is often forbidden in
+ * containers); AUTO and EPOLL always can. Sets up and tears down one ring: not a hot path. */
+int nws_backend_available(int backend);
 int nws_server_backend(const nws_server *s);   /* the backend in use after start */
 int nws_server_loop_count(const nws_server *s);
 void nws_server_stats_get(const nws_server *s, nws_server_stats *out);
@@ -134,8 +137,13 @@ void nws_server_stats_get(const nws_server *s, nws_server_stats *out);
  * peers to answer, then closes what is left and stops the loops. Returns at once; on_stopped
  * tells when it is over. Idempotent. */
 void nws_server_shutdown(nws_server *s, uint32_t drain_ms);
-/* Blocks until every loop thread has exited. */
+/* Blocks until every loop thread has exited; from then on nws_loop_post and the other posts
+ * are refused with NWS_ECLOSED. */
 void nws_server_wait(nws_server *s);
+/* After nws_server_wait: runs, on the calling thread and in order, what was posted to the loops
+ * and not run before they exited (a posted function, a send to a connection that is gone), so
+ * that what each holds is released. nws_server_destroy does it too, for what is left then. */
+void nws_server_run_leftovers(nws_server *s);
 /* Frees the server; call after nws_server_wait (or when it never started). */
 void nws_server_destroy(nws_server *s);
 
@@ -164,7 +172,9 @@ void nws_msg_release(nws_msg *m);
 int nws_broadcast(nws_server *s, nws_msg *m, const nws_conn_id *ids, size_t count, unsigned flags);
 
 /* Runs fn(arg) on loop thread `loop` (0 <= loop < nws_server_loop_count). The one way to reach a
- * loop from another thread. 0, NWS_EINVAL or NWS_ENOMEM. */
+ * loop from another thread. 0, NWS_EINVAL, NWS_ENOMEM, or NWS_ECLOSED once the loops have
+ * stopped (fn will not run). What was posted and not yet run when the loop stopped is run by
+ * nws_server_run_leftovers, on the thread that calls it. */
 int nws_loop_post(nws_server *s, int loop, void (*fn)(void *arg), void *arg);
 /* The index of the loop thread calling, or -1 off the loops. */
 int nws_loop_current(const nws_server *s);

@@ -5,23 +5,27 @@ import Synchronization
 
 /// The low-level WebSocket server: the C core's loops, driven from Swift.
 ///
-/// `run()` makes it a swift-service-lifecycle `Service`: it binds, serves, and on graceful
-/// shutdown sends 1001 to every client, waits for the queues to drain, then returns.
-/// `start()` and `shutdown()` are the same steps for code that manages its own lifetime
-/// (tests, embedding). Handlers are called on the loop threads (see ``WsEngineHandler``).
+/// `run()` is its one lifecycle, a swift-service-lifecycle `Service`: it binds, serves, and
+/// when the service group shuts down gracefully or the task running it is cancelled, sends
+/// 1001 to every client, lets the queues drain (up to `configuration.shutdownDrain`), stops the
+/// loops and returns. Handlers are called on the loop threads (see ``WsEngineHandler``).
 public final class WsEngine: Service, Sendable {
     public let configuration: WsEngineConfiguration
     let logger: Logger
     let bridge: WsEngineBridge
-    // The C server is created in init and freed in deinit; the pointer itself never changes.
-    nonisolated(unsafe) let server: OpaquePointer
+    let core: WsCoreServer
     private let lifecycle = Mutex(Lifecycle())
 
+    private enum Phase {
+        case idle, listening(port: Int), stopped
+    }
+
     private struct Lifecycle {
-        var started = false
-        var stopped = false
-        var joined = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var phase = Phase.idle
+        var failure: WsCoreError?
+        var portWaiters: [CheckedContinuation<Int, any Error>] = []
+        var loopsStopped = false
+        var stopWaiter: CheckedContinuation<Void, Never>?
     }
 
     public init(
@@ -40,92 +44,118 @@ public final class WsEngine: Service, Sendable {
             return nws_server_create(&config, &callbacks, &server)
         }
         try WsCoreError.check(rc)
-        self.server = server!
+        self.core = WsCoreServer(server!)
         bridge.engine = self
     }
 
-    deinit {
-        // Nothing can be running here without a reference to self held by run(); after a
-        // start without run, shutdown and join so the loops never outlive the engine.
-        let started = lifecycle.withLock { $0.started && !$0.joined }
-        if started {
-            nws_server_shutdown(server, 0)
-            nws_server_wait(server)
+    /// The C server, for the calls of the message path.
+    var server: OpaquePointer { core.pointer }
+
+    /// Binds, serves until graceful shutdown or cancellation, then closes every client with
+    /// 1001, drains, stops the loops and returns. Throws when the port cannot be bound or the
+    /// backend asked for cannot be set up; an engine runs once.
+    public func run() async throws {
+        try bind()
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await loopsStopped()
+            } onGracefulShutdown: {
+                self.beginShutdown()
+            }
+        } onCancel: {
+            self.beginShutdown()
         }
-        nws_server_destroy(server)
+        nws_server_wait(server)   // the loops have said they are done: this only joins them
+        await core.runLeftovers()
+        lifecycle.withLock { $0.phase = .stopped }
+        logger.info("stopped", metadata: ["host": "\(configuration.host)"])
     }
 
-    /// Binds and starts the loop threads. Throws when the port cannot be bound or the backend
-    /// that was asked for cannot be set up.
-    public func start() throws(WsCoreError) {
-        let already = lifecycle.withLock { state in
-            defer { state.started = true }
-            return state.started
+    /// The port listened on, once `run()` has bound it (it waits for that): the one to
+    /// connect to when the configuration asked for port 0. Throws when `run()` could not bind,
+    /// or has ended.
+    public var listeningPort: Int {
+        get async throws {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+                let now: Result<Int, any Error>? = lifecycle.withLock { state in
+                    switch state.phase {
+                    case .listening(let port): return .success(port)
+                    case .stopped: return .failure(state.failure ?? WsCoreError.closed)
+                    case .idle:
+                        state.portWaiters.append(continuation)
+                        return nil
+                    }
+                }
+                if let now { continuation.resume(with: now) }
+            }
         }
-        if already { return }
-        let rc = nws_server_start(server)
-        if rc < 0 {
-            lifecycle.withLock { $0.stopped = true }
-            throw WsCoreError(rc)
-        }
-        logger.info("listening", metadata: [
-            "host": "\(configuration.host)", "port": "\(port)", "backend": "\(backend)",
-            "loops": "\(loopThreads)",
-        ])
     }
 
-    /// The port listened on (useful when the configuration asked for port 0).
-    public var port: Int { Int(nws_server_port(server)) }
+    /// The port bound by `run()`, 0 before it has bound (`listeningPort` waits for it).
+    var boundPort: Int { Int(nws_server_port(server)) }
 
-    /// The backend in use after `start()`.
+    /// The backend in use once `run()` has bound.
     public var backend: WsEngineConfiguration.Backend {
         nws_server_backend(server) == Int32(NWS_BACKEND_EPOLL.rawValue) ? .epoll : .ioUring
     }
 
     public var loopThreads: Int { Int(nws_server_loop_count(server)) }
 
-    /// Stops accepting, sends 1001 to every client, waits up to `drain` for queues to empty and
-    /// peers to answer, then closes what is left. Returns at once; `waitUntilStopped()` waits.
-    public func shutdown(drain: Duration = .seconds(5)) {
-        let ms = drain.components.seconds * 1000 + drain.components.attoseconds / 1_000_000_000_000_000
-        nws_server_shutdown(server, UInt32(clamping: max(0, ms)))
+    private func bind() throws(WsCoreError) {
+        let first = lifecycle.withLock { state -> Bool in
+            guard case .idle = state.phase, state.failure == nil else { return false }
+            state.failure = .closed   // taken: a second run() is refused even while this one binds
+            return true
+        }
+        guard first else { throw .closed }
+        let rc = nws_server_start(server)
+        let port = Int(nws_server_port(server))
+        let waiters = lifecycle.withLock { state in
+            defer { state.portWaiters.removeAll() }
+            if rc < 0 {
+                state.failure = WsCoreError(rc)
+                state.phase = .stopped
+            } else {
+                state.failure = nil
+                state.phase = .listening(port: port)
+            }
+            return state.portWaiters
+        }
+        if rc < 0 {
+            for waiter in waiters { waiter.resume(throwing: WsCoreError(rc)) }
+            throw WsCoreError(rc)
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+        logger.info("listening", metadata: [
+            "host": "\(configuration.host)", "port": "\(port)", "backend": "\(backend)", "loops": "\(loopThreads)",
+        ])
     }
 
-    /// Returns once every loop thread has exited after a shutdown.
-    public func waitUntilStopped() async {
+    /// Stops accepting, sends 1001 to every client, and lets the loops stop once their queues
+    /// are empty or the drain time is over. Idempotent.
+    private func beginShutdown() {
+        nws_server_shutdown(server, configuration.shutdownDrain.milliseconds)
+    }
+
+    private func loopsStopped() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = lifecycle.withLock { state in
-                if state.stopped || !state.started { return true }
-                state.waiters.append(continuation)
+            let now = lifecycle.withLock { state -> Bool in
+                if state.loopsStopped { return true }
+                state.stopWaiter = continuation
                 return false
             }
-            if resumeNow { continuation.resume() }
+            if now { continuation.resume() }
         }
-        let join = lifecycle.withLock { state in
-            defer { state.joined = true }
-            return state.started && !state.joined
-        }
-        // The threads have signalled their exit; joining only reaps them.
-        if join { nws_server_wait(server) }
     }
 
-    public func run() async throws {
-        try start()
-        await withGracefulShutdownHandler {
-            await waitUntilStopped()
-        } onGracefulShutdown: {
-            self.shutdown()
-        }
-        logger.info("stopped", metadata: ["port": "\(port)"])
-    }
-
+    /// The last loop thread is leaving its loop (the core's on_stopped).
     func didStop() {
-        let waiters = lifecycle.withLock { state in
-            state.stopped = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
+        let waiter = lifecycle.withLock { state in
+            state.loopsStopped = true
+            defer { state.stopWaiter = nil }
+            return state.stopWaiter
         }
-        for waiter in waiters { waiter.resume() }
+        waiter?.resume()
     }
 
     // MARK: sending
@@ -182,16 +212,11 @@ public final class WsEngine: Service, Sendable {
         return WsEngineStatistics(stats)
     }
 
-    /// Runs `body` on the loop thread `loop` (the one way to reach a loop from elsewhere).
+    /// Runs `body` on the loop thread `loop` (the one way to reach a loop from elsewhere); once
+    /// the loops have stopped, on one serial queue, so work for a loop never runs concurrently.
     public func post(toLoop loop: Int, _ body: @escaping @Sendable () -> Void) throws(WsCoreError) {
-        let box = Unmanaged.passRetained(PostedClosure(body)).toOpaque()
-        let rc = nws_loop_post(server, Int32(loop), { arg in
-            Unmanaged<PostedClosure>.fromOpaque(arg!).takeRetainedValue().body()
-        }, box)
-        if rc < 0 {
-            Unmanaged<PostedClosure>.fromOpaque(box).release()
-            throw WsCoreError(rc)
-        }
+        guard loop >= 0 && loop < loopThreads else { throw .invalidArgument }
+        core.post(toLoop: loop, body)
     }
 
     /// The loop the calling thread runs, or nil off the loops.
@@ -199,11 +224,6 @@ public final class WsEngine: Service, Sendable {
         let loop = nws_loop_current(server)
         return loop < 0 ? nil : Int(loop)
     }
-}
-
-final class PostedClosure {
-    let body: @Sendable () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }
 
 /// A message framed once, to be sent to many connections (the reference-counted buffer is

@@ -65,3 +65,14 @@ extension Duration {
         return UInt32(clamping: ms)
     }
 }
+
+extension WsEngineConfiguration.Backend {
+    /// Whether this backend can be set up here: io_uring is often forbidden in containers
+    /// (`.auto` then uses epoll).
+    public var isAvailable: Bool {
+        switch self {
+        case .auto, .epoll: return true
+        case .ioUring: return nws_backend_available(Int32(NWS_BACKEND_IO_URING.rawValue)) != 0
+        }
+    }
+}

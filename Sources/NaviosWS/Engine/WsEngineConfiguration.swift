@@ -43,6 +43,9 @@ public struct WsEngineConfiguration: Sendable {
     public var heartbeat: Heartbeat? = nil
     /// 3 s for the peer to answer our close frame before the socket is cut.
     public var closeTimeout: Duration = .seconds(3)
+    /// 5 s at shutdown for queues to empty and clients to answer 1001: enough for a burst in
+    /// flight, short enough for a rolling deploy.
+    public var shutdownDrain: Duration = .seconds(5)
     /// 1 MiB of queued bytes per connection before the policy applies: a few seconds of a
     /// busy chat, and a hard bound on what one slow client costs.
     public var maxBacklog: Int = 1 << 20

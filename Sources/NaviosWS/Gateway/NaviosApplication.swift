@@ -8,25 +8,28 @@ import Synchronization
 ///
 /// ```swift
 /// let app = try await NaviosApplication.create(AppModule.self)
-/// try await app.listen(port: 3000)
+/// try await app.run()                    // or in a ServiceGroup with other services
 /// ```
-/// It is also a swift-service-lifecycle `Service`: `run()` serves until graceful shutdown,
-/// then closes every client with 1001 and drains.
+/// `run()` is its one lifecycle, a swift-service-lifecycle `Service`: it serves on the
+/// configuration's host and port until the group shuts down gracefully or the task running it
+/// is cancelled, then closes every client with 1001, drains and returns.
 public final class NaviosApplication: Service, Sendable {
     public let container: Container
     let logger: Logger
     private let config: WsConfig
     private let runtime: WsGatewayRuntime
-    private let listening = Mutex<WsEngine?>(nil)
+    private let engine: WsEngine
 
-    private init(container: Container, config: WsConfig, runtime: WsGatewayRuntime, logger: Logger) {
+    private init(container: Container, config: WsConfig, runtime: WsGatewayRuntime, engine: WsEngine, logger: Logger) {
         self.container = container
         self.config = config
         self.runtime = runtime
+        self.engine = engine
         self.logger = logger
     }
 
-    /// Builds the module's container (async configuration included), then its gateways.
+    /// Builds the module's container (async configuration included), then its gateways and
+    /// the server they will run on (nothing is bound until `run()`).
     public static func create(_ module: any Module.Type, logger: Logger = Logger(label: "navios.ws")) async throws
         -> NaviosApplication
     {
@@ -42,49 +45,42 @@ public final class NaviosApplication: Service, Sendable {
         if gateways.isEmpty { logger.warning("the module lists no WsGateway: every upgrade will get 404") }
         let runtime = WsGatewayRuntime(container: container, gateways: gateways, rateLimit: config.rateLimit,
                                          limits: WsGatewayLimits(config), adapter: config.adapter, logger: logger)
+        let engine = try WsEngine(configuration: config.engineConfiguration(), handler: runtime, logger: logger)
+        runtime.attach(engine)
         WsHub.hub(for: container).attach(runtime)
-        return NaviosApplication(container: container, config: config, runtime: runtime, logger: logger)
+        return NaviosApplication(container: container, config: config, runtime: runtime, engine: engine, logger: logger)
     }
 
     private static func makeGateway<G: WsGateway>(_ type: G.Type, _ container: Container) throws -> AnyGateway {
         AnyGateway(try container.get(G.self))
     }
 
-    /// Binds and starts serving; returns once the port listens.
-    public func listen(port: Int = 3000, host: String = "127.0.0.1") async throws {
-        let engine = try WsEngine(configuration: config.engineConfiguration(host: host, port: port), handler: runtime,
-                                  logger: logger)
-        runtime.attach(engine)
-        try engine.start()
-        listening.withLock { $0 = engine }
+    /// Serves until graceful shutdown or cancellation; then 1001 to every client, a drain of
+    /// up to `WsConfig.shutdownDrain`, and the adapter stops. Throws when the port cannot be
+    /// bound. An application runs once.
+    public func run() async throws {
         await config.adapter.start(node: runtime)
-        logger.info("navios-ws listening", metadata: ["url": "ws://\(host):\(engine.port)"])
+        do {
+            try await engine.run()
+        } catch {
+            await stopped()
+            throw error
+        }
+        await stopped()
     }
 
-    /// The port listened on, once `listen` returned.
-    public var port: Int? { listening.withLock { $0?.port } }
-
-    /// The application's WsService, for code outside the container.
-    public var service: WsService { WsService(hub: WsHub.hub(for: container), namespace: nil) }
-
-    /// Closes every client with 1001, waits up to `drain` for them, and stops.
-    public func close(drain: Duration = .seconds(5)) async {
-        guard let engine = listening.withLock({ $0 }) else { return }
-        engine.shutdown(drain: drain)
-        await engine.waitUntilStopped()
+    private func stopped() async {
         await config.adapter.stop()
         WsHub.hub(for: container).attach(nil)
         WsHub.forget(container)
     }
 
-    /// Serves until graceful shutdown (listen first).
-    public func run() async throws {
-        guard let engine = listening.withLock({ $0 }) else { try await listen(); return try await run() }
-        await withGracefulShutdownHandler {
-            await engine.waitUntilStopped()
-            await config.adapter.stop()
-        } onGracefulShutdown: {
-            engine.shutdown()
-        }
+    /// The port listened on, once `run()` has bound it (it waits for that): the one to connect
+    /// to when the configuration asked for port 0. Throws when `run()` could not bind or has ended.
+    public var listeningPort: Int {
+        get async throws { try await engine.listeningPort }
     }
+
+    /// The application's WsService, for code outside the container.
+    public var service: WsService { WsService(hub: WsHub.hub(for: container), namespace: nil) }
 }

@@ -8,6 +8,13 @@ public struct WsConfig: Sendable {
         public init(origin: [String]) { self.origin = origin }
     }
 
+    /// Loopback by default: listening on every interface should be a decision.
+    public var host: String = "127.0.0.1"
+    /// 3000, the port of the spec's examples; 0 lets the kernel pick one
+    /// (``NaviosApplication/listeningPort`` tells which).
+    public var port: Int = 3000
+    /// 5 s at shutdown for queues to empty and clients to answer 1001 before they are cut.
+    public var shutdownDrain: Duration = .seconds(5)
     /// nil = no pings (see WsEngineConfiguration.Heartbeat).
     public var heartbeat: WsEngineConfiguration.Heartbeat?
     public var cors: Cors?
@@ -37,12 +44,15 @@ public struct WsConfig: Sendable {
     public var maxEventNameBytes: Int = 256
 
     public init(
+        host: String = "127.0.0.1", port: Int = 3000,
         heartbeat: WsEngineConfiguration.Heartbeat? = nil, cors: Cors? = nil, maxPayload: Int = 1 << 20,
         maxBacklog: Int = 1 << 20, backpressurePolicy: WsEngineConfiguration.BackpressurePolicy = .close,
         rateLimit: WsRateLimit? = nil, loopThreads: Int = 0, backend: WsEngineConfiguration.Backend = .auto,
         adapter: any WsAdapter = InMemoryWsAdapter()
     ) {
         self.adapter = adapter
+        self.host = host
+        self.port = port
         self.heartbeat = heartbeat
         self.cors = cors
         self.maxPayload = maxPayload
@@ -53,10 +63,11 @@ public struct WsConfig: Sendable {
         self.backend = backend
     }
 
-    func engineConfiguration(host: String, port: Int) -> WsEngineConfiguration {
+    func engineConfiguration() -> WsEngineConfiguration {
         var c = WsEngineConfiguration()
         c.host = host
         c.port = port
+        c.shutdownDrain = shutdownDrain
         c.heartbeat = heartbeat
         c.allowedOrigins = cors.flatMap { $0.origin.isEmpty ? nil : $0.origin }
         c.maxMessageSize = maxPayload

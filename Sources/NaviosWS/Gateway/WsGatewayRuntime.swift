@@ -40,7 +40,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
 
     func attach(_ engine: WsEngine) {
         self.engine = engine
-        executors = (0..<engine.loopThreads).map { LoopExecutor(engine: engine, loop: $0) }
+        executors = (0..<engine.loopThreads).map { LoopExecutor(core: engine.core, loop: $0) }
     }
 
     var namespaces: [String] { gateways.values.map(\.namespace) }

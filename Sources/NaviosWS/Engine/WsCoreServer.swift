@@ -1,0 +1,47 @@
+internal import CNaviosWS
+import Dispatch
+
+/// Owns the C server: created with the engine, freed when the last holder goes (the engine, or
+/// a loop executor that a task still names). What is posted to a loop runs exactly once: on
+/// the loop while it runs; once the loops have stopped, on `afterStop`, a serial queue, so two
+/// pieces of loop-only work never run at the same time even then.
+final class WsCoreServer: @unchecked Sendable {
+    // @unchecked: the pointer never changes; the C server is thread-safe where nws_server.h
+    // says so, and its other calls are made from its own loops.
+    let pointer: OpaquePointer
+    /// Where work meant for a loop runs once the loops have stopped.
+    let afterStop = DispatchQueue(label: "navios.ws.after-stop")
+
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+
+    // The loops have been joined by then (run() waits for them), or never started.
+    deinit { nws_server_destroy(pointer) }
+
+    /// Runs `body` on loop `loop`, or on `afterStop` once the loops have stopped.
+    func post(toLoop loop: Int, _ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(PostedClosure(body)).toOpaque()
+        let rc = nws_loop_post(pointer, Int32(loop), { arg in
+            Unmanaged<PostedClosure>.fromOpaque(arg!).takeRetainedValue().body()
+        }, box)
+        if rc < 0 {
+            Unmanaged<PostedClosure>.fromOpaque(box).release()
+            afterStop.async(execute: body)
+        }
+    }
+
+    /// After the loops have been joined: what was posted to them and not run, in order, on
+    /// `afterStop` (so after it, nothing posted runs anywhere else).
+    func runLeftovers() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            afterStop.async {
+                nws_server_run_leftovers(self.pointer)
+                done.resume()
+            }
+        }
+    }
+}
+
+final class PostedClosure {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+}
