@@ -25,8 +25,12 @@ PORT ?= 3000
 CORE_DIR := CSources/CNaviosWS
 CORE_SRCS := $(wildcard $(CORE_DIR)/*.c)
 CORE_HDRS := $(wildcard $(CORE_DIR)/*.h $(CORE_DIR)/include/*.h)
+# NaviosJSON's C helper: the JSON member scanner, apart from the transport core.
+JSON_DIR := CSources/CNaviosJSON
+JSON_SRCS := $(wildcard $(JSON_DIR)/*.c)
+JSON_HDRS := $(wildcard $(JSON_DIR)/include/*.h)
 C_TESTS := test_frame test_mask_utf8 test_http test_timer test_json test_rooms test_post
-CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR)
+CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -I$(JSON_DIR)/include
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -76,11 +80,28 @@ $(BUILD)/libnws.a: $(CORE_OBJS)
 $(BUILD)/asan/libnws.a: $(ASAN_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/libnws.a
-	$(CC) $(CFLAGS_COMMON) -O2 $< $(BUILD)/libnws.a -o $@ $(LIBS)
+JSON_OBJS := $(patsubst $(JSON_DIR)/%.c,$(BUILD)/obj/json/%.o,$(JSON_SRCS))
+JSON_ASAN_OBJS := $(patsubst $(JSON_DIR)/%.c,$(BUILD)/asan/obj/json/%.o,$(JSON_SRCS))
 
-$(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/asan/libnws.a
-	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a -o $@ $(LIBS)
+$(BUILD)/obj/json/%.o: $(JSON_DIR)/%.c $(JSON_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -O2 -c $< -o $@
+
+$(BUILD)/asan/obj/json/%.o: $(JSON_DIR)/%.c $(JSON_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) -c $< -o $@
+
+$(BUILD)/libnwsjson.a: $(JSON_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/asan/libnwsjson.a: $(JSON_ASAN_OBJS)
+	ar rcs $@ $^
+
+$(BUILD)/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/libnws.a $(BUILD)/libnwsjson.a
+	$(CC) $(CFLAGS_COMMON) -O2 $< $(BUILD)/libnws.a $(BUILD)/libnwsjson.a -o $@ $(LIBS)
+
+$(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a
+	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------
 test: test-c test-redis-link test-swift test-interop test-gateway test-cluster test-bench-harness test-autobahn

@@ -5,7 +5,8 @@ import PackageDescription
 
 let package = Package(
     name: "NaviosWS",
-    platforms: [.macOS(.v14)],
+    // Linux only: the core is io_uring and epoll. (No platforms entry: it names Apple
+    // systems only, and none of them can build the core.)
     products: [
         .library(name: "NaviosDI", targets: ["NaviosDI"]),
         .library(name: "NaviosWS", targets: ["NaviosWS"]),
@@ -33,11 +34,24 @@ let package = Package(
         .systemLibrary(
             name: "CHiredis", path: "CSources/CHiredis", pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]),
-        // The C core: handshake, frames, masking, UTF-8, event loops, connections.
+        // The C core, transport only: handshake, frames, masking, UTF-8, event loops,
+        // connections, send queues, rooms.
         .target(
             name: "CNaviosWS",
             dependencies: ["CLibURing", "COpenSSL"],
             path: "CSources/CNaviosWS"),
+        // The engine: the C core driven from Swift. The only Swift target that imports CNaviosWS.
+        .target(
+            name: "NaviosWSCore",
+            dependencies: [
+                "CNaviosWS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // JSON: one span reader, one buffer writer, one escape routine, the WsJSONCodable codecs
+        // and the Codable adapters; its C helper scans objects for given members with SIMD.
+        .target(name: "CNaviosJSON", path: "CSources/CNaviosJSON"),
+        .target(name: "NaviosJSON", dependencies: ["CNaviosJSON"]),
         // Dependency injection: tokens, inject(), scopes, modules (the @navios/di equivalent).
         .target(name: "NaviosDI"),
         // The macros (@WebSocketGateway, @OnMessage, @Injectable, @Module...), declared in NaviosWS.
@@ -50,10 +64,13 @@ let package = Package(
                 .product(name: "SwiftDiagnostics", package: "swift-syntax"),
                 .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
             ]),
+        // The gateway runtime, its wire protocols behind one seam, rooms, guards, typed events,
+        // the cluster protocol.
         .target(
             name: "NaviosWS",
             dependencies: [
-                "CNaviosWS",
+                "NaviosWSCore",
+                "NaviosJSON",
                 "NaviosDI",
                 "NaviosWSMacros",
                 .product(name: "Logging", package: "swift-log"),
@@ -101,7 +118,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        .testTarget(name: "NaviosWSTests", dependencies: ["NaviosWS", "NaviosDI"]),
+        .testTarget(
+            name: "NaviosWSTests",
+            dependencies: [
+                "NaviosWS", "NaviosWSCore", "NaviosJSON", "NaviosDI",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(name: "NaviosDITests", dependencies: ["NaviosDI"]),
         // Expansion tests; the generic test support reports through swift-testing.
         .testTarget(

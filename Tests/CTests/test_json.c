@@ -1,71 +1,109 @@
 /*
- * test_json.c — the envelope scanner: it finds event, data and id wherever they stand,
- * validates the whole text as JSON (RFC 8259), refuses what a gateway must not act on, and
- * never reads past the end (every prefix of every input is scanned and must be refused,
- * since no proper prefix of a JSON object is a JSON object).
+ * test_json.c — the member scanner: it finds the values of the keys asked for wherever they
+ * stand, undoes escapes in keys, reports kinds and safe integers, validates the whole text as
+ * JSON (RFC 8259), refuses a key asked for twice, and never reads past the end (every prefix of
+ * every input is scanned and must be refused, since no proper prefix of a JSON object is a
+ * JSON object).
  */
 #include <stdlib.h>
 
-#include "nws_error.h"
 #include "nws_json.h"
 #include "nws_test.h"
 
-static int scan(const char *text, nws_envelope *env) {
-    return nws_json_envelope((const uint8_t *)text, strlen(text), env);
+/* The keys of the gateway's JSON envelope, as its wire protocol asks for them. */
+enum { EVENT, DATA, ID, ACK, KEYS };
+static nws_json_keys envelope_keys;
+static nws_json_member m[KEYS];
+
+static int scan(const char *text) {
+    return nws_json_members((const uint8_t *)text, strlen(text), &envelope_keys, m);
 }
 
-static int span_is(const uint8_t *p, size_t n, const char *want) {
-    return p != NULL && n == strlen(want) && memcmp(p, want, n) == 0;
+static int span_is(const nws_json_member *member, const char *want) {
+    return member->value != NULL && member->len == strlen(want) && memcmp(member->value, want, member->len) == 0;
 }
 
-static void envelope_findsEventDataAndIdInAnyOrder(void) {
-    nws_envelope e;
-    NWS_CHECK_EQ(scan("{\"event\":\"chat:message\",\"data\":{\"roomId\":\"1\",\"text\":\"hi\"},\"id\":7}", &e), 0);
-    NWS_CHECK(span_is(e.event, e.event_len, "chat:message"));
-    NWS_CHECK(span_is(e.data, e.data_len, "{\"roomId\":\"1\",\"text\":\"hi\"}"));
-    NWS_CHECK(e.has_id && e.id == 7);
-    NWS_CHECK_EQ(scan(" { \"id\" : 0 , \"data\" : [1, 2.5e3, null] , \"x\": {\"event\": 1}, \"event\" : \"a\" } ", &e), 0);
-    NWS_CHECK(span_is(e.event, e.event_len, "a"));
-    NWS_CHECK(span_is(e.data, e.data_len, "[1, 2.5e3, null]"));
-    NWS_CHECK(e.has_id && e.id == 0);
+static void members_areFoundInAnyOrderWithTheirKinds(void) {
+    NWS_CHECK_EQ(scan("{\"event\":\"chat:message\",\"data\":{\"roomId\":\"1\",\"text\":\"hi\"},\"id\":7}"), 0);
+    NWS_CHECK(span_is(&m[EVENT], "\"chat:message\"") && m[EVENT].kind == NWS_JSON_STRING && !m[EVENT].escaped);
+    NWS_CHECK(span_is(&m[DATA], "{\"roomId\":\"1\",\"text\":\"hi\"}") && m[DATA].kind == NWS_JSON_OBJECT);
+    NWS_CHECK(m[ID].kind == NWS_JSON_NUMBER && m[ID].is_safe_integer && m[ID].integer == 7);
+    NWS_CHECK(m[ACK].value == NULL && m[ACK].kind == NWS_JSON_ABSENT);
+    NWS_CHECK_EQ(scan(" { \"id\" : 0 , \"data\" : [1, 2.5e3, null] , \"x\": {\"event\": 1}, \"event\" : \"a\" } "), 0);
+    NWS_CHECK(span_is(&m[EVENT], "\"a\""));
+    NWS_CHECK(span_is(&m[DATA], "[1, 2.5e3, null]") && m[DATA].kind == NWS_JSON_ARRAY);
+    NWS_CHECK(m[ID].is_safe_integer && m[ID].integer == 0);
+    NWS_CHECK_EQ(scan("{\"event\":1,\"data\":true,\"id\":null,\"ack\":false}"), 0);
+    NWS_CHECK(m[EVENT].kind == NWS_JSON_NUMBER && m[DATA].kind == NWS_JSON_TRUE);
+    NWS_CHECK(m[ID].kind == NWS_JSON_NULL && m[ACK].kind == NWS_JSON_FALSE);
+    NWS_CHECK_EQ(scan("{}"), 0);
+    NWS_CHECK(m[EVENT].value == NULL && m[DATA].value == NULL);
 }
 
-static void envelope_findsTheAckOfAClientAnswer(void) {
-    nws_envelope e;
-    NWS_CHECK_EQ(scan("{\"ack\":42,\"data\":{\"ok\":true}}", &e), 0);
-    NWS_CHECK(e.has_ack && e.ack == 42 && !e.has_id && e.event == NULL);
-    NWS_CHECK_EQ(scan("{\"ack\":1,\"ack\":2}", &e), NWS_EJSON);
-    NWS_CHECK_EQ(scan("{\"ack\":-1}", &e), NWS_EJSON);
+static void members_safeIntegersAreThoseAJavaScriptNumberHoldsExactly(void) {
+    const char *safe[] = {"{\"id\":0}", "{\"id\":9007199254740991}", "{\"id\":42 }"};
+    const int64_t values[] = {0, 9007199254740991LL, 42};
+    for (size_t i = 0; i < 3; i++) {
+        NWS_CHECK_EQ(scan(safe[i]), 0);
+        NWS_CHECK(m[ID].is_safe_integer && m[ID].integer == values[i]);
+    }
+    const char *unsafe[] = {"{\"id\":-1}", "{\"id\":1.5}", "{\"id\":1e3}", "{\"id\":9007199254740992}",
+                            "{\"id\":12345678901234567890}", "{\"id\":\"7\"}"};
+    for (size_t i = 0; i < sizeof unsafe / sizeof *unsafe; i++) {
+        NWS_CHECK_EQ(scan(unsafe[i]), 0);
+        NWS_CHECK(m[ID].value != NULL && !m[ID].is_safe_integer);
+    }
 }
 
-static void envelope_withoutDataOrIdLeavesThemAbsent(void) {
-    nws_envelope e;
-    NWS_CHECK_EQ(scan("{\"event\":\"ping\"}", &e), 0);
-    NWS_CHECK(e.data == NULL && !e.has_id);
-    NWS_CHECK(span_is(e.event, e.event_len, "ping"));
+static void members_reportEscapesInStringValues(void) {
+    NWS_CHECK_EQ(scan("{\"event\":\"a\\u0062\\\"c\"}"), 0);
+    NWS_CHECK(m[EVENT].escaped);
+    NWS_CHECK(span_is(&m[EVENT], "\"a\\u0062\\\"c\""));
+    NWS_CHECK_EQ(scan("{\"event\":\"plain\"}"), 0);
+    NWS_CHECK(!m[EVENT].escaped);
 }
 
-static void envelope_reportsEscapesInTheEventName(void) {
-    nws_envelope e;
-    NWS_CHECK_EQ(scan("{\"event\":\"a\\u0062\\\"c\"}", &e), 0);
-    NWS_CHECK(e.event_escaped);
-    NWS_CHECK(span_is(e.event, e.event_len, "a\\u0062\\\"c"));
-    NWS_CHECK_EQ(scan("{\"event\":\"plain\"}", &e), 0);
-    NWS_CHECK(!e.event_escaped);
+static void rfc8259_8_3_keysSpelledWithEscapesAreTheKeysTheyName(void) {
+    NWS_CHECK_EQ(scan("{\"ev\\u0065nt\":\"chat\",\"d\\u0061ta\":{\"a\":1},\"\\u0069d\":4}"), 0);
+    NWS_CHECK(span_is(&m[EVENT], "\"chat\""));
+    NWS_CHECK(span_is(&m[DATA], "{\"a\":1}"));
+    NWS_CHECK(m[ID].is_safe_integer && m[ID].integer == 4);
+    NWS_CHECK_EQ(scan("{\"\\u0061\\u0063\\u006B\":9}"), 0);   /* upper-case hex digits too */
+    NWS_CHECK(m[ACK].is_safe_integer && m[ACK].integer == 9);
+    NWS_CHECK_EQ(scan("{\"\\/\":1,\"event\":\"x\"}"), 0);   /* "/" is no key of the set */
+    NWS_CHECK(span_is(&m[EVENT], "\"x\""));
+    /* Other keys with escapes are other members, whatever their length. */
+    NWS_CHECK_EQ(scan("{\"ev\\u0065nts\":1,\"\\u00e9vent\":2,\"ev\\nent\":3,\"event\":\"y\"}"), 0);
+    NWS_CHECK(span_is(&m[EVENT], "\"y\""));
+    NWS_CHECK(m[DATA].value == NULL && m[ID].value == NULL && m[ACK].value == NULL);
+    /* One key, two spellings: repeated, as JSON means it. */
+    NWS_CHECK_EQ(scan("{\"event\":\"a\",\"\\u0065vent\":\"b\"}"), NWS_JSON_INVALID);
+    NWS_CHECK_EQ(scan("{\"\\u0069d\":1,\"id\":2,\"event\":\"a\"}"), NWS_JSON_INVALID);
 }
 
-static void envelope_refusesWhatAGatewayMustNotActOn(void) {
+static void members_longKeysAndKeysThatShareAPrefixAreToldApart(void) {
+    static const char *const names[] = {"a", "ab", "abcdefg", "abcdefgh", "abcdefghijklmnop"};
+    nws_json_keys keys;
+    nws_json_keys_init(&keys, names, 5);
+    nws_json_member out[5];
+    const char *text = "{\"abcdefghijklmnop\":5,\"abcdefgh\":4,\"ab\":2,\"abcdefg\":3,\"a\":1,\"abc\":0}";
+    NWS_CHECK_EQ(nws_json_members((const uint8_t *)text, strlen(text), &keys, out), 0);
+    for (int k = 0; k < 5; k++) NWS_CHECK(out[k].is_safe_integer && out[k].integer == k + 1);
+    /* The same keys at the very end of the text, where fewer than 8 bytes follow a key. */
+    const char *tail = "{\"a\":1}";
+    NWS_CHECK_EQ(nws_json_members((const uint8_t *)tail, strlen(tail), &keys, out), 0);
+    NWS_CHECK(out[0].integer == 1 && out[1].value == NULL);
+}
+
+static void members_refuseWhatIsNotOneObjectOrRepeatsAKey(void) {
     const char *bad[] = {
-        "", "[]", "\"event\"", "{\"event\":1}", "{\"event\":\"a\",\"event\":\"b\"}",
-        "{\"event\":\"a\",\"id\":-1}", "{\"event\":\"a\",\"id\":1.5}", "{\"event\":\"a\",\"id\":\"7\"}",
-        "{\"event\":\"a\",\"id\":007}", "{\"event\":\"a\",\"id\":9007199254740992}",
-        "{\"event\":\"a\",\"data\":1,\"data\":2}", "{\"event\":\"a\"} x", "{\"event\":\"a\",}",
+        "", "[]", "\"event\"", "{\"event\":\"a\",\"event\":\"b\"}", "{\"data\":1,\"data\":2}",
+        "{\"event\":\"a\"} x", "{\"event\":\"a\",}", "{\"event\"}", "{\"event\":}", "{\"id\":01}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        nws_envelope e;
-        int rc = scan(bad[i], &e);
-        if (rc != NWS_EJSON) fprintf(stderr, "  accepted: %s\n", bad[i]);
-        NWS_CHECK_EQ(rc, NWS_EJSON);
+        int rc = scan(bad[i]);
+        if (rc != NWS_JSON_INVALID) fprintf(stderr, "  accepted: %s\n", bad[i]);
+        NWS_CHECK_EQ(rc, NWS_JSON_INVALID);
     }
 }
 
@@ -81,8 +119,8 @@ static void rfc8259_validatorAcceptsValidAndRefusesInvalidJson(void) {
     }
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int rc = nws_json_validate((const uint8_t *)bad[i], strlen(bad[i]));
-        if (rc != NWS_EJSON) fprintf(stderr, "  accepted: %s\n", bad[i]);
-        NWS_CHECK_EQ(rc, NWS_EJSON);
+        if (rc != NWS_JSON_INVALID) fprintf(stderr, "  accepted: %s\n", bad[i]);
+        NWS_CHECK_EQ(rc, NWS_JSON_INVALID);
     }
 }
 
@@ -96,11 +134,11 @@ static void rfc8259_nestingDeeperThanTheLimitIsRefused(void) {
     n = 0;
     for (int i = 0; i <= NWS_JSON_MAX_DEPTH; i++) deeper[n++] = '[';
     for (int i = 0; i <= NWS_JSON_MAX_DEPTH; i++) deeper[n++] = ']';
-    NWS_CHECK_EQ(nws_json_validate((const uint8_t *)deeper, n), NWS_EJSON);
+    NWS_CHECK_EQ(nws_json_validate((const uint8_t *)deeper, n), NWS_JSON_INVALID);
 }
 
 /* Each prefix in its own exact-size heap block: ASan reports any read past its end. */
-static void envelope_everyProperPrefixIsRefusedWithoutOverread(void) {
+static void members_everyProperPrefixIsRefusedWithoutOverread(void) {
     const char *inputs[] = {"{\"event\":\"chat:message\",\"data\":{\"t\":\"h\\u00e9\",\"n\":[1,-2.5e3,true]},\"id\":12}",
                             "{\"event\":\"x\",\"data\":null}",
                             "{\"\\u0065vent\":\"x\",\"d\\u0061ta\":1,\"\\u0069d\":3}"};
@@ -109,8 +147,7 @@ static void envelope_everyProperPrefixIsRefusedWithoutOverread(void) {
         for (size_t n = 0; n < len; n++) {
             uint8_t *copy = malloc(n ? n : 1);
             memcpy(copy, inputs[k], n);
-            nws_envelope e;
-            NWS_CHECK_EQ(nws_json_envelope(copy, n, &e), NWS_EJSON);
+            NWS_CHECK_EQ(nws_json_members(copy, n, &envelope_keys, m), NWS_JSON_INVALID);
             free(copy);
         }
     }
@@ -142,37 +179,18 @@ static void plainRun_stopsAtTheFirstByteAStringCannotHoldAsIs(void) {
     }
 }
 
-static void rfc8259_8_3_keysSpelledWithEscapesAreTheKeysTheyName(void) {
-    nws_envelope e;
-    NWS_CHECK_EQ(scan("{\"ev\\u0065nt\":\"chat\",\"d\\u0061ta\":{\"a\":1},\"\\u0069d\":4}", &e), 0);
-    NWS_CHECK(span_is(e.event, e.event_len, "chat"));
-    NWS_CHECK(span_is(e.data, e.data_len, "{\"a\":1}"));
-    NWS_CHECK(e.has_id && e.id == 4);
-    NWS_CHECK_EQ(scan("{\"\\u0061\\u0063\\u006B\":9}", &e), 0);   /* upper-case hex digits too */
-    NWS_CHECK(e.has_ack && e.ack == 9);
-    NWS_CHECK_EQ(scan("{\"\\/\":1,\"event\":\"x\"}", &e), 0);   /* "/" is no envelope key */
-    NWS_CHECK(span_is(e.event, e.event_len, "x"));
-    /* Other keys with escapes are still other members, whatever their length. */
-    NWS_CHECK_EQ(scan("{\"ev\\u0065nts\":1,\"\\u00e9vent\":2,\"ev\\nent\":3,\"event\":\"y\"}", &e), 0);
-    NWS_CHECK(span_is(e.event, e.event_len, "y"));
-    NWS_CHECK(e.data == NULL && !e.has_id && !e.has_ack);
-    /* One key, two spellings: repeated, as JSON means it. */
-    NWS_CHECK_EQ(scan("{\"event\":\"a\",\"\\u0065vent\":\"b\"}", &e), NWS_EJSON);
-    NWS_CHECK_EQ(scan("{\"\\u0069d\":1,\"id\":2,\"event\":\"a\"}", &e), NWS_EJSON);
-    /* The value rules hold for an escaped key as for a plain one. */
-    NWS_CHECK_EQ(scan("{\"\\u0065vent\":1}", &e), NWS_EJSON);
-    NWS_CHECK_EQ(scan("{\"event\":\"a\",\"\\u0069d\":-1}", &e), NWS_EJSON);
-}
 int main(void) {
-    NWS_RUN(envelope_findsEventDataAndIdInAnyOrder);
-    NWS_RUN(envelope_withoutDataOrIdLeavesThemAbsent);
-    NWS_RUN(envelope_findsTheAckOfAClientAnswer);
-    NWS_RUN(envelope_reportsEscapesInTheEventName);
+    static const char *const names[KEYS] = {"event", "data", "id", "ack"};
+    nws_json_keys_init(&envelope_keys, names, KEYS);
+    NWS_RUN(members_areFoundInAnyOrderWithTheirKinds);
+    NWS_RUN(members_safeIntegersAreThoseAJavaScriptNumberHoldsExactly);
+    NWS_RUN(members_reportEscapesInStringValues);
     NWS_RUN(rfc8259_8_3_keysSpelledWithEscapesAreTheKeysTheyName);
-    NWS_RUN(envelope_refusesWhatAGatewayMustNotActOn);
+    NWS_RUN(members_longKeysAndKeysThatShareAPrefixAreToldApart);
+    NWS_RUN(members_refuseWhatIsNotOneObjectOrRepeatsAKey);
     NWS_RUN(rfc8259_validatorAcceptsValidAndRefusesInvalidJson);
     NWS_RUN(rfc8259_nestingDeeperThanTheLimitIsRefused);
-    NWS_RUN(envelope_everyProperPrefixIsRefusedWithoutOverread);
+    NWS_RUN(members_everyProperPrefixIsRefusedWithoutOverread);
     NWS_RUN(plainRun_stopsAtTheFirstByteAStringCannotHoldAsIs);
     return nws_test_summary("json");
 }

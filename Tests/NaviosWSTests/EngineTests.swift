@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
 @testable import NaviosWS
+@testable import NaviosWSCore
 
 /// Records what the engine reported and echoes text when asked to.
 final class RecordingHandler: WsEngineHandler {

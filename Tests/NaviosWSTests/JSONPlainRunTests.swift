@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Testing
 @testable import NaviosWS
+@testable import NaviosJSON
 
 /// `jsonPlainRun` reads eight bytes at a time, with an overlapping last word: it must stop
 /// where a byte-by-byte scan stops, for every length, every stop position and every kind of

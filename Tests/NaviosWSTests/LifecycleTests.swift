@@ -7,6 +7,7 @@ import Testing
 import Glibc
 #endif
 @testable import NaviosWS
+@testable import NaviosWSCore
 
 /// A service that fails when told to: its group then cancels the rest.
 private struct FailingService: Service {

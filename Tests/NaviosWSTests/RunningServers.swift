@@ -2,6 +2,7 @@ import NaviosDI
 import Synchronization
 import Testing
 @testable import NaviosWS
+@testable import NaviosWSCore
 
 /// The task that runs each engine a test started: the tests run engines and applications the
 /// way a service group does, in a task that `stop` cancels.

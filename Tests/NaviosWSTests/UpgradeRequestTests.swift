@@ -1,5 +1,6 @@
 import Testing
 @testable import NaviosWS
+@testable import NaviosWSCore
 
 @Suite struct UpgradeRequestTests {
     @Test func queryItemsArePercentDecoded() {

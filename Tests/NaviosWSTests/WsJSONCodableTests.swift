@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Testing
 @testable import NaviosWS
+@testable import NaviosJSON
 
 /// A @WsJSONCodable type must decode as JSONDecoder decodes it whenever its reader succeeds,
 /// decline the rest (so the Codable path answers, errors included), and encode exactly as the
@@ -133,10 +134,10 @@ import Testing
     /// The envelope written by the codec, next to the one the Codable writer makes of the same value.
     static func envelopes<T: WsJSONCodable>(_ value: T) throws -> (codec: String, codable: String) {
         var codec = ""
-        try WsJSONWriter.withEnvelope(prefix: WsJSONWriter.envelopePrefix(event: "e\n\"v"), codable: value, ack: 1) {
+        try WsJSON.withEnvelope(prefix: WsJSON.envelopePrefix(event: "e\n\"v"), codable: value, ack: 1) {
             codec = String(decoding: $0, as: UTF8.self)
         }
-        let codable = try WsJSONWriter.withEnvelope(event: "e\n\"v", value: value, tail: ("ack", 1)) { String(decoding: $0, as: UTF8.self) }
+        let codable = try WsJSON.withEnvelope(event: "e\n\"v", value: value, tail: ("ack", 1)) { String(decoding: $0, as: UTF8.self) }
         return (codec, codable)
     }
 
@@ -180,10 +181,10 @@ import Testing
     /// A value its codec cannot write (a non-finite number) goes the Codable way, which refuses it.
     @Test func aNonFiniteNumberFallsBackAndFails() {
         #expect(throws: WsJSONWriter.Unsupported.self) {
-            try WsJSONWriter.withEnvelope(prefix: WsJSONWriter.envelopePrefix(event: "e"), codable: Ratio(r: .nan), ack: nil) { _ in }
+            try WsJSON.withEnvelope(prefix: WsJSON.envelopePrefix(event: "e"), codable: Ratio(r: .nan), ack: nil) { _ in }
         }
         #expect(throws: (any Error).self) {
-            try WsJSON.withReply(event: "e", prefix: WsJSONWriter.envelopePrefix(event: "e"), codable: Ratio(r: .infinity), ack: 2) { _ in }
+            try WsJSON.withReply(event: "e", prefix: WsJSON.envelopePrefix(event: "e"), codable: Ratio(r: .infinity), ack: 2) { _ in }
         }
     }
 }

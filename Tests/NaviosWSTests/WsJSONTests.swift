@@ -2,9 +2,17 @@ import Testing
 @testable import NaviosWS
 
 @Suite struct WsJSONTests {
-    @Test func rfc8259_7_eventNamesAreQuotedAndEscaped() {
-        #expect(String(decoding: WsJSON.quoted("chat:message"), as: UTF8.self) == #""chat:message""#)
-        #expect(String(decoding: WsJSON.quoted("a\"b\\c\n\u{1}é"), as: UTF8.self) == #""a\"b\\c\u000a\u0001é""#)
+    /// Every envelope escapes names with the one routine (JSONBuffer.writeString): the short
+    /// escapes where JSON has them, \u00XX for the other control characters.
+    @Test func rfc8259_7_eventNamesAreQuotedAndEscapedByTheOneRoutine() {
+        let plain = WsJSON.envelope(event: "chat:message", json: nil)
+        #expect(String(decoding: plain, as: UTF8.self) == #"{"event":"chat:message"}"#)
+        let odd = "a\"b\\c\n\u{1}é"
+        let bare = WsJSON.envelope(event: odd, json: nil)
+        #expect(String(decoding: bare, as: UTF8.self) == #"{"event":"a\"b\\c\n\u0001é"}"#)
+        let streamed = try? WsJSON.envelope(event: odd, value: 1)
+        #expect(streamed.map { String(decoding: $0, as: UTF8.self) } == #"{"event":"a\"b\\c\n\u0001é","data":1}"#)
+        #expect(WsJSON.envelopePrefix(event: odd) == Array(#"{"event":"a\"b\\c\n\u0001é","data":"#.utf8))
     }
 
     @Test func envelopesCarryDataAndAckOrId() {

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Testing
 @testable import NaviosWS
+@testable import NaviosJSON
 
 /// The streaming writer must produce the same JSON value as JSONEncoder for everything it
 /// accepts, and decline (so the caller falls back) what it cannot write the same way.
@@ -90,6 +91,6 @@ import Testing
         #expect(throws: WsJSONWriter.Unsupported.self) { try WsJSONWriter.encode(Double.nan) }
         // Enums with associated values use nested containers: declined, JSONEncoder takes over.
         #expect(throws: WsJSONWriter.Unsupported.self) { try WsJSONWriter.encode(Shape.circle(radius: 1)) }
-        #expect(try WsJSON.encode(Shape.circle(radius: 1)).count > 0)
+        #expect(try JSONEncoding.encode(Shape.circle(radius: 1)).count > 0)
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Testing
 @testable import NaviosWS
+@testable import NaviosJSON
 
 /// The span decoder must give JSONDecoder's value whenever it succeeds, and decline whatever it
 /// does not decode the same way, so that WsPayloadDecoding hands those to JSONDecoder.

@@ -6,4 +6,3 @@
 #include "nws_http.h"
 #include "nws_server.h"
 #include "nws_rooms.h"
-#include "nws_json.h"

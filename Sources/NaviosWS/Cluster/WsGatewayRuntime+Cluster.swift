@@ -91,7 +91,7 @@ extension WsGatewayRuntime: WsAdapterNode {
     /// `data` as JSON, or nil (logged) when it does not encode.
     func encodeData<T: Encodable>(_ event: String, _ data: T) -> [UInt8]? {
         do {
-            return try WsJSON.encode(data)
+            return try JSONEncoding.encode(data)
         } catch {
             logger.error("server-side emit dropped: data does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
             return nil

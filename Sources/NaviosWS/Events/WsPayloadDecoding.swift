@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-internal import CNaviosWS
 
 /// Turns the `data` member of an envelope into a handler's payload, or into the `WsPayloadError`
 /// the client is sent instead. The only place payloads are decoded, so every event reports bad
@@ -28,7 +27,7 @@ public enum WsPayloadDecoding {
     public static func decode<P: Decodable>(
         _ type: P.Type, from json: UnsafeRawBufferPointer?
     ) throws(WsPayloadError) -> P {
-        let valid = json.map { nws_json_validate($0.baseAddress?.assumingMemoryBound(to: UInt8.self), $0.count) == 0 } ?? true
+        let valid = json.map(isValidJSON) ?? true
         return try decode(P.self, from: json, validated: valid, validating: P.self is any WsValidatable.Type)
     }
 
@@ -44,7 +43,7 @@ public enum WsPayloadDecoding {
         // run time, on every message.
         if validated, let json {
             do {
-                let value = try WsSpanDecoder.decode(P.self, from: json)
+                let value = try decodeInPlace(P.self, from: json)
                 try check(value, validating)
                 return value
             } catch let error as WsPayloadError {

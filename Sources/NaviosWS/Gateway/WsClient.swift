@@ -69,7 +69,7 @@ public final class WsClient: Sendable, Identifiable {
         _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
     ) async throws -> R {
         // Encoded once, before an ack id is taken; the id goes into the envelope around it.
-        guard let json = try? WsJSON.encode(data) else { throw WsException(.encodingFailed) }
+        guard let json = try? JSONEncoding.encode(data) else { throw WsException(.encodingFailed) }
         let reply = try await awaitAck(timeout: timeout) { id in
             self.send(WsJSON.envelope(event: event, json: json, tail: ("id", id)))
         }

@@ -21,7 +21,7 @@ public final class WsClientData: Sendable {
         for (key, value) in entries {
             if let value = value as? WsJSONValue {
                 json[key] = value
-            } else if let value = value as? any Encodable, let bytes = try? WsJSON.encode(value),
+            } else if let value = value as? any Encodable, let bytes = try? JSONEncoding.encode(value),
                       let decoded = try? bytes.withUnsafeBytes({ try WsPayloadDecoding.decode(WsJSONValue.self, from: $0) }) {
                 json[key] = decoded
             }

@@ -76,7 +76,7 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
     ) -> Self {
         let validating = P.self is any WsValidatable.Type
-        let prefix = WsJSONWriter.envelopePrefix(event: event)
+        let prefix = WsJSON.envelopePrefix(event: event)
         return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
             // The payload decoded straight into the parameters: a local would be a copy.
             let response = try body(gateway, WsMessageParams(
@@ -177,7 +177,7 @@ func replier<R: Encodable & Sendable>(_ type: R.Type, event: String) -> @Sendabl
 private func codableReplier<C: WsJSONCodable, R>(
     _ type: C.Type, as response: R.Type, event: String
 ) -> @Sendable (R, WsClient, Int64) throws -> Void {
-    let prefix = WsJSONWriter.envelopePrefix(event: event)
+    let prefix = WsJSON.envelopePrefix(event: event)
     let reply: @Sendable (C, WsClient, Int64) throws -> Void = { value, client, ack in
         try WsJSON.reply(to: client, event: event, prefix: prefix, codable: value, ack: ack)
     }

@@ -1,4 +1,3 @@
-internal import CNaviosWS
 import Logging
 import NaviosDI
 import Synchronization
@@ -99,7 +98,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
-        onText(connection, text, userObject: nws_conn_user(connection.server, connection.id.rawValue))
+        onText(connection, text, userObject: engine.userObject(for: connection.id))
     }
 
     func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?) {
@@ -152,36 +151,35 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     // MARK: dispatch
 
     private func dispatch(_ client: WsClient, _ gateway: AnyGateway, _ text: UnsafeRawBufferPointer, inlineAllowed: Bool) {
-        var envelope = nws_envelope()
-        let rc = nws_json_envelope(text.baseAddress?.assumingMemoryBound(to: UInt8.self), text.count, &envelope)
-        guard rc == 0 else {
-            client.send(errorEnvelope(event: "error", WsException(.invalidEnvelope, "expected {\"event\":...,\"data\":...,\"id\":...}"), ack: nil))
-            return
+        WsJSON.decode(text) { inbound in
+            switch inbound {
+            case .event(let name, let escaped, let payload, let ack):
+                dispatch(client, gateway, event: name, escaped: escaped, payload, ack, inlineAllowed: inlineAllowed)
+            case .answer(let id, let payload):
+                client.resolveAck(id, .success(payload.map(Array.init)))
+            case .invalid(let reason):
+                client.send(errorEnvelope(event: "error", WsException(.invalidEnvelope, reason), ack: nil))
+            }
         }
-        let data = envelope.data.map { UnsafeRawBufferPointer(start: $0, count: envelope.data_len) }
-        if envelope.has_ack != 0 {
-            client.resolveAck(envelope.ack, .success(data.map(Array.init)))
-            return
-        }
-        guard let eventStart = envelope.event else {
-            client.send(errorEnvelope(event: "error", WsException(.invalidEnvelope, "the message has no event"), ack: nil))
-            return
-        }
-        let ack: Int64? = envelope.has_id != 0 ? envelope.id : nil
-        if envelope.event_len > limits.maxEventNameBytes {
-            let name = UnsafeRawBufferPointer(start: eventStart, count: envelope.event_len)
+    }
+
+    @inline(__always)
+    private func dispatch(
+        _ client: WsClient, _ gateway: AnyGateway, event name: UnsafeRawBufferPointer, escaped: Bool,
+        _ data: UnsafeRawBufferPointer?, _ ack: Int64?, inlineAllowed: Bool
+    ) {
+        if name.count > limits.maxEventNameBytes {
             client.send(errorEnvelope(event: limits.echo(name), WsException(
                 .limitExceeded, "the event name is longer than \(limits.maxEventNameBytes) bytes"), ack: ack))
             return
         }
-        if envelope.event_escaped == 0,
-           let match = gateway.handler(matching: UnsafeRawBufferPointer(start: eventStart, count: envelope.event_len)) {
+        if !escaped, let match = gateway.handler(matching: name) {
             match._withUnsafeGuaranteedRef { handler in
                 run(handler, event: handler.name, client, gateway, data, ack, inlineAllowed: inlineAllowed)
             }
             return
         }
-        let event = Self.eventName(eventStart, envelope.event_len, escaped: envelope.event_escaped != 0)
+        let event = Self.eventName(name, escaped: escaped)
         guard let handler = gateway.handlers[event] else {
             if admitted(client, event, ack) {
                 client.send(errorEnvelope(event: event, WsException(.unknownEvent, "no handler for this event"), ack: ack))
@@ -250,7 +248,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         switch error {
         case let e as WsException: exception = e
         case let e as WsPayloadError:
-            client.send(errorEnvelope(event: event, json: (try? WsJSON.encode(e)) ?? [], ack: ack))
+            client.send(errorEnvelope(event: event, json: (try? JSONEncoding.encode(e)) ?? [], ack: ack))
             return
         default:
             logger.error("handler failed", metadata: ["event": "\(event)", "client": "\(client.id)", "error": "\(error)"])
@@ -260,7 +258,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     private func errorEnvelope(event: String, _ exception: WsException, ack: Int64?) -> [UInt8] {
-        errorEnvelope(event: event, json: (try? WsJSON.encode(exception)) ?? [], ack: ack)
+        errorEnvelope(event: event, json: (try? JSONEncoding.encode(exception)) ?? [], ack: ack)
     }
 
     private func errorEnvelope(event: String, json: [UInt8], ack: Int64?) -> [UInt8] {
@@ -278,8 +276,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         Task(executorPreference: executor) { await body() }
     }
 
-    static func eventName(_ start: UnsafePointer<UInt8>, _ length: Int, escaped: Bool) -> String {
-        let raw = UnsafeRawBufferPointer(start: start, count: length)
+    static func eventName(_ raw: UnsafeRawBufferPointer, escaped: Bool) -> String {
         guard escaped else { return String(decoding: raw, as: UTF8.self) }
         // Rare: let the JSON decoder undo the escapes of the quoted name.
         var quoted: [UInt8] = [UInt8(ascii: "\"")]

@@ -69,7 +69,7 @@ public struct WsService: Sendable {
         hub.setServerSideHandler(namespace: namespace, event: event) { json in
             let bytes = Array((json ?? "null").utf8)
             let value = try bytes.withUnsafeBytes { try WsPayloadDecoding.decode(P.self, from: $0) }
-            return String(decoding: try WsJSON.encode(try await handler(value)), as: UTF8.self)
+            return String(decoding: try JSONEncoding.encode(try await handler(value)), as: UTF8.self)
         }
     }
 

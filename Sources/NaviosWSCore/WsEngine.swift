@@ -13,7 +13,7 @@ public final class WsEngine: Service, Sendable {
     public let configuration: WsEngineConfiguration
     let logger: Logger
     let bridge: WsEngineBridge
-    let core: WsCoreServer
+    package let core: WsCoreServer
     private let lifecycle = Mutex(Lifecycle())
 
     private enum Phase {
@@ -92,7 +92,7 @@ public final class WsEngine: Service, Sendable {
     }
 
     /// The port bound by `run()`, 0 before it has bound (`listeningPort` waits for it).
-    var boundPort: Int { Int(nws_server_port(server)) }
+    package var boundPort: Int { Int(nws_server_port(server)) }
 
     /// The backend in use once `run()` has bound.
     public var backend: WsEngineConfiguration.Backend {
@@ -177,13 +177,18 @@ public final class WsEngine: Service, Sendable {
     /// Keeps `object` with the connection, unretained, for `userObject` to return on the
     /// connection's loop thread: a message finds its connection's object without a lookup.
     /// Only on that loop thread (in `onOpen`); the caller keeps the object alive until `onClose`.
-    func setUserObject(_ object: AnyObject?, for id: WsConnectionID) {
+    package func setUserObject(_ object: AnyObject?, for id: WsConnectionID) {
         _ = nws_conn_set_user(server, id.rawValue, object.map { Unmanaged.passUnretained($0).toOpaque() })
+    }
+
+    /// The pointer kept with the connection (`setUserObject`), unretained, on its loop thread.
+    package func userObject(for id: WsConnectionID) -> UnsafeMutableRawPointer? {
+        nws_conn_user(server, id.rawValue)
     }
 
     /// The object set for the connection, when called on its loop thread.
     @inline(__always)
-    func userObject<T: AnyObject>(_ type: T.Type, for id: WsConnectionID) -> T? {
+    package func userObject<T: AnyObject>(_ type: T.Type, for id: WsConnectionID) -> T? {
         nws_conn_user(server, id.rawValue).map { Unmanaged<T>.fromOpaque($0).takeUnretainedValue() }
     }
 

@@ -4,16 +4,16 @@
 /// The inbox is FIFO, so handler runs start in the order their messages arrived. Once the
 /// loops have stopped, jobs run one at a time on the core's after-stop queue (never on
 /// whichever thread enqueues them), so loop-only state is still touched by one thread at a time.
-final class LoopExecutor: TaskExecutor, Sendable {
+package final class LoopExecutor: TaskExecutor, Sendable {
     let core: WsCoreServer
     let loop: Int
 
-    init(core: WsCoreServer, loop: Int) {
+    package init(core: WsCoreServer, loop: Int) {
         self.core = core
         self.loop = loop
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = self.asUnownedTaskExecutor()
         core.post(toLoop: loop) { job.runSynchronously(on: executor) }

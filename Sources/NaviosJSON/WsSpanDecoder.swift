@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-internal import CNaviosWS
+internal import CNaviosJSON
 
 /// Decodes a payload straight from the bytes of the envelope's `data` span, for the message
 /// path.
@@ -371,4 +371,11 @@ private struct SpanSingleValueContainer: SingleValueDecodingContainer {
     func decode(_ type: UInt32.Type) throws -> UInt32 { try decoder.integer(UInt32.self, at: value) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try decoder.integer(UInt64.self, at: value) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decoder.decodeValue(T.self, at: value, key: nil) }
+}
+
+/// A `Decodable` value read in place from a span of JSON text that is known to be valid: the
+/// span decoder's one entry point for the other modules. Throws for whatever it declines (a
+/// caller then decodes with JSONDecoder, whose value or error is the answer).
+package func decodeInPlace<T: Decodable>(_ type: T.Type, from json: UnsafeRawBufferPointer) throws -> T {
+    try WsSpanDecoder.decode(type, from: json)
 }

@@ -104,7 +104,7 @@ final class WsEngineBridge: @unchecked Sendable {
 }
 
 extension Substring {
-    func trimmingWhitespace() -> String {
+    package func trimmingWhitespace() -> String {
         String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

@@ -5,7 +5,7 @@ import Dispatch
 /// a loop executor that a task still names). What is posted to a loop runs exactly once: on
 /// the loop while it runs; once the loops have stopped, on `afterStop`, a serial queue, so two
 /// pieces of loop-only work never run at the same time even then.
-final class WsCoreServer: @unchecked Sendable {
+package final class WsCoreServer: @unchecked Sendable {
     // @unchecked: the pointer never changes; the C server is thread-safe where nws_server.h
     // says so, and its other calls are made from its own loops.
     let pointer: OpaquePointer

@@ -1,5 +1,5 @@
 /*
- * json.c — a validating JSON scanner that finds the envelope's fields (nws_json.h).
+ * json.c — a validating JSON scanner that finds the members of an object (nws_json.h).
  *
  * One recursive-descent pass with an explicit depth limit: each skip_* function checks one
  * value and returns the position after it, or NULL on malformed input. Nothing is decoded;
@@ -10,7 +10,6 @@
 #include <emmintrin.h>
 #endif
 
-#include "nws_error.h"
 #include "nws_json.h"
 
 typedef const uint8_t *pos;
@@ -179,137 +178,164 @@ static pos skip_value(pos p, pos end, int depth) {
 int nws_json_validate(const uint8_t *text, size_t len) {
     pos end = text + len;
     pos p = skip_value(skip_ws(text, end), end, 0);
-    return p != NULL && skip_ws(p, end) == end ? 0 : NWS_EJSON;
+    return p != NULL && skip_ws(p, end) == end ? 0 : NWS_JSON_INVALID;
 }
 
-/* 2^53: larger ids would not survive a JavaScript client's Number. */
-#define MAX_ID 9007199254740992LL
+/* 2^53: larger integers would not survive a JavaScript client's Number. */
+#define MAX_SAFE 9007199254740992LL
 
-/* An id or ack at p: a non-negative integer below 2^53 without leading zeros, and not the
- * integer part of a longer number ("1.5", "1e3"). Returns the position after it. */
-static inline pos parse_id(pos p, pos end, int64_t *out) {
+/* A member's value at p that is a safe integer: non-negative, below 2^53, without leading zeros,
+ * and not the integer part of a longer number ("1.5", "1e3"). 1 and *out set, or 0. */
+static inline int safe_integer(pos p, pos end, int64_t *out) {
     pos start = p;
     /* 2^53 has 16 digits: a 17th is refused, and 17 cannot overflow before the range check. */
     pos limit = end - p > 17 ? p + 17 : end;
-    int64_t id = 0;
+    int64_t value = 0;
     unsigned digit;
     while (p < limit && (digit = (unsigned)*p - '0') <= 9) {
-        id = id * 10 + digit;
+        value = value * 10 + digit;
         p++;
     }
     size_t digits = (size_t)(p - start);
-    if (digits == 0 || digits > 16 || (*start == '0' && digits > 1) || id >= MAX_ID) return NULL;
-    if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return NULL;
-    *out = id;
-    return p;
+    if (digits == 0 || digits > 16 || (*start == '0' && digits > 1) || value >= MAX_SAFE) return 0;
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return 0;
+    *out = value;
+    return 1;
 }
 
-/* Whether the key at p (its opening quote) is `quoted`, quotes included, as written: a
- * constant length, so the comparison is a load and a compare, not a call. */
-#define KEY_IS(p, end, quoted) \
-    ((size_t)((end) - (p)) >= sizeof(quoted) - 1 && memcmp((p), (quoted), sizeof(quoted) - 1) == 0)
+/* ---- keys ---- */
 
-enum member { OTHER, EVENT, DATA, ID, ACK };
+void nws_json_keys_init(nws_json_keys *set, const char *const *names, size_t count) {
+    memset(set, 0, sizeof *set);
+    set->count = count < NWS_JSON_MAX_KEYS ? count : NWS_JSON_MAX_KEYS;
+    for (size_t k = 0; k < set->count; k++) {
+        size_t len = strlen(names[k]);
+        set->name[k] = names[k];
+        set->len[k] = (uint8_t)(len < NWS_JSON_KEY_MAX ? len : NWS_JSON_KEY_MAX);
+        /* The key as usually written, quotes included, in one little-endian word when it fits:
+         * one load and one compare recognise it. */
+        if (len + 2 <= 8) {
+            uint8_t quoted[8] = {0};
+            quoted[0] = '"';
+            memcpy(quoted + 1, names[k], len);
+            quoted[len + 1] = '"';
+            memcpy(&set->word[k], quoted, 8);
+            set->mask[k] = len + 2 == 8 ? ~0ull : (1ull << ((len + 2) * 8)) - 1;
+        }
+    }
+}
 
 static int hex_value(uint8_t c) {
     return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }
 
-/* Which member a key spelled with escapes names ("\u0065vent" is "event"). s..end is the
- * key between its quotes, already validated. The envelope's keys are short ASCII: a longer
- * key, or one with a character outside ASCII, is another member. */
-static enum member escaped_key(pos s, pos end) {
-    char key[6];
+/* The index in set of the key between s and end (validated, without its quotes), escapes
+ * undone, or -1. Keys of a set are at most NWS_JSON_KEY_MAX bytes: a longer key is no key of
+ * it. Only keys that hold an escape come here: the others are compared as written. */
+static int escaped_key(const nws_json_keys *set, pos s, pos end) {
+    uint8_t key[NWS_JSON_KEY_MAX * 4];
     size_t n = 0;
     while (s < end) {
         unsigned c = *s++;
         if (c == '\\') {
-            c = *s++;
-            if (c == 'u') {
+            switch (c = *s++) {
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case 'u':
                 c = (unsigned)(hex_value(s[0]) << 12 | hex_value(s[1]) << 8 | hex_value(s[2]) << 4 | hex_value(s[3]));
                 s += 4;
-            } else if (c != '"' && c != '\\' && c != '/') {
-                return OTHER;   /* \b \f \n \r \t: no envelope key has them */
+                if (c > 0x7F) return -1;   /* keys of a set are ASCII when escaped (see nws_json.h) */
+                break;
+            default: break;   /* '"', '\\', '/' stand for themselves */
             }
         }
-        if (c > 0x7F || n == sizeof key) return OTHER;
-        key[n++] = (char)c;
+        if (n == sizeof key) return -1;
+        key[n++] = (uint8_t)c;
     }
-    if (n == 5 && memcmp(key, "event", 5) == 0) return EVENT;
-    if (n == 4 && memcmp(key, "data", 4) == 0) return DATA;
-    if (n == 2 && memcmp(key, "id", 2) == 0) return ID;
-    if (n == 3 && memcmp(key, "ack", 3) == 0) return ACK;
-    return OTHER;
+    for (size_t k = 0; k < set->count; k++) {
+        if (set->len[k] == n && memcmp(key, set->name[k], n) == 0) return (int)k;
+    }
+    return -1;
 }
 
-/* The envelope's own members are recognised by their keys before anything is scanned (keys
- * as they are usually written, then any key with escapes, unescaped), and their values read
- * in the same pass; any other member is validated and skipped. */
-int nws_json_envelope(const uint8_t *text, size_t len, nws_envelope *out) {
-    memset(out, 0, sizeof *out);
+/* The index of the key at p (its opening quote) as written, or -1 when it is none of set's
+ * as written (it may still be one spelled with escapes). */
+static inline int plain_key(const nws_json_keys *set, pos p, pos end) {
+    if (end - p >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        for (size_t k = 0; k < set->count; k++) {
+            if (set->mask[k] != 0 && (word & set->mask[k]) == set->word[k]) return (int)k;
+        }
+    }
+    for (size_t k = 0; k < set->count; k++) {
+        size_t len = set->len[k];
+        if (set->mask[k] != 0 && end - p >= 8) continue;   /* decided by the word above */
+        if ((size_t)(end - p) >= len + 2 && p[len + 1] == '"' && memcmp(p + 1, set->name[k], len) == 0) return (int)k;
+    }
+    return -1;
+}
+
+static uint8_t kind_of(uint8_t first) {
+    switch (first) {
+    case '"': return NWS_JSON_STRING;
+    case '{': return NWS_JSON_OBJECT;
+    case '[': return NWS_JSON_ARRAY;
+    case 't': return NWS_JSON_TRUE;
+    case 'f': return NWS_JSON_FALSE;
+    case 'n': return NWS_JSON_NULL;
+    default: return NWS_JSON_NUMBER;
+    }
+}
+
+/* Each member's key is recognised before its value is scanned (as usually written, then, for
+ * a key with escapes, unescaped), and the value of a key of the set is reported in the same
+ * pass; any other member is validated and skipped. */
+int nws_json_members(const uint8_t *text, size_t len, const nws_json_keys *set, nws_json_member *out) {
+    memset(out, 0, set->count * sizeof *out);
     pos end = text + len;
     pos p = skip_ws(text, end);
-    if (p >= end || *p != '{') return NWS_EJSON;
+    if (p >= end || *p != '{') return NWS_JSON_INVALID;
     p = skip_ws(p + 1, end);
     int closed = p < end && *p == '}';
     if (closed) p++;
     while (!closed) {
         if (p >= end || *p != '"') goto invalid;
-        enum member member;
-        if (KEY_IS(p, end, "\"event\"")) {
-            member = EVENT;
-            p += 7;
-        } else if (KEY_IS(p, end, "\"data\"")) {
-            member = DATA;
-            p += 6;
-        } else if (KEY_IS(p, end, "\"id\"")) {
-            member = ID;
-            p += 4;
-        } else if (KEY_IS(p, end, "\"ack\"")) {
-            member = ACK;
-            p += 5;
+        int k = plain_key(set, p, end);
+        if (k >= 0) {
+            p += set->len[k] + 2;
         } else {
             int escaped = 0;
             pos key = p;
             if ((p = skip_string(key, end, &escaped)) == NULL) goto invalid;
-            member = escaped ? escaped_key(key + 1, p - 1) : OTHER;
+            if (escaped) k = escaped_key(set, key + 1, p - 1);
         }
-        if ((p = skip_colon(p, end)) == NULL) goto invalid;
-        switch (member) {
-        case EVENT: {
-            if (p >= end || *p != '"' || out->event != NULL) goto invalid;
-            int escaped = 0;
-            pos value = p;
-            if ((p = skip_string(value, end, &escaped)) == NULL) goto invalid;
-            out->event = value + 1;
-            out->event_len = (size_t)(p - value) - 2;
-            out->event_escaped = escaped;
-            break;
-        }
-        case DATA: {
-            if (out->data != NULL) goto invalid;
-            pos value = p;
-            if ((p = skip_value(value, end, 1)) == NULL) goto invalid;
-            out->data = value;
-            out->data_len = (size_t)(p - value);
-            break;
-        }
-        case ID:
-            if (out->has_id || (p = parse_id(p, end, &out->id)) == NULL) goto invalid;
-            out->has_id = 1;
-            break;
-        case ACK:
-            if (out->has_ack || (p = parse_id(p, end, &out->ack)) == NULL) goto invalid;
-            out->has_ack = 1;
-            break;
-        case OTHER:
+        if ((p = skip_colon(p, end)) == NULL || p >= end) goto invalid;
+        if (k < 0) {
             if ((p = skip_value(p, end, 1)) == NULL) goto invalid;
-            break;
+        } else {
+            nws_json_member *m = &out[k];
+            if (m->value != NULL) goto invalid;   /* one key twice, however each was spelled */
+            pos value = p;
+            m->kind = kind_of(*value);
+            if (m->kind == NWS_JSON_STRING) {
+                int escaped = 0;
+                if ((p = skip_string(value, end, &escaped)) == NULL) goto invalid;
+                m->escaped = (uint8_t)escaped;
+            } else {
+                if ((p = skip_value(value, end, 1)) == NULL) goto invalid;
+                if (m->kind == NWS_JSON_NUMBER) m->is_safe_integer = (uint8_t)safe_integer(value, p, &m->integer);
+            }
+            m->value = value;
+            m->len = (size_t)(p - value);
         }
         if ((p = next_member(p, end, &closed)) == NULL) goto invalid;
     }
     if (skip_ws(p, end) == end) return 0;
 invalid:
-    memset(out, 0, sizeof *out);
-    return NWS_EJSON;
+    memset(out, 0, set->count * sizeof *out);
+    return NWS_JSON_INVALID;
 }

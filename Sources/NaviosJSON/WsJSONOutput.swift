@@ -5,12 +5,12 @@
 /// the member out, as `encodeIfPresent` does; what `@WsJSONCodable` generates passes keys already
 /// quoted (`"\"text\":"`), so no key is escaped at run time.
 public struct WsJSONOutput {
-    @usableFromInline var buffer: JSONBuffer
+    @usableFromInline package var buffer: JSONBuffer
     @usableFromInline var pendingKey: StaticString?
     @usableFromInline var pendingComma = false
 
     @usableFromInline
-    init(_ buffer: JSONBuffer) { self.buffer = buffer }
+    package init(_ buffer: JSONBuffer) { self.buffer = buffer }
 
     /// Whether an object or an array has a member yet (it needs a comma before the next).
     public struct Members {

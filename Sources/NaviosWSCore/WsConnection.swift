@@ -23,7 +23,7 @@ public struct WsConnection: Sendable, Hashable {
 
     /// Queues a message of this connection (see `WsEngine.send`): 0 or an `NWS_E*` code.
     @inline(__always)
-    func rawSend(_ opcode: WsOpcode, _ bytes: UnsafeRawBufferPointer, _ droppable: Bool) -> Int32 {
+    package func rawSend(_ opcode: WsOpcode, _ bytes: UnsafeRawBufferPointer, _ droppable: Bool) -> Int32 {
         nws_send(server, id.rawValue, opcode.rawValue, bytes.baseAddress, bytes.count,
                  droppable ? UInt32(NWS_SEND_DROPPABLE.rawValue) : 0)
     }

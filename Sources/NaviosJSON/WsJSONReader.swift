@@ -36,7 +36,7 @@ public struct WsJSONReader {
     /// Decodes a whole span: the value, and no decline swallowed on the way (a `Decodable`
     /// member's own `init(from:)` may have caught one with `try?`).
     @inlinable
-    static func decode<T: WsJSONCodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+    package static func decode<T: WsJSONCodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
         var reader = try WsJSONReader(bytes)
         let value = try T(wsJSON: &reader)
         try reader.finish()

@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-internal import CNaviosWS
 
 /// Encodes an `Encodable` value straight into JSON bytes, in one pass, for the message path.
 ///
@@ -18,115 +17,28 @@ internal import CNaviosWS
 /// nested containers requested by hand, super encoders, `Data`, `URL`, non-finite numbers —
 /// and the caller then falls back to JSONEncoder, so the output is always valid JSON.
 @usableFromInline
-struct WsJSONWriter {
+package struct WsJSONWriter {
     @usableFromInline
-    struct Unsupported: Error {
-        @usableFromInline init() {}
+    package struct Unsupported: Error {
+        @usableFromInline package init() {}
     }
 
-    private(set) var bytes: [UInt8] = []
-
-    init(capacity: Int = 128) { bytes.reserveCapacity(capacity) }
-
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+    package static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let sink = Sink()
         try sink.encodeValue(value)
         if sink.unsupported { throw Unsupported() }
         return sink.bytes
     }
 
-    /// `{"event":<event>,"data":<value>[,"<tail>":<number>]}` in one buffer: the envelope and
-    /// the value are written together, with no intermediate array for the value.
-    static func envelope<T: Encodable>(event: String, value: T, tail: (String, Int64)?) throws -> [UInt8] {
-        try withEnvelope(event: event, value: value, tail: tail) { Array($0) }
-    }
-
-    /// The same envelope lent to `body` for as long as it runs (the send path copies it into
-    /// the connection's queue): no array is made at all.
-    static func withEnvelope<T: Encodable, R>(
-        event: String, value: T, tail: (String, Int64)?, _ body: (UnsafeRawBufferPointer) throws -> R
-    ) throws -> R {
-        try withEnvelope(event: event, tail: tail, body) { sink in
-            try sink.encodeValue(value)
-            if sink.unsupported { throw Unsupported() }
-        }
-    }
-
-    /// `{"event":E,"data":` as `withEnvelope` writes it: what a handler's replies start with,
-    /// made once per handler.
-    @usableFromInline
-    static func envelopePrefix(event: String) -> [UInt8] {
-        var buffer = JSONBuffer(capacity: 32 + event.utf8.count * 6)
-        defer { buffer.free() }
-        buffer.put(#"{"event":"#)
-        buffer.writeString(event)
-        buffer.put(#","data":"#)
-        return Array(buffer.bytes)
-    }
-
-    /// `prefix` (see `envelopePrefix`), a ``WsJSONCodable`` value written by its own codec, and
-    /// `,"ack":N}`: into stack memory while it fits (a reply allocates nothing). What the codec
-    /// cannot write throws `Unsupported`, as the `Encodable` route does.
-    /// (`body` returns nothing: with a generic result, the temporary allocation would look up
-    /// its `Result` type's metadata on every call.)
-    @inlinable
-    static func withEnvelope<T: WsJSONCodable>(
-        prefix: [UInt8], codable value: T, ack: Int64?, _ body: (UnsafeRawBufferPointer) throws -> Void
-    ) throws {
-        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
-            var output = WsJSONOutput(JSONBuffer(in: memory))
-            defer { output.buffer.free() }
-            try writeEnvelope(prefix: prefix, codable: value, ack: ack, into: &output)
-            try body(output.buffer.bytes)
-        }
-    }
-
-    /// The same, sent to `client`, which is passed rather than captured by `body` (a capture
-    /// would count a reference per message; see `WsJSON.reply`).
-    @inlinable
-    static func withEnvelope<T: WsJSONCodable>(prefix: [UInt8], codable value: T, ack: Int64, to client: WsClient) throws {
-        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
-            var output = WsJSONOutput(JSONBuffer(in: memory))
-            defer { output.buffer.free() }
-            try writeEnvelope(prefix: prefix, codable: value, ack: ack, into: &output)
-            client.send(output.buffer.bytes)
-        }
-    }
-
-    @inlinable @inline(__always)
-    static func writeEnvelope<T: WsJSONCodable>(
-        prefix: [UInt8], codable value: T, ack: Int64?, into output: inout WsJSONOutput
-    ) throws {
-        output.buffer.put(prefix)
-        do {
-            try value.encode(wsJSON: &output)
-        } catch {
-            throw Unsupported()
-        }
-        if let ack {
-            output.buffer.put(#","ack":"#)
-            output.buffer.writeInteger(ack)
-        }
-        output.buffer.put(UInt8(ascii: "}"))
-    }
-
-    private static func withEnvelope<R>(
-        event: String, tail: (String, Int64)?, _ body: (UnsafeRawBufferPointer) throws -> R,
-        data: (Sink) throws -> Void
-    ) throws -> R {
-        let sink = Sink()
-        sink.put(eventPrefix)
-        sink.writeString(event)
-        sink.put(dataKey)
-        try data(sink)
-        if let (name, number) = tail {
-            sink.put(UInt8(ascii: ","))
-            sink.writeString(name)
-            sink.put(UInt8(ascii: ":"))
-            sink.writeInteger(number)
-        }
-        sink.put(UInt8(ascii: "}"))
-        return try body(sink.buffer.bytes)
+    /// Writes `value` at the end of `buffer`, in the same pass as whatever surrounds it (an
+    /// envelope's prefix and suffix): no array of its own. Throws `Unsupported` for what it
+    /// does not write exactly as JSONEncoder would; `buffer` then holds an unfinished value,
+    /// and the caller starts again.
+    package static func write<T: Encodable>(_ value: T, into buffer: inout JSONBuffer) throws {
+        let sink = Sink(continuing: buffer)
+        defer { buffer = sink.surrender() }
+        try sink.encodeValue(value)
+        if sink.unsupported { throw Unsupported() }
     }
 }
 
@@ -213,8 +125,6 @@ let falseBytes = Array("false".utf8)
 let nullBytes = Array("null".utf8)
 private let emptyObject = Array("{}".utf8)
 private let emptyString = Array("\"\"".utf8)
-private let eventPrefix = Array("{\"event\":".utf8)
-private let dataKey = Array(",\"data\":".utf8)
 
 /// The Encoder handed to one value: it may ask for one container.
 struct SinkEncoder: Encoder {

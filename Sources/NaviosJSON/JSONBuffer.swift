@@ -7,30 +7,30 @@
 ///
 /// The writing of bytes and strings is inlinable, for the codecs that payload types inline.
 @usableFromInline
-struct JSONBuffer {
-    @usableFromInline var base: UnsafeMutablePointer<UInt8>
-    @usableFromInline var count = 0
-    @usableFromInline var capacity: Int
+package struct JSONBuffer {
+    @usableFromInline package var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline package var count = 0
+    @usableFromInline package var capacity: Int
     /// Whether `base` is heap memory of this buffer's (freed by `free`), not the caller's.
-    @usableFromInline var owned: Bool
+    @usableFromInline package var owned: Bool
 
     /// Writes into `memory`, which the caller owns and keeps for as long as the buffer is used;
     /// what does not fit moves to the heap.
     @inlinable
-    init(in memory: UnsafeMutableBufferPointer<UInt8>) {
+    package init(in memory: UnsafeMutableBufferPointer<UInt8>) {
         base = memory.baseAddress!
         capacity = memory.count
         owned = false
     }
 
-    init(capacity: Int) {
+    package init(capacity: Int) {
         base = .allocate(capacity: capacity)
         self.capacity = capacity
         owned = true
     }
 
     @inlinable
-    mutating func free() {
+    package mutating func free() {
         if owned { base.deallocate() }
         owned = false
         capacity = 0
@@ -38,15 +38,21 @@ struct JSONBuffer {
     }
 
     @inlinable
-    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Forgets what was written after the first `count` bytes (a value to be written again).
+    package mutating func truncate(to count: Int) {
+        precondition(count <= self.count)
+        self.count = count
+    }
 
     @inlinable @inline(__always)
-    mutating func reserve(_ extra: Int) {
+    package mutating func reserve(_ extra: Int) {
         if count &+ extra > capacity { grow(extra) }
     }
 
     @inline(never) @usableFromInline
-    mutating func grow(_ extra: Int) {
+    package mutating func grow(_ extra: Int) {
         let size = max(capacity * 2, count + extra, 64)
         let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
         grown.update(from: base, count: count)
@@ -59,14 +65,14 @@ struct JSONBuffer {
     // MARK: raw bytes
 
     @inlinable @inline(__always)
-    mutating func put(_ byte: UInt8) {
+    package mutating func put(_ byte: UInt8) {
         reserve(1)
         base[count] = byte
         count &+= 1
     }
 
     @inlinable
-    mutating func put(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func put(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
         Self.copy(source, count: bytes.count, to: base + count)
@@ -75,7 +81,7 @@ struct JSONBuffer {
 
     /// The envelope's pieces are a few dozen bytes: copied a word at a time, with no call.
     @inlinable @inline(__always)
-    static func copy(_ source: UnsafeRawPointer, count: Int, to target: UnsafeMutablePointer<UInt8>) {
+    package static func copy(_ source: UnsafeRawPointer, count: Int, to target: UnsafeMutablePointer<UInt8>) {
         guard count <= 64 else {
             target.update(from: source.assumingMemoryBound(to: UInt8.self), count: count)
             return
@@ -105,12 +111,12 @@ struct JSONBuffer {
     }
 
     @inlinable
-    mutating func put(_ text: StaticString) {
+    package mutating func put(_ text: StaticString) {
         text.withUTF8Buffer { put(UnsafeRawBufferPointer($0)) }
     }
 
     @inlinable
-    mutating func put(_ bytes: [UInt8]) {
+    package mutating func put(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { put($0) }
     }
 
@@ -120,7 +126,7 @@ struct JSONBuffer {
     /// worst case (every byte a six-byte `\u00XX`) is made once, so the copying checks no
     /// capacity.
     @inlinable
-    mutating func writeString(_ text: String) {
+    package mutating func writeString(_ text: String) {
         // Borrowed, not copied: `withUTF8` on a `var` copy would retain the storage.
         if text.utf8.withContiguousStorageIfAvailable({ writeString(utf8: $0) }) == nil {
             var copy = text
@@ -132,7 +138,7 @@ struct JSONBuffer {
     /// before its first stop, if any, which is then escaped. The room reserved for the worst
     /// case covers the whole words stored past a stop.
     @inlinable
-    mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
+    package mutating func writeString(utf8: UnsafeBufferPointer<UInt8>) {
         let length = utf8.count
         reserve(length &* 6 &+ 10)   // and a word's slack for the last one
         var out = base + count
@@ -183,7 +189,7 @@ struct JSONBuffer {
 
     /// The escape of a byte that cannot stand in a string as it is; returns where it ends.
     @usableFromInline
-    static func writeEscape(_ byte: UInt8, at out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    package static func writeEscape(_ byte: UInt8, at out: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         out[0] = UInt8(ascii: "\\")
         switch byte {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"):
@@ -212,7 +218,7 @@ struct JSONBuffer {
     /// Decimal digits written straight into the output (no intermediate String): counted
     /// first, then written from the last, two at a time.
     @inlinable
-    mutating func writeInteger(_ value: Int64) {
+    package mutating func writeInteger(_ value: Int64) {
         reserve(20)
         if value < 0 { put(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
@@ -246,20 +252,20 @@ struct JSONBuffer {
 
     /// "00" through "99", for writing integers two digits at a time.
     @usableFromInline
-    static let digitPairs: StaticString = """
+    package static let digitPairs: StaticString = """
         00010203040506070809101112131415161718192021222324252627282930313233343536373839\
         40414243444546474849505152535455565758596061626364656667686970717273747576777879\
         8081828384858687888990919293949596979899
         """
 
-    mutating func writeUnsigned(_ value: UInt64) {
+    package mutating func writeUnsigned(_ value: UInt64) {
         if let signed = Int64(exactly: value) { return writeInteger(signed) }
         put(Array(String(value).utf8))
     }
 
     /// Integral values as integers, as JSONEncoder writes them ("3", not "3.0"); a non-finite
     /// number throws (JSON has none).
-    mutating func writeDouble(_ value: Double) throws {
+    package mutating func writeDouble(_ value: Double) throws {
         guard value.isFinite else { throw WsJSONWriter.Unsupported() }
         if value == value.rounded(), abs(value) < 9_007_199_254_740_992 {
             writeInteger(Int64(value))
@@ -270,7 +276,7 @@ struct JSONBuffer {
 
     /// A Float in its own shortest form ("0.1", where widening to Double would write
     /// "0.10000000149011612").
-    mutating func writeFloat(_ value: Float) throws {
+    package mutating func writeFloat(_ value: Float) throws {
         guard value.isFinite else { throw WsJSONWriter.Unsupported() }
         if value == value.rounded(), abs(value) < 16_777_216 {
             writeInteger(Int64(value))
