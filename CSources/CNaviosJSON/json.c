@@ -186,7 +186,7 @@ int nws_json_validate(const uint8_t *text, size_t len) {
 
 /* A member's value at p that is a safe integer: non-negative, below 2^53, without leading zeros,
  * and not the integer part of a longer number ("1.5", "1e3"). 1 and *out set, or 0. */
-static inline int safe_integer(pos p, pos end, int64_t *out) {
+static inline int safe_integer(pos p, pos end, int64_t *out, pos *after) {
     pos start = p;
     /* 2^53 has 16 digits: a 17th is refused, and 17 cannot overflow before the range check. */
     pos limit = end - p > 17 ? p + 17 : end;
@@ -200,6 +200,7 @@ static inline int safe_integer(pos p, pos end, int64_t *out) {
     if (digits == 0 || digits > 16 || (*start == '0' && digits > 1) || value >= MAX_SAFE) return 0;
     if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) return 0;
     *out = value;
+    *after = p;
     return 1;
 }
 
@@ -213,7 +214,8 @@ void nws_json_keys_init(nws_json_keys *set, const char *const *names, size_t cou
         set->name[k] = names[k];
         set->len[k] = (uint8_t)(len < NWS_JSON_KEY_MAX ? len : NWS_JSON_KEY_MAX);
         /* The key as usually written, quotes included, in one little-endian word when it fits:
-         * one load and one compare recognise it. */
+         * one load and one compare recognise it. A key that does not fit gets a mask of 0 and
+         * a word of 1, which no text matches, and is compared byte by byte. */
         if (len + 2 <= 8) {
             uint8_t quoted[8] = {0};
             quoted[0] = '"';
@@ -221,6 +223,9 @@ void nws_json_keys_init(nws_json_keys *set, const char *const *names, size_t cou
             quoted[len + 1] = '"';
             memcpy(&set->word[k], quoted, 8);
             set->mask[k] = len + 2 == 8 ? ~0ull : (1ull << ((len + 2) * 8)) - 1;
+        } else {
+            set->word[k] = 1;
+            set->has_long_keys = 1;
         }
     }
 }
@@ -262,40 +267,38 @@ static int escaped_key(const nws_json_keys *set, pos s, pos end) {
 }
 
 /* The index of the key at p (its opening quote) as written, or -1 when it is none of set's
- * as written (it may still be one spelled with escapes). */
+ * as written (it may still be one spelled with escapes). A key that fits a word with its
+ * quotes is one masked compare when 8 bytes can be read; the rest take memcmp. */
 static inline int plain_key(const nws_json_keys *set, pos p, pos end) {
     if (end - p >= 8) {
         uint64_t word;
         memcpy(&word, p, 8);
         for (size_t k = 0; k < set->count; k++) {
-            if (set->mask[k] != 0 && (word & set->mask[k]) == set->word[k]) return (int)k;
+            if ((word & set->mask[k]) == set->word[k]) return (int)k;
         }
+        if (!set->has_long_keys) return -1;
     }
     for (size_t k = 0; k < set->count; k++) {
         size_t len = set->len[k];
-        if (set->mask[k] != 0 && end - p >= 8) continue;   /* decided by the word above */
         if ((size_t)(end - p) >= len + 2 && p[len + 1] == '"' && memcmp(p + 1, set->name[k], len) == 0) return (int)k;
     }
     return -1;
 }
 
-static uint8_t kind_of(uint8_t first) {
-    switch (first) {
-    case '"': return NWS_JSON_STRING;
-    case '{': return NWS_JSON_OBJECT;
-    case '[': return NWS_JSON_ARRAY;
-    case 't': return NWS_JSON_TRUE;
-    case 'f': return NWS_JSON_FALSE;
-    case 'n': return NWS_JSON_NULL;
-    default: return NWS_JSON_NUMBER;
-    }
-}
+/* A value's kind from its first byte (anything else is a number, or invalid: the scan says). */
+static const uint8_t kind_of[256] = {
+    ['"'] = NWS_JSON_STRING, ['{'] = NWS_JSON_OBJECT, ['['] = NWS_JSON_ARRAY, ['t'] = NWS_JSON_TRUE,
+    ['f'] = NWS_JSON_FALSE, ['n'] = NWS_JSON_NULL, ['-'] = NWS_JSON_NUMBER, ['0'] = NWS_JSON_NUMBER,
+    ['1'] = NWS_JSON_NUMBER, ['2'] = NWS_JSON_NUMBER, ['3'] = NWS_JSON_NUMBER, ['4'] = NWS_JSON_NUMBER,
+    ['5'] = NWS_JSON_NUMBER, ['6'] = NWS_JSON_NUMBER, ['7'] = NWS_JSON_NUMBER, ['8'] = NWS_JSON_NUMBER,
+    ['9'] = NWS_JSON_NUMBER,
+};
 
 /* Each member's key is recognised before its value is scanned (as usually written, then, for
  * a key with escapes, unescaped), and the value of a key of the set is reported in the same
  * pass; any other member is validated and skipped. */
 int nws_json_members(const uint8_t *text, size_t len, const nws_json_keys *set, nws_json_member *out) {
-    memset(out, 0, set->count * sizeof *out);
+    int found = 0;   /* a bit per key of the set: out[k] is written only when bit k is set */
     pos end = text + len;
     pos p = skip_ws(text, end);
     if (p >= end || *p != '{') return NWS_JSON_INVALID;
@@ -318,24 +321,33 @@ int nws_json_members(const uint8_t *text, size_t len, const nws_json_keys *set, 
             if ((p = skip_value(p, end, 1)) == NULL) goto invalid;
         } else {
             nws_json_member *m = &out[k];
-            if (m->value != NULL) goto invalid;   /* one key twice, however each was spelled */
+            if (found & (1 << k)) goto invalid;   /* one key twice, however each was spelled */
+            found |= 1 << k;
             pos value = p;
-            m->kind = kind_of(*value);
+            m->kind = kind_of[*value];
+            m->escaped = 0;
+            m->is_safe_integer = 0;
             if (m->kind == NWS_JSON_STRING) {
                 int escaped = 0;
                 if ((p = skip_string(value, end, &escaped)) == NULL) goto invalid;
                 m->escaped = (uint8_t)escaped;
-            } else {
-                if ((p = skip_value(value, end, 1)) == NULL) goto invalid;
-                if (m->kind == NWS_JSON_NUMBER) m->is_safe_integer = (uint8_t)safe_integer(value, p, &m->integer);
+            } else if (m->kind == NWS_JSON_NUMBER && (unsigned)*value - '0' <= 9) {
+                /* Read as a safe integer in the same pass; anything longer is skipped as the
+                 * number it is. */
+                if (safe_integer(value, end, &m->integer, &p)) {
+                    m->is_safe_integer = 1;
+                } else if ((p = skip_number(value, end)) == NULL) {
+                    goto invalid;
+                }
+            } else if ((p = skip_value(value, end, 1)) == NULL) {
+                goto invalid;
             }
             m->value = value;
             m->len = (size_t)(p - value);
         }
         if ((p = next_member(p, end, &closed)) == NULL) goto invalid;
     }
-    if (skip_ws(p, end) == end) return 0;
+    if (skip_ws(p, end) == end) return found;
 invalid:
-    memset(out, 0, set->count * sizeof *out);
     return NWS_JSON_INVALID;
 }

@@ -41,6 +41,7 @@ package struct JSONBuffer {
     package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// Forgets what was written after the first `count` bytes (a value to be written again).
+    @usableFromInline
     package mutating func truncate(to count: Int) {
         precondition(count <= self.count)
         self.count = count

@@ -7,6 +7,7 @@ import Foundation
 /// Any `Encodable` value as JSON: the streaming writer (``WsJSONWriter``) first, JSONEncoder
 /// for what the writer declines, so the output is always valid JSON and always the same for
 /// the same value. Strings are escaped by one routine, `JSONBuffer.writeString`.
+@usableFromInline
 package enum JSONEncoding {
     /// Shared: swift-foundation's JSONEncoder keeps its options behind a lock and each encode
     /// its own state, so one instance serves every thread. Sorted keys keep the output stable
@@ -23,6 +24,7 @@ package enum JSONEncoding {
     }
 
     /// `value` written at the end of `buffer`, between whatever the caller writes around it.
+    @usableFromInline
     package static func write<T: Encodable>(_ value: T, into buffer: inout JSONBuffer) throws {
         let start = buffer.count
         do {

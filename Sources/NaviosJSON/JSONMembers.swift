@@ -27,13 +27,11 @@ package final class JSONKeySet: @unchecked Sendable {
     // @unchecked: written once in init, read-only after.
     private let keys: UnsafeMutablePointer<nws_json_keys>
     private let names: [UnsafeMutablePointer<CChar>]
-    package let count: Int
 
-    /// At most 8 ASCII keys of at most 32 bytes each.
+    /// At most `JSONScan.capacity` ASCII keys of at most 32 bytes each.
     package init(_ keys: [String]) {
-        precondition(keys.count <= Int(NWS_JSON_MAX_KEYS) && keys.allSatisfy { $0.utf8.count <= Int(NWS_JSON_KEY_MAX) })
+        precondition(keys.count <= JSONScan.capacity && keys.allSatisfy { $0.utf8.count <= Int(NWS_JSON_KEY_MAX) })
         names = keys.map { strdup($0)! }
-        count = keys.count
         self.keys = .allocate(capacity: 1)
         names.map { UnsafePointer($0) as UnsafePointer<CChar>? }.withUnsafeBufferPointer {
             nws_json_keys_init(self.keys, $0.baseAddress, $0.count)
@@ -45,30 +43,58 @@ package final class JSONKeySet: @unchecked Sendable {
         names.forEach { free($0) }
     }
 
-    /// Validates `text` as one JSON object and lends `body` where the values of the keys lie
-    /// (indexed as the keys were given), or nil when the text is not one object or repeats a
-    /// key of the set.
-    @inline(__always)
-    package func scan<R>(_ text: UnsafeRawBufferPointer, _ body: (JSONMembers?) throws -> R) rethrows -> R {
-        try withUnsafeTemporaryAllocation(of: nws_json_member.self, capacity: Int(NWS_JSON_MAX_KEYS)) { out in
-            let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self)
-            guard nws_json_members(base, text.count, keys, out.baseAddress) == 0 else { return try body(nil) }
-            return try body(JSONMembers(raw: UnsafePointer(out.baseAddress!)))
+    /// Validates `text` as one JSON object and says where the values of the keys lie (by
+    /// their index in the set); not valid when the text is not one object or repeats a key of
+    /// the set. The members point into `text`.
+    package func scan(_ text: UnsafeRawBufferPointer) -> JSONScan {
+        withUnsafeTemporaryAllocation(of: nws_json_member.self, capacity: JSONScan.capacity) { out in
+            let found = nws_json_members(text.baseAddress?.assumingMemoryBound(to: UInt8.self), text.count, keys,
+                                         out.baseAddress)
+            var scan = JSONScan(found: found)
+            guard found > 0 else { return scan }
+            for index in 0..<JSONScan.capacity where found & (1 << index) != 0 {
+                let m = out[index]
+                scan[index] = JSONMember(
+                    text: UnsafeRawBufferPointer(start: m.value, count: m.len),
+                    kind: JSONKind(rawValue: m.kind) ?? .absent,
+                    escaped: m.escaped != 0,
+                    safeInteger: m.is_safe_integer != 0 ? m.integer : nil)
+            }
+            return scan
         }
     }
 }
 
-/// The members a scan found, lent for the duration of `JSONKeySet.scan`'s body.
-package struct JSONMembers {
-    fileprivate let raw: UnsafePointer<nws_json_member>
+/// What one scan found: valid or not, and each key's member (absent ones have kind `.absent`).
+package struct JSONScan {
+    /// How many keys a set may have: the members are kept inline, not in an array.
+    package static let capacity = 4
+    package let isValid: Bool
+    private var members: (JSONMember, JSONMember, JSONMember, JSONMember)
+
+    init(found: Int32) {
+        isValid = found >= 0
+        let absent = JSONMember(text: nil, kind: .absent, escaped: false, safeInteger: nil)
+        members = (absent, absent, absent, absent)
+    }
 
     package subscript(_ index: Int) -> JSONMember {
-        let m = raw[index]
-        return JSONMember(
-            text: m.value.map { UnsafeRawBufferPointer(start: $0, count: m.len) },
-            kind: JSONKind(rawValue: m.kind) ?? .absent,
-            escaped: m.escaped != 0,
-            safeInteger: m.is_safe_integer != 0 ? m.integer : nil)
+        get {
+            switch index {
+            case 0: return members.0
+            case 1: return members.1
+            case 2: return members.2
+            default: return members.3
+            }
+        }
+        set {
+            switch index {
+            case 0: members.0 = newValue
+            case 1: members.1 = newValue
+            case 2: members.2 = newValue
+            default: members.3 = newValue
+            }
+        }
     }
 }
 

@@ -131,14 +131,22 @@ import Testing
         if case .failure(let failure) = error { #expect(failure.message == "payload is missing") }
     }
 
-    /// The envelope written by the codec, next to the one the Codable writer makes of the same value.
+    /// The acknowledgement the JSON protocol writes of a value by the value's own codec, next
+    /// to the one the Codable writer makes of the same value.
     static func envelopes<T: WsJSONCodable>(_ value: T) throws -> (codec: String, codable: String) {
-        var codec = ""
-        try WsJSON.withEnvelope(prefix: WsJSON.envelopePrefix(event: "e\n\"v"), codable: value, ack: 1) {
-            codec = String(decoding: $0, as: UTF8.self)
+        let wire = WsJSONEnvelope.shared
+        let prefix = wire.ackPrefix(event: "e\n\"v")
+        var buffer = JSONBuffer(capacity: 64)
+        defer { buffer.free() }
+        try wire.writeAck(1, prefix: prefix, into: &buffer) { buffer in
+            var output = WsJSONOutput(buffer)
+            defer { buffer = output.buffer }
+            try value.encode(wsJSON: &output)
         }
-        let codable = try WsJSON.withEnvelope(event: "e\n\"v", value: value, tail: ("ack", 1)) { String(decoding: $0, as: UTF8.self) }
-        return (codec, codable)
+        let codec = String(decoding: buffer.bytes, as: UTF8.self)
+        buffer.truncate(to: 0)
+        try wire.writeAck(1, prefix: prefix, into: &buffer) { try WsJSONWriter.write(value, into: &$0) }
+        return (codec, String(decoding: buffer.bytes, as: UTF8.self))
     }
 
     @Test func encodesExactlyAsTheCodableWriter() throws {
@@ -180,11 +188,9 @@ import Testing
 
     /// A value its codec cannot write (a non-finite number) goes the Codable way, which refuses it.
     @Test func aNonFiniteNumberFallsBackAndFails() {
-        #expect(throws: WsJSONWriter.Unsupported.self) {
-            try WsJSON.withEnvelope(prefix: WsJSON.envelopePrefix(event: "e"), codable: Ratio(r: .nan), ack: nil) { _ in }
-        }
-        #expect(throws: (any Error).self) {
-            try WsJSON.withReply(event: "e", prefix: WsJSON.envelopePrefix(event: "e"), codable: Ratio(r: .infinity), ack: 2) { _ in }
-        }
+        var output = WsJSONOutput(JSONBuffer(capacity: 16))
+        defer { output.buffer.free() }
+        #expect(throws: (any Error).self) { try Ratio(r: .nan).encode(wsJSON: &output) }
+        #expect(throws: (any Error).self) { try JSONEncoding.encode(Ratio(r: .infinity)) }
     }
 }

@@ -32,6 +32,7 @@ typedef struct nws_json_keys {
     uint8_t len[NWS_JSON_MAX_KEYS];
     uint64_t word[NWS_JSON_MAX_KEYS];      /* "key" with its quotes, when that fits 8 bytes */
     uint64_t mask[NWS_JSON_MAX_KEYS];      /* the bytes of word that count; 0 when it does not fit */
+    int has_long_keys;                     /* some key does not fit a word with its quotes */
 } nws_json_keys;
 
 enum nws_json_kind {
@@ -39,9 +40,9 @@ enum nws_json_kind {
     NWS_JSON_TRUE, NWS_JSON_FALSE, NWS_JSON_NULL,
 };
 
-/* Where one key's value lies. */
+/* Where one key's value lies (written only for the keys found). */
 typedef struct nws_json_member {
-    const uint8_t *value;     /* the value's text (a string with its quotes), NULL when absent */
+    const uint8_t *value;     /* the value's text (a string with its quotes) */
     size_t len;
     uint8_t kind;             /* enum nws_json_kind */
     uint8_t escaped;          /* a string value holds backslash escapes: undo them before use */
@@ -54,8 +55,9 @@ typedef struct nws_json_member {
 /* Prepares a set of keys (names: NUL-terminated ASCII; at most NWS_JSON_MAX_KEYS are kept). */
 void nws_json_keys_init(nws_json_keys *set, const char *const *names, size_t count);
 
-/* 0 and out[k] (for each key k of set) filled, or NWS_JSON_INVALID when the text is not JSON,
- * is not an object, or has a key of the set twice. out has set->count entries. */
+/* A bit per key of the set that the object has (bit k: out[k] is filled; the other entries are
+ * left as they were), or NWS_JSON_INVALID (negative) when the text is not JSON, is not an
+ * object, or has a key of the set twice. out has set->count entries. */
 int nws_json_members(const uint8_t *text, size_t len, const nws_json_keys *set, nws_json_member *out);
 
 /* How many bytes from s[0] a JSON string holds as they are: the index of the first '"', '\\'

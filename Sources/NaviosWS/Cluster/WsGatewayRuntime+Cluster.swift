@@ -4,7 +4,7 @@
 extension WsGatewayRuntime: WsAdapterNode {
     func deliver(_ broadcast: WsClusterBroadcast) { deliver(broadcast, exceptID: nil) }
 
-    func isDeliverable(_ envelope: UnsafeRawBufferPointer) -> Bool { WsJSON.isEnvelope(envelope) }
+    func isDeliverable(_ envelope: UnsafeRawBufferPointer) -> Bool { codec.isDeliverable(envelope) }
 
     func handle(_ request: WsClusterRequest) async -> WsClusterReply? {
         switch request {

@@ -56,6 +56,8 @@ final class AnyGateway: Sendable {
     }
 
     let type: any WsGateway.Type
+    /// The wire protocol the gateway's clients speak.
+    let codec: any WsWireCodec
     let url: String
     let namespace: String
     let guards: [any WsGuard.Type]
@@ -97,6 +99,7 @@ final class AnyGateway: Sendable {
     init<G: WsGateway>(_ instance: G) {
         let definition = G.gateway
         type = G.self
+        codec = definition.wireProtocol.codec
         url = definition.url
         namespace = definition.namespace
         guards = definition.guards

@@ -67,7 +67,8 @@ public struct WsBroadcastOperator: Sendable {
     }
 
     public func emit(_ event: String) {
-        runtime?.broadcast(WsJSON.envelope(event: event, json: nil), selection: self)
+        guard let runtime else { return }
+        runtime.broadcast(runtime.encodeForEmit(event), selection: self)
     }
 
     /// Emits to each selected client of this instance and collects their acknowledgements; a

@@ -53,15 +53,20 @@ public final class WsClient: Sendable, Identifiable {
     /// The rooms the client is in.
     public var rooms: Set<String> { state.withLock { $0.rooms } }
 
-    /// Sends one event to this client.
+    /// Sends one event to this client (dropped, and logged, when `data` does not encode).
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) {
-        guard let envelope = runtime.encodeForEmit(event, data) else { return }
-        send(envelope)
+        do {
+            try send { codec, buffer in
+                try codec.writeEvent(event, id: nil, into: &buffer) { try JSONEncoding.write(data, into: &$0) }
+            }
+        } catch {
+            runtime.logger.error("emit dropped: data does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
+        }
     }
 
     /// Sends one event without data.
     public func emit(_ event: String) {
-        send(WsJSON.envelope(event: event, json: nil))
+        send { codec, buffer in codec.writeEvent(event, into: &buffer) }
     }
 
     /// Sends an event and waits for the client to answer with `{"ack":N,"data":...}`.
@@ -71,7 +76,7 @@ public final class WsClient: Sendable, Identifiable {
         // Encoded once, before an ack id is taken; the id goes into the envelope around it.
         guard let json = try? JSONEncoding.encode(data) else { throw WsException(.encodingFailed) }
         let reply = try await awaitAck(timeout: timeout) { id in
-            self.send(WsJSON.envelope(event: event, json: json, tail: ("id", id)))
+            self.send { codec, buffer in try? codec.writeEvent(event, id: id, into: &buffer) { $0.put(json) } }
         }
         return try reply.withOptionalBytes { try WsPayloadDecoding.decode(R.self, from: $0) }
     }

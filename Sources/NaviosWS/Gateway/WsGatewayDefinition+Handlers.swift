@@ -29,7 +29,7 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
     ) -> Self {
         let decode = payloadDecoder(P.self)
-        let reply = replier(R.self, event: event)
+        let reply = replier(R.self, event: event, codec: wireProtocol.codec)
         return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
             let response = try body(gateway, WsMessageParams(client: client, payload: try decode(data), event: event))
             if let ack { try reply(response, client, ack) }
@@ -56,7 +56,7 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> R
     ) -> Self {
         let decode = payloadDecoder(P.self)
-        let reply = replier(R.self, event: event)
+        let reply = replier(R.self, event: event, codec: wireProtocol.codec)
         return adding(.init(event: event, guards: guards, body: .async { gateway, client, data, ack in
             let payload = try data.withOptionalBytes { try decode($0) }
             let response = try await body(gateway, WsMessageParams(client: client, payload: payload, event: event))
@@ -76,13 +76,13 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
     ) -> Self {
         let validating = P.self is any WsValidatable.Type
-        let prefix = WsJSON.envelopePrefix(event: event)
+        let prefix = wireProtocol.codec.ackPrefix(event: event)
         return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
             // The payload decoded straight into the parameters: a local would be a copy.
             let response = try body(gateway, WsMessageParams(
                 client: client, payload: try WsPayloadDecoding.decodeCodable(P.self, from: data, validating: validating),
                 event: event))
-            if let ack { try WsJSON.reply(to: client, event: event, prefix: prefix, codable: response, ack: ack) }
+            if let ack { try client.sendAck(ack, prefix: prefix, codable: response) }
         }, payloadType: P.self))
     }
 
@@ -151,35 +151,34 @@ private func codableDecoder<C: WsJSONCodable, P>(
     return decode as! @Sendable (UnsafeRawBufferPointer?) throws -> P
 }
 
-/// How a handler without a result acknowledges a message that carried an `id`:
-/// `{"event":E,"ack":N}`.
+/// How a handler without a result acknowledges a message that carried an `id`.
 @usableFromInline
 func acknowledger(event: String) -> @Sendable (WsClient, Int64) -> Void {
-    { client, ack in client.send(WsJSON.envelope(event: event, json: nil, tail: ("ack", ack))) }
+    { client, ack in client.sendAck(ack, event: event) }
 }
 
-/// How a handler's result becomes its acknowledgement, `{"event":E,"data":<result>,"ack":N}`,
-/// settled once per handler: by the type's own codec when it has one, else through
-/// `Encodable`. The result is borrowed, never copied or boxed.
+/// How a handler's result becomes its acknowledgement, settled once per handler: the codec's
+/// prefix for the event made once, and the result written by the type's own codec when it has
+/// one, else through `Encodable`. The result is borrowed, never copied or boxed.
 @usableFromInline
-func replier<R: Encodable & Sendable>(_ type: R.Type, event: String) -> @Sendable (R, WsClient, Int64) throws -> Void {
+func replier<R: Encodable & Sendable>(
+    _ type: R.Type, event: String, codec: any WsWireCodec
+) -> @Sendable (R, WsClient, Int64) throws -> Void {
     if R.self == WsNoResponse.self {
         let acknowledge = acknowledger(event: event)
         return { _, client, ack in acknowledge(client, ack) }
     }
-    if let codable = R.self as? any WsJSONCodable.Type { return codableReplier(codable, as: R.self, event: event) }
-    return { value, client, ack in
-        try WsJSON.withEnvelope(event: event, value: value, tail: ("ack", ack)) { client.send($0) }
-    }
+    let prefix = codec.ackPrefix(event: event)
+    if let codable = R.self as? any WsJSONCodable.Type { return codableReplier(codable, as: R.self, prefix: prefix) }
+    return { value, client, ack in try client.sendAck(ack, prefix: prefix, value) }
 }
 
 /// `C` is `R`, known to be ``WsJSONCodable``: the cast of the function type always succeeds.
 private func codableReplier<C: WsJSONCodable, R>(
-    _ type: C.Type, as response: R.Type, event: String
+    _ type: C.Type, as response: R.Type, prefix: [UInt8]
 ) -> @Sendable (R, WsClient, Int64) throws -> Void {
-    let prefix = WsJSON.envelopePrefix(event: event)
     let reply: @Sendable (C, WsClient, Int64) throws -> Void = { value, client, ack in
-        try WsJSON.reply(to: client, event: event, prefix: prefix, codable: value, ack: ack)
+        try client.sendAck(ack, prefix: prefix, codable: value)
     }
     return reply as! @Sendable (R, WsClient, Int64) throws -> Void
 }

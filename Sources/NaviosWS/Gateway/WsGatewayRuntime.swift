@@ -128,7 +128,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         guard let client = client(of: connection), client.onLoop.ready else { return }
         let gateway = client.gateway
         guard gateway.hasBinaryHandler else {
-            client.send(errorEnvelope(event: "binary", WsException(.unsupported, "this gateway takes no binary messages"), ack: nil))
+            client.sendError("binary", ack: nil, WsException(.unsupported, "this gateway takes no binary messages"))
             return
         }
         let bytes = Array(data)
@@ -151,15 +151,13 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     // MARK: dispatch
 
     private func dispatch(_ client: WsClient, _ gateway: AnyGateway, _ text: UnsafeRawBufferPointer, inlineAllowed: Bool) {
-        WsJSON.decode(text) { inbound in
-            switch inbound {
-            case .event(let name, let escaped, let payload, let ack):
-                dispatch(client, gateway, event: name, escaped: escaped, payload, ack, inlineAllowed: inlineAllowed)
-            case .answer(let id, let payload):
-                client.resolveAck(id, .success(payload.map(Array.init)))
-            case .invalid(let reason):
-                client.send(errorEnvelope(event: "error", WsException(.invalidEnvelope, reason), ack: nil))
-            }
+        switch client.codec.decode(text) {
+        case .event(let name, let escaped, let payload, let ack):
+            dispatch(client, gateway, event: name, escaped: escaped, payload, ack, inlineAllowed: inlineAllowed)
+        case .answer(let id, let payload):
+            client.resolveAck(id, .success(payload.map(Array.init)))
+        case .invalid(let reason):
+            client.sendError("error", ack: nil, WsException(.invalidEnvelope, reason))
         }
     }
 
@@ -169,8 +167,8 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         _ data: UnsafeRawBufferPointer?, _ ack: Int64?, inlineAllowed: Bool
     ) {
         if name.count > limits.maxEventNameBytes {
-            client.send(errorEnvelope(event: limits.echo(name), WsException(
-                .limitExceeded, "the event name is longer than \(limits.maxEventNameBytes) bytes"), ack: ack))
+            client.sendError(limits.echo(name), ack: ack, WsException(
+                .limitExceeded, "the event name is longer than \(limits.maxEventNameBytes) bytes"))
             return
         }
         if !escaped, let match = gateway.handler(matching: name) {
@@ -182,7 +180,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         let event = Self.eventName(name, escaped: escaped)
         guard let handler = gateway.handlers[event] else {
             if admitted(client, event, ack) {
-                client.send(errorEnvelope(event: event, WsException(.unknownEvent, "no handler for this event"), ack: ack))
+                client.sendError(event, ack: ack, WsException(.unknownEvent, "no handler for this event"))
             }
             return
         }
@@ -201,7 +199,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     private func admitted(_ client: WsClient, _ event: String, _ ack: Int64?, _ limit: WsRateLimit) -> Bool {
         let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
         if verdict == .allowed { return true }
-        client.send(errorEnvelope(event: event, WsException(.rateLimited, "too many messages"), ack: ack))
+        client.sendError(event, ack: ack, WsException(.rateLimited, "too many messages"))
         if verdict == .exceeded { try? client.connection.close(code: 1008, reason: "rate limit exceeded") }
         return false
     }
@@ -232,7 +230,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
                     let allowed = try await self.check(guardType, WsExecutionContext(
                         client: client, event: event, payload: json, gateway: gateway.type))
                     if !allowed {
-                        client.send(self.errorEnvelope(event: event, WsException(.forbidden, "a guard refused this message"), ack: ack))
+                        client.sendError(event, ack: ack, WsException(.forbidden, "a guard refused this message"))
                         return
                     }
                 }
@@ -248,21 +246,13 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         switch error {
         case let e as WsException: exception = e
         case let e as WsPayloadError:
-            client.send(errorEnvelope(event: event, json: (try? JSONEncoding.encode(e)) ?? [], ack: ack))
+            client.sendError(event, ack: ack, e)
             return
         default:
             logger.error("handler failed", metadata: ["event": "\(event)", "client": "\(client.id)", "error": "\(error)"])
             exception = WsException(.internalError, "the handler failed")
         }
-        client.send(errorEnvelope(event: event, exception, ack: ack))
-    }
-
-    private func errorEnvelope(event: String, _ exception: WsException, ack: Int64?) -> [UInt8] {
-        errorEnvelope(event: event, json: (try? JSONEncoding.encode(exception)) ?? [], ack: ack)
-    }
-
-    private func errorEnvelope(event: String, json: [UInt8], ack: Int64?) -> [UInt8] {
-        WsJSON.envelope(event: event, field: "error", json: json, tail: ack.map { ("ack", $0) })
+        client.sendError(event, ack: ack, exception)
     }
 
     private func check(_ guardType: any WsGuard.Type, _ context: WsExecutionContext) async throws -> Bool {
@@ -287,14 +277,30 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
 
     // MARK: emitting
 
-    /// The whole envelope `{"event":..,"data":..}`, or nil (logged) when `data` does not encode.
+    /// The codec of broadcasts and of emits from services. Every gateway speaks the JSON
+    /// protocol today (``WsWireProtocol`` has one case); with several, a broadcast is encoded
+    /// once per protocol present among its recipients.
+    var codec: any WsWireCodec { WsWireProtocol.json.codec }
+
+    /// One event as the codec frames it, or nil (logged) when `data` does not encode.
     func encodeForEmit<T: Encodable>(_ event: String, _ data: T) -> [UInt8]? {
+        var buffer = JSONBuffer(capacity: 256)
+        defer { buffer.free() }
         do {
-            return try WsJSON.envelope(event: event, value: data)
+            try codec.writeEvent(event, id: nil, into: &buffer) { try JSONEncoding.write(data, into: &$0) }
+            return Array(buffer.bytes)
         } catch {
             logger.error("emit dropped: data does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
             return nil
         }
+    }
+
+    /// One event without data, as the codec frames it.
+    func encodeForEmit(_ event: String) -> [UInt8] {
+        var buffer = JSONBuffer(capacity: 64)
+        defer { buffer.free() }
+        codec.writeEvent(event, into: &buffer)
+        return Array(buffer.bytes)
     }
 
     func broadcast(_ text: [UInt8], selection: WsBroadcastOperator) {

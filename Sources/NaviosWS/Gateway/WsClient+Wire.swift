@@ -1,0 +1,68 @@
+/// What a client is sent, written by the wire protocol its gateway speaks: the runtime names
+/// the message (an event, an acknowledgement, an error) and its payload; the codec frames it.
+extension WsClient {
+    /// The wire protocol this client speaks.
+    @usableFromInline
+    var codec: any WsWireCodec { gateway.codec }
+
+    /// Writes one message with the client's protocol into stack memory (the heap only past 512
+    /// bytes) and sends it. (`write` returns nothing: with a generic result, the temporary
+    /// allocation would look up its `Result` type's metadata on every call.)
+    @usableFromInline
+    func send(droppable: Bool = false, _ write: (any WsWireCodec, inout JSONBuffer) throws -> Void) rethrows {
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
+            var buffer = JSONBuffer(in: memory)
+            defer { buffer.free() }
+            try write(codec, &buffer)
+            send(buffer.bytes, droppable: droppable)
+        }
+    }
+
+    /// An error answering a message about `event`: a ``WsException``, a ``WsPayloadError``.
+    func sendError(_ event: String, ack: Int64?, _ error: some Encodable) {
+        do {
+            try send { codec, buffer in
+                try codec.writeError(event, ack: ack, into: &buffer) { try JSONEncoding.write(error, into: &$0) }
+            }
+        } catch {
+            runtime.logger.error("error reply dropped: it does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
+        }
+    }
+
+    /// The acknowledgement of a handler that returns nothing.
+    @usableFromInline
+    func sendAck(_ ack: Int64, event: String) {
+        send { codec, buffer in codec.writeAck(ack, event: event, into: &buffer) }
+    }
+
+    /// The acknowledgement carrying a handler's result; `prefix` is the codec's `ackPrefix` of
+    /// the event, made once per handler.
+    @usableFromInline
+    func sendAck<T: Encodable>(_ ack: Int64, prefix: [UInt8], _ value: T) throws {
+        try send { codec, buffer in
+            try codec.writeAck(ack, prefix: prefix, into: &buffer) { try JSONEncoding.write(value, into: &$0) }
+        }
+    }
+
+    /// The same for a result with a codec of its own (``WsJSONCodable``), written by it; what
+    /// the codec cannot write takes the `Encodable` route, as everywhere else.
+    @inlinable
+    func sendAck<T: WsJSONCodable>(_ ack: Int64, prefix: [UInt8], codable value: T) throws {
+        try send { codec, buffer in
+            do {
+                try codec.writeAck(ack, prefix: prefix, into: &buffer) { buffer in
+                    var output = WsJSONOutput(buffer)
+                    defer { buffer = output.buffer }
+                    do {
+                        try value.encode(wsJSON: &output)
+                    } catch {
+                        throw WsJSONWriter.Unsupported()
+                    }
+                }
+            } catch is WsJSONWriter.Unsupported {
+                buffer.truncate(to: 0)
+                try codec.writeAck(ack, prefix: prefix, into: &buffer) { try JSONEncoding.write(value, into: &$0) }
+            }
+        }
+    }
+}
