@@ -134,7 +134,7 @@ import Testing
     /// The acknowledgement the JSON protocol writes of a value by the value's own codec, next
     /// to the one the Codable writer makes of the same value.
     static func envelopes<T: WsJSONCodable>(_ value: T) throws -> (codec: String, codable: String) {
-        let wire = WsJSONEnvelope.shared
+        let wire = WsJSONEnvelope.self
         let prefix = wire.ackPrefix(event: "e\n\"v")
         var buffer = JSONBuffer(capacity: 64)
         defer { buffer.free() }

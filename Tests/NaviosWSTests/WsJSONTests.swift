@@ -5,7 +5,7 @@ import Testing
 /// The JSON wire protocol, the one place that knows the envelope's keys: what it writes, and
 /// what it reads of a frame.
 @Suite struct WsJSONEnvelopeTests {
-    let wire = WsJSONEnvelope.shared
+    let wire = WsJSONEnvelope.self
 
     func written(_ write: (inout JSONBuffer) throws -> Void) rethrows -> String {
         var buffer = JSONBuffer(capacity: 16)

@@ -57,7 +57,7 @@ final class AnyGateway: Sendable {
 
     let type: any WsGateway.Type
     /// The wire protocol the gateway's clients speak.
-    let codec: any WsWireCodec
+    let codec: any WsWireCodec.Type
     let url: String
     let namespace: String
     let guards: [any WsGuard.Type]

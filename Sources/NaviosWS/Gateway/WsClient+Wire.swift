@@ -3,13 +3,13 @@
 extension WsClient {
     /// The wire protocol this client speaks.
     @usableFromInline
-    var codec: any WsWireCodec { gateway.codec }
+    var codec: any WsWireCodec.Type { gateway.codec }
 
     /// Writes one message with the client's protocol into stack memory (the heap only past 512
     /// bytes) and sends it. (`write` returns nothing: with a generic result, the temporary
     /// allocation would look up its `Result` type's metadata on every call.)
     @usableFromInline
-    func send(droppable: Bool = false, _ write: (any WsWireCodec, inout JSONBuffer) throws -> Void) rethrows {
+    func send(droppable: Bool = false, _ write: (any WsWireCodec.Type, inout JSONBuffer) throws -> Void) rethrows {
         try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
             var buffer = JSONBuffer(in: memory)
             defer { buffer.free() }
@@ -44,25 +44,26 @@ extension WsClient {
         }
     }
 
-    /// The same for a result with a codec of its own (``WsJSONCodable``), written by it; what
-    /// the codec cannot write takes the `Encodable` route, as everywhere else.
+    /// The same for a result with a codec of its own (``WsJSONCodable``), written by it between
+    /// the codec's head and tail, in one function specialised for the result's type; what the
+    /// codec cannot write takes the `Encodable` route, as everywhere else.
     @inlinable
     func sendAck<T: WsJSONCodable>(_ ack: Int64, prefix: [UInt8], codable value: T) throws {
-        try send { codec, buffer in
+        let codec = self.codec
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
+            var output = WsJSONOutput(JSONBuffer(in: memory))
+            defer { output.buffer.free() }
+            codec.writeAckHead(ack, prefix: prefix, into: &output.buffer)
             do {
-                try codec.writeAck(ack, prefix: prefix, into: &buffer) { buffer in
-                    var output = WsJSONOutput(buffer)
-                    defer { buffer = output.buffer }
-                    do {
-                        try value.encode(wsJSON: &output)
-                    } catch {
-                        throw WsJSONWriter.Unsupported()
-                    }
-                }
-            } catch is WsJSONWriter.Unsupported {
-                buffer.truncate(to: 0)
-                try codec.writeAck(ack, prefix: prefix, into: &buffer) { try JSONEncoding.write(value, into: &$0) }
+                try value.encode(wsJSON: &output)
+            } catch {
+                output.buffer.truncate(to: 0)
+                try codec.writeAck(ack, prefix: prefix, into: &output.buffer) { try JSONEncoding.write(value, into: &$0) }
+                send(output.buffer.bytes)
+                return
             }
+            codec.writeAckTail(ack, into: &output.buffer)
+            send(output.buffer.bytes)
         }
     }
 }

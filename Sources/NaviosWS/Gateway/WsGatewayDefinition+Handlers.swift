@@ -162,7 +162,7 @@ func acknowledger(event: String) -> @Sendable (WsClient, Int64) -> Void {
 /// one, else through `Encodable`. The result is borrowed, never copied or boxed.
 @usableFromInline
 func replier<R: Encodable & Sendable>(
-    _ type: R.Type, event: String, codec: any WsWireCodec
+    _ type: R.Type, event: String, codec: any WsWireCodec.Type
 ) -> @Sendable (R, WsClient, Int64) throws -> Void {
     if R.self == WsNoResponse.self {
         let acknowledge = acknowledger(event: event)

@@ -280,7 +280,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     /// The codec of broadcasts and of emits from services. Every gateway speaks the JSON
     /// protocol today (``WsWireProtocol`` has one case); with several, a broadcast is encoded
     /// once per protocol present among its recipients.
-    var codec: any WsWireCodec { WsWireProtocol.json.codec }
+    var codec: any WsWireCodec.Type { WsWireProtocol.json.codec }
 
     /// One event as the codec frames it, or nil (logged) when `data` does not encode.
     func encodeForEmit<T: Encodable>(_ event: String, _ data: T) -> [UInt8]? {

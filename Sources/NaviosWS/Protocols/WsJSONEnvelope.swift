@@ -4,41 +4,46 @@
 /// `{"event":E,"data":D,"ack":N}` and `{"event":E,"error":X,"ack":N}` (answers), without
 /// building a dictionary.
 @usableFromInline
-final class WsJSONEnvelope: WsWireCodec {
-    @usableFromInline
-    static let shared = WsJSONEnvelope()
-
-    /// The envelope's keys, as the member scan looks for them (indices below).
-    private let keys = JSONKeySet(["event", "data", "id", "ack"])
-    private let (eventKey, dataKey, idKey, ackKey) = (0, 1, 2, 3)
+enum WsJSONEnvelope: WsWireCodec {
+    /// The envelope's keys, as the member scan looks for them: event, data, id, ack.
+    private static let keys = JSONKeySet(["event", "data", "id", "ack"])
 
     // MARK: reading
 
     @usableFromInline
-    func decode(_ text: UnsafeRawBufferPointer) -> WsInbound {
-        let members = keys.scan(text)
-        guard members.isValid else { return .invalid(#"expected {"event":...,"data":...,"id":...}"#) }
-        let data = members[dataKey].text
-        let ack = members[ackKey]
-        if ack.kind != .absent {
-            guard let id = ack.safeInteger else { return .invalid("ack must be an integer from 0 to 2^53 - 1") }
-            return .answer(id: id, payload: data)
+    static func decode(_ text: UnsafeRawBufferPointer) -> WsInbound {
+        withUnsafeTemporaryAllocation(of: JSONMember.self, capacity: 4) { members in
+            decode(text, members.baseAddress!)
         }
-        let id = members[idKey]
-        if id.kind != .absent && id.safeInteger == nil {
-            return .invalid("id must be an integer from 0 to 2^53 - 1")
+    }
+
+    /// The member scan's fields are read in place: only the members whose bit is set in `found`
+    /// were written.
+    @inline(__always)
+    private static func decode(_ text: UnsafeRawBufferPointer, _ members: UnsafeMutablePointer<JSONMember>) -> WsInbound {
+        let found = keys.scan(text, into: members)
+        guard found >= 0 else { return .invalid(#"expected {"event":...,"data":...,"id":...}"#) }
+        let data = found & 2 != 0 ? UnsafeRawBufferPointer(start: members[1].value, count: members[1].len) : nil
+        if found & 8 != 0 {
+            guard members[3].is_safe_integer != 0 else { return .invalid("ack must be an integer from 0 to 2^53 - 1") }
+            return .answer(id: members[3].integer, payload: data)
         }
-        let event = members[eventKey]
-        guard event.kind == .string, let quoted = event.text else {
-            return .invalid(event.kind == .absent ? "the message has no event" : "event must be a string")
+        var ack: Int64?
+        if found & 4 != 0 {
+            guard members[2].is_safe_integer != 0 else { return .invalid("id must be an integer from 0 to 2^53 - 1") }
+            ack = members[2].integer
         }
-        let name = UnsafeRawBufferPointer(rebasing: quoted[1..<quoted.count - 1])
-        return .event(name: name, nameEscaped: event.escaped, payload: data, ack: id.safeInteger)
+        guard found & 1 != 0 else { return .invalid("the message has no event") }
+        let event = members[0]
+        guard event.kind == JSONKind.string.rawValue else { return .invalid("event must be a string") }
+        // Between the quotes.
+        let name = UnsafeRawBufferPointer(start: event.value! + 1, count: event.len - 2)
+        return .event(name: name, nameEscaped: event.escaped != 0, payload: data, ack: ack)
     }
 
     /// Valid UTF-8, one complete JSON object with an event name.
     @usableFromInline
-    func isDeliverable(_ text: UnsafeRawBufferPointer) -> Bool {
+    static func isDeliverable(_ text: UnsafeRawBufferPointer) -> Bool {
         guard WsUTF8.isValid(text) else { return false }
         if case .event = decode(text) { return true }
         return false
@@ -47,64 +52,69 @@ final class WsJSONEnvelope: WsWireCodec {
     // MARK: writing
 
     @usableFromInline
-    func writeEvent(_ event: String, id: Int64?, into buffer: inout JSONBuffer, payload: WsPayloadWriter) throws {
-        writeHead(event, field: "data", into: &buffer)
-        try payload(&buffer)
-        writeTail("id", id, into: &buffer)
+    static func writeEventHead(_ event: String, id: Int64?, into buffer: inout JSONBuffer) {
+        writeHead(event, field: #","data":"#, into: &buffer)
     }
 
     @usableFromInline
-    func writeEvent(_ event: String, into buffer: inout JSONBuffer) {
+    static func writeEventTail(id: Int64?, into buffer: inout JSONBuffer) {
+        writeTail(#","id":"#, id, into: &buffer)
+    }
+
+    @usableFromInline
+    static func writeEvent(_ event: String, into buffer: inout JSONBuffer) {
         buffer.put(#"{"event":"#)
         buffer.writeString(event)
         buffer.put(UInt8(ascii: "}"))
     }
 
+    /// `{"event":E,"data":`: the acknowledgement is this, the result, and `,"ack":N}`.
     @usableFromInline
-    func ackPrefix(event: String) -> [UInt8] {
+    static func ackPrefix(event: String) -> [UInt8] {
         var buffer = JSONBuffer(capacity: 32 + event.utf8.count * 6)
         defer { buffer.free() }
-        writeHead(event, field: "data", into: &buffer)
+        writeHead(event, field: #","data":"#, into: &buffer)
         return Array(buffer.bytes)
     }
 
     @usableFromInline
-    func writeAck(_ ack: Int64, prefix: [UInt8], into buffer: inout JSONBuffer, payload: WsPayloadWriter) throws {
+    static func writeAckHead(_ ack: Int64, prefix: [UInt8], into buffer: inout JSONBuffer) {
         buffer.put(prefix)
-        try payload(&buffer)
-        writeTail("ack", ack, into: &buffer)
     }
 
     @usableFromInline
-    func writeAck(_ ack: Int64, event: String, into buffer: inout JSONBuffer) {
-        buffer.put(#"{"event":"#)
-        buffer.writeString(event)
-        writeTail("ack", ack, into: &buffer)
+    static func writeAckTail(_ ack: Int64, into buffer: inout JSONBuffer) {
+        writeTail(#","ack":"#, ack, into: &buffer)
     }
 
     @usableFromInline
-    func writeError(_ event: String, ack: Int64?, into buffer: inout JSONBuffer, error: WsPayloadWriter) throws {
-        writeHead(event, field: "error", into: &buffer)
-        try error(&buffer)
-        writeTail("ack", ack, into: &buffer)
-    }
-
-    /// `{"event":E,"<field>":`
-    private func writeHead(_ event: String, field: StaticString, into buffer: inout JSONBuffer) {
+    static func writeAck(_ ack: Int64, event: String, into buffer: inout JSONBuffer) {
         buffer.put(#"{"event":"#)
         buffer.writeString(event)
-        buffer.put(UInt8(ascii: ","))
-        buffer.put(UInt8(ascii: "\""))
+        writeTail(#","ack":"#, ack, into: &buffer)
+    }
+
+    @usableFromInline
+    static func writeErrorHead(_ event: String, ack: Int64?, into buffer: inout JSONBuffer) {
+        writeHead(event, field: #","error":"#, into: &buffer)
+    }
+
+    @usableFromInline
+    static func writeErrorTail(ack: Int64?, into buffer: inout JSONBuffer) {
+        writeTail(#","ack":"#, ack, into: &buffer)
+    }
+
+    /// `{"event":E` and `field`, which is `,"<key>":`
+    private static func writeHead(_ event: String, field: StaticString, into buffer: inout JSONBuffer) {
+        buffer.put(#"{"event":"#)
+        buffer.writeString(event)
         buffer.put(field)
-        buffer.put(#"":"#)
     }
 
-    /// `[,"<key>":N]}`
-    private func writeTail(_ key: StaticString, _ number: Int64?, into buffer: inout JSONBuffer) {
+    /// `[<key>N]}`, `key` being `,"<key>":`
+    private static func writeTail(_ key: StaticString, _ number: Int64?, into buffer: inout JSONBuffer) {
         if let number {
-            buffer.put(#",""#)
             buffer.put(key)
-            buffer.put(#"":"#)
             buffer.writeInteger(number)
         }
         buffer.put(UInt8(ascii: "}"))

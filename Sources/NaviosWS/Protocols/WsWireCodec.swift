@@ -5,29 +5,58 @@
 /// its framing around it in the same buffer.
 ///
 /// Adding a protocol is adding one such type (and its transport details, in the core): the
-/// runtime's dispatch does not change.
+/// runtime's dispatch does not change. Codecs are stateless, so the runtime holds a codec's
+/// type (`any WsWireCodec.Type`), which costs no reference counting per message.
 @usableFromInline
-protocol WsWireCodec: AnyObject, Sendable {
+protocol WsWireCodec: Sendable {
     /// What one text frame carries; the bytes are the frame's, lent for the duration of the call
     /// and of whatever the runtime does with the result.
-    func decode(_ text: UnsafeRawBufferPointer) -> WsInbound
+    static func decode(_ text: UnsafeRawBufferPointer) -> WsInbound
     /// Whether bytes that came from elsewhere (another instance) are a whole message of this
     /// protocol, valid UTF-8: nothing reaches a client before it passes.
-    func isDeliverable(_ text: UnsafeRawBufferPointer) -> Bool
-    /// An event the server sends, with a payload; asking the client to acknowledge it when `id`
-    /// is set.
-    func writeEvent(_ event: String, id: Int64?, into buffer: inout JSONBuffer, payload: WsPayloadWriter) throws
+    static func isDeliverable(_ text: UnsafeRawBufferPointer) -> Bool
+
+    // Each message with a payload is written as a head, the payload's JSON (written by the
+    // caller, where the payload's type is known), and a tail.
+
+    /// An event the server sends, asking the client to acknowledge it when `id` is set.
+    static func writeEventHead(_ event: String, id: Int64?, into buffer: inout JSONBuffer)
+    static func writeEventTail(id: Int64?, into buffer: inout JSONBuffer)
     /// An event without a payload.
-    func writeEvent(_ event: String, into buffer: inout JSONBuffer)
-    /// What every acknowledgement of `event` with a payload starts with: made once per handler.
-    func ackPrefix(event: String) -> [UInt8]
+    static func writeEvent(_ event: String, into buffer: inout JSONBuffer)
+    /// What every acknowledgement of `event` with a payload is made from: made once per handler.
+    static func ackPrefix(event: String) -> [UInt8]
     /// A handler's acknowledgement of message `ack`, with its result; `prefix` is
     /// `ackPrefix(event:)` of the message's event.
-    func writeAck(_ ack: Int64, prefix: [UInt8], into buffer: inout JSONBuffer, payload: WsPayloadWriter) throws
+    static func writeAckHead(_ ack: Int64, prefix: [UInt8], into buffer: inout JSONBuffer)
+    static func writeAckTail(_ ack: Int64, into buffer: inout JSONBuffer)
     /// An acknowledgement without a result.
-    func writeAck(_ ack: Int64, event: String, into buffer: inout JSONBuffer)
+    static func writeAck(_ ack: Int64, event: String, into buffer: inout JSONBuffer)
     /// An error answering a message about `event` (`ack`: that message's id, if it had one).
-    func writeError(_ event: String, ack: Int64?, into buffer: inout JSONBuffer, error: WsPayloadWriter) throws
+    static func writeErrorHead(_ event: String, ack: Int64?, into buffer: inout JSONBuffer)
+    static func writeErrorTail(ack: Int64?, into buffer: inout JSONBuffer)
+}
+
+extension WsWireCodec {
+    /// Head, payload, tail: for callers that have the payload as a writer.
+    static func writeEvent(_ event: String, id: Int64?, into buffer: inout JSONBuffer, payload: WsPayloadWriter) throws {
+        writeEventHead(event, id: id, into: &buffer)
+        try payload(&buffer)
+        writeEventTail(id: id, into: &buffer)
+    }
+
+    @usableFromInline
+    static func writeAck(_ ack: Int64, prefix: [UInt8], into buffer: inout JSONBuffer, payload: WsPayloadWriter) throws {
+        writeAckHead(ack, prefix: prefix, into: &buffer)
+        try payload(&buffer)
+        writeAckTail(ack, into: &buffer)
+    }
+
+    static func writeError(_ event: String, ack: Int64?, into buffer: inout JSONBuffer, error: WsPayloadWriter) throws {
+        writeErrorHead(event, ack: ack, into: &buffer)
+        try error(&buffer)
+        writeErrorTail(ack: ack, into: &buffer)
+    }
 }
 
 /// Writes a payload's JSON at the end of a buffer (the codec writes what surrounds it).
@@ -49,11 +78,11 @@ enum WsInbound {
 }
 
 extension WsWireProtocol {
-    /// The codec that speaks this protocol (stateless: one serves every gateway).
+    /// The codec that speaks this protocol.
     @usableFromInline
-    var codec: any WsWireCodec {
+    var codec: any WsWireCodec.Type {
         switch self {
-        case .json: return WsJSONEnvelope.shared
+        case .json: return WsJSONEnvelope.self
         }
     }
 }
