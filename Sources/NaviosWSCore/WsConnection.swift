@@ -52,7 +52,7 @@ public struct WsConnection: Sendable, Hashable {
     }
 
     /// Starts the close handshake (RFC 6455 §7.1.2).
-    public func close(code: UInt16 = 1000, reason: String = "") throws(WsCoreError) {
+    public func close(code: WsCloseCode = .normalClosure, reason: String = "") throws(WsCoreError) {
         try engine.close(id, code: code, reason: reason)
     }
 }

@@ -12,9 +12,9 @@ public struct WsCoreError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong, in words.
     public var message: String { String(cString: nws_strerror(code)) }
     /// The close code a peer is sent for this error, or nil when it is not a protocol error.
-    public var closeCode: UInt16? {
+    public var closeCode: WsCloseCode? {
         let value = nws_err_close_code(code)
-        return value == 0 ? nil : value
+        return value == 0 ? nil : WsCloseCode(rawValue: value)
     }
 
     public var description: String { "\(name): \(message)" }

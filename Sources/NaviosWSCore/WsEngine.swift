@@ -192,9 +192,9 @@ public final class WsEngine: Service, Sendable {
         nws_conn_user(server, id.rawValue).map { Unmanaged<T>.fromOpaque($0).takeUnretainedValue() }
     }
 
-    public func close(_ id: WsConnectionID, code: UInt16 = 1000, reason: String = "") throws(WsCoreError) {
+    public func close(_ id: WsConnectionID, code: WsCloseCode = .normalClosure, reason: String = "") throws(WsCoreError) {
         var reason = reason
-        let rc = reason.withUTF8 { nws_close(server, id.rawValue, code, $0.baseAddress, $0.count) }
+        let rc = reason.withUTF8 { nws_close(server, id.rawValue, code.rawValue, $0.baseAddress, $0.count) }
         try WsCoreError.check(rc)
     }
 

@@ -72,7 +72,7 @@ final class WsEngineBridge: @unchecked Sendable {
         cb.on_close = { ctx, id, code, reason, length in
             let bridge = WsEngineBridge.from(ctx)
             let text = reason.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
-            bridge.handler.onClose(bridge.connection(id), code: code, reason: text)
+            bridge.handler.onClose(bridge.connection(id), code: WsCloseCode(rawValue: code), reason: text)
         }
         cb.on_stopped = { ctx in
             WsEngineBridge.from(ctx).engine.didStop()

@@ -18,7 +18,7 @@ public protocol WsEngineHandler: AnyObject, Sendable {
     func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer)
     /// The connection stopped taking sends: the peer's close code (1005 when its close frame
     /// had none), the code the server closed with, or 1006 when TCP ended without a close.
-    func onClose(_ connection: WsConnection, code: UInt16, reason: String)
+    func onClose(_ connection: WsConnection, code: WsCloseCode, reason: String)
 }
 
 extension WsEngineHandler {
@@ -29,5 +29,5 @@ extension WsEngineHandler {
         onText(connection, text)
     }
     public func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {}
-    public func onClose(_ connection: WsConnection, code: UInt16, reason: String) {}
+    public func onClose(_ connection: WsConnection, code: WsCloseCode, reason: String) {}
 }

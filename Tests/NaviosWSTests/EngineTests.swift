@@ -10,7 +10,7 @@ final class RecordingHandler: WsEngineHandler {
         var requests: [WsUpgradeRequest] = []
         var texts: [String] = []
         var binaries: [[UInt8]] = []
-        var closes: [(WsConnectionID, UInt16, String)] = []
+        var closes: [(WsConnectionID, WsCloseCode, String)] = []
     }
     let events = Mutex(Events())
     let echo: Bool
@@ -34,7 +34,7 @@ final class RecordingHandler: WsEngineHandler {
         if echo { try? connection.send(binary: data) }
     }
 
-    func onClose(_ connection: WsConnection, code: UInt16, reason: String) {
+    func onClose(_ connection: WsConnection, code: WsCloseCode, reason: String) {
         events.withLock { $0.closes.append((connection.id, code, reason)) }
     }
 

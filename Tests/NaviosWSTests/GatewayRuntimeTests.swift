@@ -39,6 +39,9 @@ final class RuntimeProbeGateway: WsGateway {
         .onMessage("count", WsNoResponse.self) { gateway, _ in gateway.server.sockets.count }
         .onMessage("fail", WsNoResponse.self) { _, _ -> Int in throw WsException("nope", "as asked") }
         .onMessage("crash", WsNoResponse.self) { _, _ -> Int in throw CancellationError() }
+        .onMessage("echo-to-self", String.self) { _, params -> Bool in
+            params.client.emit("self", params.payload) == .sent
+        }
 }
 
 final class RuntimeProbeModule: Module {
@@ -129,6 +132,33 @@ extension TestClient {
         await app.stop()
     }
 
+    @Test func disconnectWithCloseSaysSo() async throws {
+        let app = try await start()
+        let client = try TestClient(port: app.port, path: "/t/probe")
+        let server = try #require(app.service.sockets.first)
+        server.disconnect(close: true)
+        let close = try client.receive()
+        #expect(close.closeCode == 1000)
+        #expect(close.payload.dropFirst(2).elementsEqual("server disconnect".utf8))
+        await app.stop()
+    }
+
+    /// An emit says what became of the message: sent, or the client is gone.
+    @Test func emitsReportWhatBecameOfTheMessage() async throws {
+        let app = try await start()
+        let client = try TestClient(port: app.port, path: "/t/probe")
+        try client.emit(#"{"event":"echo-to-self","data":"hi","id":1}"#)
+        #expect(try client.next() == #"{"event":"self","data":"hi"}"#)
+        #expect(try client.next() == #"{"event":"echo-to-self","data":true,"ack":1}"#)
+        let server = try #require(app.service.sockets.first)
+        try client.send(opcode: 8, [0x03, 0xe8])   // the client closes
+        #expect(try client.receive().closeCode == 1000)
+        for _ in 0..<200 where !server.isClosed { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(server.emit("late", "x") == .closed)
+        #expect(server.emit("late") == .closed)
+        await app.stop()
+    }
+
     @Test func fetchSocketsCountsTheNamespacesClients() async throws {
         let app = try await start()
         let clients = try (0..<3).map { _ in try TestClient(port: app.port, path: "/t/probe") }
@@ -138,7 +168,11 @@ extension TestClient {
         #expect(try await app.service.fetchSockets().map(\.id).sorted() == app.service.sockets.map(\.id).sorted())
         #expect(try await app.service.socketsCount() == 3)
         app.service.of("/probe").disconnectSockets()
-        for client in clients { #expect(try client.receive().closeCode == 1000) }
+        for client in clients {
+            let close = try client.receive()
+            #expect(close.closeCode == 1000)
+            #expect(close.payload.dropFirst(2).elementsEqual("server namespace disconnect".utf8))
+        }
         await app.stop()
     }
 }

@@ -8,14 +8,18 @@ extension WsClient {
     /// Writes one message with the client's protocol into stack memory (the heap only past 512
     /// bytes) and sends it. (`write` returns nothing: with a generic result, the temporary
     /// allocation would look up its `Result` type's metadata on every call.)
-    @usableFromInline
-    func send(droppable: Bool = false, _ write: (any WsWireCodec.Type, inout JSONBuffer) throws -> Void) rethrows {
+    @usableFromInline @discardableResult
+    func send(droppable: Bool = false, _ write: (any WsWireCodec.Type, inout JSONBuffer) throws -> Void) rethrows
+        -> WsSendResult
+    {
+        var result = WsSendResult.closed
         try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
             var buffer = JSONBuffer(in: memory)
             defer { buffer.free() }
             try write(codec, &buffer)
-            send(buffer.bytes, droppable: droppable)
+            result = send(buffer.bytes, droppable: droppable)
         }
+        return result
     }
 
     /// An error answering a message about `event`: a ``WsException``, a ``WsPayloadError``.

@@ -53,21 +53,30 @@ public final class WsClient: Sendable, Identifiable {
     /// The rooms the client is in.
     public var rooms: Set<String> { state.withLock { $0.rooms } }
 
-    /// Sends one event to this client (dropped, and logged, when `data` does not encode).
-    public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) {
+    /// Sends one event to this client: what became of it (`.closed`, and logged, when `data`
+    /// does not encode).
+    @discardableResult
+    public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) -> WsSendResult {
+        if isClosed { return .closed }
         do {
-            try send { codec, buffer in
+            return try send { codec, buffer in
                 try codec.writeEvent(event, id: nil, into: &buffer) { try JSONEncoding.write(data, into: &$0) }
             }
         } catch {
             runtime.logger.error("emit dropped: data does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
+            return .closed
         }
     }
 
     /// Sends one event without data.
-    public func emit(_ event: String) {
-        send { codec, buffer in codec.writeEvent(event, into: &buffer) }
+    @discardableResult
+    public func emit(_ event: String) -> WsSendResult {
+        if isClosed { return .closed }
+        return send { codec, buffer in codec.writeEvent(event, into: &buffer) }
     }
+
+    /// Whether the client has disconnected (an emit from another thread could not tell yet).
+    var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Sends an event and waits for the client to answer with `{"ack":N,"data":...}`.
     public func emitWithAck<T: Encodable & Sendable, R: Decodable & Sendable>(
@@ -134,11 +143,12 @@ public final class WsClient: Sendable, Identifiable {
         WsBroadcastOperator(runtime: runtime, namespace: namespace).excluding(connection.id)
     }
 
-    /// Ends the connection with a normal close (1000). `close` is accepted for the spec's
-    /// signature; with one namespace per connection both mean the same.
+    /// Disconnects the client from its namespace (Socket.IO's `disconnect()`), or, with `close`,
+    /// closes the connection under it (`disconnect(true)`). The JSON protocol carries one
+    /// namespace per connection, so both end it with 1000; the reason says which was asked, in
+    /// Socket.IO's words: "server namespace disconnect" or "server disconnect".
     public func disconnect(close: Bool = false) {
-        _ = close
-        try? connection.close(code: 1000, reason: "disconnect")
+        try? connection.close(code: .normalClosure, reason: close ? "server disconnect" : "server namespace disconnect")
     }
 
     /// Sends a binary frame (the JSON protocol's binary channel).
@@ -148,14 +158,15 @@ public final class WsClient: Sendable, Identifiable {
 
     // MARK: internals
 
-    func send(_ text: [UInt8], droppable: Bool = false) {
+    @discardableResult
+    func send(_ text: [UInt8], droppable: Bool = false) -> WsSendResult {
         text.withUnsafeBytes { send($0, droppable: droppable) }
     }
 
     /// The bytes are copied into the connection's send queue before this returns.
-    @usableFromInline
-    func send(_ text: UnsafeRawBufferPointer, droppable: Bool = false) {
-        _ = connection.rawSend(.text, text, droppable)   // a closed client drops emits, as documented
+    @usableFromInline @discardableResult
+    func send(_ text: UnsafeRawBufferPointer, droppable: Bool = false) -> WsSendResult {
+        connection.sendText(text, droppable: droppable)
     }
 
     /// Registers an ack id, runs `send(id)`, and waits for the answer or the timeout.

@@ -50,7 +50,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
 
     func onOpen(_ connection: WsConnection, request: WsUpgradeRequest) {
         guard let gateway = gateways[request.path] else {
-            try? connection.close(code: 1008, reason: "no gateway at this path")
+            try? connection.close(code: .policyViolation, reason: "no gateway at this path")
             return
         }
         let client = WsClient(connection: connection, handshake: WsHandshake(request), gateway: gateway, runtime: self)
@@ -70,14 +70,14 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
                     let allowed = try await self.check(guardType, WsExecutionContext(
                         client: client, event: nil, payload: nil, gateway: gateway.type))
                     if !allowed {
-                        try? connection.close(code: 1008, reason: "unauthorized")
+                        try? connection.close(code: .policyViolation, reason: "unauthorized")
                         return
                     }
                 }
                 try await gateway.connected(client)
             } catch {
                 self.logger.warning("connection refused", metadata: ["client": "\(client.id)", "error": "\(error)"])
-                try? connection.close(code: 1008, reason: "unauthorized")
+                try? connection.close(code: .policyViolation, reason: "unauthorized")
                 return
             }
             // On the loop's executor: the loop-thread state is this task's to touch.
@@ -117,7 +117,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         guard client.onLoop.ready else {
             client.onLoop.early.append(Array(text))
             if client.onLoop.early.count > Self.maxEarlyMessages {
-                try? client.connection.close(code: 1008, reason: "too many messages before the connection was accepted")
+                try? client.connection.close(code: .policyViolation, reason: "too many messages before the connection was accepted")
             }
             return
         }
@@ -137,7 +137,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         }
     }
 
-    func onClose(_ connection: WsConnection, code: UInt16, reason: String) {
+    func onClose(_ connection: WsConnection, code: WsCloseCode, reason: String) {
         guard let client = clientsByID.withLock({ $0.removeValue(forKey: connection.id) }) else { return }
         client.markClosed()
         roomLeft(WsRoomKey.everyone(client.namespace))
@@ -200,7 +200,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
         if verdict == .allowed { return true }
         client.sendError(event, ack: ack, WsException(.rateLimited, "too many messages"))
-        if verdict == .exceeded { try? client.connection.close(code: 1008, reason: "rate limit exceeded") }
+        if verdict == .exceeded { try? client.connection.close(code: .policyViolation, reason: "rate limit exceeded") }
         return false
     }
 

@@ -1,16 +1,21 @@
 import NaviosDI
 import Synchronization
 
-/// Broadcasting from anywhere (`inject(WsService.self)` in any injectable): every namespace
-/// at once, or one with `of("/chat")`.
+/// The application's clients, to broadcast to and to act on: every namespace, or one.
 ///
-/// Before the application listens there is no one to send to: emits are dropped.
+/// One type under the spec's two names: `inject(WsServer.self)` in a gateway gives the
+/// server of the gateway's namespace, `inject(WsService.self)` in any other injectable gives
+/// every namespace, and `of("/chat")` narrows either to one namespace (`everyNamespace`
+/// widens it again). Before the application runs there is no one to send to: emits are dropped.
 public struct WsService: Sendable {
     let hub: WsHub
-    let namespace: String?
+    /// The namespace this value acts on; nil: every namespace.
+    public let namespace: String?
 
     /// The same API scoped to one namespace.
-    public func of(_ namespace: String) -> WsServer { WsServer(hub: hub, namespace: namespace) }
+    public func of(_ namespace: String) -> WsService { WsService(hub: hub, namespace: namespace) }
+    /// The same API over every namespace.
+    public var everyNamespace: WsService { WsService(hub: hub, namespace: nil) }
 
     public func to(_ rooms: String...) -> WsBroadcastOperator { selection(rooms) }
     public func to(_ rooms: [String]) -> WsBroadcastOperator { selection(rooms) }
@@ -22,6 +27,12 @@ public struct WsService: Sendable {
 
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) { selection([]).emit(event, data) }
     public func emit(_ event: String) { selection([]).emit(event) }
+    /// Emits to every client of the scope and collects their acknowledgements.
+    public func emitWithAck<T: Encodable & Sendable, R: Decodable & Sendable>(
+        _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
+    ) async throws -> [R] {
+        try await selection([]).emitWithAck(event, data, as: R.self, timeout: timeout)
+    }
     /// This instance's clients.
     public var sockets: [WsClient] { selection([]).sockets }
     /// Every instance's clients.
@@ -79,52 +90,9 @@ public struct WsService: Sendable {
     }
 }
 
-/// A gateway's own server (`inject(WsServer.self)` in a gateway): the same API as WsService,
-/// scoped to the gateway's namespace.
-public struct WsServer: Sendable {
-    let hub: WsHub
-    public let namespace: String
-
-    public func to(_ rooms: String...) -> WsBroadcastOperator { service.selection(rooms) }
-    public func to(_ rooms: [String]) -> WsBroadcastOperator { service.selection(rooms) }
-    public func `in`(_ rooms: String...) -> WsBroadcastOperator { service.selection(rooms) }
-    public func except(_ rooms: String...) -> WsBroadcastOperator { service.selection([]).except(rooms) }
-    public var volatile: WsBroadcastOperator { service.selection([]).volatile }
-    public var local: WsBroadcastOperator { service.local }
-    public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) { service.emit(event, data) }
-    public func emit(_ event: String) { service.emit(event) }
-    public var sockets: [WsClient] { service.sockets }
-    public func fetchSockets(timeout: Duration = .seconds(5)) async throws -> [WsRemoteSocket] {
-        try await service.fetchSockets(timeout: timeout)
-    }
-    public func socketsCount(timeout: Duration = .seconds(5)) async throws -> Int {
-        try await service.socketsCount(timeout: timeout)
-    }
-    public func fetchRooms(timeout: Duration = .seconds(5)) async throws -> [String: Int] {
-        try await service.fetchRooms(timeout: timeout)
-    }
-    public func disconnectSockets(close: Bool = false) { service.disconnectSockets(close: close) }
-    public func socketsJoin(_ room: String) { service.socketsJoin(room) }
-    public func socketsLeave(_ room: String) { service.socketsLeave(room) }
-    public func emitWithAck<T: Encodable & Sendable, R: Decodable & Sendable>(
-        _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
-    ) async throws -> [R] {
-        try await service.selection([]).emitWithAck(event, data, as: R.self, timeout: timeout)
-    }
-    public func serverSideEmit<T: Encodable & Sendable>(_ event: String, _ data: T) { service.serverSideEmit(event, data) }
-    public func serverSideEmitWithAck<T: Encodable & Sendable, R: Decodable & Sendable>(
-        _ event: String, _ data: T, as response: R.Type = R.self, timeout: Duration = .seconds(5)
-    ) async throws -> [R] {
-        try await service.serverSideEmitWithAck(event, data, as: R.self, timeout: timeout)
-    }
-    public func onServerSideEmit<P: Decodable & Sendable, R: Encodable & Sendable>(
-        _ event: String, _ payload: P.Type, _ handler: @escaping @Sendable (P) async throws -> R
-    ) {
-        service.onServerSideEmit(event, P.self, handler)
-    }
-
-    private var service: WsService { WsService(hub: hub, namespace: namespace) }
-}
+/// A gateway's server, as the spec names it: the same type as ``WsService``; injected in a
+/// gateway, it is scoped to the gateway's namespace.
+public typealias WsServer = WsService
 
 /// What WsService and WsServer values of one application share: the runtime, once the
 /// application listens. One per DI container, found by the container's identity, because
@@ -166,23 +134,14 @@ final class WsHub: Sendable {
     }
 }
 
-/// `inject(WsService.self)`: the application's broadcasting service.
+/// `inject(WsServer.self)` in a gateway: the server of the gateway's namespace;
+/// `inject(WsService.self)` (the same type) anywhere else: every namespace.
 public func inject(_ type: WsService.Type) -> WsService {
     guard let container = injectionContainer() else {
         fatalError("inject(WsService.self) only works while a container builds a type (a stored-property initialiser or init())")
     }
-    return WsService(hub: WsHub.hub(for: container), namespace: nil)
-}
-
-/// `inject(WsServer.self)`: in a gateway, the server of that gateway's namespace.
-public func inject(_ type: WsServer.Type) -> WsServer {
-    guard let container = injectionContainer(), let target = injectionTarget() else {
-        fatalError("inject(WsServer.self) only works while a container builds a gateway")
-    }
-    guard let gateway = target as? any WsGateway.Type else {
-        fatalError("inject(WsServer.self) in \(target), which is not a WsGateway: use inject(WsService.self) outside gateways")
-    }
-    return WsServer(hub: WsHub.hub(for: container), namespace: namespaceOf(gateway))
+    let namespace = (injectionTarget() as? any WsGateway.Type).map { namespaceOf($0) }
+    return WsService(hub: WsHub.hub(for: container), namespace: namespace)
 }
 
 func namespaceOf<G: WsGateway>(_ type: G.Type) -> String { G.gateway.namespace }
