@@ -157,7 +157,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         case .answer(let id, let payload):
             client.resolveAck(id, .success(payload.map(Array.init)))
         case .invalid(let reason):
-            client.sendError("error", ack: nil, WsException(.invalidEnvelope, reason))
+            client.sendError("error", ack: nil, WsException(.invalidEnvelope, "\(reason)"))
         }
     }
 

@@ -73,8 +73,9 @@ enum WsInbound {
     case event(name: UnsafeRawBufferPointer, nameEscaped: Bool, payload: UnsafeRawBufferPointer?, ack: Int64?)
     /// The client's answer to an event the server sent with an id (`emitWithAck`).
     case answer(id: Int64, payload: UnsafeRawBufferPointer?)
-    /// Nothing the runtime can act on; the words tell the client why.
-    case invalid(String)
+    /// Nothing the runtime can act on; the words tell the client why (a constant: the enum
+    /// stays a plain value, copied without reference counting).
+    case invalid(StaticString)
 }
 
 extension WsWireProtocol {
