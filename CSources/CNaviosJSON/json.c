@@ -208,6 +208,7 @@ static inline int safe_integer(pos p, pos end, int64_t *out, pos *after) {
 
 void nws_json_keys_init(nws_json_keys *set, const char *const *names, size_t count) {
     memset(set, 0, sizeof *set);
+    for (size_t k = 0; k < NWS_JSON_MAX_KEYS; k++) set->word[k] = 1;   /* no text matches mask 0, word 1 */
     set->count = count < NWS_JSON_MAX_KEYS ? count : NWS_JSON_MAX_KEYS;
     for (size_t k = 0; k < set->count; k++) {
         size_t len = strlen(names[k]);
@@ -224,7 +225,6 @@ void nws_json_keys_init(nws_json_keys *set, const char *const *names, size_t cou
             memcpy(&set->word[k], quoted, 8);
             set->mask[k] = len + 2 == 8 ? ~0ull : (1ull << ((len + 2) * 8)) - 1;
         } else {
-            set->word[k] = 1;
             set->has_long_keys = 1;
         }
     }
@@ -273,7 +273,12 @@ static inline int plain_key(const nws_json_keys *set, pos p, pos end) {
     if (end - p >= 8) {
         uint64_t word;
         memcpy(&word, p, 8);
-        for (size_t k = 0; k < set->count; k++) {
+        /* The first four keys unrolled (a set that has fewer has entries no text matches). */
+        if ((word & set->mask[0]) == set->word[0]) return 0;
+        if ((word & set->mask[1]) == set->word[1]) return 1;
+        if ((word & set->mask[2]) == set->word[2]) return 2;
+        if ((word & set->mask[3]) == set->word[3]) return 3;
+        for (size_t k = 4; k < set->count; k++) {
             if ((word & set->mask[k]) == set->word[k]) return (int)k;
         }
         if (!set->has_long_keys) return -1;
