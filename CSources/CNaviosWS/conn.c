@@ -1,6 +1,7 @@
 /*
- * conn.c — one connection's life, independent of the I/O backend: the upgrade, frames in,
- * control frames, the close handshake, heartbeat and timeouts, backpressure on sends.
+ * conn.c — one connection's life once accepted, independent of the I/O backend: frames in,
+ * control frames, the close handshake, heartbeat and timeouts, backpressure on sends. The
+ * HTTP request before the upgrade, and every HTTP answer, are upgrade.c's.
  *
  * Backends feed bytes in (nws__conn_on_data) and report EOF and drained queues; this file
  * decides what to send and when to tear down, and the backend does the I/O. Nothing here
@@ -13,13 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HTTP_BUF_START 1024u
 
 static const nws_server_config *cfg(nws_loop *loop) { return &loop->server->config; }
 static const nws_server_callbacks *cbs(nws_loop *loop) { return &loop->server->cb; }
 static nws_conn_id conn_id(nws_loop *loop, nws_conn *c) { return nws__make_id((unsigned)loop->index, c->slot, c->gen); }
 
-static void mark_dirty(nws_loop *loop, nws_conn *c) {
+void nws__conn_mark_dirty(nws_loop *loop, nws_conn *c) {
     if (c->dirty) return;
     c->dirty = 1;
     c->dirty_next = loop->dirty;
@@ -40,6 +40,18 @@ static void schedule_open_timer(nws_loop *loop, nws_conn *c) {
     }
     if (deadline == UINT64_MAX) nws__wheel_cancel(&loop->wheel, &c->timer);
     else nws__wheel_set(&loop->wheel, &c->timer, deadline);
+}
+
+/* The upgrade succeeded (upgrade.c): frames from now on, and the connection's timers. */
+void nws__conn_opened(nws_loop *loop, nws_conn *c) {
+    const nws_server_config *k = cfg(loop);
+    nws_decoder_limits limits = {.max_frame = k->max_frame, .max_message = k->max_message, .require_mask = 1};
+    nws_decoder_init(&c->decoder, &limits);
+    c->state = NWS__OPEN;
+    c->opened = 1;
+    c->ping_sent_ms = loop->now_ms;
+    nws__stat_add(&loop->stats.open, 1);
+    schedule_open_timer(loop, c);
 }
 
 /* ---- accept ---- */
@@ -109,7 +121,7 @@ static int queue_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data
     if (len) memcpy(dst + hlen, data, len);
     count(&loop->stats.messages_out, 1);
     count(&loop->stats.bytes_out, hlen + len);
-    mark_dirty(loop, c);
+    nws__conn_mark_dirty(loop, c);
     return 0;
 }
 
@@ -145,7 +157,7 @@ int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags) 
     if (rc != 0) return rc;
     count(&loop->stats.messages_out, 1);
     count(&loop->stats.bytes_out, m->buf.len);
-    mark_dirty(loop, c);
+    nws__conn_mark_dirty(loop, c);
     return 0;
 }
 
@@ -225,155 +237,6 @@ void nws__conn_on_eof(nws_loop *loop, nws_conn *c) {
     nws__conn_abort(loop, c, NWS_CLOSE_ABNORMAL);
 }
 
-/* ---- the upgrade ---- */
-
-static void refuse(nws_loop *loop, nws_conn *c, int status, const char *body) {
-    char answer[512];
-    int n = nws_http_error_response(answer, sizeof answer, status, body, body ? strlen(body) : 0);
-    if (status != 200) count(&loop->stats.refused, 1);
-    c->state = NWS__REFUSING;
-    if (n < 0 || nws__sendq_append(loop, c, (const uint8_t *)answer, (size_t)n, NULL, 0) != 0) {
-        nws__conn_abort(loop, c, 0);
-        return;
-    }
-    mark_dirty(loop, c);
-    nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->close_timeout_ms);
-}
-
-static int target_is(const nws_http_request *req, const char *path) {
-    size_t path_len = 0;
-    while (path_len < req->target_len && req->target[path_len] != '?') path_len++;
-    return path_len == strlen(path) && memcmp(req->target, path, path_len) == 0;
-}
-
-static int is_plain_get(const nws_http_request *req) {
-    return req->method_len == 3 && memcmp(req->method, "GET", 3) == 0 && nws_http_find(req, "upgrade") == NULL;
-}
-
-static int is_health_request(nws_loop *loop, const nws_http_request *req) {
-    const char *health = cfg(loop)->health_path;
-    return health != NULL && is_plain_get(req) && target_is(req, health);
-}
-
-/* A plain GET of a configured page: 200 with its body, then close. Returns 1 when answered. */
-static int serve_page(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
-    if (!is_plain_get(req)) return 0;
-    const nws_server_config *k = cfg(loop);
-    for (size_t i = 0; i < k->page_count; i++) {
-        const nws_page *page = &k->pages[i];
-        if (!target_is(req, page->path)) continue;
-        char head[256];
-        int n = snprintf(head, sizeof head,
-                         "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                         "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
-                         page->content_type, page->body_len);
-        c->state = NWS__REFUSING;   /* answered over HTTP: close once sent */
-        if (n < 0 || (size_t)n >= sizeof head ||
-            nws__sendq_append(loop, c, (const uint8_t *)head, (size_t)n, page->body, page->body_len) != 0) {
-            nws__conn_abort(loop, c, 0);
-            return 1;
-        }
-        mark_dirty(loop, c);
-        nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->close_timeout_ms);
-        return 1;
-    }
-    return 0;
-}
-
-static void frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
-
-/* A complete request head is in c->http[0..head_len). Returns 1 when the connection is open. */
-static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
-    nws_upgrade up;
-    int status = nws_handshake_check(req, &up);
-    if (status == 426 && is_health_request(loop, req)) {
-        refuse(loop, c, 200, "ok\n");
-        return 0;
-    }
-    if (status == 426 && serve_page(loop, c, req)) return 0;
-    /* A server that serves pages answers other plain GETs as a web server would. */
-    if (status == 426 && cfg(loop)->page_count > 0 && is_plain_get(req)) {
-        refuse(loop, c, 404, NULL);
-        return 0;
-    }
-    if (status != 0) {
-        refuse(loop, c, status, NULL);
-        return 0;
-    }
-    const nws_server_callbacks *cb = cbs(loop);
-    if (cb->check_origin && !cb->check_origin(cb->ctx, up.origin, up.origin_len)) {
-        refuse(loop, c, 403, "origin not allowed\n");
-        return 0;
-    }
-    const char *protocol = NULL;
-    size_t protocol_len = 0;
-    if (cb->on_upgrade) {
-        status = cb->on_upgrade(cb->ctx, req, &up, &protocol, &protocol_len);
-        if (status != 0) {
-            refuse(loop, c, status, NULL);
-            return 0;
-        }
-    }
-    char answer[512];
-    int n = nws_handshake_response(answer, sizeof answer, up.key, up.key_len, protocol, protocol_len, NULL, 0);
-    if (n < 0 || nws__sendq_append(loop, c, (const uint8_t *)answer, (size_t)n, NULL, 0) != 0) {
-        nws__conn_abort(loop, c, 0);
-        return 0;
-    }
-    mark_dirty(loop, c);
-    const nws_server_config *k = cfg(loop);
-    nws_decoder_limits limits = {.max_frame = k->max_frame, .max_message = k->max_message, .require_mask = 1};
-    nws_decoder_init(&c->decoder, &limits);
-    c->state = NWS__OPEN;
-    c->opened = 1;
-    c->ping_sent_ms = loop->now_ms;
-    nws__stat_add(&loop->stats.open, 1);
-    schedule_open_timer(loop, c);
-    if (cb->on_open) {
-        nws_open_info info = {req, &up, protocol, protocol_len, loop->index};
-        cb->on_open(cb->ctx, conn_id(loop, c), &info);
-    }
-    return c->state == NWS__OPEN || c->state == NWS__CLOSING;
-}
-
-static void handshake_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
-    const nws_server_config *k = cfg(loop);
-    /* Room for one byte over the limit, so the parser can tell "over" from "exactly at". */
-    size_t limit = k->http.max_head_bytes + 1;
-    size_t take = len < limit - c->http_len ? len : limit - c->http_len;
-    if (c->http_len + take > c->http_cap) {
-        size_t cap = c->http_cap ? c->http_cap : HTTP_BUF_START;
-        while (cap < c->http_len + take) cap *= 2;
-        if (cap > limit) cap = limit;
-        char *p = realloc(c->http, cap);
-        if (p == NULL) {
-            nws__conn_abort(loop, c, 0);
-            return;
-        }
-        c->http = p;
-        c->http_cap = (uint32_t)cap;
-    }
-    memcpy(c->http + c->http_len, data, take);
-    c->http_len += (uint32_t)take;
-    nws_http_request req;
-    int status = 0;
-    int rc = nws_http_parse(c->http, c->http_len, c->http_prev, &k->http, &req, &status);
-    c->http_prev = c->http_len;
-    if (rc == NWS_EPARTIAL) return;
-    if (rc < 0) {
-        refuse(loop, c, status ? status : 400, NULL);
-    } else if (upgrade(loop, c, &req)) {
-        /* Frames the client pipelined behind its request: first those already copied... */
-        size_t head = (size_t)rc;
-        if (head < c->http_len) frames_input(loop, c, (uint8_t *)c->http + head, c->http_len - head);
-        /* ...then the rest of this read, which did not fit the request buffer. */
-        if (take < len && !c->dead) frames_input(loop, c, data + take, len - take);
-    }
-    free(c->http);
-    c->http = NULL;
-    c->http_len = c->http_cap = c->http_prev = 0;
-}
-
 /* ---- frames ---- */
 
 static void deliver(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
@@ -419,7 +282,7 @@ static void on_control(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
     }
 }
 
-static void frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
+void nws__conn_frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
     while (len > 0 && !c->dead && !c->discard_input) {
         nws_decoded ev;
         ssize_t n = nws_decode(&c->decoder, data, len, &ev);
@@ -439,9 +302,9 @@ void nws__conn_on_data(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
     c->last_in_ms = loop->now_ms;
     count(&loop->stats.bytes_in, len);
     switch (c->state) {
-    case NWS__HANDSHAKE: handshake_input(loop, c, data, len); break;
+    case NWS__HANDSHAKE: nws__upgrade_input(loop, c, data, len); break;
     case NWS__OPEN:
-    case NWS__CLOSING: frames_input(loop, c, data, len); break;
+    case NWS__CLOSING: nws__conn_frames_input(loop, c, data, len); break;
     default: break;   /* refusing: the request was answered; what follows is ignored */
     }
 }
@@ -454,7 +317,7 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
     switch (c->state) {
     case NWS__HANDSHAKE:
         count(&loop->stats.handshake_timeouts, 1);
-        refuse(loop, c, 408, NULL);
+        nws__upgrade_refuse(loop, c, 408, NULL);
         return;
     case NWS__REFUSING:
     case NWS__CLOSING:

@@ -272,6 +272,16 @@ int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags);
  * caller (nws__conn_close_overflowed), which is iterating over connections a close would change. */
 #define NWS__SEND_DEFER_CLOSE (1u << 31)
 void nws__conn_close_overflowed(nws_loop *loop, nws_conn *c);
+/* For upgrade.c: a connection with bytes to flush this iteration; the upgrade succeeded;
+ * frames that followed the request. */
+void nws__conn_mark_dirty(nws_loop *loop, nws_conn *c);
+void nws__conn_opened(nws_loop *loop, nws_conn *c);
+void nws__conn_frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
+
+/* ---- upgrade.c: the HTTP request before the upgrade, and HTTP answers ---- */
+void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
+/* An HTTP answer with `status` (a handshake timeout's 408 too); the connection closes after it. */
+void nws__upgrade_refuse(nws_loop *loop, nws_conn *c, int status, const char *body);
 
 /* ---- sendq.c ---- */
 nws_buf *nws__buf_new(nws_loop *loop, size_t cap);
