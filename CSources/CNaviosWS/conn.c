@@ -30,14 +30,13 @@ static inline void count(_Atomic uint64_t *counter, uint64_t n) { nws__stat_add(
 
 /* ---- timers ---- */
 
+static nws__liveness liveness_of(const nws_conn *c) {
+    return (nws__liveness){c->state, c->awaiting_pong, c->last_in_ms, c->ping_sent_ms};
+}
+
 static void schedule_open_timer(nws_loop *loop, nws_conn *c) {
-    const nws_server_config *k = cfg(loop);
-    uint64_t deadline = UINT64_MAX;
-    if (k->idle_timeout_ms) deadline = c->last_in_ms + k->idle_timeout_ms;
-    if (k->ping_interval_ms) {
-        uint64_t d = c->awaiting_pong ? c->ping_sent_ms + k->pong_timeout_ms : c->ping_sent_ms + k->ping_interval_ms;
-        if (d < deadline) deadline = d;
-    }
+    nws__liveness l = liveness_of(c);
+    uint64_t deadline = nws__liveness_deadline(&l, cfg(loop));
     if (deadline == UINT64_MAX) nws__wheel_cancel(&loop->wheel, &c->timer);
     else nws__wheel_set(&loop->wheel, &c->timer, deadline);
 }
@@ -312,36 +311,30 @@ void nws__conn_on_data(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
 /* ---- timers ---- */
 
 void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
-    const nws_server_config *k = cfg(loop);
-    uint64_t now = loop->now_ms;
-    switch (c->state) {
-    case NWS__HANDSHAKE:
+    nws__liveness l = liveness_of(c);
+    switch (nws__liveness_on_timer(&l, cfg(loop), loop->now_ms)) {
+    case NWS__TIMER_HANDSHAKE_TIMEOUT:
         count(&loop->stats.handshake_timeouts, 1);
         nws__upgrade_refuse(loop, c, 408, NULL);
         return;
-    case NWS__REFUSING:
-    case NWS__CLOSING:
-        nws__conn_abort(loop, c, 0);   /* the peer never answered our close or never read */
+    case NWS__TIMER_ABORT:
+        nws__conn_abort(loop, c, 0);
         return;
-    case NWS__OPEN:
-        break;
-    }
-    if (k->idle_timeout_ms && now - c->last_in_ms >= k->idle_timeout_ms) {
+    case NWS__TIMER_CLOSE_IDLE:
         count(&loop->stats.idle_timeouts, 1);
         nws__conn_close(loop, c, NWS_CLOSE_GOING_AWAY, "idle timeout", 12);
         return;
-    }
-    if (k->ping_interval_ms) {
-        if (c->awaiting_pong && now - c->ping_sent_ms >= k->pong_timeout_ms) {
-            count(&loop->stats.heartbeat_timeouts, 1);
-            nws__conn_abort(loop, c, NWS_CLOSE_ABNORMAL);
-            return;
-        }
-        if (!c->awaiting_pong && now - c->ping_sent_ms >= k->ping_interval_ms) {
-            c->awaiting_pong = 1;
-            c->ping_sent_ms = now;
-            queue_frame(loop, c, NWS_OP_PING, NULL, 0);
-        }
+    case NWS__TIMER_PONG_TIMEOUT:
+        count(&loop->stats.heartbeat_timeouts, 1);
+        nws__conn_abort(loop, c, NWS_CLOSE_ABNORMAL);
+        return;
+    case NWS__TIMER_PING:
+        c->awaiting_pong = 1;
+        c->ping_sent_ms = loop->now_ms;
+        queue_frame(loop, c, NWS_OP_PING, NULL, 0);
+        break;
+    case NWS__TIMER_REARM:
+        break;
     }
     schedule_open_timer(loop, c);
 }

@@ -278,6 +278,27 @@ void nws__conn_mark_dirty(nws_loop *loop, nws_conn *c);
 void nws__conn_opened(nws_loop *loop, nws_conn *c);
 void nws__conn_frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
 
+/* ---- liveness.c: what a connection's timer means (pure functions) ---- */
+typedef struct nws__liveness {   /* what the decisions read of a connection */
+    uint8_t state;               /* enum nws__conn_state */
+    uint8_t awaiting_pong;
+    uint64_t last_in_ms;
+    uint64_t ping_sent_ms;
+} nws__liveness;
+
+typedef enum nws__timer_action {
+    NWS__TIMER_REARM = 0,          /* nothing due: wait for the next deadline */
+    NWS__TIMER_PING,               /* send a ping, then wait for its pong */
+    NWS__TIMER_HANDSHAKE_TIMEOUT,  /* the upgrade request took too long: answer 408 */
+    NWS__TIMER_CLOSE_IDLE,         /* no byte in for the idle timeout: close 1001 */
+    NWS__TIMER_PONG_TIMEOUT,       /* no pong in time: cut, reported 1006 */
+    NWS__TIMER_ABORT,              /* an HTTP answer or a close the peer never let finish: cut */
+} nws__timer_action;
+
+nws__timer_action nws__liveness_on_timer(const nws__liveness *l, const nws_server_config *k, uint64_t now);
+/* When an open connection's timer must next fire; UINT64_MAX: no timer. */
+uint64_t nws__liveness_deadline(const nws__liveness *l, const nws_server_config *k);
+
 /* ---- upgrade.c: the HTTP request before the upgrade, and HTTP answers ---- */
 void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
 /* An HTTP answer with `status` (a handshake timeout's 408 too); the connection closes after it. */

@@ -102,13 +102,24 @@ static int choose_backend(const nws_server *s) {
     return s->config.backend;
 }
 
+/* What a loop's start sets up, made and undone at once; on a thread of its own, since the
+ * kernel finishes tearing a ring down with work queued on the thread that made it, and that
+ * can interrupt the next blocking call of the caller's thread (EINTR). */
+static void *probe_uring(void *result) {
+    nws_loop scratch = {0};
+    *(int *)result = nws__backend_uring.init(&scratch) == 0;
+    if (*(int *)result) nws__backend_uring.destroy(&scratch);
+    return NULL;
+}
+
 int nws_backend_available(int backend) {
     if (backend == NWS_BACKEND_EPOLL || backend == NWS_BACKEND_AUTO) return 1;
     if (backend != NWS_BACKEND_IO_URING) return 0;
-    nws_loop scratch = {0};   /* what a loop's start sets up, made and undone at once */
-    if (nws__backend_uring.init(&scratch) != 0) return 0;
-    nws__backend_uring.destroy(&scratch);
-    return 1;
+    int available = 0;
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, probe_uring, &available) != 0) return 0;
+    pthread_join(thread, NULL);
+    return available;
 }
 
 static int open_listener(nws_server *s, uint16_t port, int *fd_out, uint16_t *bound_port) {

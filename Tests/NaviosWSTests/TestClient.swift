@@ -60,6 +60,7 @@ final class TestClient {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw TestClientError(description: "send failed: \(errno)") }
             offset += n
         }
@@ -67,7 +68,10 @@ final class TestClient {
 
     private func fill() throws {
         var buffer = [UInt8](repeating: 0, count: 65536)
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        var n: Int
+        repeat {   // a blocking call interrupted by a signal is tried again, as any client does
+            n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        } while n < 0 && errno == EINTR
         guard n > 0 else { throw TestClientError(description: n == 0 ? "EOF" : "recv failed: \(errno)") }
         pending += buffer[0..<n]
     }

@@ -3,11 +3,12 @@ import NaviosDI
 import Synchronization
 
 /// Drives the gateways of one application on the engine: routes each connection to the
-/// gateway of its URL, runs guards and handlers, speaks the JSON protocol, and fans out emits.
+/// gateway of its URL, runs guards and handlers, and fans out emits. It knows no wire format:
+/// each gateway's codec (``WsWireCodec``) reads frames and writes replies.
 ///
-/// The message path: the engine lends the text on the connection's loop thread; the C core
-/// scans the envelope (event, data span, id) without building anything; the handler's
-/// payload type is decoded from the data span only. A synchronous handler with no handler
+/// The message path: the engine lends the text on the connection's loop thread; the codec
+/// reads it into an event, its payload's span and its ack id without building anything; the
+/// handler's payload type is decoded from the span only. A synchronous handler with no handler
 /// guards runs right there; anything async goes to the loop's executor, in arrival order.
 final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     // @unchecked: `engine` and `executors` are set once in `attach`, before the engine starts;

@@ -1,0 +1,72 @@
+/*
+ * test_liveness.c — what a connection's timer means, without sockets: the decisions of
+ * liveness.c for every state, at the instants just before and at each limit, and the deadline
+ * an open connection's timer is set to.
+ */
+#include <stdint.h>
+
+#include "internal.h"
+#include "nws_test.h"
+
+static nws_server_config config(uint32_t idle, uint32_t ping, uint32_t pong) {
+    return (nws_server_config){.idle_timeout_ms = idle, .ping_interval_ms = ping, .pong_timeout_ms = pong};
+}
+
+static nws__liveness open_at(uint64_t last_in, uint64_t ping_sent, int awaiting) {
+    return (nws__liveness){NWS__OPEN, (uint8_t)awaiting, last_in, ping_sent};
+}
+
+static void liveness_connectionsNotOpenEndWhenTheirTimerFires(void) {
+    nws_server_config k = config(0, 0, 0);
+    nws__liveness handshake = {NWS__HANDSHAKE, 0, 0, 0};
+    nws__liveness refusing = {NWS__REFUSING, 0, 0, 0};
+    nws__liveness closing = {NWS__CLOSING, 0, 0, 0};
+    NWS_CHECK_EQ(nws__liveness_on_timer(&handshake, &k, 5), NWS__TIMER_HANDSHAKE_TIMEOUT);
+    NWS_CHECK_EQ(nws__liveness_on_timer(&refusing, &k, 5), NWS__TIMER_ABORT);
+    NWS_CHECK_EQ(nws__liveness_on_timer(&closing, &k, 5), NWS__TIMER_ABORT);
+}
+
+static void liveness_anIdleConnectionIsClosedAtTheIdleTimeoutNotBefore(void) {
+    nws_server_config k = config(1000, 0, 0);
+    nws__liveness l = open_at(500, 0, 0);
+    NWS_CHECK_EQ(nws__liveness_on_timer(&l, &k, 1499), NWS__TIMER_REARM);
+    NWS_CHECK_EQ(nws__liveness_on_timer(&l, &k, 1500), NWS__TIMER_CLOSE_IDLE);
+    NWS_CHECK_EQ(nws__liveness_deadline(&l, &k), 1500);
+}
+
+static void rfc6455_5_5_2_aPingIsDueAtTheIntervalAndItsPongWithinTheTimeout(void) {
+    nws_server_config k = config(0, 30000, 5000);
+    nws__liveness l = open_at(0, 1000, 0);
+    NWS_CHECK_EQ(nws__liveness_on_timer(&l, &k, 30999), NWS__TIMER_REARM);
+    NWS_CHECK_EQ(nws__liveness_on_timer(&l, &k, 31000), NWS__TIMER_PING);
+    NWS_CHECK_EQ(nws__liveness_deadline(&l, &k), 31000);
+    nws__liveness waiting = open_at(0, 31000, 1);   /* the ping went out at 31000 */
+    NWS_CHECK_EQ(nws__liveness_deadline(&waiting, &k), 36000);
+    NWS_CHECK_EQ(nws__liveness_on_timer(&waiting, &k, 35999), NWS__TIMER_REARM);
+    NWS_CHECK_EQ(nws__liveness_on_timer(&waiting, &k, 36000), NWS__TIMER_PONG_TIMEOUT);
+}
+
+static void liveness_theIdleTimeoutComesFirstAndTheEarlierDeadlineWins(void) {
+    nws_server_config k = config(2000, 30000, 5000);
+    nws__liveness l = open_at(100, 0, 1);   /* idle and awaiting a pong, both due */
+    NWS_CHECK_EQ(nws__liveness_on_timer(&l, &k, 10000), NWS__TIMER_CLOSE_IDLE);
+    NWS_CHECK_EQ(nws__liveness_deadline(&l, &k), 2100);   /* idle at 2100, pong at 5000 */
+    nws__liveness busy = open_at(9000, 0, 1);
+    NWS_CHECK_EQ(nws__liveness_deadline(&busy, &k), 5000);
+}
+
+static void liveness_withoutIdleTimeoutOrHeartbeatThereIsNoTimer(void) {
+    nws_server_config k = config(0, 0, 0);
+    nws__liveness l = open_at(0, 0, 0);
+    NWS_CHECK_EQ(nws__liveness_on_timer(&l, &k, UINT64_MAX / 2), NWS__TIMER_REARM);
+    NWS_CHECK(nws__liveness_deadline(&l, &k) == UINT64_MAX);
+}
+
+int main(void) {
+    NWS_RUN(liveness_connectionsNotOpenEndWhenTheirTimerFires);
+    NWS_RUN(liveness_anIdleConnectionIsClosedAtTheIdleTimeoutNotBefore);
+    NWS_RUN(rfc6455_5_5_2_aPingIsDueAtTheIntervalAndItsPongWithinTheTimeout);
+    NWS_RUN(liveness_theIdleTimeoutComesFirstAndTheEarlierDeadlineWins);
+    NWS_RUN(liveness_withoutIdleTimeoutOrHeartbeatThereIsNoTimer);
+    return nws_test_summary("liveness");
+}
