@@ -96,21 +96,22 @@ void nws__task_free(void *payload) {
 
 /* `stopped` and `posting` (seq_cst, in opposite orders here and in nws_server_wait) make a post
  * either see the server stopped, or be seen in flight by the thread that is about to run the
- * leftovers, which waits for it: no task lands in an inbox that nothing will run. */
+ * leftovers, which waits for it: no task lands in an inbox that nothing will run. The count is
+ * the loop's, so threads posting to different loops do not share a cache line. */
 int nws__task_post(nws_loop *loop, void *payload) {
     nws_server *s = loop->server;
     if (loop->inbox.eventfd < 0) {   /* the server was never started: no inbox to queue on */
         nws__task_free(payload);
         return NWS_EINVAL;
     }
-    atomic_fetch_add(&s->posting, 1);
+    atomic_fetch_add(&loop->posting, 1);
     if (atomic_load(&s->stopped)) {
-        atomic_fetch_sub(&s->posting, 1);
+        atomic_fetch_sub(&loop->posting, 1);
         nws__task_free(payload);
         return NWS_ECLOSED;
     }
     push(&loop->inbox, &task_of(payload)->link);
-    atomic_fetch_sub(&s->posting, 1);
+    atomic_fetch_sub(&loop->posting, 1);
     return 0;
 }
 

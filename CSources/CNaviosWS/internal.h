@@ -196,6 +196,7 @@ struct nws_loop {
     nws__wheel wheel;
     uint64_t now_ms;
     nws__inbox inbox;
+    atomic_int posting;          /* posts to this loop between their check of `stopped` and their push */
     int stopping;                /* shutdown began: no accepts */
     uint64_t stop_deadline_ms;
     uint8_t *read_buf;           /* epoll: one read buffer for every connection of the loop */
@@ -220,7 +221,6 @@ struct nws_server {
     atomic_int running_loops;
     atomic_int shutting_down;
     atomic_int stopped;           /* the loops have exited: posts are refused (NWS_ECLOSED) */
-    atomic_int posting;           /* posts between their check of `stopped` and their push */
     uint32_t drain_ms;
     char *host_copy;
     char *health_copy;

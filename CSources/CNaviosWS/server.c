@@ -231,7 +231,9 @@ void nws_server_wait(nws_server *s) {
     }
     /* From now on posts are refused; one already past its check finishes its push first. */
     atomic_store(&s->stopped, 1);
-    while (atomic_load(&s->posting) > 0) sched_yield();
+    for (int i = 0; i < s->loop_count; i++) {
+        while (atomic_load(&s->loops[i].posting) > 0) sched_yield();
+    }
 }
 
 void nws_server_run_leftovers(nws_server *s) {

@@ -41,17 +41,6 @@ package final class JSONKeySet: @unchecked Sendable {
 
 /// Where one key's value lies (the scanner's own record, read through the properties below).
 package typealias JSONMember = nws_json_member
-/// Room for the members of a set of up to four keys, on the stack.
-package typealias JSONMembers4 = (JSONMember, JSONMember, JSONMember, JSONMember)
-
-extension nws_json_member {
-    /// The value's text (a string with its quotes).
-    package var text: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: value, count: len) }
-    package var jsonKind: JSONKind { JSONKind(rawValue: kind) ?? .absent }
-    /// The value, when it is an integer from 0 to 2^53 - 1 written plainly (as a JavaScript
-    /// client's Number holds it exactly).
-    package var safeInteger: Int64? { is_safe_integer != 0 ? integer : nil }
-}
 
 /// Whether bytes are one valid JSON value (RFC 8259), white space around it allowed.
 package func isValidJSON(_ text: UnsafeRawBufferPointer) -> Bool {

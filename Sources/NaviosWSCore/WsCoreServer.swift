@@ -23,10 +23,12 @@ package final class WsCoreServer: @unchecked Sendable {
         let rc = nws_loop_post(pointer, Int32(loop), { arg in
             Unmanaged<PostedClosure>.fromOpaque(arg!).takeRetainedValue().body()
         }, box)
-        if rc < 0 {
-            Unmanaged<PostedClosure>.fromOpaque(box).release()
-            afterStop.async(execute: body)
-        }
+        guard rc < 0 else { return }
+        Unmanaged<PostedClosure>.fromOpaque(box).release()
+        // Only a stopped server refuses a post to a valid loop: running it on another thread
+        // while the loop still ran would break the one-thread rule.
+        precondition(rc == Int32(NWS_ECLOSED.rawValue), "posting to loop \(loop) failed: \(WsCoreError(rc))")
+        afterStop.async(execute: body)
     }
 
     /// After the loops have been joined: what was posted to them and not run, in order, on

@@ -60,11 +60,10 @@ public final class WsClient: Sendable, Identifiable {
         if isClosed { return .closed }
         do {
             return try send { codec, buffer in
-                try codec.writeEvent(event, id: nil, into: &buffer) { try JSONEncoding.write(data, into: &$0) }
+                guard runtime.writeEmit(event, data, codec: codec, into: &buffer) else { throw WsException(.encodingFailed) }
             }
         } catch {
-            runtime.logger.error("emit dropped: data does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
-            return .closed
+            return .closed   // logged by writeEmit
         }
     }
 

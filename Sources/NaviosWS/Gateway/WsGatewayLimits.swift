@@ -11,12 +11,6 @@ struct WsGatewayLimits: Sendable {
         maxEventNameBytes = config.maxEventNameBytes
     }
 
-    init(maxRoomsPerClient: Int = 1_000, maxRoomNameBytes: Int = 256, maxEventNameBytes: Int = 256) {
-        self.maxRoomsPerClient = maxRoomsPerClient
-        self.maxRoomNameBytes = maxRoomNameBytes
-        self.maxEventNameBytes = maxEventNameBytes
-    }
-
     /// At most `maxEventNameBytes` of a name a client sent, cut where a character begins: an
     /// error reply names the event without sending a megabyte name back.
     func echo(_ name: UnsafeRawBufferPointer) -> String {

@@ -287,12 +287,19 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     func encodeForEmit<T: Encodable>(_ event: String, _ data: T) -> [UInt8]? {
         var buffer = JSONBuffer(capacity: 256)
         defer { buffer.free() }
+        guard writeEmit(event, data, codec: codec, into: &buffer) else { return nil }
+        return Array(buffer.bytes)
+    }
+
+    /// Writes an emit of `event` with `data` in `codec`'s framing; false (logged) when `data`
+    /// does not encode: the emit is dropped, as an emit from a service would be.
+    func writeEmit<T: Encodable>(_ event: String, _ data: T, codec: any WsWireCodec.Type, into buffer: inout JSONBuffer) -> Bool {
         do {
             try codec.writeEvent(event, id: nil, into: &buffer) { try JSONEncoding.write(data, into: &$0) }
-            return Array(buffer.bytes)
+            return true
         } catch {
             logger.error("emit dropped: data does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
-            return nil
+            return false
         }
     }
 
