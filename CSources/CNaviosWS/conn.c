@@ -55,6 +55,14 @@ void nws__conn_opened(nws_loop *loop, nws_conn *c) {
 
 /* ---- accept ---- */
 
+/* Other threads find connections by slot under rooms_lock (rooms.c), so the table changes
+ * under it; the loop itself reads it without. */
+static void set_slot(nws_loop *loop, uint32_t slot, nws_conn *c) {
+    pthread_mutex_lock(&loop->server->rooms_lock);
+    loop->slots[slot] = c;
+    pthread_mutex_unlock(&loop->server->rooms_lock);
+}
+
 static int slot_alloc(nws_loop *loop, uint32_t *slot) {
     if (loop->free_count > 0) {
         *slot = loop->free_slots[--loop->free_count];
@@ -62,9 +70,11 @@ static int slot_alloc(nws_loop *loop, uint32_t *slot) {
     }
     uint32_t old = loop->slot_cap, cap = old ? old * 2 : 256;
     if (cap > NWS__MAX_SLOTS) return NWS_ENOMEM;
+    pthread_mutex_lock(&loop->server->rooms_lock);   /* other threads read slots under it (rooms.c) */
     nws_conn **slots = realloc(loop->slots, cap * sizeof *slots);
+    if (slots != NULL) loop->slots = slots;
+    pthread_mutex_unlock(&loop->server->rooms_lock);
     if (slots == NULL) return NWS_ENOMEM;
-    loop->slots = slots;
     uint32_t *gens = realloc(loop->generations, cap * sizeof *gens);
     if (gens == NULL) return NWS_ENOMEM;
     loop->generations = gens;
@@ -98,7 +108,7 @@ nws_conn *nws__conn_accepted(nws_loop *loop, int fd) {
     if (c->gen == 0) c->gen = ++loop->generations[slot];
     c->state = NWS__HANDSHAKE;
     c->last_in_ms = loop->now_ms;
-    loop->slots[slot] = c;
+    set_slot(loop, slot, c);
     loop->conn_count++;
     count(&loop->stats.accepted, 1);
     nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->handshake_timeout_ms);
@@ -166,8 +176,10 @@ static void report_close(nws_loop *loop, nws_conn *c, uint16_t code, const uint8
     if (!c->opened) return;
     c->opened = 0;
     nws__stat_sub(&loop->stats.open, 1);
-    nws__rooms_leave_all(loop, c);   /* no sends reach it any more: no room should name it */
+    /* The callback still finds the connection in its rooms (what it left, for the
+     * application to tell); then no room names it any more. */
     if (cbs(loop)->on_close) cbs(loop)->on_close(cbs(loop)->ctx, conn_id(loop, c), code, reason, len);
+    nws__rooms_leave_all(loop, c);
 }
 
 void nws__conn_abort(nws_loop *loop, nws_conn *c, uint16_t reported_code) {
@@ -347,7 +359,7 @@ void nws__conn_free(nws_loop *loop, nws_conn *c) {
     nws__rooms_leave_all(loop, c);
     nws__message_release(loop, c);
     free(c->http);
-    loop->slots[c->slot] = NULL;
+    set_slot(loop, c->slot, NULL);
     loop->free_slots[loop->free_count++] = c->slot;
     loop->conn_count--;
     free(c);

@@ -132,6 +132,22 @@ struct nws_conn {
     nws_decoder decoder;
 };
 
+/* ---- rooms: a chained hash table of named rooms (rooms.c) ---- */
+typedef struct nws__room nws__room;
+struct nws__room {
+    nws__room *next;          /* bucket chain */
+    uint64_t hash;
+    struct nws_conn **members;   /* a loop's table: its members; the registry's: unused */
+    uint32_t count, cap;      /* members here; in the registry, members on every loop */
+    uint32_t name_len;
+    char name[];
+};
+typedef struct nws__room_table {
+    nws__room **buckets;
+    uint32_t mask;            /* bucket count - 1 */
+    uint32_t total;           /* rooms in the table */
+} nws__room_table;
+
 /* ---- inbox: many producers, one consumer (the loop) ---- */
 typedef struct nws__link {
     _Atomic(struct nws__link *) next;
@@ -202,9 +218,7 @@ struct nws_loop {
     uint8_t *read_buf;           /* epoll: one read buffer for every connection of the loop */
     struct nws__spare *spares;   /* freed reassembly buffers kept for the next split message */
     uint32_t spare_count;
-    struct nws__room **room_buckets;   /* room name -> local members (rooms.c) */
-    uint32_t room_bucket_mask;
-    uint32_t room_total;
+    nws__room_table rooms;       /* room name -> local members (rooms.c) */
     uint32_t broadcast_seq;
     struct nws_conn **fanout_overflow;   /* fanout.c: closed once a fan-out is over */
     uint32_t fanout_overflow_cap;
@@ -225,6 +239,10 @@ struct nws_server {
     char *host_copy;
     char *health_copy;
     nws_page *page_copies;        /* config.pages, owned */
+    /* Held by a loop while it changes its rooms or its slot table, and by any other thread
+     * while it reads them (rooms.c): a loop reads its own without it. */
+    pthread_mutex_t rooms_lock;
+    nws__room_table registry;     /* rooms with a member on any loop, and how many (rooms.c) */
 };
 
 /* ---- backend interface: what differs between io_uring and epoll ---- */
@@ -334,13 +352,16 @@ void nws__message_release(nws_loop *loop, nws_conn *c);
 void nws__message_spares_free(nws_loop *loop);
 
 /* ---- rooms.c ---- */
-typedef struct nws__room nws__room;
 typedef struct nws__membership {
     nws__room *room;
     uint32_t index;           /* position of the connection in room->members */
 } nws__membership;
+/* The room of that name in t, or NULL. */
+nws__room *nws__room_find(const nws__room_table *t, const char *name, size_t len);
+/* Leaves every room (takes rooms_lock) and frees the connection's list. */
 void nws__rooms_leave_all(nws_loop *loop, nws_conn *c);
 void nws__rooms_free(nws_loop *loop);
+void nws__registry_free(nws_server *s);
 
 /* ---- fanout.c ---- */
 typedef struct nws__fanout {

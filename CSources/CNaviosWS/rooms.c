@@ -1,30 +1,24 @@
 /*
- * rooms.c — the per-loop room index and room fan-out.
+ * rooms.c — room membership: the one record of who is in which room.
  *
- * A loop keeps a hash table of its rooms (chained, power-of-two buckets, FNV-1a of the name);
- * a room holds an array of its local members; a connection holds (room, index) pairs, so
+ * A loop keeps a table of its rooms (chained, power-of-two buckets, FNV-1a of the name); a
+ * room holds an array of its local members; a connection holds (room, index) pairs, so
  * leaving is O(rooms of that connection) with a swap-remove, and closing leaves them all.
  * A room left empty is freed at once: a million short-lived "user:<id>" rooms do not
  * accumulate.
  *
- * A broadcast to several rooms reaches each connection once: the loop numbers its
- * broadcasts and stamps each connection it queues to (conn->mark), so a member of two of
- * the rooms is seen twice but queued once. Exclusions use the same stamp, put on the
- * excluded rooms' members before the walk, so there is no cap on how many rooms are excluded.
+ * The server keeps a second table of the same kind, the registry: each room with a member on
+ * any loop, and how many members it has in all. It is what tells the application of a
+ * room's first member and its last (on_room), and what lists the rooms.
+ *
+ * Only a loop changes its own rooms, and it does so holding the server's rooms_lock, which
+ * also guards the registry and the loops' slot tables. So a loop reads its own rooms without
+ * the lock (a fan-out takes none), and any other thread may read anyone's under it.
  */
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-struct nws__room {
-    nws__room *next;          /* bucket chain */
-    uint64_t hash;
-    nws_conn **members;
-    uint32_t count, cap;
-    uint32_t name_len;
-    char name[];
-};
 
 static uint64_t hash_name(const char *name, size_t len) {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -32,21 +26,27 @@ static uint64_t hash_name(const char *name, size_t len) {
     return h;
 }
 
-static nws__room *find_room(nws_loop *loop, const char *name, size_t len, uint64_t hash) {
-    if (loop->room_buckets == NULL) return NULL;
-    for (nws__room *r = loop->room_buckets[hash & loop->room_bucket_mask]; r != NULL; r = r->next) {
+/* ---- the table ---- */
+
+static nws__room *find_hashed(const nws__room_table *t, const char *name, size_t len, uint64_t hash) {
+    if (t->buckets == NULL) return NULL;
+    for (nws__room *r = t->buckets[hash & t->mask]; r != NULL; r = r->next) {
         if (r->hash == hash && r->name_len == len && memcmp(r->name, name, len) == 0) return r;
     }
     return NULL;
 }
 
-static int grow_buckets(nws_loop *loop) {
-    uint32_t old = loop->room_buckets ? loop->room_bucket_mask + 1 : 0;
+nws__room *nws__room_find(const nws__room_table *t, const char *name, size_t len) {
+    return find_hashed(t, name, len, hash_name(name, len));
+}
+
+static int grow_buckets(nws__room_table *t) {
+    uint32_t old = t->buckets ? t->mask + 1 : 0;
     uint32_t size = old ? old * 2 : 64;
     nws__room **buckets = calloc(size, sizeof *buckets);
     if (buckets == NULL) return NWS_ENOMEM;
     for (uint32_t i = 0; i < old; i++) {
-        nws__room *r = loop->room_buckets[i];
+        nws__room *r = t->buckets[i];
         while (r != NULL) {
             nws__room *next = r->next;
             r->next = buckets[r->hash & (size - 1)];
@@ -54,35 +54,65 @@ static int grow_buckets(nws_loop *loop) {
             r = next;
         }
     }
-    free(loop->room_buckets);
-    loop->room_buckets = buckets;
-    loop->room_bucket_mask = size - 1;
+    free(t->buckets);
+    t->buckets = buckets;
+    t->mask = size - 1;
     return 0;
 }
 
-static nws__room *create_room(nws_loop *loop, const char *name, size_t len, uint64_t hash) {
-    if ((loop->room_buckets == NULL || loop->room_total > loop->room_bucket_mask) && grow_buckets(loop) != 0)
-        return NULL;
+static nws__room *create_room(nws__room_table *t, const char *name, size_t len, uint64_t hash) {
+    if ((t->buckets == NULL || t->total > t->mask) && grow_buckets(t) != 0) return NULL;
     nws__room *r = calloc(1, sizeof *r + len);
     if (r == NULL) return NULL;
     r->hash = hash;
     r->name_len = (uint32_t)len;
     memcpy(r->name, name, len);
-    nws__room **bucket = &loop->room_buckets[hash & loop->room_bucket_mask];
+    nws__room **bucket = &t->buckets[hash & t->mask];
     r->next = *bucket;
     *bucket = r;
-    loop->room_total++;
+    t->total++;
     return r;
 }
 
-static void destroy_room(nws_loop *loop, nws__room *r) {
-    nws__room **p = &loop->room_buckets[r->hash & loop->room_bucket_mask];
+static void destroy_room(nws__room_table *t, nws__room *r) {
+    nws__room **p = &t->buckets[r->hash & t->mask];
     while (*p != r) p = &(*p)->next;
     *p = r->next;
-    loop->room_total--;
+    t->total--;
     free(r->members);
     free(r);
 }
+
+static void free_table(nws__room_table *t) {
+    for (uint32_t i = 0; t->buckets && i <= t->mask; i++) {
+        while (t->buckets[i] != NULL) destroy_room(t, t->buckets[i]);
+    }
+    free(t->buckets);
+    t->buckets = NULL;
+}
+
+/* ---- the registry: rooms with a member anywhere on the server (under rooms_lock) ---- */
+
+static void announce(nws_server *s, const nws__room *r, int present) {
+    if (s->cb.on_room) s->cb.on_room(s->cb.ctx, r->name, r->name_len, present);
+}
+
+static int registry_add(nws_server *s, const nws__room *local) {
+    nws__room *r = find_hashed(&s->registry, local->name, local->name_len, local->hash);
+    if (r == NULL && (r = create_room(&s->registry, local->name, local->name_len, local->hash)) == NULL)
+        return NWS_ENOMEM;
+    if (r->count++ == 0) announce(s, r, 1);
+    return 0;
+}
+
+static void registry_remove(nws_server *s, const nws__room *local) {
+    nws__room *r = find_hashed(&s->registry, local->name, local->name_len, local->hash);
+    if (r == NULL || --r->count > 0) return;
+    announce(s, r, 0);
+    destroy_room(&s->registry, r);
+}
+
+/* ---- membership, on the loop that owns the connection (under rooms_lock) ---- */
 
 static int conn_membership(const nws_conn *c, const nws__room *r) {
     for (uint32_t i = 0; i < c->room_count; i++) {
@@ -91,31 +121,32 @@ static int conn_membership(const nws_conn *c, const nws__room *r) {
     return -1;
 }
 
-static int join_here(nws_loop *loop, nws_conn *c, const char *name, size_t len) {
+static int reserve(void **array, uint32_t *cap, uint32_t count, size_t item, uint32_t first) {
+    if (count < *cap) return 0;
+    uint32_t grown = *cap ? *cap * 2 : first;
+    void *more = realloc(*array, grown * item);
+    if (more == NULL) return NWS_ENOMEM;
+    *array = more;
+    *cap = grown;
+    return 0;
+}
+
+static int join_locked(nws_loop *loop, nws_conn *c, const char *name, size_t len) {
     uint64_t hash = hash_name(name, len);
-    nws__room *r = find_room(loop, name, len, hash);
+    nws__room *r = find_hashed(&loop->rooms, name, len, hash);
     if (r != NULL && conn_membership(c, r) >= 0) return 0;
-    if (r == NULL && (r = create_room(loop, name, len, hash)) == NULL) return NWS_ENOMEM;
-    if (r->count == r->cap) {
-        uint32_t cap = r->cap ? r->cap * 2 : 4;
-        nws_conn **members = realloc(r->members, cap * sizeof *members);
-        if (members == NULL) goto fail;
-        r->members = members;
-        r->cap = cap;
-    }
-    if (c->room_count == c->room_cap) {
-        uint32_t cap = c->room_cap ? c->room_cap * 2 : 2;
-        nws__membership *rooms = realloc(c->rooms, cap * sizeof *rooms);
-        if (rooms == NULL) goto fail;
-        c->rooms = rooms;
-        c->room_cap = cap;
+    uint32_t limit = loop->server->config.max_rooms_per_conn;
+    if (limit != 0 && c->room_count >= limit) return NWS_ELIMIT;
+    if (r == NULL && (r = create_room(&loop->rooms, name, len, hash)) == NULL) return NWS_ENOMEM;
+    if (reserve((void **)&r->members, &r->cap, r->count, sizeof *r->members, 4) != 0 ||
+        reserve((void **)&c->rooms, &c->room_cap, c->room_count, sizeof *c->rooms, 2) != 0 ||
+        registry_add(loop->server, r) != 0) {
+        if (r->count == 0) destroy_room(&loop->rooms, r);
+        return NWS_ENOMEM;
     }
     c->rooms[c->room_count++] = (nws__membership){r, r->count};
     r->members[r->count++] = c;
     return 0;
-fail:
-    if (r->count == 0) destroy_room(loop, r);
-    return NWS_ENOMEM;
 }
 
 /* Removes membership i of c: swap-remove in the room, and in the connection's list. */
@@ -128,78 +159,39 @@ static void leave_at(nws_loop *loop, nws_conn *c, uint32_t i) {
         moved->rooms[conn_membership(moved, r)].index = at;
     }
     c->rooms[i] = c->rooms[--c->room_count];
-    if (r->count == 0) destroy_room(loop, r);
+    registry_remove(loop->server, r);
+    if (r->count == 0) destroy_room(&loop->rooms, r);
 }
 
-static int leave_here(nws_loop *loop, nws_conn *c, const char *name, size_t len) {
-    nws__room *r = find_room(loop, name, len, hash_name(name, len));
+static int leave_locked(nws_loop *loop, nws_conn *c, const char *name, size_t len) {
+    nws__room *r = nws__room_find(&loop->rooms, name, len);
     int i = r ? conn_membership(c, r) : -1;
     if (i >= 0) leave_at(loop, c, (uint32_t)i);
     return 0;
 }
 
+static int change_here(nws_loop *loop, nws_conn *c, const char *name, size_t len, int join) {
+    pthread_mutex_lock(&loop->server->rooms_lock);
+    int rc = join ? join_locked(loop, c, name, len) : leave_locked(loop, c, name, len);
+    pthread_mutex_unlock(&loop->server->rooms_lock);
+    return rc;
+}
+
 void nws__rooms_leave_all(nws_loop *loop, nws_conn *c) {
-    while (c->room_count > 0) leave_at(loop, c, c->room_count - 1);
+    if (c->room_count > 0) {
+        pthread_mutex_lock(&loop->server->rooms_lock);
+        while (c->room_count > 0) leave_at(loop, c, c->room_count - 1);
+        pthread_mutex_unlock(&loop->server->rooms_lock);
+    }
     free(c->rooms);
     c->rooms = NULL;
     c->room_cap = 0;
 }
 
-void nws__rooms_free(nws_loop *loop) {
-    for (uint32_t i = 0; loop->room_buckets && i <= loop->room_bucket_mask; i++) {
-        while (loop->room_buckets[i] != NULL) destroy_room(loop, loop->room_buckets[i]);
-    }
-    free(loop->room_buckets);
-    loop->room_buckets = NULL;
-}
+void nws__rooms_free(nws_loop *loop) { free_table(&loop->rooms); }
+void nws__registry_free(nws_server *s) { free_table(&s->registry); }
 
-/* ---- fan-out on one loop ---- */
-
-/* A number no connection of the loop carries in its mark yet (0 is every new connection's). */
-static uint32_t next_broadcast_seq(nws_loop *loop) {
-    uint32_t seq = ++loop->broadcast_seq;
-    return seq != 0 ? seq : ++loop->broadcast_seq;
-}
-
-static int fan_out_here(nws_loop *loop, nws_msg *m, const nws_room_ref *rooms, size_t count,
-                        const nws_room_ref *except, size_t except_count, nws_conn_id except_id, unsigned flags) {
-    uint32_t seq = next_broadcast_seq(loop);
-    /* Whoever must not get the message is stamped before the walk, which skips every stamped
-     * connection: any number of excluded rooms costs one pass over their members, no more. */
-    for (size_t i = 0; i < except_count; i++) {
-        nws__room *r = find_room(loop, except[i].name, except[i].len, hash_name(except[i].name, except[i].len));
-        for (uint32_t k = 0; r != NULL && k < r->count; k++) r->members[k]->mark = seq;
-    }
-    nws_conn *skip = except_id ? nws__loop_conn(loop, except_id) : NULL;
-    if (skip != NULL) skip->mark = seq;
-    nws__fanout fanout = nws__fanout_begin(loop);
-    if (count == 0) {
-        for (uint32_t s = 0; s < loop->slot_cap; s++) {
-            nws_conn *c = loop->slots[s];
-            if (c == NULL || c->mark == seq || c->state != NWS__OPEN) continue;
-            nws__fanout_send(&fanout, c, m, flags);
-        }
-    }
-    for (size_t i = 0; i < count; i++) {
-        nws__room *r = find_room(loop, rooms[i].name, rooms[i].len, hash_name(rooms[i].name, rooms[i].len));
-        for (uint32_t k = 0; r != NULL && k < r->count; k++) {
-            nws_conn *c = r->members[k];
-            if (c->mark == seq) continue;   /* excluded, or reached through an earlier room */
-            c->mark = seq;
-            nws__fanout_send(&fanout, c, m, flags);
-        }
-    }
-    return nws__fanout_end(&fanout);
-}
-
-long nws_room_local_size(nws_server *s, const char *room, size_t len) {
-    nws_loop *loop = nws__current_loop;
-    if (loop == NULL || loop->server != s) return -1;
-    nws__room *r = find_room(loop, room, len, hash_name(room, len));
-    return r ? (long)r->count : 0;
-}
-
-/* ---- posting from other threads ---- */
+/* ---- joining and leaving from any thread ---- */
 
 typedef struct room_change {
     nws_conn_id id;
@@ -211,9 +203,7 @@ typedef struct room_change {
 static void run_room_change(nws_loop *loop, void *payload) {
     room_change *op = payload;
     nws_conn *c = nws__loop_conn(loop, op->id);
-    if (c == NULL) return;
-    if (op->join) join_here(loop, c, op->name, op->len);
-    else leave_here(loop, c, op->name, op->len);
+    if (c != NULL) change_here(loop, c, op->name, op->len, op->join);
 }
 
 static int room_call(nws_server *s, nws_conn_id id, const char *name, size_t len, int join) {
@@ -224,7 +214,7 @@ static int room_call(nws_server *s, nws_conn_id id, const char *name, size_t len
     if (nws__current_loop == loop) {
         nws_conn *c = nws__loop_conn(loop, id);
         if (c == NULL) return NWS_ESTALE;
-        return join ? join_here(loop, c, name, len) : leave_here(loop, c, name, len);
+        return change_here(loop, c, name, len, join);
     }
     room_change *op = nws__task_new(sizeof *op + len, run_room_change);
     if (op == NULL) return NWS_ENOMEM;
@@ -238,62 +228,51 @@ static int room_call(nws_server *s, nws_conn_id id, const char *name, size_t len
 int nws_room_join(nws_server *s, nws_conn_id id, const char *room, size_t len) { return room_call(s, id, room, len, 1); }
 int nws_room_leave(nws_server *s, nws_conn_id id, const char *room, size_t len) { return room_call(s, id, room, len, 0); }
 
-/* A room broadcast posted to one loop: the room refs point into the names after them, copied
- * with the task. */
-typedef struct room_fanout {
-    nws_msg *msg;
-    unsigned flags;
-    nws_conn_id except_id;
-    size_t count, except_count;
-    nws_room_ref refs[];      /* count rooms, then except_count excluded rooms; then the names */
-} room_fanout;
+/* ---- reading, from any thread ---- */
 
-static void run_room_fanout(nws_loop *loop, void *payload) {
-    room_fanout *f = payload;
-    fan_out_here(loop, f->msg, f->refs, f->count, f->refs + f->count, f->except_count, f->except_id, f->flags);
-    nws_msg_release(f->msg);
+long nws_room_local_size(nws_server *s, const char *room, size_t len) {
+    nws_loop *loop = nws__current_loop;
+    if (loop == NULL || loop->server != s) return -1;
+    nws__room *r = nws__room_find(&loop->rooms, room, len);
+    return r ? (long)r->count : 0;
 }
 
-static room_fanout *copy_fanout(nws_msg *m, const nws_room_ref *rooms, size_t count,
-                                const nws_room_ref *except, size_t except_count, nws_conn_id except_id, unsigned flags) {
-    size_t bytes = 0;
-    for (size_t i = 0; i < count; i++) bytes += rooms[i].len;
-    for (size_t i = 0; i < except_count; i++) bytes += except[i].len;
-    size_t n = count + except_count;
-    room_fanout *f = nws__task_new(sizeof *f + n * sizeof(nws_room_ref) + bytes, run_room_fanout);
-    if (f == NULL) return NULL;
-    char *at = (char *)(f->refs + n);
-    for (size_t i = 0; i < n; i++) {
-        const nws_room_ref *src = i < count ? &rooms[i] : &except[i - count];
-        memcpy(at, src->name, src->len);
-        f->refs[i] = (nws_room_ref){at, src->len};
-        at += src->len;
+/* The connection of id for a reader under rooms_lock: the slot table and a connection's id
+ * change only under it (conn.c), and a connection is freed only after its slot is cleared. */
+static const nws_conn *conn_locked(nws_server *s, nws_conn_id id) {
+    int index = nws_conn_loop(id);
+    if (index >= s->loop_count) return NULL;
+    const nws_loop *loop = &s->loops[index];
+    uint32_t slot = nws__id_slot(id);
+    const nws_conn *c = slot < loop->slot_cap ? loop->slots[slot] : NULL;
+    return c != NULL && c->gen == nws__id_gen(id) ? c : NULL;
+}
+
+int nws_conn_rooms(nws_server *s, nws_conn_id id, nws_room_name_fn each, void *ctx) {
+    pthread_mutex_lock(&s->rooms_lock);
+    const nws_conn *c = conn_locked(s, id);
+    for (uint32_t i = 0; c != NULL && i < c->room_count; i++) {
+        each(ctx, c->rooms[i].room->name, c->rooms[i].room->name_len, 1);
     }
-    f->msg = m;
-    f->flags = flags;
-    f->except_id = except_id;
-    f->count = count;
-    f->except_count = except_count;
-    atomic_fetch_add_explicit(&m->buf.refs, 1, memory_order_relaxed);
-    return f;
+    pthread_mutex_unlock(&s->rooms_lock);
+    return c != NULL ? 0 : NWS_ESTALE;
 }
 
-int nws_room_broadcast(nws_server *s, nws_msg *m, const nws_room_ref *rooms, size_t count,
-                       const nws_room_ref *except, size_t except_count, nws_conn_id except_id, unsigned flags) {
-    int result = 0;
+void nws_room_members(nws_server *s, const char *room, size_t len, nws_room_member_fn each, void *ctx) {
+    pthread_mutex_lock(&s->rooms_lock);
     for (int l = 0; l < s->loop_count; l++) {
         nws_loop *loop = &s->loops[l];
-        if (loop == nws__current_loop) {
-            result += fan_out_here(loop, m, rooms, count, except, except_count, except_id, flags);
-            continue;
-        }
-        room_fanout *f = copy_fanout(m, rooms, count, except, except_count, except_id, flags);
-        if (f == NULL) return NWS_ENOMEM;
-        if (nws__task_post(loop, f) != 0) {
-            nws_msg_release(m);
-            continue;
-        }
-        result++;
+        nws__room *r = nws__room_find(&loop->rooms, room, len);
+        for (uint32_t k = 0; r != NULL && k < r->count; k++) each(ctx, nws__make_id(l, r->members[k]->slot, r->members[k]->gen));
     }
-    return result;
+    pthread_mutex_unlock(&s->rooms_lock);
+}
+
+void nws_room_list(nws_server *s, nws_room_name_fn each, void *ctx) {
+    pthread_mutex_lock(&s->rooms_lock);
+    const nws__room_table *t = &s->registry;
+    for (uint32_t i = 0; t->buckets && i <= t->mask; i++) {
+        for (const nws__room *r = t->buckets[i]; r != NULL; r = r->next) each(ctx, r->name, r->name_len, r->count);
+    }
+    pthread_mutex_unlock(&s->rooms_lock);
 }

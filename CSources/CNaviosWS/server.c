@@ -66,6 +66,7 @@ int nws_server_create(const nws_server_config *config, const nws_server_callback
     if (config->backend < NWS_BACKEND_AUTO || config->backend > NWS_BACKEND_EPOLL) return NWS_EINVAL;
     nws_server *s = calloc(1, sizeof *s);
     if (s == NULL) return NWS_ENOMEM;
+    pthread_mutex_init(&s->rooms_lock, NULL);
     s->config = *config;
     s->cb = *callbacks;
     s->host_copy = dup_or_null(config->host ? config->host : "0.0.0.0");
@@ -259,7 +260,7 @@ void nws_server_destroy(nws_server *s) {
         for (uint32_t j = 0; j < loop->slot_cap; j++) {
             if (loop->slots[j]) nws__conn_free(loop, loop->slots[j]);
         }
-        nws__rooms_free(loop);
+        nws__rooms_free(loop);   /* empty by now: every connection left its rooms */
         free(loop->fanout_overflow);
         nws__message_spares_free(loop);
         nws__loop_pools_free(loop);
@@ -269,6 +270,8 @@ void nws_server_destroy(nws_server *s) {
         free(loop->read_buf);
     }
     free(s->loops);
+    nws__registry_free(s);
+    pthread_mutex_destroy(&s->rooms_lock);
     for (size_t i = 0; i < s->config.page_count; i++) free((char *)s->page_copies[i].path);
     free(s->page_copies);
     free(s->host_copy);

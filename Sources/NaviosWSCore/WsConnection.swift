@@ -1,59 +1,49 @@
 internal import CNaviosWS
 
-/// A connection of a ``WsEngine``: its id plus the engine, so it can be answered directly.
+/// A connection as a handler of a ``WsEngine`` is lent it: its id, and the means to answer it.
 ///
-/// A value type holding no buffer: cheap to pass to handlers and to keep. Sends are safe from
-/// any thread; on the owning loop thread they are queued at once (and leave with the next
-/// batch of writes), elsewhere they are handed to that loop. A connection that closed is
-/// refused safely (its id is stale); the engine itself must outlive the values naming its
-/// connections, as it does whenever they come from its handlers while it runs.
-public struct WsConnection: Sendable, Hashable {
+/// Borrowed only: a handler receives it `borrowing` and can neither copy nor keep it, so it
+/// never outlives the call that lends it. To reach the connection later, keep its ``id`` and
+/// use ``WsEngine/send(to:opcode:_:droppable:)`` or ``WsEngine/close(_:code:reason:)``: a
+/// closed connection's id is refused safely (``WsCoreError/stale``).
+public struct WsConnection: ~Copyable {
     public let id: WsConnectionID
-    // Not counted: a retain and release per message were a tenth of the echo path's time.
-    unowned(unsafe) let engine: WsEngine
-    /// The engine's C server, for the calls of the message path: reaching it through `engine`
-    /// would count a reference (two atomic operations) per call.
-    nonisolated(unsafe) let server: OpaquePointer
+    // Not counted (a retain and release per message cost a tenth of the echo path): sound,
+    // as the value cannot outlive the callback, and the engine outlives its callbacks.
+    private let server: Unmanaged<WsCoreServer>
 
-    init(id: WsConnectionID, engine: WsEngine) {
+    init(id: WsConnectionID, server: Unmanaged<WsCoreServer>) {
         self.id = id
-        self.engine = engine
-        self.server = engine.server
+        self.server = server
     }
 
-    /// Queues a message of this connection (see `WsEngine.send`): 0 or an `NWS_E*` code.
-    @inline(__always)
-    package func rawSend(_ opcode: WsOpcode, _ bytes: UnsafeRawBufferPointer, _ droppable: Bool) -> Int32 {
-        nws_send(server, id.rawValue, opcode.rawValue, bytes.baseAddress, bytes.count,
-                 droppable ? UInt32(NWS_SEND_DROPPABLE.rawValue) : 0)
+    private func send(_ opcode: WsOpcode, _ bytes: UnsafeRawBufferPointer, _ droppable: Bool) throws(WsCoreError) {
+        try WsCoreError.check(server._withUnsafeGuaranteedRef { $0.send(id, opcode, bytes, droppable) })
     }
-
-    public static func == (a: WsConnection, b: WsConnection) -> Bool { a.id == b.id && a.server == b.server }
-    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
 
     /// Sends a text message; the bytes must be valid UTF-8.
     public func send(text: UnsafeRawBufferPointer, droppable: Bool = false) throws(WsCoreError) {
-        try engine.send(to: id, opcode: .text, text, droppable: droppable)
+        try send(.text, text, droppable)
     }
 
     public func send(text: String, droppable: Bool = false) throws(WsCoreError) {
         var text = text
-        let rc = text.withUTF8 { rawSend(.text, UnsafeRawBufferPointer($0), droppable) }
+        let rc = text.withUTF8 { bytes in server._withUnsafeGuaranteedRef { $0.send(id, .text, UnsafeRawBufferPointer(bytes), droppable) } }
         try WsCoreError.check(rc)
     }
 
     public func send(binary: UnsafeRawBufferPointer, droppable: Bool = false) throws(WsCoreError) {
-        try engine.send(to: id, opcode: .binary, binary, droppable: droppable)
+        try send(.binary, binary, droppable)
     }
 
     public func send(binary: [UInt8], droppable: Bool = false) throws(WsCoreError) {
-        let rc = binary.withUnsafeBytes { rawSend(.binary, $0, droppable) }
+        let rc = binary.withUnsafeBytes { bytes in server._withUnsafeGuaranteedRef { $0.send(id, .binary, bytes, droppable) } }
         try WsCoreError.check(rc)
     }
 
     /// Starts the close handshake (RFC 6455 §7.1.2).
     public func close(code: WsCloseCode = .normalClosure, reason: String = "") throws(WsCoreError) {
-        try engine.close(id, code: code, reason: reason)
+        try WsCoreError.check(server._withUnsafeGuaranteedRef { $0.close(id, code, reason) })
     }
 }
 

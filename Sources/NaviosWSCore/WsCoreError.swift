@@ -31,6 +31,8 @@ public struct WsCoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let tooBig = WsCoreError(Int32(NWS_ETOOBIG.rawValue))
     public static let outOfMemory = WsCoreError(Int32(NWS_ENOMEM.rawValue))
     public static let invalidArgument = WsCoreError(Int32(NWS_EINVAL.rawValue))
+    /// Over a configured count (a connection's rooms: ``WsEngineConfiguration/maxRoomsPerConnection``).
+    public static let limitExceeded = WsCoreError(Int32(NWS_ELIMIT.rawValue))
     /// A system call failed (binding the port, for instance).
     public static let system = WsCoreError(Int32(NWS_ESYS.rawValue))
     /// io_uring was asked for and cannot be set up here.

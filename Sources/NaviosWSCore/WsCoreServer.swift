@@ -17,6 +17,19 @@ package final class WsCoreServer: @unchecked Sendable {
     // The loops have been joined by then (run() waits for them), or never started.
     deinit { nws_server_destroy(pointer) }
 
+    /// Queues one message of connection `id`: 0 or an `NWS_E*` code (see nws_send).
+    @inline(__always)
+    package func send(_ id: WsConnectionID, _ opcode: WsOpcode, _ bytes: UnsafeRawBufferPointer, _ droppable: Bool) -> Int32 {
+        nws_send(pointer, id.rawValue, opcode.rawValue, bytes.baseAddress, bytes.count,
+                 droppable ? UInt32(NWS_SEND_DROPPABLE.rawValue) : 0)
+    }
+
+    /// Starts the close handshake of connection `id`: 0 or an `NWS_E*` code.
+    package func close(_ id: WsConnectionID, _ code: WsCloseCode, _ reason: String) -> Int32 {
+        var reason = reason
+        return reason.withUTF8 { nws_close(pointer, id.rawValue, code.rawValue, $0.baseAddress, $0.count) }
+    }
+
     /// Runs `body` on loop `loop`, or on `afterStop` once the loops have stopped.
     func post(toLoop loop: Int, _ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(PostedClosure(body)).toOpaque()

@@ -1,8 +1,10 @@
 internal import CNaviosWS
 
 /// Rooms on the engine: named sets of connections indexed by each loop for its own members
-/// (see nws_rooms.h). Joining twice, or leaving a room one is not in, does nothing; a
-/// connection leaves every room when it closes.
+/// (see nws_rooms.h), the one record of membership. Joining twice, or leaving a room one is
+/// not in, does nothing; a connection leaves every room when it closes (after `onClose`).
+/// From the connection's loop thread a join or leave acts at once; from elsewhere it is
+/// posted to that loop, and a refusal there is not reported.
 extension WsEngine {
     public func join(_ id: WsConnectionID, room: String) throws(WsCoreError) {
         var room = room
@@ -52,10 +54,50 @@ private func withRoomRefs<R>(_ names: [[UInt8]], _ body: (UnsafeBufferPointer<nw
 }
 
 extension WsEngine {
+    /// The rooms connection `id` is in, or nil when it is gone; from any thread.
+    public func rooms(of id: WsConnectionID) -> [String]? {
+        var names: [String] = []
+        let rc = withUnsafeMutablePointer(to: &names) { out in
+            nws_conn_rooms(server, id.rawValue, { ctx, room, length, _ in
+                ctx!.assumingMemoryBound(to: [String].self).pointee.append(roomName(room, length))
+            }, out)
+        }
+        return rc == 0 ? names : nil
+    }
+
+    /// The members of `room` on every loop; from any thread.
+    public func members(ofRoom room: String) -> [WsConnectionID] {
+        var room = room
+        var ids: [WsConnectionID] = []
+        withUnsafeMutablePointer(to: &ids) { out in
+            room.withUTF8 { name in
+                nws_room_members(server, name.baseAddress, name.count, { ctx, id in
+                    ctx!.assumingMemoryBound(to: [WsConnectionID].self).pointee.append(WsConnectionID(rawValue: id))
+                }, out)
+            }
+        }
+        return ids
+    }
+
+    /// Every room with a member on this engine, and how many members it has; from any thread.
+    public var roomSizes: [String: Int] {
+        var sizes: [String: Int] = [:]
+        withUnsafeMutablePointer(to: &sizes) { out in
+            nws_room_list(server, { ctx, room, length, members in
+                ctx!.assumingMemoryBound(to: [String: Int].self).pointee[roomName(room, length)] = members
+            }, out)
+        }
+        return sizes
+    }
+
     /// Members of a room on the calling loop (call from a loop thread: a handler or `post`);
     /// -1 off the loops. For tests and diagnostics.
     public func localRoomSize(_ room: String) -> Int {
         var room = room
         return room.withUTF8 { Int(nws_room_local_size(server, $0.baseAddress, $0.count)) }
     }
+}
+
+private func roomName(_ bytes: UnsafePointer<CChar>?, _ length: Int) -> String {
+    String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)
 }

@@ -165,13 +165,13 @@ public final class WsEngine: Service, Sendable {
     public func send(to id: WsConnectionID, opcode: WsOpcode, _ bytes: UnsafeRawBufferPointer, droppable: Bool = false)
         throws(WsCoreError)
     {
-        try WsCoreError.check(rawSend(id, opcode, bytes, droppable))
+        try WsCoreError.check(core.send(id, opcode, bytes, droppable))
     }
 
-    @inline(__always)
-    func rawSend(_ id: WsConnectionID, _ opcode: WsOpcode, _ bytes: UnsafeRawBufferPointer, _ droppable: Bool) -> Int32 {
-        nws_send(server, id.rawValue, opcode.rawValue, bytes.baseAddress, bytes.count,
-                 droppable ? UInt32(NWS_SEND_DROPPABLE.rawValue) : 0)
+    /// Queues one text message (see above).
+    public func send(to id: WsConnectionID, text: String, droppable: Bool = false) throws(WsCoreError) {
+        var text = text
+        try WsCoreError.check(text.withUTF8 { core.send(id, .text, UnsafeRawBufferPointer($0), droppable) })
     }
 
     /// Keeps `object` with the connection, unretained, for `userObject` to return on the
@@ -193,9 +193,7 @@ public final class WsEngine: Service, Sendable {
     }
 
     public func close(_ id: WsConnectionID, code: WsCloseCode = .normalClosure, reason: String = "") throws(WsCoreError) {
-        var reason = reason
-        let rc = reason.withUTF8 { nws_close(server, id.rawValue, code.rawValue, $0.baseAddress, $0.count) }
-        try WsCoreError.check(rc)
+        try WsCoreError.check(core.close(id, code, reason))
     }
 
     /// Queues one message, framed once, to every id; ids of closed connections are skipped.

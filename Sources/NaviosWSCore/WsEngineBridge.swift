@@ -14,16 +14,19 @@ final class WsEngineBridge: @unchecked Sendable {
     /// C strings of the supported subprotocols, alive as long as the bridge (the core keeps
     /// the pointer it is handed for the duration of the upgrade).
     let subprotocols: [(name: String, cString: UnsafeMutablePointer<CChar>)]
-    // Set once, right after the engine's init, before any loop runs.
+    /// The same handler when it takes its connections' objects with each message.
+    let userObjectHandler: (any WsUserObjectHandler)?
+    // Set once, right after the engine's init, before any loop runs; the engine owns the bridge.
     unowned(unsafe) var engine: WsEngine! {
-        didSet { borrowedEngine = Unmanaged.passUnretained(engine) }
+        didSet { core = Unmanaged.passUnretained(engine.core) }
     }
-    /// The engine as the message path lends it to each connection value: through `engine`,
-    /// each would count a reference.
-    private var borrowedEngine: Unmanaged<WsEngine>?
+    /// The engine's C server as the message path lends it to each connection value: through
+    /// `engine`, each would count a reference.
+    private var core: Unmanaged<WsCoreServer>?
 
     init(handler: any WsEngineHandler, configuration: WsEngineConfiguration) {
         self.handler = handler
+        self.userObjectHandler = handler as? any WsUserObjectHandler
         self.allowedOrigins = configuration.allowedOrigins.map(Set.init)
         self.subprotocols = configuration.subprotocols.map { ($0, strdup($0)!) }
     }
@@ -37,7 +40,7 @@ final class WsEngineBridge: @unchecked Sendable {
     }
 
     func connection(_ id: UInt64) -> WsConnection {
-        borrowedEngine!._withUnsafeGuaranteedRef { WsConnection(id: WsConnectionID(rawValue: id), engine: $0) }
+        WsConnection(id: WsConnectionID(rawValue: id), server: core.unsafelyUnwrapped)
     }
 
     // A constant table of function pointers, written once: safe to share.
@@ -62,10 +65,13 @@ final class WsEngineBridge: @unchecked Sendable {
             // The engine keeps the bridge alive while loops run: borrow it, no retain per message.
             Unmanaged<WsEngineBridge>.fromOpaque(ctx!)._withUnsafeGuaranteedRef { bridge in
                 let bytes = UnsafeRawBufferPointer(start: data, count: length)
-                if opcode == Int32(NWS_OP_TEXT.rawValue) {
-                    bridge.handler.onText(bridge.connection(id), bytes, userObject: user)
-                } else {
+                if opcode != Int32(NWS_OP_TEXT.rawValue) {
                     bridge.handler.onBinary(bridge.connection(id), bytes)
+                } else if bridge.userObjectHandler != nil {
+                    // Called through the optional, not bound: a binding would retain it.
+                    bridge.userObjectHandler?.onText(WsConnectionID(rawValue: id), bytes, userObject: user)
+                } else {
+                    bridge.handler.onText(bridge.connection(id), bytes)
                 }
             }
         }
@@ -73,6 +79,10 @@ final class WsEngineBridge: @unchecked Sendable {
             let bridge = WsEngineBridge.from(ctx)
             let text = reason.map { String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
             bridge.handler.onClose(bridge.connection(id), code: WsCloseCode(rawValue: code), reason: text)
+        }
+        cb.on_room = { ctx, room, length, present in
+            let name = String(decoding: UnsafeRawBufferPointer(start: room, count: length), as: UTF8.self)
+            WsEngineBridge.from(ctx).handler.onRoom(name, present: present != 0)
         }
         cb.on_stopped = { ctx in
             WsEngineBridge.from(ctx).engine.didStop()

@@ -22,6 +22,7 @@ extension WsEngineConfiguration {
         config.backpressure_policy = Int32(
             backpressurePolicy == .close ? NWS_BACKPRESSURE_CLOSE.rawValue : NWS_BACKPRESSURE_DROP.rawValue)
         config.http.max_head_bytes = maxRequestHeadBytes
+        config.max_rooms_per_conn = UInt32(clamping: maxRoomsPerConnection)
         return host.withCString { hostPointer in
             config.host = hostPointer
             return withCPages(pages) { cPages in

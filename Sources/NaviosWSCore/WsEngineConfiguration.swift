@@ -62,6 +62,9 @@ public struct WsEngineConfiguration: Sendable {
     /// Subprotocols the server speaks, in order of preference; the first one the client offers
     /// is chosen. Empty = none is negotiated.
     public var subprotocols: [String] = []
+    /// Rooms one connection may be in at once; `join` past it throws
+    /// ``WsCoreError/limitExceeded``. 0 = no limit: the engine leaves the policy to its user.
+    public var maxRoomsPerConnection: Int = 0
 
     public init() {}
 }

@@ -8,26 +8,34 @@ public protocol WsEngineHandler: AnyObject, Sendable {
     /// Whether an upgrade to this path is served; false answers 404 before any upgrade.
     func shouldAccept(path: String) -> Bool
     /// The upgrade succeeded; the connection takes sends from now on.
-    func onOpen(_ connection: WsConnection, request: WsUpgradeRequest)
+    func onOpen(_ connection: borrowing WsConnection, request: WsUpgradeRequest)
     /// A whole text message: valid UTF-8, reassembled from its fragments.
-    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer)
-    /// The same, with the object set for the connection (`WsEngine.setUserObject`), unretained,
-    /// or nil: what the engine calls. By default, `onText(_:_:)`.
-    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?)
+    func onText(_ connection: borrowing WsConnection, _ text: UnsafeRawBufferPointer)
     /// A whole binary message, reassembled from its fragments.
-    func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer)
+    func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer)
     /// The connection stopped taking sends: the peer's close code (1005 when its close frame
     /// had none), the code the server closed with, or 1006 when TCP ended without a close.
-    func onClose(_ connection: WsConnection, code: WsCloseCode, reason: String)
+    /// It is still in its rooms during this call (``WsEngine/rooms(of:)``), in none after.
+    func onClose(_ connection: borrowing WsConnection, code: WsCloseCode, reason: String)
+    /// A room got its first member on this engine (`present`), or lost its last. Called on
+    /// the loop thread that made the change, in order over all loops, while the room index
+    /// is locked: it must not call the engine's room functions.
+    func onRoom(_ room: String, present: Bool)
 }
 
 extension WsEngineHandler {
     public func shouldAccept(path: String) -> Bool { true }
-    public func onOpen(_ connection: WsConnection, request: WsUpgradeRequest) {}
-    public func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {}
-    public func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?) {
-        onText(connection, text)
-    }
-    public func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {}
-    public func onClose(_ connection: WsConnection, code: WsCloseCode, reason: String) {}
+    public func onOpen(_ connection: borrowing WsConnection, request: WsUpgradeRequest) {}
+    public func onText(_ connection: borrowing WsConnection, _ text: UnsafeRawBufferPointer) {}
+    public func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer) {}
+    public func onClose(_ connection: borrowing WsConnection, code: WsCloseCode, reason: String) {}
+    public func onRoom(_ room: String, present: Bool) {}
+}
+
+/// A handler that keeps an object with each connection (``WsEngine/setUserObject(_:for:)``)
+/// and gets it back with each text message, unretained: the message path then needs no
+/// lookup and no reference counting. The package's own (the gateway runtime): the object's
+/// lifetime is the handler's to keep, which only it can.
+package protocol WsUserObjectHandler: WsEngineHandler {
+    func onText(_ id: WsConnectionID, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?)
 }

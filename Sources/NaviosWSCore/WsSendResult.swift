@@ -22,10 +22,10 @@ public enum WsSendResult: Sendable, Equatable {
     }
 }
 
-extension WsConnection {
-    /// Queues a text message of this connection: what became of it.
+extension WsCoreServer {
+    /// Queues a text message of connection `id`: what became of it.
     @inline(__always)
-    package func sendText(_ bytes: UnsafeRawBufferPointer, droppable: Bool) -> WsSendResult {
-        WsSendResult(rawSend(.text, bytes, droppable))
+    package func sendText(_ id: WsConnectionID, _ bytes: UnsafeRawBufferPointer, droppable: Bool) -> WsSendResult {
+        WsSendResult(send(id, .text, bytes, droppable))
     }
 }

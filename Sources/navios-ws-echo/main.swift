@@ -15,11 +15,11 @@ import ServiceLifecycle
 
 /// Sends each message back on the loop thread it arrived on: no copy beyond the send queue.
 final class EchoHandler: WsEngineHandler {
-    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
+    func onText(_ connection: borrowing WsConnection, _ text: UnsafeRawBufferPointer) {
         try? connection.send(text: text)
     }
 
-    func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {
+    func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer) {
         try? connection.send(binary: data)
     }
 }

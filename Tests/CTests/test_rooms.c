@@ -4,9 +4,14 @@
  * Proves that a room of 100,000 members gets each broadcast exactly once per member, that
  * multi-room broadcasts reach a member of several rooms once (40 rooms), that exclusions hold
  * (100 excluded rooms), and
- * that leaving and closing clean the index up (empty rooms disappear), and that broadcasts
+ * that leaving and closing clean the index up (empty rooms disappear), that the server hears
+ * of a room's first member and its last, that the readers other threads use see the index
+ * whole while a loop changes it, and that broadcasts
  * queued behind a backlog keep their order with direct sends while being copied, not chained.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,16 +36,20 @@ static const nws__backend null_backend = {
 static nws_server *server;
 static nws_loop *loop;
 
-static void setup(void) {
-    nws_server_config config = {.loops = 1};
-    nws_server_callbacks callbacks = {0};
-    if (nws_server_create(&config, &callbacks, &server) != 0) abort();
+static void setup_with(const nws_server_config *config, const nws_server_callbacks *callbacks) {
+    if (nws_server_create(config, callbacks, &server) != 0) abort();
     loop = &server->loops[0];
     loop->backend = &null_backend;
     loop->now_ms = nws__now_ms();
     nws__wheel_init(&loop->wheel, loop->now_ms);
     nws__inbox_init(&loop->inbox);
     nws__current_loop = loop;
+}
+
+static void setup(void) {
+    nws_server_config config = {.loops = 1};
+    nws_server_callbacks callbacks = {0};
+    setup_with(&config, &callbacks);
 }
 
 static void teardown(void) {
@@ -123,11 +132,11 @@ static void rooms_leavingAndClosingCleanTheIndex(void) {
     NWS_CHECK_EQ(nws_room_leave(server, a, "lobby", 5), 0);
     NWS_CHECK_EQ(nws_room_leave(server, a, "lobby", 5), 0);   /* not a member: nothing */
     NWS_CHECK_EQ(nws_room_local_size(server, "lobby", 5), 1);
-    uint32_t rooms_before = loop->room_total;
+    uint32_t rooms_before = loop->rooms.total;
     nws__conn_abort(loop, conn_of(b), 0);                      /* b closes */
     NWS_CHECK_EQ(nws_room_local_size(server, "lobby", 5), 0);
     NWS_CHECK_EQ(nws_room_local_size(server, "only-b", 6), 0);
-    NWS_CHECK_EQ(loop->room_total, rooms_before - 2);          /* empty rooms are freed */
+    NWS_CHECK_EQ(loop->rooms.total, rooms_before - 2);          /* empty rooms are freed */
     NWS_CHECK_EQ(nws_room_join(server, b, "lobby", 5), NWS_ESTALE);
     NWS_CHECK_EQ(nws_room_join(server, a, "", 0), NWS_EINVAL);
     nws__loop_tick(loop);
@@ -334,6 +343,154 @@ static void rooms_100ExcludedRoomsEachHoldForRoomsAndForEveryone(void) {
     teardown();
 }
 
+/* ---- the registry, the readers and the limit ---- */
+
+enum { MAX_EVENTS = 16 };
+static struct { char name[16]; int present; } events[MAX_EVENTS];
+static int event_count;
+
+static void record_room(void *ctx, const char *room, size_t len, int present) {
+    (void)ctx;
+    if (event_count == MAX_EVENTS || len >= sizeof events[0].name) abort();
+    memcpy(events[event_count].name, room, len);
+    events[event_count].name[len] = 0;
+    events[event_count++].present = present;
+}
+
+static int saw(int index, const char *name, int present) {
+    return index < event_count && strcmp(events[index].name, name) == 0 && events[index].present == present;
+}
+
+typedef struct listing { char names[512]; size_t total; int count; } listing;
+
+static void list_into(void *ctx, const char *room, size_t len, size_t members) {
+    listing *l = ctx;
+    strncat(l->names, room, len);
+    strcat(l->names, ";");
+    l->total += members;
+    l->count++;
+}
+
+static void count_member(void *ctx, nws_conn_id id) { (void)id; (*(int *)ctx)++; }
+
+static nws_conn_id closing_id;
+static listing rooms_at_close;
+static void rooms_on_close(void *ctx, nws_conn_id id, uint16_t code, const uint8_t *reason, size_t len) {
+    (void)ctx; (void)code; (void)reason; (void)len;
+    if (id == closing_id) nws_conn_rooms(server, id, list_into, &rooms_at_close);
+}
+
+static void rooms_theServerHearsOfARoomsFirstMemberAndItsLast(void) {
+    event_count = 0;
+    nws_server_config config = {.loops = 1};
+    nws_server_callbacks callbacks = {.on_room = record_room};
+    setup_with(&config, &callbacks);
+    nws_conn_id a = open_conn(), b = open_conn();
+    NWS_CHECK_EQ(nws_room_join(server, a, "x", 1), 0);
+    NWS_CHECK_EQ(nws_room_join(server, b, "x", 1), 0);   /* not the first: nothing heard */
+    NWS_CHECK_EQ(nws_room_join(server, a, "y", 1), 0);
+    NWS_CHECK_EQ(nws_room_join(server, a, "y", 1), 0);   /* twice: nothing */
+    NWS_CHECK_EQ(event_count, 2);
+    NWS_CHECK(saw(0, "x", 1) && saw(1, "y", 1));
+    listing l = {0};
+    nws_room_list(server, list_into, &l);
+    NWS_CHECK_EQ(l.count, 2);
+    NWS_CHECK_EQ(l.total, 3);
+    NWS_CHECK_EQ(nws_room_leave(server, a, "x", 1), 0);  /* b is still in x */
+    NWS_CHECK_EQ(event_count, 2);
+    nws__conn_abort(loop, conn_of(b), 0);                 /* b's close takes x's last member */
+    NWS_CHECK_EQ(event_count, 3);
+    NWS_CHECK(saw(2, "x", 0));
+    NWS_CHECK_EQ(nws_room_leave(server, a, "y", 1), 0);
+    NWS_CHECK(event_count == 4 && saw(3, "y", 0));
+    listing empty = {0};
+    nws_room_list(server, list_into, &empty);
+    NWS_CHECK_EQ(empty.count, 0);
+    teardown();
+}
+
+static void rooms_readersSeeMembershipAndTheLimitRefusesPastIt(void) {
+    nws_server_config config = {.loops = 1, .max_rooms_per_conn = 3};
+    nws_server_callbacks callbacks = {.on_close = rooms_on_close};
+    setup_with(&config, &callbacks);
+    nws_conn_id a = open_conn(), b = open_conn();
+    NWS_CHECK_EQ(nws_room_join(server, a, "r1", 2), 0);
+    NWS_CHECK_EQ(nws_room_join(server, a, "r2", 2), 0);
+    NWS_CHECK_EQ(nws_room_join(server, a, "r3", 2), 0);
+    NWS_CHECK_EQ(nws_room_join(server, a, "r4", 2), NWS_ELIMIT);
+    NWS_CHECK_EQ(nws_room_join(server, a, "r3", 2), 0);   /* already in: no new room */
+    NWS_CHECK_EQ(nws_room_join(server, b, "r1", 2), 0);   /* another connection has its own count */
+    listing mine = {0};
+    NWS_CHECK_EQ(nws_conn_rooms(server, a, list_into, &mine), 0);
+    NWS_CHECK_EQ(mine.count, 3);
+    NWS_CHECK(strstr(mine.names, "r1;") && strstr(mine.names, "r2;") && strstr(mine.names, "r3;"));
+    int members = 0;
+    nws_room_members(server, "r1", 2, count_member, &members);
+    NWS_CHECK_EQ(members, 2);
+    /* on_close still finds the rooms the connection is leaving; afterwards its id is stale. */
+    closing_id = a;
+    memset(&rooms_at_close, 0, sizeof rooms_at_close);
+    nws__conn_close(loop, conn_of(a), 1000, NULL, 0);
+    NWS_CHECK_EQ(rooms_at_close.count, 3);
+    members = 0;
+    nws_room_members(server, "r1", 2, count_member, &members);
+    NWS_CHECK_EQ(members, 1);
+    nws__conn_abort(loop, conn_of(a), 0);
+    nws__loop_tick(loop);
+    listing gone = {0};
+    NWS_CHECK_EQ(nws_conn_rooms(server, a, list_into, &gone), NWS_ESTALE);
+    teardown();
+}
+
+/* Another thread lists rooms and reads memberships while the loop joins, leaves, opens and
+ * closes: each read sees whole changes (run under ASan to catch a torn one). */
+static atomic_int churning;
+static _Atomic nws_conn_id churn_ids[8];
+static void *read_while_churning(void *arg) {
+    (void)arg;
+    long reads = 0;
+    while (churning) {
+        listing l = {0};
+        nws_room_list(server, list_into, &l);
+        listing m = {0};
+        nws_conn_rooms(server, atomic_load(&churn_ids[reads % 8]), list_into, &m);
+        int members = 0;
+        nws_room_members(server, "hot", 3, count_member, &members);
+        reads++;
+    }
+    return (void *)reads;
+}
+
+static void rooms_otherThreadsReadTheIndexWhileTheLoopChangesIt(void) {
+    setup();
+    nws_conn_id ids[8];
+    for (int i = 0; i < 8; i++) atomic_store(&churn_ids[i], ids[i] = open_conn());
+    churning = 1;
+    pthread_t reader;
+    pthread_create(&reader, NULL, read_while_churning, NULL);
+    char name[8];
+    for (int round = 0; round < 3000; round++) {
+        int i = round % 8;
+        snprintf(name, sizeof name, "r%d", round % 50);
+        nws_room_join(server, ids[i], "hot", 3);
+        nws_room_join(server, ids[i], name, strlen(name));
+        if (round % 3 == 0) nws_room_leave(server, ids[(i + 3) % 8], "hot", 3);
+        if (round % 97 == 0) {   /* a connection closes and a new one takes its slot */
+            nws__conn_abort(loop, conn_of(ids[i]), 0);
+            nws__loop_tick(loop);
+            atomic_store(&churn_ids[i], ids[i] = open_conn());
+        }
+    }
+    churning = 0;
+    void *reads;
+    pthread_join(reader, &reads);
+    NWS_CHECK((long)reads > 0);
+    int members = 0;
+    nws_room_members(server, "hot", 3, count_member, &members);
+    NWS_CHECK_EQ(members, nws_room_local_size(server, "hot", 3));
+    teardown();
+}
+
 int main(void) {
     NWS_RUN(rooms_aRoomOf100000MembersGetsEachBroadcastOncePerMember);
     NWS_RUN(rooms_aMemberOfSeveralRoomsGetsOneCopyAndExclusionsHold);
@@ -343,5 +500,8 @@ int main(void) {
     NWS_RUN(rooms_swapRemoveKeepsEveryOtherMembership);
     NWS_RUN(sendq_broadcastsBehindABacklogAreCopiedInOrderAndShareWhenTheQueueIsEmpty);
     NWS_RUN(conn_theUserPointerStaysWithItsConnectionOnItsLoopOnly);
+    NWS_RUN(rooms_theServerHearsOfARoomsFirstMemberAndItsLast);
+    NWS_RUN(rooms_readersSeeMembershipAndTheLimitRefusesPastIt);
+    NWS_RUN(rooms_otherThreadsReadTheIndexWhileTheLoopChangesIt);
     return nws_test_summary("rooms");
 }

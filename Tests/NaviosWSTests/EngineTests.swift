@@ -6,36 +6,49 @@ import Testing
 /// Records what the engine reported and echoes text when asked to.
 final class RecordingHandler: WsEngineHandler {
     struct Events {
-        var opened: [WsConnection] = []
+        var opened: [WsConnectionID] = []
         var requests: [WsUpgradeRequest] = []
         var texts: [String] = []
         var binaries: [[UInt8]] = []
         var closes: [(WsConnectionID, WsCloseCode, String)] = []
+        var roomEvents: [String] = []
+        /// The rooms each closing connection was in as its onClose ran.
+        var roomsAtClose: [[String]] = []
     }
+    /// Set once the engine exists, to read its rooms from onClose.
+    nonisolated(unsafe) weak var engine: WsEngine?   // written before any connection opens
     let events = Mutex(Events())
     let echo: Bool
 
     init(echo: Bool = true) { self.echo = echo }
 
-    func onOpen(_ connection: WsConnection, request: WsUpgradeRequest) {
+    func onOpen(_ connection: borrowing WsConnection, request: WsUpgradeRequest) {
         events.withLock {
-            $0.opened.append(connection)
+            $0.opened.append(connection.id)
             $0.requests.append(request)
         }
     }
 
-    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
+    func onText(_ connection: borrowing WsConnection, _ text: UnsafeRawBufferPointer) {
         events.withLock { $0.texts.append(String(decoding: text, as: UTF8.self)) }
         if echo { try? connection.send(text: text) }
     }
 
-    func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {
+    func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer) {
         events.withLock { $0.binaries.append(Array(data)) }
         if echo { try? connection.send(binary: data) }
     }
 
-    func onClose(_ connection: WsConnection, code: WsCloseCode, reason: String) {
-        events.withLock { $0.closes.append((connection.id, code, reason)) }
+    func onClose(_ connection: borrowing WsConnection, code: WsCloseCode, reason: String) {
+        let rooms = engine?.rooms(of: connection.id)?.sorted() ?? []
+        events.withLock {
+            $0.closes.append((connection.id, code, reason))
+            $0.roomsAtClose.append(rooms)
+        }
+    }
+
+    func onRoom(_ room: String, present: Bool) {
+        events.withLock { $0.roomEvents.append((present ? "+" : "-") + room) }
     }
 
     /// Polls until `condition` holds (the engine reports on its own threads).
@@ -94,9 +107,9 @@ final class RecordingHandler: WsEngineHandler {
         let engine = try await startEngine(backend, handler)
         let client = try TestClient(port: engine.port)
         try await handler.wait("open") { $0.opened.count == 1 }
-        let connection = try #require(handler.events.withLock { $0.opened.first })
+        let id = try #require(handler.events.withLock { $0.opened.first })
         #expect(engine.currentLoop == nil)
-        try await Task.detached { try connection.send(text: "from a task") }.value
+        try await Task.detached { try engine.send(to: id, text: "from a task") }.value
         #expect(try client.receive().text == "from a task")
         await stop(engine)
     }
@@ -107,7 +120,7 @@ final class RecordingHandler: WsEngineHandler {
         let engine = try await startEngine(backend, handler)
         let clients = try (0..<6).map { _ in try TestClient(port: engine.port) }
         try await handler.wait("six opens") { $0.opened.count == 6 }
-        let ids = handler.events.withLock { $0.opened.map(\.id) }
+        let ids = handler.events.withLock { $0.opened }
         // Connections spread over both loops, so the broadcast crosses threads.
         let message = try WsPreparedMessage(text: "to all")
         #expect(engine.broadcast(message, to: ids) == 6)
@@ -121,8 +134,8 @@ final class RecordingHandler: WsEngineHandler {
         let engine = try await startEngine(backend, handler)
         let client = try TestClient(port: engine.port)
         try await handler.wait("open") { $0.opened.count == 1 }
-        let connection = try #require(handler.events.withLock { $0.opened.first })
-        try connection.close(code: 4000, reason: "bye")
+        let id = try #require(handler.events.withLock { $0.opened.first })
+        try engine.close(id, code: 4000, reason: "bye")
         let frame = try client.receive()
         #expect(frame.closeCode == 4000)
         try await handler.wait("close") { $0.closes.count == 1 }
@@ -153,12 +166,12 @@ final class RecordingHandler: WsEngineHandler {
             _ = try client.receive()
         }
         try await handler.wait("close") { $0.closes.count == 1 }
-        let connection = try #require(handler.events.withLock { $0.opened.first })
+        let id = try #require(handler.events.withLock { $0.opened.first })
         let outcome = Mutex<WsCoreError?>(nil)
         let done = Mutex(false)
-        try engine.post(toLoop: connection.id.loop) {
+        try engine.post(toLoop: id.loop) {
             do throws(WsCoreError) {
-                try connection.send(text: "late")
+                try engine.send(to: id, text: "late")
             } catch {
                 outcome.withLock { $0 = error }
             }
@@ -224,7 +237,7 @@ final class RecordingHandler: WsEngineHandler {
         let engine = try await startEngine(backend, handler)
         let clients = try (0..<5).map { _ in try TestClient(port: engine.port) }
         try await handler.wait("five opens") { $0.opened.count == 5 }
-        let ids = handler.events.withLock { $0.opened.map(\.id) }
+        let ids = handler.events.withLock { $0.opened }
         // Which client has which id: each one is told its id by a direct send.
         var clientOf: [WsConnectionID: TestClient] = [:]
         for id in ids {
@@ -265,7 +278,7 @@ final class RecordingHandler: WsEngineHandler {
         let first = try TestClient(port: engine.port)
         var second: TestClient? = try TestClient(port: engine.port)
         try await handler.wait("two opens") { $0.opened.count == 2 }
-        let ids = handler.events.withLock { $0.opened.map(\.id) }
+        let ids = handler.events.withLock { $0.opened }
         for id in ids { try engine.join(id, room: "lobby") }
         try engine.leave(ids[0], room: "lobby")
         second = nil                                     // the second client disconnects
@@ -278,6 +291,58 @@ final class RecordingHandler: WsEngineHandler {
         }
         #expect(size == 0)
         _ = second
+        await stop(engine)
+    }
+
+    @Test(arguments: EngineTests.backends)
+    func theIndexAnnouncesFirstAndLastMembersAndAnswersReaders(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler(echo: false)
+        let engine = try await startEngine(backend, handler)   // two loops
+        handler.engine = engine
+        let clients = try (0..<4).map { _ in try TestClient(port: engine.port) }
+        try await handler.wait("four opens") { $0.opened.count == 4 }
+        let ids = handler.events.withLock { $0.opened }
+        #expect(Set(ids.map(\.loop)).count == 2, "connections on both loops: the index is read across them")
+        for id in ids { try engine.join(id, room: "all") }
+        try engine.join(ids[0], room: "pair")
+        try engine.join(ids[1], room: "pair")
+        // Joins from this thread are posted: wait until the index has them all.
+        for _ in 0..<300 where engine.roomSizes != ["all": 4, "pair": 2] { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(engine.roomSizes == ["all": 4, "pair": 2])
+        #expect(Set(engine.members(ofRoom: "pair")) == [ids[0], ids[1]])
+        #expect(engine.rooms(of: ids[0])?.sorted() == ["all", "pair"])
+        #expect(engine.rooms(of: ids[3]) == ["all"])
+        #expect(handler.events.withLock { $0.roomEvents.sorted() } == ["+all", "+pair"], "each room announced once")
+        // The first member of "pair" leaves, then its second closes: the room's last member.
+        try engine.leave(ids[0], room: "pair")
+        try engine.close(ids[1])
+        try await handler.wait("close") { $0.closes.count == 1 }
+        #expect(handler.events.withLock { $0.roomsAtClose } == [["all", "pair"]], "onClose still sees the rooms")
+        for _ in 0..<300 where engine.roomSizes != ["all": 3] { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(engine.roomSizes == ["all": 3])
+        #expect((engine.rooms(of: ids[1]) ?? []).isEmpty, "a closing connection is in no room")
+        #expect(handler.events.withLock { $0.roomEvents.sorted() } == ["+all", "+pair", "-pair"])
+        _ = clients
+        await stop(engine)
+    }
+
+    @Test(arguments: EngineTests.backends)
+    func aJoinPastTheConfiguredLimitIsRefused(backend: WsEngineConfiguration.Backend) async throws {
+        let handler = RecordingHandler(echo: false)
+        let engine = try await startEngine(backend, handler) { $0.maxRoomsPerConnection = 2 }
+        let client = try TestClient(port: engine.port)
+        try await handler.wait("open") { $0.opened.count == 1 }
+        let id = try #require(handler.events.withLock { $0.opened.first })
+        let outcomes = await withCheckedContinuation { (answer: CheckedContinuation<[WsCoreError?], Never>) in
+            try? engine.post(toLoop: id.loop) {   // on the connection's loop, a join answers at once
+                answer.resume(returning: ["a", "b", "c", "a"].map { room in
+                    do throws(WsCoreError) { try engine.join(id, room: room); return nil } catch { return error }
+                })
+            }
+        }
+        #expect(outcomes == [nil, nil, .limitExceeded, nil])
+        #expect(engine.rooms(of: id)?.sorted() == ["a", "b"])
+        _ = client
         await stop(engine)
     }
 }

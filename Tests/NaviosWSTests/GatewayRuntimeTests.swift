@@ -7,6 +7,15 @@ import Testing
 struct LoopReport: Codable, Sendable, Equatable {
     var ranOnLoop: Int?
     var connectionLoop: Int
+    /// Whether the handler ran inside a task (on the loop's executor), not inline in the
+    /// loop's message callback, where no task is current.
+    var inTask: Bool
+
+    init(_ client: WsClient) {
+        ranOnLoop = client.runtime.engine.currentLoop
+        connectionLoop = client.connectionID.loop
+        inTask = withUnsafeCurrentTask { $0 != nil }
+    }
 }
 
 /// A payload with a generated codec: the message path reads and writes it without Codable.
@@ -24,11 +33,11 @@ final class RuntimeProbeGateway: WsGateway {
     static let gateway = WsGatewayDefinition<RuntimeProbeGateway>(path: "/t", namespace: "/probe")
         .onMessage("increment", Int.self) { _, params in params.payload + 1 }
         .onMessage("where-sync", WsNoResponse.self) { _, params in
-            LoopReport(ranOnLoop: params.client.runtime.engine.currentLoop, connectionLoop: params.client.connection.id.loop)
+            LoopReport(params.client)
         }
         .onMessage("where-async", WsNoResponse.self) { _, params async -> LoopReport in
             await Task.yield()
-            return LoopReport(ranOnLoop: params.client.runtime.engine.currentLoop, connectionLoop: params.client.connection.id.loop)
+            return LoopReport(params.client)
         }
         .onMessage("ask", String.self) { _, params async throws -> String in
             try await params.client.emitWithAck("question", params.payload, as: String.self, timeout: .seconds(2))
@@ -69,6 +78,7 @@ extension TestClient {
         let reply = try client.next()
         let report = try Array(reply.utf8).withUnsafeBytes { try WsPayloadDecoding.decode(Envelope<LoopReport>.self, from: $0) }
         #expect(report.data.ranOnLoop == report.data.connectionLoop)
+        #expect(!report.data.inTask, "a sync handler with nothing queued runs inline, in no task")
         await app.stop()
     }
 
@@ -80,6 +90,7 @@ extension TestClient {
             let reply = try client.next()
             let report = try Array(reply.utf8).withUnsafeBytes { try WsPayloadDecoding.decode(Envelope<LoopReport>.self, from: $0) }
             #expect(report.data.ranOnLoop == report.data.connectionLoop)
+            #expect(report.data.inTask, "an async handler runs in a task on the loop's executor")
         }
         await app.stop()
     }

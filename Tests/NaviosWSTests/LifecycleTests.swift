@@ -30,7 +30,7 @@ private final class BurstHandler: WsEngineHandler {
         self.count = count
         self.size = size
     }
-    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
+    func onText(_ connection: borrowing WsConnection, _ text: UnsafeRawBufferPointer) {
         guard String(decoding: text, as: UTF8.self) == "burst" else { return }
         for index in 0..<count {
             try? connection.send(text: "\(index):" + String(repeating: "x", count: size))

@@ -6,9 +6,14 @@
  * loop, and each loop walks only its own members. A connection leaves every room when it
  * closes. Joining twice or leaving a room one is not in does nothing.
  *
- * Thread rule (as in nws_server.h): any thread; on the owning loop a call acts at once,
- * elsewhere it is posted to that loop and acts shortly after (in order with the sends the
- * same thread posted to that loop). Room names are copied; nothing is kept of the caller's.
+ * This index is the one record of membership: the server's on_room callback hears of a
+ * room's first member and its last, and the readers below answer from it.
+ *
+ * Thread rule (as in nws_server.h): any thread; on the owning loop a join or leave acts at
+ * once, elsewhere it is posted to that loop and acts shortly after (in order with the sends
+ * the same thread posted to that loop). Room names are copied; nothing is kept of the
+ * caller's. The readers take a lock the loops hold while they change rooms: they see each
+ * change whole, and never call back into these functions from `each`.
  */
 #ifndef NWS_ROOMS_H
 #define NWS_ROOMS_H
@@ -23,7 +28,9 @@ typedef struct nws_room_ref {
     size_t len;
 } nws_room_ref;
 
-/* 0, or NWS_ESTALE, NWS_ENOMEM, NWS_EINVAL (an empty name). */
+/* 0, or NWS_ESTALE, NWS_ENOMEM, NWS_EINVAL (an empty name), NWS_ELIMIT (the connection is in
+ * config.max_rooms_per_conn rooms already). Posted from another thread, 0 means queued: what
+ * the loop then makes of it is not reported. */
 int nws_room_join(nws_server *s, nws_conn_id id, const char *room, size_t len);
 int nws_room_leave(nws_server *s, nws_conn_id id, const char *room, size_t len);
 
@@ -39,5 +46,16 @@ int nws_room_broadcast(nws_server *s, nws_msg *m, const nws_room_ref *rooms, siz
 /* Members of a room on the calling loop thread's loop only (for tests and diagnostics);
  * -1 off the loops. */
 long nws_room_local_size(nws_server *s, const char *room, size_t len);
+
+typedef void (*nws_room_name_fn)(void *ctx, const char *room, size_t len, size_t members);
+typedef void (*nws_room_member_fn)(void *ctx, nws_conn_id id);
+
+/* Calls each(ctx, room, len, 1) for every room the connection is in; NWS_ESTALE when it is
+ * gone (a connection leaves its rooms after its on_close). */
+int nws_conn_rooms(nws_server *s, nws_conn_id id, nws_room_name_fn each, void *ctx);
+/* Calls each(ctx, id) for every member of room, on every loop. */
+void nws_room_members(nws_server *s, const char *room, size_t len, nws_room_member_fn each, void *ctx);
+/* Calls each(ctx, room, len, members) for every room with a member on this server. */
+void nws_room_list(nws_server *s, nws_room_name_fn each, void *ctx);
 
 #endif

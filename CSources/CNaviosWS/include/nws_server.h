@@ -69,6 +69,7 @@ typedef struct nws_server_config {
     const char *health_path;        /* a plain GET of this path gets 200 "ok"; NULL = none */
     const nws_page *pages;          /* answered with 200 to a plain GET of their path (copied) */
     size_t page_count;
+    uint32_t max_rooms_per_conn;    /* rooms one connection may be in (nws_room_join: NWS_ELIMIT); 0 = no limit */
 } nws_server_config;
 
 /* What a callback learns of a connection as it opens. */
@@ -97,6 +98,10 @@ typedef struct nws_server_callbacks {
     /* Once per opened connection, when it stops taking sends: the code the peer sent (1005 when
      * its close had none), the code the server sent, or 1006 when TCP ended without a close. */
     void (*on_close)(void *ctx, nws_conn_id id, uint16_t code, const uint8_t *reason, size_t len);
+    /* Optional. A room got its first member on this server (present = 1) or lost its last (0).
+     * Runs on the loop thread that made the change, in order over all loops (it holds the
+     * lock of the room index): it must not call the nws_room_* or nws_conn_rooms functions. */
+    void (*on_room)(void *ctx, const char *room, size_t len, int present);
     /* Optional. Each loop thread calls it as it starts (started = 1) and before it exits (0). */
     void (*on_loop)(void *ctx, int loop, int started);
     /* Optional. Called once, from the last loop thread to exit, after a shutdown. */

@@ -98,34 +98,11 @@ extension WsGatewayRuntime: WsAdapterNode {
         }
     }
 
-    func clients(matching selection: WsClusterSelection) -> [WsClient] {
-        allClients.filter(selection.selects)
-    }
-
-    // MARK: room interest
-
-    func roomJoined(_ key: String) {
-        let first = roomMembers.withLock { members -> Bool in
-            members[key, default: 0] += 1
-            return members[key] == 1
-        }
-        if first { adapter.roomAdded(key) }
-    }
-
-    func roomLeft(_ key: String) {
-        let last = roomMembers.withLock { members -> Bool in
-            guard let count = members[key] else { return false }
-            if count > 1 { members[key] = count - 1; return false }
-            members.removeValue(forKey: key)
-            return true
-        }
-        if last { adapter.roomRemoved(key) }
-    }
-
-    /// Room name → local members, in one namespace or all (the namespaces' own rooms left out).
+    /// Room name → members on this instance, in one namespace or all (the namespaces' own
+    /// rooms left out), from the room index.
     func localRooms(namespace: String?) -> [String: Int] {
         var rooms: [String: Int] = [:]
-        for (key, count) in roomMembers.withLock({ $0 }) {
+        for (key, count) in engine.roomSizes {
             guard let (keyNamespace, room) = WsRoomKey.split(key), !room.isEmpty,
                   namespace == nil || keyNamespace == namespace else { continue }
             rooms[room, default: 0] += count

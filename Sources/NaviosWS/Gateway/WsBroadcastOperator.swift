@@ -118,19 +118,4 @@ public struct WsBroadcastOperator: Sendable {
     public func socketsLeave(_ room: String) {
         runtime?.perform(.socketsLeave(selection, rooms: [room]), locally: sockets, local: isLocal) { $0.leave(room) }
     }
-
-    /// Whether a client of this instance belongs to the selection.
-    func selects(_ client: WsClient) -> Bool {
-        client.connection.id != exceptID && selection.selects(client)
-    }
-}
-
-extension WsClusterSelection {
-    func selects(_ client: WsClient) -> Bool {
-        if let namespace, client.namespace != namespace { return false }
-        if let ids, !ids.contains(client.id) { return false }
-        let clientRooms = client.rooms
-        if !exceptRooms.isEmpty && !clientRooms.isDisjoint(with: exceptRooms) { return false }
-        return rooms.isEmpty || !clientRooms.isDisjoint(with: rooms)
-    }
 }

@@ -12,15 +12,20 @@ public final class WsClient: Sendable, Identifiable {
     public let namespace: String
     /// Per-client storage for handlers and guards.
     public let data = WsClientData()
-    let connection: WsConnection
+    /// The connection under the client. Users of a client reach it through the client only.
+    let connectionID: WsConnectionID
+    /// The engine's C server, held: a client kept after the server stopped answers `.closed`
+    /// to its emits instead of touching freed memory.
+    let core: WsCoreServer
     /// The gateway this client talks to, kept here so a message needs no lookup by URL.
     let gateway: AnyGateway
     let runtime: WsGatewayRuntime
     let state = Mutex(State())
     /// What only the loop thread that owns the connection reads and writes: its message
     /// callbacks, and the tasks on that loop's executor (`LoopExecutor` runs them there). Kept
-    /// out of `state`, so the message path takes no lock. Unchecked exclusivity: no access
-    /// overlaps another on one thread, and the dynamic check would cost more than the access.
+    /// out of `state`, so the message path takes no lock. Unchecked: only that one thread
+    /// reaches it (`onLoop` is internal, and every internal use is on the loop), so no access
+    /// overlaps another, and the dynamic exclusivity check would cost more than the access.
     @exclusivity(unchecked) nonisolated(unsafe) var onLoop = LoopState()
 
     struct LoopState {
@@ -32,26 +37,35 @@ public final class WsClient: Sendable, Identifiable {
     }
 
     struct State {
-        var rooms: Set<String> = []
         /// Server-to-client requests waiting for the client's `ack`.
         var pendingAcks: [Int64: CheckedContinuation<[UInt8]?, any Error>] = [:]
         var nextAckID: Int64 = 1
         var closed = false
+        /// The rooms the client was in as it disconnected (read from the room index then).
+        var roomsAtClose: Set<String> = []
         var rateLimit = WsRateLimitState()
     }
 
-    init(connection: WsConnection, handshake: WsHandshake, gateway: AnyGateway, runtime: WsGatewayRuntime) {
-        self.connection = connection
+    init(connectionID: WsConnectionID, core: WsCoreServer, handshake: WsHandshake, gateway: AnyGateway,
+         runtime: WsGatewayRuntime) {
+        self.connectionID = connectionID
+        self.core = core
         self.gateway = gateway
         // Unique across instances too: remote sockets are found by id.
-        self.id = runtime.nodeID + "-" + connection.id.description
+        self.id = runtime.nodeID + "-" + connectionID.description
         self.handshake = handshake
         self.namespace = gateway.namespace
         self.runtime = runtime
     }
 
-    /// The rooms the client is in.
-    public var rooms: Set<String> { state.withLock { $0.rooms } }
+    /// The rooms the client is in, read from the engine's room index (the one record of
+    /// membership; from any thread). Once it has disconnected, the rooms it was in then: a
+    /// disconnection handler can still tell which rooms the client left.
+    public var rooms: Set<String> {
+        let closed = state.withLock { $0.closed ? $0.roomsAtClose : nil }
+        if let closed { return closed }
+        return runtime.rooms(of: self) ?? state.withLock { $0.roomsAtClose }
+    }
 
     /// Sends one event to this client: what became of it (`.closed`, and logged, when `data`
     /// does not encode).
@@ -92,19 +106,21 @@ public final class WsClient: Sendable, Identifiable {
     /// Joins `room` (of this namespace); joining a room twice does nothing. Throws
     /// ``WsException`` `limit_exceeded` past ``WsConfig/maxRoomsPerClient`` rooms or for a name
     /// longer than ``WsConfig/maxRoomNameBytes``: from a handler, the client gets that error.
+    /// Called off the client's loop thread (from a service, say), the join is queued to that
+    /// loop, and a refusal for too many rooms is logged there.
     public func join(_ room: String) throws(WsException) {
-        let key = WsRoomKey.room(namespace, room)
-        // Counted under the client's lock, as markClosed reads the rooms: each join is undone once.
-        let outcome = state.withLock { state -> Result<Bool, WsException> in
-            guard !state.closed, !state.rooms.contains(room) else { return .success(false) }
-            if let refusal = runtime.limits.refusal(joining: room, roomsHeld: state.rooms.count) {
-                return .failure(refusal)
-            }
-            state.rooms.insert(room)
-            runtime.roomJoined(key)
-            return .success(true)
+        if let refusal = runtime.limits.refusal(joiningRoomNamed: room) { throw refusal }
+        guard runtime.engine.currentLoop == connectionID.loop else {
+            try? runtime.engine.post(toLoop: connectionID.loop) { self.joinAskedByServer([room]) }
+            return
         }
-        if try outcome.get() { try? runtime.engine.join(connection.id, room: key) }
+        do {
+            try runtime.engine.join(connectionID, room: WsRoomKey.room(namespace, room))
+        } catch .limitExceeded {
+            throw runtime.limits.tooManyRooms
+        } catch {
+            return   // gone (stale) or out of memory: nothing to join
+        }
     }
 
     /// Joins each room in turn; throws at the first one refused (those before it are joined).
@@ -123,23 +139,17 @@ public final class WsClient: Sendable, Identifiable {
     }
 
     public func leave(_ room: String) {
-        let key = WsRoomKey.room(namespace, room)
-        let removed = state.withLock { state -> Bool in
-            guard !state.closed, state.rooms.remove(room) != nil else { return false }
-            runtime.roomLeft(key)
-            return true
-        }
-        if removed { try? runtime.engine.leave(connection.id, room: key) }
+        try? runtime.engine.leave(connectionID, room: WsRoomKey.room(namespace, room))
     }
 
     /// Everyone in `room` (of this namespace) except this client.
     public func to(_ room: String) -> WsBroadcastOperator {
-        WsBroadcastOperator(runtime: runtime, namespace: namespace).to(room).excluding(connection.id)
+        WsBroadcastOperator(runtime: runtime, namespace: namespace).to(room).excluding(connectionID)
     }
 
     /// Everyone in the namespace except this client.
     public var broadcast: WsBroadcastOperator {
-        WsBroadcastOperator(runtime: runtime, namespace: namespace).excluding(connection.id)
+        WsBroadcastOperator(runtime: runtime, namespace: namespace).excluding(connectionID)
     }
 
     /// Disconnects the client from its namespace (Socket.IO's `disconnect()`), or, with `close`,
@@ -147,12 +157,17 @@ public final class WsClient: Sendable, Identifiable {
     /// namespace per connection, so both end it with 1000; the reason says which was asked, in
     /// Socket.IO's words: "server namespace disconnect" or "server disconnect".
     public func disconnect(close: Bool = false) {
-        try? connection.close(code: .normalClosure, reason: close ? "server disconnect" : "server namespace disconnect")
+        self.close(.normalClosure, close ? "server disconnect" : "server namespace disconnect")
     }
 
     /// Sends a binary frame (the JSON protocol's binary channel).
     public func send(binary: [UInt8]) {
-        try? connection.send(binary: binary)
+        _ = binary.withUnsafeBytes { core.send(connectionID, .binary, $0, false) }
+    }
+
+    /// Starts the close handshake of the client's connection.
+    func close(_ code: WsCloseCode, _ reason: String) {
+        _ = core.close(connectionID, code, reason)
     }
 
     // MARK: internals
@@ -165,7 +180,7 @@ public final class WsClient: Sendable, Identifiable {
     /// The bytes are copied into the connection's send queue before this returns.
     @usableFromInline @discardableResult
     func send(_ text: UnsafeRawBufferPointer, droppable: Bool = false) -> WsSendResult {
-        connection.sendText(text, droppable: droppable)
+        core.sendText(connectionID, text, droppable: droppable)
     }
 
     /// Registers an ack id, runs `send(id)`, and waits for the answer or the timeout.
@@ -198,12 +213,11 @@ public final class WsClient: Sendable, Identifiable {
         continuation?.resume(with: result)
     }
 
-    /// Marks the client gone and fails what waits on it. `rooms` keeps its last value, so a
-    /// disconnection handler can still tell the rooms the client left.
-    func markClosed() {
+    /// Marks the client gone and fails what waits on it; `rooms` keeps the rooms it was in.
+    func markClosed(rooms: Set<String>) {
         let pending = state.withLock { state -> [CheckedContinuation<[UInt8]?, any Error>] in
             state.closed = true
-            for room in state.rooms { runtime.roomLeft(WsRoomKey.room(namespace, room)) }
+            state.roomsAtClose = rooms
             defer { state.pendingAcks.removeAll() }
             return Array(state.pendingAcks.values)
         }

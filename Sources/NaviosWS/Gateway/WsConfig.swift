@@ -76,6 +76,7 @@ public struct WsConfig: Sendable {
         c.loopThreads = loopThreads
         c.backend = backend
         c.pages = pages
+        c.maxRoomsPerConnection = WsGatewayLimits(self).roomsPerConnection
         return c
     }
 }

@@ -17,16 +17,20 @@ struct WsGatewayLimits: Sendable {
         String(decoding: name.prefix(utf8Bytes: maxEventNameBytes), as: UTF8.self)
     }
 
-    /// Why `join` refuses a room, or nil when the client may join it.
-    func refusal(joining room: String, roomsHeld: Int) -> WsException? {
-        if room.utf8.count > maxRoomNameBytes {
-            return WsException(.limitExceeded, "the room name is longer than \(maxRoomNameBytes) bytes")
-        }
-        if roomsHeld >= maxRoomsPerClient {
-            return WsException(.limitExceeded, "a client may be in at most \(maxRoomsPerClient) rooms")
-        }
-        return nil
+    /// Why `join` refuses a room by its name, or nil when the name is within the limit. (The
+    /// count of rooms is the room index's to check: ``tooManyRooms``.)
+    func refusal(joiningRoomNamed room: String) -> WsException? {
+        guard room.utf8.count > maxRoomNameBytes else { return nil }
+        return WsException(.limitExceeded, "the room name is longer than \(maxRoomNameBytes) bytes")
     }
+
+    /// What `join` throws past ``maxRoomsPerClient`` rooms.
+    var tooManyRooms: WsException {
+        WsException(.limitExceeded, "a client may be in at most \(maxRoomsPerClient) rooms")
+    }
+
+    /// The engine's bound on a connection's rooms: the client's own, and its namespace's room.
+    var roomsPerConnection: Int { maxRoomsPerClient + 1 }
 }
 
 extension UnsafeRawBufferPointer {

@@ -10,7 +10,7 @@ import Synchronization
 /// reads it into an event, its payload's span and its ack id without building anything; the
 /// handler's payload type is decoded from the span only. A synchronous handler with no handler
 /// guards runs right there; anything async goes to the loop's executor, in arrival order.
-final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
+final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     // @unchecked: `engine` and `executors` are set once in `attach`, before the engine starts;
     // everything mutable after that is behind a Mutex.
     let container: Container
@@ -20,8 +20,6 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     let adapter: any WsAdapter
     /// Names this instance among others (client ids, cluster messages).
     let nodeID: String
-    /// Local members per room key: the adapter hears of a room's first member and last.
-    let roomMembers = Mutex<[String: Int]>([:])
     private let gateways: [String: AnyGateway]
     private(set) var engine: WsEngine!
     private var executors: [LoopExecutor] = []
@@ -49,36 +47,37 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
 
     func shouldAccept(path: String) -> Bool { gateways[path] != nil }
 
-    func onOpen(_ connection: WsConnection, request: WsUpgradeRequest) {
+    func onOpen(_ connection: borrowing WsConnection, request: WsUpgradeRequest) {
         guard let gateway = gateways[request.path] else {
             try? connection.close(code: .policyViolation, reason: "no gateway at this path")
             return
         }
-        let client = WsClient(connection: connection, handshake: WsHandshake(request), gateway: gateway, runtime: self)
-        clientsByID.withLock { $0[connection.id] = client }   // holds it until onClose
-        engine.setUserObject(client, for: connection.id)
-        roomJoined(WsRoomKey.everyone(gateway.namespace))
-        try? engine.join(connection.id, room: WsRoomKey.everyone(gateway.namespace))
+        let id = connection.id
+        let client = WsClient(connectionID: id, core: engine.core, handshake: WsHandshake(request), gateway: gateway,
+                              runtime: self)
+        clientsByID.withLock { $0[id] = client }   // holds it until onClose
+        engine.setUserObject(client, for: id)
+        try? engine.join(id, room: WsRoomKey.everyone(gateway.namespace))
         if !gateway.needsSetup {
             client.onLoop.ready = true
             return
         }
         // Guards and onConnection run before any message reaches a handler; messages that
         // arrive meanwhile wait in order (see onText).
-        runAsync(on: connection) {
+        runAsync(on: id) {
             do {
                 for guardType in gateway.guards {
                     let allowed = try await self.check(guardType, WsExecutionContext(
                         client: client, event: nil, payload: nil, gateway: gateway.type))
                     if !allowed {
-                        try? connection.close(code: .policyViolation, reason: "unauthorized")
+                        client.close(.policyViolation, "unauthorized")
                         return
                     }
                 }
                 try await gateway.connected(client)
             } catch {
                 self.logger.warning("connection refused", metadata: ["client": "\(client.id)", "error": "\(error)"])
-                try? connection.close(code: .policyViolation, reason: "unauthorized")
+                client.close(.policyViolation, "unauthorized")
                 return
             }
             // On the loop's executor: the loop-thread state is this task's to touch.
@@ -94,20 +93,20 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
 
     /// The client of a connection: kept with the C connection (no lookup) on its loop thread.
     @inline(__always)
-    private func client(of connection: WsConnection) -> WsClient? {
-        engine.userObject(WsClient.self, for: connection.id) ?? clientsByID.withLock { $0[connection.id] }
+    private func client(of id: WsConnectionID) -> WsClient? {
+        engine.userObject(WsClient.self, for: id) ?? clientsByID.withLock { $0[id] }
     }
 
-    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer) {
-        onText(connection, text, userObject: engine.userObject(for: connection.id))
+    func onText(_ connection: borrowing WsConnection, _ text: UnsafeRawBufferPointer) {
+        onText(connection.id, text, userObject: engine.userObject(for: connection.id))
     }
 
-    func onText(_ connection: WsConnection, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?) {
+    func onText(_ id: WsConnectionID, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?) {
         // The client the engine keeps with the connection, borrowed: `clientsByID` holds it
         // until onClose, and a retain and release per message are two atomic operations.
         if let userObject {
             Unmanaged<WsClient>.fromOpaque(userObject)._withUnsafeGuaranteedRef { onText($0, text) }
-        } else if let client = clientsByID.withLock({ $0[connection.id] }) {
+        } else if let client = clientsByID.withLock({ $0[id] }) {
             onText(client, text)
         }
     }
@@ -118,33 +117,50 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         guard client.onLoop.ready else {
             client.onLoop.early.append(Array(text))
             if client.onLoop.early.count > Self.maxEarlyMessages {
-                try? client.connection.close(code: .policyViolation, reason: "too many messages before the connection was accepted")
+                client.close(.policyViolation, "too many messages before the connection was accepted")
             }
             return
         }
         dispatch(client, client.gateway, text, inlineAllowed: client.onLoop.queuedRuns == 0)
     }
 
-    func onBinary(_ connection: WsConnection, _ data: UnsafeRawBufferPointer) {
-        guard let client = client(of: connection), client.onLoop.ready else { return }
+    func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer) {
+        guard let client = client(of: connection.id), client.onLoop.ready else { return }
         let gateway = client.gateway
         guard gateway.hasBinaryHandler else {
             client.sendError("binary", ack: nil, WsException(.unsupported, "this gateway takes no binary messages"))
             return
         }
         let bytes = Array(data)
-        runAsync(on: connection) {
+        runAsync(on: client.connectionID) {
             do { try await gateway.binary(client, bytes) } catch { self.reportFailure(client, "binary", nil, error) }
         }
     }
 
-    func onClose(_ connection: WsConnection, code: WsCloseCode, reason: String) {
-        guard let client = clientsByID.withLock({ $0.removeValue(forKey: connection.id) }) else { return }
-        client.markClosed()
-        roomLeft(WsRoomKey.everyone(client.namespace))
+    func onClose(_ connection: borrowing WsConnection, code: WsCloseCode, reason: String) {
+        let id = connection.id
+        guard let client = clientsByID.withLock({ $0.removeValue(forKey: id) }) else { return }
+        // Still in its rooms during this call (the engine leaves them after it).
+        client.markClosed(rooms: rooms(of: client) ?? [])
         let gateway = client.gateway
         guard gateway.hasDisconnectionHandler else { return }
-        runAsync(on: connection) { await gateway.disconnected(client) }
+        runAsync(on: id) { await gateway.disconnected(client) }
+    }
+
+    /// A room key got its first member on this instance, or lost its last: the adapter
+    /// subscribes to its traffic or stops (the room index calls this, in order).
+    func onRoom(_ room: String, present: Bool) {
+        if present { adapter.roomAdded(room) } else { adapter.roomRemoved(room) }
+    }
+
+    /// The rooms of `client`'s namespace it is in, from the room index; nil once it is gone.
+    func rooms(of client: WsClient) -> Set<String>? {
+        guard let keys = engine.rooms(of: client.connectionID) else { return nil }
+        var rooms = Set<String>()
+        for key in keys {
+            if let (_, room) = WsRoomKey.split(key), !room.isEmpty { rooms.insert(room) }
+        }
+        return rooms
     }
 
     static let maxEarlyMessages = 256
@@ -201,7 +217,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
         if verdict == .allowed { return true }
         client.sendError(event, ack: ack, WsException(.rateLimited, "too many messages"))
-        if verdict == .exceeded { try? client.connection.close(code: .policyViolation, reason: "rate limit exceeded") }
+        if verdict == .exceeded { client.close(.policyViolation, "rate limit exceeded") }
         return false
     }
 
@@ -223,7 +239,7 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
         }
         let payload = data.map(Array.init)
         client.onLoop.queuedRuns += 1
-        runAsync(on: client.connection) {
+        runAsync(on: client.connectionID) {
             client.onLoop.queuedRuns -= 1   // on the loop's executor, as the increment was
             do {
                 for guardType in handler.guards {
@@ -262,8 +278,8 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     /// Runs `body` in a Task on the executor of the connection's loop.
-    private func runAsync(on connection: WsConnection, _ body: @escaping @Sendable () async -> Void) {
-        let executor = executors[connection.id.loop]
+    private func runAsync(on id: WsConnectionID, _ body: @escaping @Sendable () async -> Void) {
+        let executor = executors[id.loop]
         Task(executorPreference: executor) { await body() }
     }
 
@@ -345,9 +361,24 @@ final class WsGatewayRuntime: WsEngineHandler, @unchecked Sendable {
     }
 
     func clients(matching selection: WsBroadcastOperator) -> [WsClient] {
-        allClients.filter(selection.selects)
+        clients(matching: selection.selection).filter { $0.connectionID != selection.exceptID }
     }
 
-    var allClients: [WsClient] { clientsByID.withLock { Array($0.values) } }
+    /// The clients of this instance a selection names, found in the room index: members of
+    /// its rooms (of its namespace's room when it names none), less members of its excluded
+    /// rooms, in its namespace or in all.
+    func clients(matching selection: WsClusterSelection) -> [WsClient] {
+        let namespaces = selection.namespace.map { [$0] } ?? self.namespaces
+        func members(_ keys: [String]) -> Set<WsConnectionID> {
+            keys.reduce(into: Set<WsConnectionID>()) { found, key in found.formUnion(engine.members(ofRoom: key)) }
+        }
+        let included = members(selection.rooms.isEmpty
+            ? namespaces.map(WsRoomKey.everyone)
+            : selection.rooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } })
+        let excluded = members(selection.exceptRooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } })
+        let ids = included.subtracting(excluded)
+        let clients = clientsByID.withLock { all in ids.compactMap { all[$0] } }
+        guard let wanted = selection.ids else { return clients }
+        return clients.filter { wanted.contains($0.id) }
+    }
 }
-
