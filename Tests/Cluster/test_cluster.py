@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import QUIET_S, Client, RedisSubscriber, connect, open_clients, poll
+from conftest import UNORDERED_QUIET_S, Client, RedisSubscriber, connect, open_clients, poll
 
 NAMESPACE = "/"   # the gateway's path; room keys are namespace + "\x1f" + room
 
@@ -25,12 +25,17 @@ async def wait_subscribers(redis, room: str, n: int, timeout: float = 5.0) -> No
 
 
 async def settle(sender: Client, clients: list[Client], marker: str) -> None:
-    """Broadcast `marker` to everyone, wait until every client has it, then a short bounded window
-    for anything trailing it."""
+    """Broadcasts `marker` to everyone from `sender` and waits until every client has it: the
+    sentinel after which absence is checked, with no wait of its own.
+
+    Whatever an earlier broadcast of `sender` does reaches a client before the marker: the send
+    handler delivers locally (a loop runs what is posted to it in order) and queues the publish
+    on its instance's one command connection before it acks, so the marker follows on both
+    paths; Redis sends each subscriber connection its messages in publish order, and the
+    receiving instance's link thread posts them to its loops in the order it reads them."""
     assert await sender.request("send", {"text": marker}) is True
     for c in clients:
         await c.wait_text(marker)
-    await asyncio.sleep(QUIET_S)
 
 
 def count(client: Client, text: str) -> int:
@@ -258,6 +263,9 @@ async def test_tell_emits_to_one_remote_client_by_id(redis, cluster):
         assert target.msgs() == [{"text": "psst", "from": "a"}]
         assert await teller.request("tell", {"id": "no-such-client", "text": "lost"}) is False
         await settle(teller, [teller, target, bystander, c_client], "marker")
+        # Not an event wait: each instance runs a remote emit in a task of its own (WsClusterAdapter
+        # .receive), so no sentinel is ordered after a stray copy of it.
+        await asyncio.sleep(UNORDERED_QUIET_S)
         for cl in (teller, bystander, c_client):
             assert count(cl, "psst") == 0, f"{cl.name}: {cl.texts()}"
         assert count(target, "psst") == 1
@@ -287,7 +295,11 @@ async def test_instance_subscribes_only_to_rooms_it_has_members_in(redis, cluste
         await wait_subscribers(redis, "s", 2)
         assert redis.numsub(room_channel("s")) == 2   # c has no member: not subscribed
         await a1.request("leave", "s")
-        await asyncio.sleep(QUIET_S)
+        # The sentinel: node a's link sends its SUBSCRIBE and UNSUBSCRIBE commands in the order
+        # they were asked for, on one connection, so once a1's next room "t" shows on Redis, an
+        # UNSUBSCRIBE from the leave would have been seen too.
+        await a1.request("join", "t")
+        await wait_subscribers(redis, "t", 1)
         assert redis.numsub(room_channel("s")) == 2   # a2 is still in it
         await a2.close()                              # the last member on a disconnects
         await wait_subscribers(redis, "s", 1)
@@ -376,7 +388,14 @@ async def test_redis_killed_and_restarted_mid_stream_drops_only_while_down_and_n
         assert sent == list(range(1, last + 1))
         await a_member.wait_text(f"m{last}")
         await b_member.wait_text(f"m{last}", timeout=10)
-        await asyncio.sleep(QUIET_S)
+        # Sentinels, one from each node, published after every m<n> (b's once b has the last):
+        # each reaches the other node's clients through that node's link, behind every copy Redis
+        # sent it before, a node's own broadcasts coming back included.
+        assert await b_member.request("send", {"rooms": ["r"], "text": "end from b"}) is True
+        assert await sender.request("send", {"rooms": ["r"], "text": "end from a"}) is True
+        for cl in (sender, a_member, b_member):
+            await cl.wait_text("end from b", timeout=10)
+            await cl.wait_text("end from a", timeout=10)
 
         def numbers(cl: Client) -> list[int]:
             return [int(t[1:]) for t in cl.texts() if t.startswith("m")]
@@ -432,11 +451,15 @@ async def test_foreign_and_malformed_messages_on_a_room_channel_are_ignored_and_
         assert redis.publish(room_channel("r"), payload) == 2
         await poll(lambda: _ignored(x, before_a), 5, "node a counts the foreign message")
         await poll(lambda: _ignored(y, before_b), 5, "node b counts the foreign message")
+        # Each node's sentinel must come through its own link, behind the foreign message: x's
+        # marker for node b, y's "after" for node a.
         await settle(x, [x, y], "marker")
-        assert x.texts() == ["marker"] and y.texts() == ["marker"], (x.events, y.events)
-        assert [e["event"] for e in x.events + y.events] == ["msg", "msg"]
+        assert y.texts() == ["marker"], y.events
+        assert [e["event"] for e in y.events] == ["msg"], y.events
         assert await y.request("send", {"rooms": ["r"], "text": "after"}) is True
         await x.wait_text("after")
+        assert x.texts() == ["marker", "after"], x.events
+        assert [e["event"] for e in x.events] == ["msg", "msg"], x.events
         assert a.alive() and b.alive()
 
 
@@ -472,14 +495,16 @@ async def test_damaged_and_misdirected_copies_of_a_real_broadcast_reach_no_clien
         for channel, payload in damaged:
             assert redis.publish(channel, payload) >= 1
         await poll(lambda: _ignored(y, before + len(damaged) - 1), 5, "node b counts every damaged copy")
+        # Each node's sentinel must come through its own link, behind the damaged copies: x's
+        # marker for node b, y's "after" for node a (which got copies on "r" and the request channel).
         await settle(x, [x, y, bob], "marker")
         assert (await y.request("stats"))["ignoredMessages"] == before + len(damaged)
         assert y.texts() == [text, "marker"], y.events
         assert bob.texts() == ["marker"], bob.events
-        assert x.texts() == [text, "marker"], x.events
         assert not y.closed.is_set() and not bob.closed.is_set()
         assert await y.request("send", {"rooms": ["r"], "text": "after"}) is True
         await x.wait_text("after")
+        assert x.texts() == [text, "marker", "after"], x.events
         assert a.alive() and b.alive()
 
 async def _ignored(client: Client, before: int) -> bool:
@@ -527,7 +552,15 @@ async def test_clusters_with_different_prefixes_on_one_redis_do_not_see_each_oth
         assert await x.request("fetch", {}) == sorted([x.id, y.id])
         assert await x.request("ask", "q") == ["pong from p2: q"]
         assert await z.request("ask", "q") == []
-        assert z.texts() == []
+        # z's sentinel: a broadcast from a second node of cluster "two", started only now (it would
+        # answer the requests above), published after "one-only" (y has that), reaches z through
+        # q1's link behind anything of cluster "one" Redis sent q1.
+        q2, = cluster(1, names=["q2"], prefix="two")
+        w, = await open_clients(stack, q2, "w")
+        await poll(lambda: _link_up(w), 10, "node q2's link up")
+        assert await w.request("send", {"rooms": ["r"], "text": "two-only"}) is True
+        await z.wait_text("two-only")
+        assert z.texts() == ["two-only"], z.events
 
 
 async def test_an_instance_that_never_answers_makes_a_cluster_request_fail_with_cluster_timeout(redis, cluster):

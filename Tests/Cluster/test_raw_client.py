@@ -10,7 +10,7 @@ import json
 import os
 import struct
 
-from conftest import QUIET_S, connect, open_clients, poll
+from conftest import connect, open_clients, poll
 from test_cluster import settle, wait_subscribers
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"

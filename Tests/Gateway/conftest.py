@@ -57,9 +57,6 @@ REPO = interop.REPO
 READY_TIMEOUT_S = interop.READY_TIMEOUT_S
 DEFAULT_DEADLINE_S = 30.0
 RECV_TIMEOUT_S = 5.0
-# A leak would have arrived by the time the marker did; this short extra wait only catches
-# anything that trails the marker.
-QUIET_S = 0.3
 
 CLOSE_POLICY = interop.CLOSE_POLICY
 READY_LINE = re.compile(rb"chat-example listening on http://(?P<host>[^\s/]+):(?P<port>\d+)/")
@@ -292,17 +289,6 @@ class JsonClient:
         assert isinstance(error, dict) and error.get("code") == code, f"{self.name}: expected error {code!r}, got {reply}"
         assert isinstance(error.get("message"), str), f"{self.name}: error without a message: {reply}"
         return reply
-
-    async def drain(self, quiet: float = QUIET_S) -> list[dict]:
-        """Whatever else arrives within `quiet` seconds (into history and the backlog)."""
-        got = []
-        while True:
-            try:
-                envelope = await self._read(quiet)
-            except TimeoutError:
-                return got
-            self.backlog.append(envelope)
-            got.append(envelope)
 
     def received(self, event: str, where: Callable[[Any], bool] | None = None) -> list[dict]:
         """Every server-to-client `event` received so far (consumed or not)."""

@@ -441,8 +441,9 @@ def test_rfc6455_4_2_1_frames_pipelined_in_the_same_send_as_the_request_are_echo
 def test_rfc6455_4_2_1_pipelined_frame_cut_by_the_end_of_the_send_is_completed_by_the_next(server):
     frame = build_frame(OP_BINARY, os.urandom(3000))
     payload = None
+    # The first half goes out in the same send() as the request, so the read that completed the
+    # request (connect() has its 101) took it too: the second half comes in a read of its own.
     with RawWebSocket.connect(server, pipelined=frame[:1500]) as ws:
-        time.sleep(0.05)   # the first half is read (with the request) on its own
         ws.send_raw(frame[1500:])
         opcode, payload = ws.recv_message()
     assert opcode == OP_BINARY and len(payload) == 3000
@@ -699,7 +700,7 @@ def test_sigterm_refuses_new_connections_while_draining_a_silent_peer(server):
         # This client never answers the close, so the server is still draining. New clients
         # must be refused at once, not accepted by the kernel and left hanging until the
         # process exits. Several tries: SO_REUSEPORT spreads them over every loop's listener.
-        time.sleep(0.1)
+        _until_every_listener_is_closed(server)
         for attempt in range(8):
             outcome = _connect_outcome(server, timeout=0.3)
             assert outcome == "refused", f"new connection {attempt + 1} during the drain was {outcome}"
@@ -708,21 +709,64 @@ def test_sigterm_refuses_new_connections_while_draining_a_silent_peer(server):
     assert rc == 0, f"exit status {rc}\n{server.stderr_text()}"
 
 
+# What a connection to a listener that was closing as it arrived may see: it is then closed.
+_CAUGHT_CLOSING = ("accepted by the kernel, then reset", "accepted, then closed")
+
+
+def _until_every_listener_is_closed(server) -> None:
+    """Returns once the kernel refuses a connection to the server's port, that is once every
+    loop has closed its listener (SO_REUSEPORT gives a connection to any listener still open).
+
+    A loop closes its listener before it says 1001 to its clients (nws__loop_begin_shutdown), so
+    the caller's 1001 shows one closed. Another loop that has not begun its shutdown yet still
+    serves a connection (101): that one is held until its own 1001, when that listener is closed
+    too. So before the refusal each other loop gives at most one connection, and no connection
+    is ever left hanging."""
+    for _ in range(server.loops):
+        outcome, ws = _connect(server, timeout=0.3)
+        if outcome == "refused":
+            return
+        assert ws is not None or outcome in _CAUGHT_CLOSING, f"a new connection during the drain was {outcome}"
+        if ws is not None:
+            with ws:
+                frame = ws.recv_frame(timeout=5)
+                assert frame.opcode == OP_CLOSE and frame.close_code == CLOSE_GOING_AWAY, frame
+    raise AssertionError(f"all {server.loops} loops have closed their listeners, yet a connection was not refused")
+
+
 def _connect_outcome(server, timeout: float) -> str:
     """"refused", or what became of a connection the kernel accepted on the server's port."""
+    outcome, ws = _connect(server, timeout)
+    if ws is not None:
+        ws.close_socket()
+    return outcome
+
+
+def _connect(server, timeout: float) -> tuple[str, RawWebSocket | None]:
+    """_connect_outcome, with the open connection when the server upgraded it (101)."""
     try:
         sock = socket.create_connection(server.address, timeout=timeout)
     except ConnectionRefusedError:
-        return "refused"
-    with sock:
-        if sock.getsockname() == sock.getpeername():
-            return "refused"   # a TCP self-connect: nothing listens on that port
+        return "refused", None
+    if sock.getsockname() == sock.getpeername():
+        sock.close()
+        return "refused", None   # a TCP self-connect: nothing listens on that port
+    head = b""
+    try:
         sock.sendall(upgrade_request(server, "dGhlIHNhbXBsZSBub25jZQ=="))
         sock.settimeout(timeout)
-        try:
-            data = sock.recv(64)
-        except socket.timeout:
-            return f"accepted by the kernel and left unanswered for {timeout} s"
-        except ConnectionResetError:
-            return "accepted by the kernel, then reset"
-        return f"accepted and answered {data[:20]!r}" if data else "accepted, then closed"
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    except socket.timeout:
+        outcome = f"accepted by the kernel and left unanswered for {timeout} s"
+    except (ConnectionResetError, BrokenPipeError):
+        outcome = "accepted by the kernel, then reset"
+    else:
+        if head.startswith(b"HTTP/1.1 101 ") and b"\r\n\r\n" in head:
+            return f"accepted and answered {head[:20]!r}", RawWebSocket(sock, head.split(b"\r\n\r\n", 1)[1])
+        outcome = f"accepted and answered {head[:20]!r}" if head else "accepted, then closed"
+    sock.close()
+    return outcome, None

@@ -113,13 +113,16 @@ def test_rfc6455_5_4_fragmented_text_message_is_echoed_whole(server):
 def test_rfc6455_5_4_fragmented_binary_message_from_async_iterator_is_echoed_whole(server):
     fragments = [os.urandom(n) for n in (1, 0, 125, 126, 65536, 3, 70000)]
 
-    async def produce():
-        for f in fragments:
-            yield f
-            await asyncio.sleep(0.01)   # the fragments reach the server in separate reads
-
     async def body():
         async with client(server) as ws:
+            async def produce():
+                for f in fragments:
+                    yield f
+                    # A ping after each fragment (control frames may come between fragments,
+                    # RFC 6455 §5.4), and its pong: the server has read the fragment before the
+                    # next one is sent, so the fragments reach it in separate reads.
+                    await asyncio.wait_for(await ws.ping(), 5)
+
             await ws.send(produce())
             assert await ws.recv() == b"".join(fragments)
 
