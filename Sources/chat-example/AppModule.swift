@@ -1,8 +1,9 @@
 // The application module: configuration, gateways and services (the spec's @Module).
 import NaviosWS
 
-/// Built from the command line in main.swift, then handed to the module through a token.
-nonisolated(unsafe) var exampleConfig = WsConfig()
+/// From the command line (`chatConfig(from:)` in main.swift), read at its first use, once
+/// main.swift has set up logging.
+let exampleConfig = chatConfig(from: CommandLine.arguments)
 
 let WsToken = provideWsService { exampleConfig }
 

@@ -13,23 +13,28 @@ import NaviosWSRedis
 import ServiceLifecycle
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }   // before any Logger exists
-var config = WsConfig(heartbeat: .init(interval: .seconds(30), timeout: .seconds(10)))
-var arguments = CommandLine.arguments.dropFirst()
-while let flag = arguments.popFirst() {
-    guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
-    switch flag {
-    case "--port": config.port = Int(value) ?? config.port
-    case "--host": config.host = value
-    case "--rate":
-        // Messages per second per client, burst of the same size; 3 violations close with 1008.
-        let rate = Double(value) ?? 10
-        config.rateLimit = WsRateLimit(messagesPerSecond: rate, burst: rate, maxViolations: 3)
-    case "--redis": config.adapter = RedisWsAdapter(address: value, keyPrefix: "chat-example")
-    default: fatalError("unknown flag \(flag)")
+let config = exampleConfig
+
+/// The example's configuration: heartbeat, the page, and what the flags ask for.
+func chatConfig(from commandLine: [String]) -> WsConfig {
+    var config = WsConfig(heartbeat: .init(interval: .seconds(30), timeout: .seconds(10)))
+    var arguments = commandLine.dropFirst()
+    while let flag = arguments.popFirst() {
+        guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
+        switch flag {
+        case "--port": config.port = Int(value) ?? config.port
+        case "--host": config.host = value
+        case "--rate":
+            // Messages per second per client, burst of the same size; 3 violations close with 1008.
+            let rate = Double(value) ?? 10
+            config.rateLimit = WsRateLimit(messagesPerSecond: rate, burst: rate, maxViolations: 3)
+        case "--redis": config.adapter = RedisWsAdapter(address: value, keyPrefix: "chat-example")
+        default: fatalError("unknown flag \(flag)")
+        }
     }
+    config.pages = [WsPage(path: "/", contentType: "text/html; charset=utf-8", body: Array(indexPage.utf8))]
+    return config
 }
-config.pages = [WsPage(path: "/", contentType: "text/html; charset=utf-8", body: Array(indexPage.utf8))]
-exampleConfig = config
 
 let logger = Logger(label: "chat-example")
 do {

@@ -125,13 +125,13 @@ var redisDB = 0
 var maxBacklog = 1 << 20
 var clusterPort = 0
 var keyPrefix = "navios-ws"
-nonisolated(unsafe) var nodeName = "node"
+var name = "node"
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
     switch flag {
     case "--port": clusterPort = Int(value) ?? 0
-    case "--name": nodeName = value
+    case "--name": name = value
     case "--prefix": keyPrefix = value
     case "--redis": redisAddress = value
     case "--redis-password": redisPassword = value
@@ -142,10 +142,10 @@ while let flag = arguments.popFirst() {
     }
 }
 
+let nodeName = name
 let adapter = RedisWsAdapter(address: redisAddress, password: redisPassword, db: redisDB, tls: redisTLS,
                              keyPrefix: keyPrefix)
-nonisolated(unsafe) var clusterConfig = WsConfig(port: clusterPort, maxBacklog: maxBacklog, loopThreads: 2, adapter: adapter)
-let ClusterConfigToken = provideWsService { clusterConfig }
+let ClusterConfigToken = provideWsService(WsConfig(port: clusterPort, maxBacklog: maxBacklog, loopThreads: 2, adapter: adapter))
 
 final class ClusterModule: Module {
     static var providers: [Provider] { [.token(ClusterConfigToken), .type(ClusterGateway.self)] }

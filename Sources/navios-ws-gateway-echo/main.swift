@@ -43,25 +43,26 @@ final class EchoGateway: WsGateway {
         }
 }
 
-nonisolated(unsafe) var benchConfig = WsConfig(maxPayload: 16 << 20)
-let BenchConfigToken = provideWsService { benchConfig }
-
 final class BenchModule: Module {
     static var providers: [Provider] { [.token(BenchConfigToken), .type(EchoGateway.self)] }
 }
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }   // before any Logger exists
-benchConfig.port = 9002
-var arguments = CommandLine.arguments.dropFirst()
-while let flag = arguments.popFirst(), let value = arguments.popFirst() {
-    switch flag {
-    case "--port": benchConfig.port = Int(value) ?? benchConfig.port
-    case "--loops": benchConfig.loopThreads = Int(value) ?? 0
-    case "--backend": benchConfig.backend = value == "epoll" ? .epoll : value == "io_uring" ? .ioUring : .auto
-    case "--redis": benchConfig.adapter = RedisWsAdapter(address: value)
-    default: fatalError("unknown flag \(flag)")
+let benchConfig: WsConfig = {
+    var config = WsConfig(port: 9002, maxPayload: 16 << 20)
+    var arguments = CommandLine.arguments.dropFirst()
+    while let flag = arguments.popFirst(), let value = arguments.popFirst() {
+        switch flag {
+        case "--port": config.port = Int(value) ?? config.port
+        case "--loops": config.loopThreads = Int(value) ?? 0
+        case "--backend": config.backend = value == "epoll" ? .epoll : value == "io_uring" ? .ioUring : .auto
+        case "--redis": config.adapter = RedisWsAdapter(address: value)
+        default: fatalError("unknown flag \(flag)")
+        }
     }
-}
+    return config
+}()
+let BenchConfigToken = provideWsService(benchConfig)
 
 let logger = Logger(label: "navios-ws-gateway-echo")
 
