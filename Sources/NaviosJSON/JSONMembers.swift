@@ -3,17 +3,12 @@ package import CNaviosJSON
 import Glibc
 #endif
 
-/// What a JSON value is, as the member scan sees it from its first byte.
-package enum JSONKind: UInt8, Sendable {
-    case absent = 0, string, number, object, array, `true`, `false`, null
-}
-
 /// The keys a wire protocol looks for in its objects, prepared once: a scan recognises each
 /// with one load and one compare (nws_json.h), after undoing escapes when a key has any.
 /// The names are the caller's: this type knows none.
 package final class JSONKeySet: @unchecked Sendable {
     // @unchecked: written once in init, read-only after.
-    private let keys: UnsafeMutablePointer<nws_json_keys>
+    @usableFromInline let keys: UnsafeMutablePointer<nws_json_keys>
     private let names: [UnsafeMutablePointer<CChar>]
 
     /// At most 8 ASCII keys of at most 32 bytes each.
@@ -34,13 +29,19 @@ package final class JSONKeySet: @unchecked Sendable {
     /// Validates `text` as one JSON object and fills `out[k]` for each key `k` of the set that
     /// it has: a bit per key found, or -1 when the text is not one object or repeats a key of
     /// the set. The members point into `text`; `out` has room for every key.
+    @inlinable
     package func scan(_ text: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<JSONMember>) -> Int32 {
         nws_json_members(text.baseAddress?.assumingMemoryBound(to: UInt8.self), text.count, keys, out)
     }
 }
 
-/// Where one key's value lies (the scanner's own record, read through the properties below).
+/// Where one key's value lies (the scanner's own record).
 package typealias JSONMember = nws_json_member
+
+extension JSONMember {
+    /// Whether the value is a string (`kind` is the scanner's `NWS_JSON_STRING`).
+    package var isString: Bool { kind == UInt8(NWS_JSON_STRING.rawValue) }
+}
 
 /// Whether bytes are one valid JSON value (RFC 8259), white space around it allowed.
 package func isValidJSON(_ text: UnsafeRawBufferPointer) -> Bool {

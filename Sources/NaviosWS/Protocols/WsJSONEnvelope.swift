@@ -35,7 +35,7 @@ enum WsJSONEnvelope: WsWireCodec {
         }
         guard found & 1 != 0 else { return .invalid("the message has no event") }
         let event = members[0]
-        guard event.kind == JSONKind.string.rawValue else { return .invalid("event must be a string") }
+        guard event.isString else { return .invalid("event must be a string") }
         // Between the quotes.
         let name = UnsafeRawBufferPointer(start: event.value! + 1, count: event.len - 2)
         return .event(name: name, nameEscaped: event.escaped != 0, payload: data, ack: ack)
