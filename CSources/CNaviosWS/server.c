@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)   /* Autobahn's largest case; big enough for most apps */
 #define LISTEN_BACKLOG 4096                          /* connect storms queue here, not in SYN retries */
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -27,13 +26,13 @@ static void apply_defaults(nws_server_config *k) {
         k->loops = n > 0 ? (int)n : 1;
     }
     if (k->loops > 255) k->loops = 255;                    /* 8 bits of the connection id */
-    if (k->max_message == 0) k->max_message = DEFAULT_MAX_MESSAGE;
+    if (k->max_message == 0) k->max_message = NWS_DEFAULT_MAX_MESSAGE;
     if (k->max_frame == 0 || k->max_frame > k->max_message) k->max_frame = k->max_message;
-    if (k->handshake_timeout_ms == 0) k->handshake_timeout_ms = 10000;
-    if (k->pong_timeout_ms == 0) k->pong_timeout_ms = 10000;
-    if (k->close_timeout_ms == 0) k->close_timeout_ms = 3000;
-    if (k->max_backlog == 0) k->max_backlog = 1u << 20;
-    if (k->http.max_head_bytes == 0) k->http.max_head_bytes = 8192;
+    if (k->handshake_timeout_ms == 0) k->handshake_timeout_ms = NWS_DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    if (k->pong_timeout_ms == 0) k->pong_timeout_ms = NWS_DEFAULT_PONG_TIMEOUT_MS;
+    if (k->close_timeout_ms == 0) k->close_timeout_ms = NWS_DEFAULT_CLOSE_TIMEOUT_MS;
+    if (k->max_backlog == 0) k->max_backlog = NWS_DEFAULT_MAX_BACKLOG;
+    if (k->http.max_head_bytes == 0) k->http.max_head_bytes = NWS_DEFAULT_MAX_HEAD_BYTES;
     if (k->http.max_request_line == 0) k->http.max_request_line = 4096;
     if (k->http.max_headers == 0 || k->http.max_headers > NWS_HTTP_MAX_HEADERS) k->http.max_headers = NWS_HTTP_MAX_HEADERS;
 }

@@ -1,4 +1,7 @@
-/// Everything the engine can be told, with a reason for each default.
+internal import CNaviosWS
+
+/// Everything the engine can be told, with a reason for each default: the one set of
+/// transport defaults (the C core's zero fields take the same values, from nws_server.h).
 public struct WsEngineConfiguration: Sendable {
     public enum Backend: Sendable {
         /// io_uring, or epoll when the kernel or a container refuses io_uring.
@@ -31,27 +34,28 @@ public struct WsEngineConfiguration: Sendable {
     public var loopThreads: Int = 0
     /// `.auto` unless the environment variable NAVIOS_WS_BACKEND says otherwise.
     public var backend: Backend = .auto
-    /// 16 MiB: the largest message of the Autobahn suite, and ample for chat-style traffic.
-    public var maxMessageSize: Int = 16 * 1024 * 1024
+    /// 1 MiB: far above chat traffic, far below what hurts (the Autobahn suite's 16 MiB cases
+    /// run with a larger limit).
+    public var maxMessageSize: Int = Int(NWS_DEFAULT_MAX_MESSAGE.rawValue)
     /// nil = the message limit; one frame can never be larger than a message anyway.
     public var maxFrameSize: Int? = nil
     /// 10 s from accept to a complete upgrade request: slow clients fit, slowloris does not.
-    public var handshakeTimeout: Duration = .seconds(10)
+    public var handshakeTimeout: Duration = .milliseconds(Int(NWS_DEFAULT_HANDSHAKE_TIMEOUT_MS.rawValue))
     /// nil = no idle timeout; the heartbeat is the usual liveness check.
     public var idleTimeout: Duration? = nil
     /// nil = no pings from the server.
     public var heartbeat: Heartbeat? = nil
     /// 3 s for the peer to answer our close frame before the socket is cut.
-    public var closeTimeout: Duration = .seconds(3)
+    public var closeTimeout: Duration = .milliseconds(Int(NWS_DEFAULT_CLOSE_TIMEOUT_MS.rawValue))
     /// 5 s at shutdown for queues to empty and clients to answer 1001: enough for a burst in
     /// flight, short enough for a rolling deploy.
     public var shutdownDrain: Duration = .seconds(5)
     /// 1 MiB of queued bytes per connection before the policy applies: a few seconds of a
     /// busy chat, and a hard bound on what one slow client costs.
-    public var maxBacklog: Int = 1 << 20
+    public var maxBacklog: Int = Int(NWS_DEFAULT_MAX_BACKLOG.rawValue)
     public var backpressurePolicy: BackpressurePolicy = .close
     /// 8 KiB for the whole upgrade request: browsers send 1-2 KiB, cookies included.
-    public var maxRequestHeadBytes: Int = 8192
+    public var maxRequestHeadBytes: Int = Int(NWS_DEFAULT_MAX_HEAD_BYTES.rawValue)
     /// A plain GET of this path gets `200 ok` (for load balancers); nil = none.
     public var healthPath: String? = nil
     /// Fixed resources answered with 200 to a plain GET of their path (an HTML page, a script).

@@ -50,6 +50,7 @@ func usage() -> Never {
 var configuration = WsEngineConfiguration()
 configuration.port = 9001
 configuration.healthPath = "/health"
+configuration.maxMessageSize = 16 << 20   // the interop suite's largest messages (the default suits applications)
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     guard let value = arguments.popFirst() else { usage() }

@@ -37,7 +37,8 @@ static void on_signal(int sig) {
 static unsigned long arg_num(const char *s) { return strtoul(s, NULL, 10); }
 
 int main(int argc, char **argv) {
-    nws_server_config config = {.host = "127.0.0.1", .port = 9001};
+    /* 16 MiB messages: the interop suite's largest (the default, 1 MiB, suits applications). */
+    nws_server_config config = {.host = "127.0.0.1", .port = 9001, .max_message = 16u << 20};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--port")) config.port = (uint16_t)arg_num(v);

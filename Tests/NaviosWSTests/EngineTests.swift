@@ -299,16 +299,26 @@ final class RecordingHandler: WsEngineHandler {
         let handler = RecordingHandler(echo: false)
         let engine = try await startEngine(backend, handler)   // two loops
         handler.engine = engine
-        let clients = try (0..<4).map { _ in try TestClient(port: engine.port) }
-        try await handler.wait("four opens") { $0.opened.count == 4 }
-        let ids = handler.events.withLock { $0.opened }
-        #expect(Set(ids.map(\.loop)).count == 2, "connections on both loops: the index is read across them")
-        for id in ids { try engine.join(id, room: "all") }
+        // Connections until both loops have some (the kernel spreads them): the index is read
+        // across loops. Then the first four.
+        var clients: [TestClient] = []
+        var opened: [WsConnectionID] = []
+        while clients.count < 4 || Set(opened.map(\.loop)).count < 2, clients.count < 64 {
+            clients.append(try TestClient(port: engine.port))
+            try await handler.wait("an open") { $0.opened.count == clients.count }
+            opened = handler.events.withLock { $0.opened }
+        }
+        try #require(Set(opened.map(\.loop)).count == 2, "connections on both loops")
+        let loopOf0 = opened[0].loop
+        let other = try #require(opened.first { $0.loop != loopOf0 })
+        let ids = [opened[0], other] + opened.filter { $0 != opened[0] && $0 != other }.prefix(2)
+        for id in opened { try engine.join(id, room: "all") }
         try engine.join(ids[0], room: "pair")
         try engine.join(ids[1], room: "pair")
         // Joins from this thread are posted: wait until the index has them all.
-        for _ in 0..<300 where engine.roomSizes != ["all": 4, "pair": 2] { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(engine.roomSizes == ["all": 4, "pair": 2])
+        let everyone = opened.count
+        for _ in 0..<300 where engine.roomSizes != ["all": everyone, "pair": 2] { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(engine.roomSizes == ["all": everyone, "pair": 2])
         #expect(Set(engine.members(ofRoom: "pair")) == [ids[0], ids[1]])
         #expect(engine.rooms(of: ids[0])?.sorted() == ["all", "pair"])
         #expect(engine.rooms(of: ids[3]) == ["all"])
@@ -318,8 +328,8 @@ final class RecordingHandler: WsEngineHandler {
         try engine.close(ids[1])
         try await handler.wait("close") { $0.closes.count == 1 }
         #expect(handler.events.withLock { $0.roomsAtClose } == [["all", "pair"]], "onClose still sees the rooms")
-        for _ in 0..<300 where engine.roomSizes != ["all": 3] { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(engine.roomSizes == ["all": 3])
+        for _ in 0..<300 where engine.roomSizes != ["all": everyone - 1] { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(engine.roomSizes == ["all": everyone - 1])
         #expect((engine.rooms(of: ids[1]) ?? []).isEmpty, "a closing connection is in no room")
         #expect(handler.events.withLock { $0.roomEvents.sorted() } == ["+all", "+pair", "-pair"])
         _ = clients

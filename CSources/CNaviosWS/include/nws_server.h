@@ -51,12 +51,23 @@ typedef struct nws_page {
     size_t body_len;
 } nws_page;
 
+/* The defaults a zero field of nws_server_config takes (WsEngineConfiguration's too: each has
+ * its reason there). */
+enum nws_server_defaults {
+    NWS_DEFAULT_MAX_MESSAGE = 1 << 20,          /* far above chat traffic, far below what hurts */
+    NWS_DEFAULT_HANDSHAKE_TIMEOUT_MS = 10000,   /* slow clients fit, slowloris does not */
+    NWS_DEFAULT_PONG_TIMEOUT_MS = 10000,
+    NWS_DEFAULT_CLOSE_TIMEOUT_MS = 3000,
+    NWS_DEFAULT_MAX_BACKLOG = 1 << 20,          /* a few seconds of a busy chat per connection */
+    NWS_DEFAULT_MAX_HEAD_BYTES = 8192,          /* browsers send 1-2 KiB, cookies included */
+};
+
 typedef struct nws_server_config {
     const char *host;               /* bind address; NULL = "0.0.0.0" */
     uint16_t port;                  /* 0 = an ephemeral port (nws_server_port tells which) */
     int loops;                      /* loop threads; 0 = one per online CPU */
     int backend;                    /* enum nws_backend; NAVIOS_WS_BACKEND=epoll|io_uring overrides AUTO */
-    uint64_t max_message;           /* bytes in a reassembled message; 0 = 16 MiB */
+    uint64_t max_message;           /* bytes in a reassembled message; 0 = 1 MiB */
     uint64_t max_frame;             /* bytes in one frame; 0 = max_message */
     uint32_t handshake_timeout_ms;  /* from accept to a complete upgrade; 0 = 10 s */
     uint32_t idle_timeout_ms;       /* close 1001 after this long without a byte in; 0 = off */

@@ -1,6 +1,9 @@
 import NaviosDI
 
-/// The application's WebSocket configuration (the spec's `provideWsService({...})`).
+/// The application's WebSocket configuration (the spec's `provideWsService({...})`): the
+/// engine's settings (``engine``, where every transport default is set and explained, once)
+/// and what only a gateway application has: rate limits, the adapter, room and name limits.
+/// The spec's names (`port`, `cors`, `maxPayload`, ...) read and write the engine's settings.
 public struct WsConfig: Sendable {
     public struct Cors: Sendable {
         /// Origins allowed to open a connection from a browser; empty = any.
@@ -8,28 +11,10 @@ public struct WsConfig: Sendable {
         public init(origin: [String]) { self.origin = origin }
     }
 
-    /// Loopback by default: listening on every interface should be a decision.
-    public var host: String = "127.0.0.1"
-    /// 3000, the port of the spec's examples; 0 lets the kernel pick one
-    /// (``NaviosApplication/listeningPort`` tells which).
-    public var port: Int = 3000
-    /// 5 s at shutdown for queues to empty and clients to answer 1001 before they are cut.
-    public var shutdownDrain: Duration = .seconds(5)
-    /// nil = no pings (see WsEngineConfiguration.Heartbeat).
-    public var heartbeat: WsEngineConfiguration.Heartbeat?
-    public var cors: Cors?
-    /// Largest message accepted; 1 MiB: far above chat traffic, far below what hurts.
-    public var maxPayload: Int
-    /// Queued bytes per client before the backpressure policy applies.
-    public var maxBacklog: Int
-    public var backpressurePolicy: WsEngineConfiguration.BackpressurePolicy
+    /// Every transport setting, health path, subprotocols and timeouts included.
+    public var engine = WsEngineConfiguration()
     /// nil = no rate limit.
     public var rateLimit: WsRateLimit?
-    /// 0 = one loop thread per core.
-    public var loopThreads: Int
-    public var backend: WsEngineConfiguration.Backend
-    /// Fixed HTTP resources served beside the gateways (a page at "/", say).
-    public var pages: [WsPage] = []
     /// How instances reach each other: alone by default; `RedisWsAdapter` for several.
     public var adapter: any WsAdapter
     /// Rooms one client may be in at once (its namespace's own room not counted); 1,000: far
@@ -43,39 +28,81 @@ public struct WsConfig: Sendable {
     /// `limit_exceeded`, and error replies echo at most this many bytes of a name.
     public var maxEventNameBytes: Int = 256
 
+    /// The spec's options; those left nil keep the engine's defaults. `port` is 3000, the port
+    /// of the spec's examples (0 lets the kernel pick one: ``NaviosApplication/listeningPort``).
     public init(
-        host: String = "127.0.0.1", port: Int = 3000,
-        heartbeat: WsEngineConfiguration.Heartbeat? = nil, cors: Cors? = nil, maxPayload: Int = 1 << 20,
-        maxBacklog: Int = 1 << 20, backpressurePolicy: WsEngineConfiguration.BackpressurePolicy = .close,
-        rateLimit: WsRateLimit? = nil, loopThreads: Int = 0, backend: WsEngineConfiguration.Backend = .auto,
+        host: String? = nil, port: Int = 3000,
+        heartbeat: WsEngineConfiguration.Heartbeat? = nil, cors: Cors? = nil, maxPayload: Int? = nil,
+        maxBacklog: Int? = nil, backpressurePolicy: WsEngineConfiguration.BackpressurePolicy? = nil,
+        rateLimit: WsRateLimit? = nil, loopThreads: Int? = nil, backend: WsEngineConfiguration.Backend? = nil,
         adapter: any WsAdapter = InMemoryWsAdapter()
     ) {
         self.adapter = adapter
-        self.host = host
+        self.rateLimit = rateLimit
         self.port = port
         self.heartbeat = heartbeat
         self.cors = cors
-        self.maxPayload = maxPayload
-        self.maxBacklog = maxBacklog
-        self.backpressurePolicy = backpressurePolicy
-        self.rateLimit = rateLimit
-        self.loopThreads = loopThreads
-        self.backend = backend
+        if let host { self.host = host }
+        if let maxPayload { self.maxPayload = maxPayload }
+        if let maxBacklog { self.maxBacklog = maxBacklog }
+        if let backpressurePolicy { self.backpressurePolicy = backpressurePolicy }
+        if let loopThreads { self.loopThreads = loopThreads }
+        if let backend { self.backend = backend }
     }
 
+    // MARK: the spec's names for the engine's settings
+
+    public var host: String {
+        get { engine.host }
+        set { engine.host = newValue }
+    }
+    public var port: Int {
+        get { engine.port }
+        set { engine.port = newValue }
+    }
+    public var shutdownDrain: Duration {
+        get { engine.shutdownDrain }
+        set { engine.shutdownDrain = newValue }
+    }
+    public var heartbeat: WsEngineConfiguration.Heartbeat? {
+        get { engine.heartbeat }
+        set { engine.heartbeat = newValue }
+    }
+    /// The origins a browser may connect from (``WsEngineConfiguration/allowedOrigins``).
+    public var cors: Cors? {
+        get { engine.allowedOrigins.map(Cors.init) }
+        set { engine.allowedOrigins = newValue.flatMap { $0.origin.isEmpty ? nil : $0.origin } }
+    }
+    /// The largest message accepted (``WsEngineConfiguration/maxMessageSize``).
+    public var maxPayload: Int {
+        get { engine.maxMessageSize }
+        set { engine.maxMessageSize = newValue }
+    }
+    public var maxBacklog: Int {
+        get { engine.maxBacklog }
+        set { engine.maxBacklog = newValue }
+    }
+    public var backpressurePolicy: WsEngineConfiguration.BackpressurePolicy {
+        get { engine.backpressurePolicy }
+        set { engine.backpressurePolicy = newValue }
+    }
+    public var loopThreads: Int {
+        get { engine.loopThreads }
+        set { engine.loopThreads = newValue }
+    }
+    public var backend: WsEngineConfiguration.Backend {
+        get { engine.backend }
+        set { engine.backend = newValue }
+    }
+    /// Fixed HTTP resources served beside the gateways (a page at "/", say).
+    public var pages: [WsPage] {
+        get { engine.pages }
+        set { engine.pages = newValue }
+    }
+
+    /// What the engine is given: its settings, and the room bound the gateway's limit implies.
     func engineConfiguration() -> WsEngineConfiguration {
-        var c = WsEngineConfiguration()
-        c.host = host
-        c.port = port
-        c.shutdownDrain = shutdownDrain
-        c.heartbeat = heartbeat
-        c.allowedOrigins = cors.flatMap { $0.origin.isEmpty ? nil : $0.origin }
-        c.maxMessageSize = maxPayload
-        c.maxBacklog = maxBacklog
-        c.backpressurePolicy = backpressurePolicy
-        c.loopThreads = loopThreads
-        c.backend = backend
-        c.pages = pages
+        var c = engine
         c.maxRoomsPerConnection = WsGatewayLimits(self).roomsPerConnection
         return c
     }
