@@ -29,6 +29,7 @@ package final class JSONKeySet: @unchecked Sendable {
     /// Validates `text` as one JSON object and fills `out[k]` for each key `k` of the set that
     /// it has: a bit per key found, or -1 when the text is not one object or repeats a key of
     /// the set. The members point into `text`; `out` has room for every key.
+    // The C side reads bytes: a raw buffer's memory is bytes (binding UInt8 to it is sound).
     @inlinable
     package func scan(_ text: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<JSONMember>) -> Int32 {
         nws_json_members(text.baseAddress?.assumingMemoryBound(to: UInt8.self), text.count, keys, out)
@@ -44,6 +45,6 @@ extension JSONMember {
 }
 
 /// Whether bytes are one valid JSON value (RFC 8259), white space around it allowed.
-package func isValidJSON(_ text: UnsafeRawBufferPointer) -> Bool {
+package func isValidJSON(_ text: UnsafeRawBufferPointer) -> Bool {   // bytes, as in `scan`
     nws_json_validate(text.baseAddress?.assumingMemoryBound(to: UInt8.self), text.count) == 0
 }

@@ -85,7 +85,8 @@ final class Sink {
     func writeFloat(_ value: Float) throws { try buffer.writeFloat(value) }
 
     /// Scalars are told apart by comparing metatypes (a pointer comparison each) rather than by
-    /// dynamic casts, which go through the runtime's conformance tables on every call.
+    /// dynamic casts, which go through the runtime's conformance tables on every call; each
+    /// bit cast is sound, as the comparison before it proves `T` is the type cast to.
     func encodeValue<T: Encodable>(_ value: T) throws {
         if T.self == String.self { return writeString(unsafeBitCast(value, to: String.self)) }
         if T.self == Int.self { return writeInteger(Int64(unsafeBitCast(value, to: Int.self))) }

@@ -17,33 +17,32 @@ public struct WsConnection: ~Copyable {
         self.server = server
     }
 
-    private func send(_ opcode: WsOpcode, _ bytes: UnsafeRawBufferPointer, _ droppable: Bool) throws(WsCoreError) {
-        try WsCoreError.check(server._withUnsafeGuaranteedRef { $0.send(id, opcode, bytes, droppable) })
+    /// The C server, borrowed for one call (see `server`).
+    private func withCore(_ body: (WsCoreServer) -> Int32) throws(WsCoreError) {
+        try WsCoreError.check(server._withUnsafeGuaranteedRef(body))
     }
 
     /// Sends a text message; the bytes must be valid UTF-8.
     public func send(text: UnsafeRawBufferPointer, droppable: Bool = false) throws(WsCoreError) {
-        try send(.text, text, droppable)
+        try withCore { $0.send(id, .text, text, droppable) }
     }
 
     public func send(text: String, droppable: Bool = false) throws(WsCoreError) {
         var text = text
-        let rc = text.withUTF8 { bytes in server._withUnsafeGuaranteedRef { $0.send(id, .text, UnsafeRawBufferPointer(bytes), droppable) } }
-        try WsCoreError.check(rc)
+        try withCore { core in text.withUTF8 { core.send(id, .text, UnsafeRawBufferPointer($0), droppable) } }
     }
 
     public func send(binary: UnsafeRawBufferPointer, droppable: Bool = false) throws(WsCoreError) {
-        try send(.binary, binary, droppable)
+        try withCore { $0.send(id, .binary, binary, droppable) }
     }
 
     public func send(binary: [UInt8], droppable: Bool = false) throws(WsCoreError) {
-        let rc = binary.withUnsafeBytes { bytes in server._withUnsafeGuaranteedRef { $0.send(id, .binary, bytes, droppable) } }
-        try WsCoreError.check(rc)
+        try withCore { core in binary.withUnsafeBytes { core.send(id, .binary, $0, droppable) } }
     }
 
     /// Starts the close handshake (RFC 6455 §7.1.2).
     public func close(code: WsCloseCode = .normalClosure, reason: String = "") throws(WsCoreError) {
-        try WsCoreError.check(server._withUnsafeGuaranteedRef { $0.close(id, code, reason) })
+        try withCore { $0.close(id, code, reason) }
     }
 }
 

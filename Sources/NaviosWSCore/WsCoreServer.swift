@@ -32,6 +32,7 @@ package final class WsCoreServer: @unchecked Sendable {
 
     /// Runs `body` on loop `loop`, or on `afterStop` once the loops have stopped.
     func post(toLoop loop: Int, _ body: @escaping @Sendable () -> Void) {
+        // Retained until the loop runs it (which takes it back), or released below if refused.
         let box = Unmanaged.passRetained(PostedClosure(body)).toOpaque()
         let rc = nws_loop_post(pointer, Int32(loop), { arg in
             Unmanaged<PostedClosure>.fromOpaque(arg!).takeRetainedValue().body()

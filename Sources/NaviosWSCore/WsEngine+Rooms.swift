@@ -59,7 +59,7 @@ extension WsEngine {
         var names: [String] = []
         let rc = withUnsafeMutablePointer(to: &names) { out in
             nws_conn_rooms(server, id.rawValue, { ctx, room, length, _ in
-                ctx!.assumingMemoryBound(to: [String].self).pointee.append(roomName(room, length))
+                collected([String].self, ctx).pointee.append(roomName(room, length))
             }, out)
         }
         return rc == 0 ? names : nil
@@ -72,7 +72,7 @@ extension WsEngine {
         withUnsafeMutablePointer(to: &ids) { out in
             room.withUTF8 { name in
                 nws_room_members(server, name.baseAddress, name.count, { ctx, id in
-                    ctx!.assumingMemoryBound(to: [WsConnectionID].self).pointee.append(WsConnectionID(rawValue: id))
+                    collected([WsConnectionID].self, ctx).pointee.append(WsConnectionID(rawValue: id))
                 }, out)
             }
         }
@@ -84,7 +84,7 @@ extension WsEngine {
         var sizes: [String: Int] = [:]
         withUnsafeMutablePointer(to: &sizes) { out in
             nws_room_list(server, { ctx, room, length, members in
-                ctx!.assumingMemoryBound(to: [String: Int].self).pointee[roomName(room, length)] = members
+                collected([String: Int].self, ctx).pointee[roomName(room, length)] = members
             }, out)
         }
         return sizes
@@ -100,4 +100,10 @@ extension WsEngine {
 
 private func roomName(_ bytes: UnsafePointer<CChar>?, _ length: Int) -> String {
     String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)
+}
+
+/// The value a room reader collects into, from the context pointer the C callback is handed:
+/// sound, as each reader passes a pointer to a value of exactly that type, alive for the call.
+private func collected<T>(_ type: T.Type, _ ctx: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<T> {
+    ctx.unsafelyUnwrapped.assumingMemoryBound(to: T.self)
 }

@@ -40,6 +40,7 @@ public final class WsEngine: Service, Sendable {
         var server: OpaquePointer?
         let rc = configuration.withCConfig { config in
             var callbacks = WsEngineBridge.callbacks
+            // Unretained: the engine holds the bridge for as long as the C server lives.
             callbacks.ctx = Unmanaged.passUnretained(bridge).toOpaque()
             return nws_server_create(&config, &callbacks, &server)
         }
@@ -201,6 +202,7 @@ public final class WsEngine: Service, Sendable {
     @discardableResult
     public func broadcast(_ message: WsPreparedMessage, to ids: [WsConnectionID], droppable: Bool = false) -> Int {
         ids.withUnsafeBufferPointer { buffer in
+            // WsConnectionID is one UInt64 (its raw value): the same memory, read as C ids.
             buffer.withMemoryRebound(to: UInt64.self) { raw in
                 Int(nws_broadcast(server, message.message, raw.baseAddress, raw.count,
                                   droppable ? UInt32(NWS_SEND_DROPPABLE.rawValue) : 0))
@@ -232,6 +234,7 @@ public final class WsEngine: Service, Sendable {
 /// A message framed once, to be sent to many connections (the reference-counted buffer is
 /// shared by every send queue it is in).
 public final class WsPreparedMessage: Sendable {
+    // Never changes, and the C message it names is reference-counted atomically: sharable.
     nonisolated(unsafe) let message: OpaquePointer
 
     public init(opcode: WsOpcode, bytes: UnsafeRawBufferPointer) throws(WsCoreError) {

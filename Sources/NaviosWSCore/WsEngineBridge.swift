@@ -35,12 +35,13 @@ final class WsEngineBridge: @unchecked Sendable {
         for entry in subprotocols { free(entry.cString) }
     }
 
+    /// The bridge behind a callback's context: the engine holds it while the C server lives.
     static func from(_ ctx: UnsafeMutableRawPointer?) -> WsEngineBridge {
         Unmanaged<WsEngineBridge>.fromOpaque(ctx!).takeUnretainedValue()
     }
 
     func connection(_ id: UInt64) -> WsConnection {
-        WsConnection(id: WsConnectionID(rawValue: id), server: core.unsafelyUnwrapped)
+        WsConnection(id: WsConnectionID(rawValue: id), server: core.unsafelyUnwrapped)   // set before any loop runs
     }
 
     // A constant table of function pointers, written once: safe to share.
@@ -132,7 +133,7 @@ extension WsUpgradeRequest {
         var headers: [(name: String, value: String)] = []
         headers.reserveCapacity(request.num_headers)
         withUnsafeBytes(of: request.headers) { raw in
-            let all = raw.bindMemory(to: nws_http_header.self)
+            let all = raw.bindMemory(to: nws_http_header.self)   // the C array of the request's headers
             for i in 0..<request.num_headers {
                 headers.append((text(all[i].name, all[i].name_len), text(all[i].value, all[i].value_len)))
             }

@@ -29,6 +29,7 @@ final class RedisPubSubTransport: WsPubSubTransport {
         var link: OpaquePointer?
         let rc = options.withCConfig { config in
             var callbacks = nws_redis_callbacks()
+            // Unretained: the transport keeps `events` until the link is freed (`stop`).
             callbacks.ctx = Unmanaged.passUnretained(events).toOpaque()
             callbacks.on_message = { ctx, channel, channelLength, data, length in
                 let events = Unmanaged<LinkEvents>.fromOpaque(ctx!).takeUnretainedValue()
