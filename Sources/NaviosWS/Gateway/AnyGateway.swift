@@ -58,6 +58,9 @@ final class AnyGateway: Sendable {
     let type: any WsGateway.Type
     /// The wire protocol the gateway's clients speak.
     let codec: any WsWireCodec.Type
+    /// Reads a text frame with that codec and dispatches it: the runtime's dispatch,
+    /// specialised for the codec.
+    let readText: WsTextReader.Made
     let url: String
     let namespace: String
     let guards: [any WsGuard.Type]
@@ -100,6 +103,7 @@ final class AnyGateway: Sendable {
         let definition = G.gateway
         type = G.self
         codec = definition.wireProtocol.codec
+        readText = definition.wireProtocol.specialise(WsTextReader())
         url = definition.url
         namespace = definition.namespace
         guards = definition.guards

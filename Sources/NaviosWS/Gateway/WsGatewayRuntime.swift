@@ -86,7 +86,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             client.onLoop.early.removeAll()
             for message in early {
                 let idle = client.onLoop.queuedRuns == 0
-                message.withUnsafeBytes { self.dispatch(client, gateway, $0, inlineAllowed: idle) }
+                message.withUnsafeBytes { gateway.readText(self, client, $0, idle) }
             }
         }
     }
@@ -121,7 +121,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             }
             return
         }
-        dispatch(client, client.gateway, text, inlineAllowed: client.onLoop.queuedRuns == 0)
+        client.gateway.readText(self, client, text, client.onLoop.queuedRuns == 0)
     }
 
     func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer) {
@@ -167,8 +167,14 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     // MARK: dispatch
 
-    private func dispatch(_ client: WsClient, _ gateway: AnyGateway, _ text: UnsafeRawBufferPointer, inlineAllowed: Bool) {
-        switch client.codec.decode(text) {
+    /// One text frame, read by the gateway's codec `C` (each gateway calls this specialised for
+    /// its codec: `WsTextReader`).
+    @inline(__always)
+    fileprivate func dispatch<C: WsWireCodec>(
+        _ codec: C.Type, _ client: WsClient, _ text: UnsafeRawBufferPointer, inlineAllowed: Bool
+    ) {
+        let gateway = client.gateway
+        switch C.decode(text) {
         case .event(let name, let escaped, let payload, let ack):
             dispatch(client, gateway, event: name, escaped: escaped, payload, ack, inlineAllowed: inlineAllowed)
         case .answer(let id, let payload):
@@ -380,5 +386,15 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         let clients = clientsByID.withLock { all in ids.compactMap { all[$0] } }
         guard let wanted = selection.ids else { return clients }
         return clients.filter { wanted.contains($0.id) }
+    }
+}
+
+/// Makes, for one codec, the function that reads a text frame with it and dispatches what it
+/// reads: the runtime's dispatch specialised for that codec.
+struct WsTextReader: WsCodecSpecialised {
+    typealias Made = @Sendable (WsGatewayRuntime, WsClient, UnsafeRawBufferPointer, Bool) -> Void
+
+    func make<C: WsWireCodec>(_ codec: C.Type) -> Made {
+        { runtime, client, text, inlineAllowed in runtime.dispatch(C.self, client, text, inlineAllowed: inlineAllowed) }
     }
 }

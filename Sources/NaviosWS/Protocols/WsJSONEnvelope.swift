@@ -10,7 +10,7 @@ enum WsJSONEnvelope: WsWireCodec {
 
     // MARK: reading
 
-    @usableFromInline
+    @usableFromInline @inline(__always)
     static func decode(_ text: UnsafeRawBufferPointer) -> WsInbound {
         withUnsafeTemporaryAllocation(of: JSONMember.self, capacity: 4) { members in
             decode(text, members.baseAddress!)

@@ -78,7 +78,22 @@ enum WsInbound {
     case invalid(StaticString)
 }
 
+/// Code generic over the codec, made once per gateway with its protocol's codec as the type
+/// parameter: the compiler specialises it for each codec, so the message path calls the codec
+/// directly, with no protocol witness, and inlines what it can.
+protocol WsCodecSpecialised {
+    associatedtype Made
+    func make<C: WsWireCodec>(_ codec: C.Type) -> Made
+}
+
 extension WsWireProtocol {
+    /// `specialised` made for this protocol's codec.
+    func specialise<S: WsCodecSpecialised>(_ specialised: S) -> S.Made {
+        switch self {
+        case .json: return specialised.make(WsJSONEnvelope.self)
+        }
+    }
+
     /// The codec that speaks this protocol.
     @usableFromInline
     var codec: any WsWireCodec.Type {
