@@ -4,6 +4,7 @@ import NaviosDI
 /// engine's settings (``engine``, where every transport default is set and explained, once)
 /// and what only a gateway application has: rate limits, the adapter, room and name limits.
 /// The spec's names (`port`, `cors`, `maxPayload`, ...) read and write the engine's settings.
+@dynamicMemberLookup
 public struct WsConfig: Sendable {
     public struct Cors: Sendable {
         /// Origins allowed to open a connection from a browser; empty = any.
@@ -50,24 +51,15 @@ public struct WsConfig: Sendable {
         if let backend { self.backend = backend }
     }
 
-    // MARK: the spec's names for the engine's settings
+    // MARK: the engine's settings, by their names or the spec's
 
-    public var host: String {
-        get { engine.host }
-        set { engine.host = newValue }
+    /// Every setting of ``engine`` reads and writes as the configuration's own
+    /// (`config.port`, `config.healthPath`, `config.handshakeTimeout`...).
+    public subscript<T>(dynamicMember setting: WritableKeyPath<WsEngineConfiguration, T>) -> T {
+        get { engine[keyPath: setting] }
+        set { engine[keyPath: setting] = newValue }
     }
-    public var port: Int {
-        get { engine.port }
-        set { engine.port = newValue }
-    }
-    public var shutdownDrain: Duration {
-        get { engine.shutdownDrain }
-        set { engine.shutdownDrain = newValue }
-    }
-    public var heartbeat: WsEngineConfiguration.Heartbeat? {
-        get { engine.heartbeat }
-        set { engine.heartbeat = newValue }
-    }
+
     /// The origins a browser may connect from (``WsEngineConfiguration/allowedOrigins``).
     public var cors: Cors? {
         get { engine.allowedOrigins.map(Cors.init) }
@@ -77,27 +69,6 @@ public struct WsConfig: Sendable {
     public var maxPayload: Int {
         get { engine.maxMessageSize }
         set { engine.maxMessageSize = newValue }
-    }
-    public var maxBacklog: Int {
-        get { engine.maxBacklog }
-        set { engine.maxBacklog = newValue }
-    }
-    public var backpressurePolicy: WsEngineConfiguration.BackpressurePolicy {
-        get { engine.backpressurePolicy }
-        set { engine.backpressurePolicy = newValue }
-    }
-    public var loopThreads: Int {
-        get { engine.loopThreads }
-        set { engine.loopThreads = newValue }
-    }
-    public var backend: WsEngineConfiguration.Backend {
-        get { engine.backend }
-        set { engine.backend = newValue }
-    }
-    /// Fixed HTTP resources served beside the gateways (a page at "/", say).
-    public var pages: [WsPage] {
-        get { engine.pages }
-        set { engine.pages = newValue }
     }
 
     /// What the engine is given: its settings, and the room bound the gateway's limit implies.
