@@ -92,6 +92,11 @@ enum nws__conn_state {
     NWS__CLOSING,         /* a close frame was sent or received; no more messages either way */
 };
 
+/* A backend keeps its state of a connection in nws_conn.io, bytes only its file reads. In place
+ * rather than behind a pointer: no extra load on the message path, no allocation for an idle
+ * connection (the bytes fill what was padding). Sized for the largest need, io_uring's. */
+#define NWS__CONN_IO_BYTES 2
+
 typedef struct nws_conn nws_conn;
 struct nws_conn {
     nws__timer timer;         /* first: the wheel hands back nws__timer pointers */
@@ -104,13 +109,14 @@ struct nws_conn {
     uint8_t write_shut;       /* shutdown(SHUT_WR) done after the close frame left */
     uint8_t awaiting_pong;
     uint8_t dirty;            /* on the loop's list of connections to flush */
-    uint8_t sending;          /* io_uring: a send is in flight */
     uint8_t dead;             /* the fd is being torn down */
+    uint8_t io[NWS__CONN_IO_BYTES];   /* the backend's (io_uring: its send in flight, the
+                                         operations that own it; epoll: unused) */
     uint8_t opened;           /* on_open was called: on_close is owed */
     uint8_t discard_input;    /* after a protocol error: input is read and dropped */
-    uint16_t inflight;        /* io_uring operations still owning this connection */
     uint8_t first_seg_busy;   /* first_seg is in the send queue */
     uint32_t mark;            /* the last broadcast that reached it: each one at most once */
+    uint32_t http_prev;       /* the request's (see http below): here it fills what was padding */
     nws__seg *head, *tail;
     uint64_t queued;          /* bytes in the send queue */
     nws_conn *dirty_next;
@@ -118,13 +124,12 @@ struct nws_conn {
      * time, and a fan-out to thousands of them touches no segment pool (whose free list is a
      * chain of cache misses) and no memory outside the connection but the shared frame. */
     nws__seg first_seg;
-    void *io;                 /* io_uring: the send in flight (its iovecs must outlive it) */
     void *user;               /* the application's (nws_conn_set_user) */
     uint64_t last_in_ms;      /* for the idle timeout */
     uint64_t ping_sent_ms;
     nws_conn *grave_next;     /* on the loop's list of connections to free */
     char *http;               /* the upgrade request while it is read, or the refusal */
-    uint32_t http_len, http_cap, http_prev;
+    uint32_t http_len, http_cap;
     struct nws__membership *rooms;   /* the rooms this connection is in (rooms.c) */
     uint32_t room_count, room_cap;
     uint8_t *message;         /* a fragmented or split message being reassembled */
@@ -198,7 +203,7 @@ struct nws_loop {
     pthread_t thread;
     int listen_fd;
     const nws__backend *backend;
-    void *backend_data;
+    void *backend_data;          /* the backend's own state of the loop (its ring, its buffers) */
     nws_conn **slots;            /* slot -> connection, NULL when free */
     uint32_t *generations;       /* slot -> generation of its last connection */
     uint32_t slot_cap;
@@ -215,7 +220,6 @@ struct nws_loop {
     atomic_int posting;          /* posts to this loop between their check of `stopped` and their push */
     int stopping;                /* shutdown began: no accepts */
     uint64_t stop_deadline_ms;
-    uint8_t *read_buf;           /* epoll: one read buffer for every connection of the loop */
     struct nws__spare *spares;   /* freed reassembly buffers kept for the next split message */
     uint32_t spare_count;
     nws__room_table rooms;       /* room name -> local members (rooms.c) */
@@ -334,6 +338,15 @@ int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t
 int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b);
 /* Fills iov with up to max slices from the head; returns the count. */
 int nws__sendq_iov(nws_conn *c, struct iovec *iov, int max);
+/* The queue's one slice when it holds a single segment (the usual cork buffer), else 0: a
+ * backend sends it with no iovec array, and without a call on every flush. */
+static inline int nws__sendq_single(const nws_conn *c, struct iovec *iov) {
+    const nws__seg *s = c->head;
+    if (s == NULL || s->next != NULL) return 0;
+    iov->iov_base = s->buf->data + s->off;
+    iov->iov_len = s->len;
+    return 1;
+}
 /* Drops n sent bytes from the head. */
 void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n);
 void nws__sendq_clear(nws_loop *loop, nws_conn *c);

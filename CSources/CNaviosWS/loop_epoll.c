@@ -3,7 +3,8 @@
  *
  * Chosen when io_uring cannot be set up (old kernels, containers whose seccomp policy
  * forbids it) or forced with NAVIOS_WS_BACKEND=epoll. Reads go into the loop's single
- * buffer and are handled before the next read, so an idle connection holds no buffer.
+ * buffer and are handled before the next read, so an idle connection holds no buffer, and
+ * no state of this backend either (it leaves nws_conn.io unused).
  * Writes are vectored (writev over the send queue's slices) at the end of each iteration;
  * EPOLLOUT is only asked for while a queue could not be written out.
  */
@@ -25,27 +26,34 @@
 
 typedef struct epoll_loop {
     int epfd;
+    /* One read buffer for every connection of the loop, in the same allocation. */
+    _Alignas(max_align_t) uint8_t read_buf[READ_BUF_SIZE];
 } epoll_loop;
 
-static int epfd_of(nws_loop *loop) { return ((epoll_loop *)loop->backend_data)->epfd; }
+static epoll_loop *E(nws_loop *loop) { return loop->backend_data; }
+static int epfd_of(nws_loop *loop) { return E(loop)->epfd; }
+
+static void ep_destroy(nws_loop *loop);
 
 static int ep_init(nws_loop *loop) {
-    epoll_loop *e = calloc(1, sizeof *e);
+    epoll_loop *e = malloc(sizeof *e);   /* not calloc: the read buffer needs no zeroing */
     if (e == NULL) return NWS_ENOMEM;
     e->epfd = epoll_create1(EPOLL_CLOEXEC);
-    loop->read_buf = malloc(READ_BUF_SIZE);
-    if (e->epfd < 0 || loop->read_buf == NULL) {
-        if (e->epfd >= 0) close(e->epfd);
+    if (e->epfd < 0) {
         free(e);
         return NWS_ESYS;
     }
     loop->backend_data = e;
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_INBOX};
-    return epoll_ctl(e->epfd, EPOLL_CTL_ADD, loop->inbox.eventfd, &ev) == 0 ? 0 : NWS_ESYS;
+    if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, loop->inbox.eventfd, &ev) != 0) {
+        ep_destroy(loop);
+        return NWS_ESYS;
+    }
+    return 0;
 }
 
 static void ep_destroy(nws_loop *loop) {
-    epoll_loop *e = loop->backend_data;
+    epoll_loop *e = E(loop);
     if (e == NULL) return;
     close(e->epfd);
     free(e);
@@ -110,10 +118,11 @@ static void accept_all(nws_loop *loop) {
 }
 
 static void read_all(nws_loop *loop, nws_conn *c) {
+    uint8_t *buf = E(loop)->read_buf;
     for (;;) {
-        ssize_t r = recv(c->fd, loop->read_buf, READ_BUF_SIZE, 0);
+        ssize_t r = recv(c->fd, buf, READ_BUF_SIZE, 0);
         if (r > 0) {
-            nws__conn_on_data(loop, c, loop->read_buf, (size_t)r);
+            nws__conn_on_data(loop, c, buf, (size_t)r);
             if (c->dead) return;
             if ((size_t)r < READ_BUF_SIZE) return;   /* a short read drained the socket */
             continue;

@@ -6,14 +6,17 @@
  *   kernel picks a buffer only when data arrives, so an idle connection holds none. Each
  *   buffer goes back to the ring as soon as its bytes are handled (the frame decoder keeps
  *   what it needs of a partial frame).
- * - One vectored send (sendmsg over the queue's slices) in flight per connection, submitted
- *   at the end of an iteration, so the replies to a whole batch of completions leave together.
+ * - One send in flight per connection (a plain send when the queue is one slice, else sendmsg
+ *   over its slices), submitted at the end of an iteration, so the replies to a whole batch of
+ *   completions leave together.
  * - The ring is created SINGLE_ISSUER | DEFER_TASKRUN (completion work runs when the loop
  *   asks for events, not as interrupts of its work), disabled until the loop thread enables
  *   it, with a plain ring as the fallback on kernels that lack those flags.
  *
- * user_data layout: [kind:8][slot:24][generation:32]. A completion whose generation is not
- * the slot's current one belongs to a connection already gone and is only accounted for.
+ * user_data layout: [generation:32][slot:24][unused:5][kind:3], or for a vectored send the
+ * address of its send_op with the kind in the low bits: the op names its connection, so a
+ * connection keeps no pointer to its send in flight. A completion whose generation is not the
+ * slot's current one belongs to a connection already gone and is only accounted for.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -38,13 +41,26 @@
 #define MAX_IOV 16
 #define SEND_POOL_MAX 64u
 
-enum op_kind { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_CANCEL, OP_INBOX };
+enum op_kind { OP_ACCEPT = 1, OP_RECV, OP_SEND, OP_SENDMSG, OP_CANCEL, OP_INBOX };
+#define KIND_MASK 7u
 
+/* A vectored send's msghdr and iovecs, which must outlive the send. */
 typedef struct send_op {
     struct send_op *next_free;
+    uint32_t slot, gen;               /* the connection it sends for */
     struct msghdr msg;
     struct iovec iov[MAX_IOV];
 } send_op;
+/* Ops come from malloc: their low address bits are free for the kind. */
+_Static_assert(_Alignof(max_align_t) > KIND_MASK, "a send_op's address must leave the kind's bits free");
+
+/* A connection's state here, kept in its nws_conn.io bytes. */
+typedef struct uring_conn {
+    uint8_t sending;                  /* a send is in flight: the next one waits for it */
+    uint8_t inflight;                 /* operations still owning the connection (its recv, its send) */
+} uring_conn;
+_Static_assert(sizeof(uring_conn) <= NWS__CONN_IO_BYTES, "uring_conn must fit nws_conn.io");
+_Static_assert(_Alignof(uring_conn) == 1, "nws_conn.io is bytes: uring_conn may hold only bytes");
 
 typedef struct uring_loop {
     struct io_uring ring;
@@ -58,13 +74,16 @@ typedef struct uring_loop {
 } uring_loop;
 
 static uring_loop *U(nws_loop *loop) { return loop->backend_data; }
+static uring_conn *UC(nws_conn *c) { return (uring_conn *)(void *)c->io; }
 
 static uint64_t tag(enum op_kind kind, uint32_t slot, uint32_t gen) {
-    return ((uint64_t)kind << 56) | ((uint64_t)slot << 32) | gen;
+    return ((uint64_t)gen << 32) | ((uint64_t)slot << 8) | kind;
 }
-static enum op_kind tag_kind(uint64_t t) { return (enum op_kind)(t >> 56); }
-static uint32_t tag_slot(uint64_t t) { return (uint32_t)(t >> 32) & (NWS__MAX_SLOTS - 1); }
-static uint32_t tag_gen(uint64_t t) { return (uint32_t)t; }
+static uint64_t op_tag(send_op *op) { return (uint64_t)(uintptr_t)op | OP_SENDMSG; }
+static enum op_kind tag_kind(uint64_t t) { return (enum op_kind)(t & KIND_MASK); }
+static uint32_t tag_slot(uint64_t t) { return (uint32_t)(t >> 8) & (NWS__MAX_SLOTS - 1); }
+static uint32_t tag_gen(uint64_t t) { return (uint32_t)(t >> 32); }
+static send_op *tag_op(uint64_t t) { return (send_op *)(uintptr_t)(t & ~(uint64_t)KIND_MASK); }
 
 /* An SQE, submitting what is queued when the submission ring is full. */
 static struct io_uring_sqe *get_sqe(nws_loop *loop) {
@@ -189,7 +208,7 @@ static void arm_recv(nws_loop *loop, nws_conn *c) {
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = BUF_GROUP;
     io_uring_sqe_set_data64(sqe, tag(OP_RECV, c->slot, c->gen));
-    c->inflight++;
+    UC(c)->inflight++;
 }
 
 static void arm_inbox(nws_loop *loop) {
@@ -203,39 +222,64 @@ static int ur_conn_added(nws_loop *loop, nws_conn *c) {
     return 0;
 }
 
-static void ur_flush(nws_loop *loop, nws_conn *c) {
-    if (c->sending || c->dead) return;
-    if (c->queued == 0) {
-        nws__conn_sent_all(loop, c);
+static send_op *op_new(uring_loop *u) {
+    send_op *op = u->send_pool;
+    if (op == NULL) return malloc(sizeof *op);
+    u->send_pool = op->next_free;
+    u->send_pool_count--;
+    return op;
+}
+
+static void op_free(uring_loop *u, send_op *op) {
+    if (u->send_pool_count >= SEND_POOL_MAX) {
+        free(op);
         return;
     }
-    uring_loop *u = U(loop);
-    struct iovec first;
-    struct io_uring_sqe *sqe;
-    send_op *op = NULL;
-    if (nws__sendq_iov(c, &first, 1) == 1 && c->head->next == NULL) {
+    op->next_free = u->send_pool;
+    u->send_pool = op;
+    u->send_pool_count++;
+}
+
+/* A vectored send of up to MAX_IOV slices of the queue; its op names the connection. */
+static int prep_sendmsg(nws_loop *loop, nws_conn *c) {
+    send_op *op = op_new(U(loop));
+    if (op == NULL) return NWS_ENOMEM;
+    op->slot = c->slot;
+    op->gen = c->gen;
+    memset(&op->msg, 0, sizeof op->msg);
+    op->msg.msg_iov = op->iov;
+    op->msg.msg_iovlen = (size_t)nws__sendq_iov(c, op->iov, MAX_IOV);
+    struct io_uring_sqe *sqe = get_sqe(loop);
+    io_uring_prep_sendmsg(sqe, c->fd, &op->msg, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, op_tag(op));
+    return 0;
+}
+
+/* Submits the connection's one send in flight, over what is queued. */
+static void start_send(nws_loop *loop, nws_conn *c) {
+    struct iovec one;
+    if (nws__sendq_single(c, &one)) {
         /* One slice (the usual cork buffer): a plain send, no msghdr to keep alive. */
-        sqe = get_sqe(loop);
-        io_uring_prep_send(sqe, c->fd, first.iov_base, first.iov_len, MSG_NOSIGNAL);
-    } else {
-        op = u->send_pool;
-        if (op) {
-            u->send_pool = op->next_free;
-            u->send_pool_count--;
-        } else if ((op = malloc(sizeof *op)) == NULL) {
-            nws__conn_abort(loop, c, NWS_CLOSE_INTERNAL_ERROR);
-            return;
-        }
-        memset(&op->msg, 0, sizeof op->msg);
-        op->msg.msg_iov = op->iov;
-        op->msg.msg_iovlen = (size_t)nws__sendq_iov(c, op->iov, MAX_IOV);
-        sqe = get_sqe(loop);
-        io_uring_prep_sendmsg(sqe, c->fd, &op->msg, MSG_NOSIGNAL);
+        struct io_uring_sqe *sqe = get_sqe(loop);
+        io_uring_prep_send(sqe, c->fd, one.iov_base, one.iov_len, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(sqe, tag(OP_SEND, c->slot, c->gen));
+    } else if (prep_sendmsg(loop, c) != 0) {
+        nws__conn_abort(loop, c, NWS_CLOSE_INTERNAL_ERROR);
+        return;
     }
-    io_uring_sqe_set_data64(sqe, tag(OP_SEND, c->slot, c->gen));
-    c->io = op;
-    c->sending = 1;
-    c->inflight++;
+    UC(c)->sending = 1;
+    UC(c)->inflight++;
+}
+
+/* What is queued leaves in one send, or the connection learns that its queue is empty. */
+static void send_queued(nws_loop *loop, nws_conn *c) {
+    if (c->queued == 0) nws__conn_sent_all(loop, c);
+    else start_send(loop, c);
+}
+
+static void ur_flush(nws_loop *loop, nws_conn *c) {
+    if (UC(c)->sending || c->dead) return;   /* one send in flight at a time */
+    send_queued(loop, c);
 }
 
 static void ur_shutdown_write(nws_loop *loop, nws_conn *c) {
@@ -246,14 +290,14 @@ static void ur_shutdown_write(nws_loop *loop, nws_conn *c) {
 /* Closes and buries a torn-down connection once no operation refers to it; fd < 0 marks
  * one already buried (several completion paths may ask). */
 static void release_if_idle(nws_loop *loop, nws_conn *c) {
-    if (!c->dead || c->inflight > 0 || c->fd < 0) return;
+    if (!c->dead || UC(c)->inflight > 0 || c->fd < 0) return;
     close(c->fd);
     c->fd = -1;
     nws__loop_bury(loop, c);
 }
 
 static void ur_teardown(nws_loop *loop, nws_conn *c) {
-    if (c->inflight > 0) {
+    if (UC(c)->inflight > 0) {
         struct io_uring_sqe *sqe = get_sqe(loop);
         io_uring_prep_cancel_fd(sqe, c->fd, IORING_ASYNC_CANCEL_ALL);
         io_uring_sqe_set_data64(sqe, tag(OP_CANCEL, c->slot, c->gen));
@@ -262,11 +306,10 @@ static void ur_teardown(nws_loop *loop, nws_conn *c) {
 }
 
 /* The connection a completion belongs to, alive or torn down; NULL when the slot moved on. */
-static nws_conn *conn_of(nws_loop *loop, uint64_t t) {
-    uint32_t slot = tag_slot(t);
+static nws_conn *conn_of(nws_loop *loop, uint32_t slot, uint32_t gen) {
     if (slot >= loop->slot_cap) return NULL;
     nws_conn *c = loop->slots[slot];
-    return c != NULL && c->gen == tag_gen(t) ? c : NULL;
+    return c != NULL && c->gen == gen ? c : NULL;
 }
 
 static void on_accept(nws_loop *loop, struct io_uring_cqe *cqe) {
@@ -279,7 +322,7 @@ static void on_accept(nws_loop *loop, struct io_uring_cqe *cqe) {
 static void on_recv(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
     uring_loop *u = U(loop);
     int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
-    if (!more) c->inflight--;
+    if (!more) UC(c)->inflight--;
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         if (cqe->res > 0 && !c->dead) nws__conn_on_data(loop, c, u->bufs + (size_t)bid * BUF_SIZE, (size_t)cqe->res);
@@ -299,18 +342,8 @@ static void on_recv(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
 }
 
 static void on_send(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
-    uring_loop *u = U(loop);
-    send_op *op = c->io;
-    c->io = NULL;
-    c->sending = 0;
-    c->inflight--;
-    if (op && u->send_pool_count < SEND_POOL_MAX) {
-        op->next_free = u->send_pool;
-        u->send_pool = op;
-        u->send_pool_count++;
-    } else {
-        free(op);
-    }
+    UC(c)->sending = 0;
+    UC(c)->inflight--;
     if (c->dead) {
         release_if_idle(loop, c);
         return;
@@ -321,21 +354,31 @@ static void on_send(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
         return;
     }
     nws__sendq_consume(loop, c, (size_t)cqe->res);
-    ur_flush(loop, c);   /* the rest of a short write, or what was queued meanwhile */
+    send_queued(loop, c);   /* the rest of a short write, or what was queued meanwhile */
+}
+
+/* A vectored send's connection; its op goes back to the pool first, as the send that
+ * follows may take it again. */
+static nws_conn *sendmsg_done(nws_loop *loop, send_op *op) {
+    nws_conn *c = conn_of(loop, op->slot, op->gen);
+    op_free(U(loop), op);
+    return c;
 }
 
 static void handle(nws_loop *loop, struct io_uring_cqe *cqe) {
     uint64_t t = io_uring_cqe_get_data64(cqe);
+    nws_conn *c;
     switch (tag_kind(t)) {
     case OP_ACCEPT: on_accept(loop, cqe); return;
     case OP_INBOX:
         if (!(cqe->flags & IORING_CQE_F_MORE)) arm_inbox(loop);
         return;   /* the tick drains the inbox */
     case OP_CANCEL: return;
+    case OP_SENDMSG: c = sendmsg_done(loop, tag_op(t)); break;
     case OP_RECV:
-    case OP_SEND: break;
+    case OP_SEND: c = conn_of(loop, tag_slot(t), tag_gen(t)); break;
+    default: return;
     }
-    nws_conn *c = conn_of(loop, t);
     if (c == NULL) {
         /* Cannot happen while inflight counts are right; a buffer must still go back. */
         if (cqe->flags & IORING_CQE_F_BUFFER) recycle_buffer(U(loop), cqe->flags >> IORING_CQE_BUFFER_SHIFT);
@@ -343,6 +386,15 @@ static void handle(nws_loop *loop, struct io_uring_cqe *cqe) {
     }
     if (tag_kind(t) == OP_RECV) on_recv(loop, c, cqe);
     else on_send(loop, c, cqe);
+}
+
+/* The completions posted so far, in order, with the tail read once (io_uring_for_each_cqe reads
+ * it per entry): what is posted meanwhile is the next pass's. The ring has no CQE32: no shift. */
+static void handle_completions(nws_loop *loop, uring_loop *u) {
+    struct io_uring_cq *cq = &u->ring.cq;
+    unsigned head = *cq->khead, tail = io_uring_smp_load_acquire(cq->ktail);
+    for (unsigned i = head; i != tail; i++) handle(loop, &cq->cqes[i & cq->ring_mask]);
+    io_uring_cq_advance(&u->ring, tail - head);
 }
 
 static void ur_run(nws_loop *loop) {
@@ -358,12 +410,7 @@ static void ur_run(nws_loop *loop) {
         int rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, wait >= 0 ? &ts : NULL, NULL);
         (void)rc;   /* -ETIME and -EINTR only mean "look at the clock" */
         loop->now_ms = nws__now_ms();
-        unsigned head, seen = 0;
-        io_uring_for_each_cqe(&u->ring, head, cqe) {
-            handle(loop, cqe);
-            seen++;
-        }
-        io_uring_cq_advance(&u->ring, seen);
+        handle_completions(loop, u);
         nws__loop_tick(loop);
     }
     /* Let cancellations and the last sends complete before the ring goes away. */

@@ -266,7 +266,6 @@ void nws_server_destroy(nws_server *s) {
         free(loop->slots);
         free(loop->generations);
         free(loop->free_slots);
-        free(loop->read_buf);
     }
     free(s->loops);
     nws__registry_free(s);

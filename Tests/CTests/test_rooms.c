@@ -10,6 +10,7 @@
  * queued behind a backlog keep their order with direct sends while being copied, not chained.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,6 +446,7 @@ static void rooms_readersSeeMembershipAndTheLimitRefusesPastIt(void) {
 /* Another thread lists rooms and reads memberships while the loop joins, leaves, opens and
  * closes: each read sees whole changes (run under ASan to catch a torn one). */
 static atomic_int churning;
+static atomic_long reads_done;
 static _Atomic nws_conn_id churn_ids[8];
 static void *read_while_churning(void *arg) {
     (void)arg;
@@ -456,7 +458,7 @@ static void *read_while_churning(void *arg) {
         nws_conn_rooms(server, atomic_load(&churn_ids[reads % 8]), list_into, &m);
         int members = 0;
         nws_room_members(server, "hot", 3, count_member, &members);
-        reads++;
+        atomic_store(&reads_done, ++reads);
     }
     return (void *)reads;
 }
@@ -480,6 +482,13 @@ static void rooms_otherThreadsReadTheIndexWhileTheLoopChangesIt(void) {
             nws__loop_tick(loop);
             atomic_store(&churn_ids[i], ids[i] = open_conn());
         }
+    }
+    /* The reader may not have been scheduled yet on a busy machine: it reads at least once
+     * while the index still changes. */
+    for (int round = 0; atomic_load(&reads_done) == 0; round++) {
+        nws_room_join(server, ids[round % 8], "late", 4);
+        nws_room_leave(server, ids[round % 8], "late", 4);
+        sched_yield();
     }
     churning = 0;
     void *reads;
