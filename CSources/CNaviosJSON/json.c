@@ -181,6 +181,35 @@ static pos skip_value(pos p, pos end, int depth) {
     }
 }
 
+long nws_json_skip(const uint8_t *text, size_t len) {
+    pos p = skip_value(text, text + len, 0);
+    return p != NULL ? (long)(p - text) : NWS_JSON_INVALID;
+}
+
+/* p at '{' or '[': just past the bracket that closes it, strings followed (and checked, which
+ * costs little) and nesting counted, up to NWS_JSON_MAX_DEPTH; NULL when it does not close.
+ * Nothing else is checked: see nws_json_keys.delimit_only. */
+static pos delimit(pos p, pos end) {
+    int depth = 0;
+    while (p < end) {
+        switch (*p) {
+        case '"':
+            if ((p = skip_string(p, end, NULL)) == NULL) return NULL;
+            continue;
+        case '{': case '[':
+            if (++depth > NWS_JSON_MAX_DEPTH) return NULL;
+            break;
+        case '}': case ']':
+            if (--depth == 0) return p + 1;
+            break;
+        default:
+            break;
+        }
+        p++;
+    }
+    return NULL;
+}
+
 int nws_json_validate(const uint8_t *text, size_t len) {
     pos end = text + len;
     pos p = skip_value(skip_ws(text, end), end, 0);
@@ -350,6 +379,8 @@ int nws_json_members(const uint8_t *text, size_t len, const nws_json_keys *set, 
                 } else if ((p = skip_number(value, end)) == NULL) {
                     goto invalid;
                 }
+            } else if ((set->delimit_only >> k & 1) && (m->kind == NWS_JSON_OBJECT || m->kind == NWS_JSON_ARRAY)) {
+                if ((p = delimit(value, end)) == NULL) goto invalid;
             } else if ((p = skip_value(value, end, 1)) == NULL) {
                 goto invalid;
             }

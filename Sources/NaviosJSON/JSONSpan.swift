@@ -1,13 +1,16 @@
+internal import CNaviosJSON
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
 
-/// The scanning of one JSON span that the C core already validated as one value: where its
-/// values start and end, and its scalars as JSONDecoder would decode them. Anything it cannot
-/// read exactly so throws `Decline`. A struct with no state but the span, so that a reader
-/// (`WsJSONReader`) costs no allocation; `WsSpanDecoder` wraps it for `Decodable` types.
+/// The scanning of one JSON span: where its values start and end, and its scalars as
+/// JSONDecoder would decode them. Anything it cannot read exactly so, or that is not JSON,
+/// throws `Decline`: what it reads it also validates, so a reader that succeeds has read valid
+/// JSON (a payload is delimited, not validated, by the envelope scan: nws_json.h). A struct
+/// with no state but the span, so that a reader (`WsJSONReader`) costs no allocation;
+/// `WsSpanDecoder` wraps it for `Decodable` types, over spans validated before.
 @usableFromInline
 struct JSONSpan {
     @usableFromInline
@@ -41,15 +44,31 @@ struct JSONSpan {
     }
 
     func isNull(at position: Int) -> Bool {
-        byte(position) == UInt8(ascii: "n")
+        byte(position) == UInt8(ascii: "n") && has("null", at: position)
     }
 
     func bool(at position: Int) throws -> Bool {
         switch byte(position) {
-        case UInt8(ascii: "t"): return true
-        case UInt8(ascii: "f"): return false
+        case UInt8(ascii: "t") where has("true", at: position): return true
+        case UInt8(ascii: "f") where has("false", at: position): return false
         default: throw JSONSpan.Decline()
         }
+    }
+
+    /// Whether the literal `word` is written at `position`.
+    private func has(_ word: StaticString, at position: Int) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard position + count <= end else { return false }
+        return word.withUTF8Buffer { utf8 in (0..<count).allSatisfy { bytes[position + $0] == utf8[$0] } }
+    }
+
+    /// The length of the one valid JSON value at `position` (validated by the C scanner), for
+    /// what is skipped or handed whole to another decoder.
+    func validValueLength(at position: Int) throws -> Int {
+        guard position < end, let base = bytes.baseAddress else { throw JSONSpan.Decline() }
+        let length = nws_json_skip(base.assumingMemoryBound(to: UInt8.self) + position, end - position)   // bytes
+        guard length > 0 else { throw JSONSpan.Decline() }
+        return length
     }
 
     /// A string value. The span was validated as JSON (and its text as UTF-8) by the C core,
@@ -96,6 +115,7 @@ struct JSONSpan {
             }
             p += 1
             guard c == .backslash else {
+                guard c >= 0x20 else { throw JSONSpan.Decline() }   // raw control characters are not JSON
                 out.append(c)
                 continue
             }
@@ -166,7 +186,10 @@ struct JSONSpan {
             digits += 1
             p += 1
         }
-        guard digits > 0, !Self.continuesNumber(byte(p)) else { throw JSONSpan.Decline() }
+        let first = byte(negative ? position + 1 : position)
+        guard digits > 0, !Self.continuesNumber(byte(p)), first != UInt8(ascii: "0") || digits == 1 else {
+            throw JSONSpan.Decline()   // a fraction or an exponent, or a leading zero (not JSON)
+        }
         return value
     }
 
@@ -176,10 +199,10 @@ struct JSONSpan {
     func float(at position: Int) throws -> Float { try floatingPoint(Float.self, at: position) }
 
     private func floatingPoint<F: BinaryFloatingPoint & LosslessStringConvertible>(_ type: F.Type, at position: Int) throws -> F {
-        var p = position
-        while p < end, Self.isNumberByte(bytes[p]) { p += 1 }
-        guard p > position,
-              let value = F(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<p]), as: UTF8.self)),
+        // JSON's grammar first (Swift's parser also takes "+1", ".5", "1."); then its value.
+        guard Self.isNumberByte(byte(position)) else { throw JSONSpan.Decline() }
+        let p = position + (try validValueLength(at: position))
+        guard let value = F(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<p]), as: UTF8.self)),
               value.isFinite
         else { throw JSONSpan.Decline() }
         return value
@@ -193,8 +216,14 @@ struct JSONSpan {
         c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+")
     }
 
-    /// The position just after the value that starts at `position`.
+    /// The position just after the valid JSON value that starts at `position`.
     func skipValue(_ position: Int) throws -> Int {
+        position + (try validValueLength(at: position))
+    }
+
+    /// The position just after the value that starts at `position`, in a span validated before:
+    /// only its end is looked for.
+    func skipValidatedValue(_ position: Int) throws -> Int {
         switch byte(position) {
         case .quote:
             var p = position + 1
@@ -214,7 +243,7 @@ struct JSONSpan {
             while p < end {
                 switch bytes[p] {
                 case .quote:
-                    p = try skipValue(p)
+                    p = try skipValidatedValue(p)
                     continue
                 case .openBrace, .openBracket: depth += 1
                 case .closeBrace, .closeBracket:

@@ -47,6 +47,10 @@ public struct WsJSONReader {
     @usableFromInline
     func finish() throws {
         if let spanDecoder, spanDecoder.declined { throw JSONSpan.Decline() }
+        // The value was the whole span (white space after it aside).
+        var p = position
+        while p < decoder.end, [0x20, 0x09, 0x0A, 0x0D].contains(decoder.bytes[p]) { p += 1 }
+        guard p == decoder.end else { throw JSONSpan.Decline() }
     }
 
     /// The error that sends the payload to the `Decodable` path.
@@ -78,7 +82,9 @@ public struct WsJSONReader {
         } else {
             position = try decoder.skipSpace(position)
             switch decoder.byte(position) {
-            case UInt8(ascii: ","): position = try decoder.skipSpace(position + 1)
+            case UInt8(ascii: ","):
+                position = try decoder.skipSpace(position + 1)
+                guard decoder.byte(position) == UInt8(ascii: "\"") else { throw decline() }   // no trailing comma
             case UInt8(ascii: "}"): break
             default: throw decline()
             }
@@ -157,7 +163,9 @@ public struct WsJSONReader {
         } else {
             position = try decoder.skipSpace(position)
             switch decoder.byte(position) {
-            case UInt8(ascii: ","): position = try decoder.skipSpace(position + 1)
+            case UInt8(ascii: ","):
+                position = try decoder.skipSpace(position + 1)
+                guard decoder.byte(position) != UInt8(ascii: "]") else { throw decline() }   // no trailing comma
             case UInt8(ascii: "]"): break
             default: throw decline()
             }
@@ -212,9 +220,10 @@ public struct WsJSONReader {
 
     /// Any `Decodable` at the current position, through the span decoder.
     public mutating func decodable<T: Decodable>(_ type: T.Type) throws -> T {
+        let length = try decoder.validValueLength(at: position)   // the span decoder reads valid JSON only
         if spanDecoder == nil { spanDecoder = WsSpanDecoder(decoder.bytes) }
         let value = try spanDecoder!.decodeValue(T.self, at: position, key: nil)
-        position = try decoder.skipValue(position)
+        position += length
         return value
     }
 }

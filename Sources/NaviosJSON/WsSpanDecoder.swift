@@ -115,7 +115,8 @@ final class WsSpanDecoder: Decoder {
     }
     func double(at position: Int) throws -> Double { try marking { try span.double(at: position) } }
     func float(at position: Int) throws -> Float { try marking { try span.float(at: position) } }
-    func skipValue(_ position: Int) throws -> Int { try marking { try span.skipValue(position) } }
+    /// Spans this decoder reads were validated before: only a value's end is looked for.
+    func skipValidatedValue(_ position: Int) throws -> Int { try marking { try span.skipValidatedValue(position) } }
 }
 
 // MARK: - containers
@@ -152,7 +153,7 @@ private struct SpanKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
 
     /// Where the member after `member` starts (its quote, or the closing brace).
     private func next(after member: Member) throws -> Int {
-        let p = try decoder.skipSpace(try decoder.skipValue(member.value))
+        let p = try decoder.skipSpace(try decoder.skipValidatedValue(member.value))
         switch decoder.byte(p) {
         case .comma: return try decoder.skipSpace(p + 1)
         case .closeBrace: return p
@@ -303,7 +304,7 @@ private struct SpanUnkeyedContainer: UnkeyedDecodingContainer {
     private mutating func advance() throws -> Int {
         guard !isAtEnd else { throw decoder.decline() }
         let element = position
-        var p = try decoder.skipSpace(try decoder.skipValue(element))
+        var p = try decoder.skipSpace(try decoder.skipValidatedValue(element))
         switch decoder.byte(p) {
         case .comma: p = try decoder.skipSpace(p + 1)
         case .closeBracket: break

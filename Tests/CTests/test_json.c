@@ -186,6 +186,47 @@ static void plainRun_stopsAtTheFirstByteAStringCannotHoldAsIs(void) {
     }
 }
 
+/* A delimited value is found whole however it is nested (strings holding brackets included),
+ * invalid inside and still delimited, and refused when it does not close; the other keys are
+ * validated as before. */
+static void members_aDelimitOnlyKeysValueIsFoundWholeButNotValidated(void) {
+    static const char *const names[] = {"event", "data"};
+    nws_json_keys keys;
+    nws_json_keys_init(&keys, names, 2);
+    keys.delimit_only = 1u << 1;
+    nws_json_member out[2];
+    struct { const char *text; const char *data; } found[] = {
+        {"{\"event\":\"e\",\"data\":{\"a\":[1,{\"b\":\"}]\"}]}}", "{\"a\":[1,{\"b\":\"}]\"}]}"},
+        {"{\"data\":[tru, 01, +1],\"event\":\"e\"}", "[tru, 01, +1]"},   /* not validated */
+        {"{\"event\":\"e\",\"data\":{\"x\":\"\\\"}\"}}", "{\"x\":\"\\\"}\"}"},   /* an escaped quote */
+    };
+    for (size_t i = 0; i < sizeof found / sizeof *found; i++) {
+        const char *t = found[i].text;
+        NWS_CHECK_EQ(nws_json_members((const uint8_t *)t, strlen(t), &keys, out), 3);
+        NWS_CHECK_EQ(out[1].len, strlen(found[i].data));
+        NWS_CHECK(memcmp(out[1].value, found[i].data, out[1].len) == 0);
+    }
+    const char *unclosed[] = {"{\"data\":{\"a\":1}", "{\"data\":[[1]}", "{\"data\":{\"a\":\"}\"}"};
+    for (size_t i = 0; i < sizeof unclosed / sizeof *unclosed; i++) {
+        NWS_CHECK_EQ(nws_json_members((const uint8_t *)unclosed[i], strlen(unclosed[i]), &keys, out), NWS_JSON_INVALID);
+    }
+    /* Another key's value is still validated; a string data value too. */
+    const char *bad_event = "{\"event\":tru,\"data\":{}}";
+    NWS_CHECK_EQ(nws_json_members((const uint8_t *)bad_event, strlen(bad_event), &keys, out), NWS_JSON_INVALID);
+    const char *bad_string = "{\"event\":\"e\",\"data\":\"\\x\"}";
+    NWS_CHECK_EQ(nws_json_members((const uint8_t *)bad_string, strlen(bad_string), &keys, out), NWS_JSON_INVALID);
+}
+
+static void rfc8259_skipReturnsTheLengthOfOneValidValue(void) {
+    struct { const char *text; long len; } cases[] = {
+        {"{\"a\":[1,2]},\"b\":2}", 11}, {"\"x\\\"y\" rest", 6}, {"123,", 3}, {"true}", 4},
+        {"[1,]", NWS_JSON_INVALID}, {"01", 1} /* the value "0": what follows is the reader's to refuse */, {"{\"a\" 1}", NWS_JSON_INVALID}, {"", NWS_JSON_INVALID},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        NWS_CHECK_EQ(nws_json_skip((const uint8_t *)cases[i].text, strlen(cases[i].text)), cases[i].len);
+    }
+}
+
 int main(void) {
     static const char *const names[KEYS] = {"event", "data", "id", "ack"};
     nws_json_keys_init(&envelope_keys, names, KEYS);
@@ -199,5 +240,7 @@ int main(void) {
     NWS_RUN(rfc8259_nestingDeeperThanTheLimitIsRefused);
     NWS_RUN(members_everyProperPrefixIsRefusedWithoutOverread);
     NWS_RUN(plainRun_stopsAtTheFirstByteAStringCannotHoldAsIs);
+    NWS_RUN(members_aDelimitOnlyKeysValueIsFoundWholeButNotValidated);
+    NWS_RUN(rfc8259_skipReturnsTheLengthOfOneValidValue);
     return nws_test_summary("json");
 }

@@ -125,6 +125,33 @@ extension TestClient {
         await app.stop()
     }
 
+    /// An object payload is delimited by the envelope scan and validated by its reader: invalid
+    /// JSON inside a balanced payload is `invalid_payload`, for a type with its own codec and for
+    /// one without, and for a handler that ignores its payload; unbalanced, the envelope is
+    /// invalid. The connection, and another client, go on.
+    @Test func invalidJsonInsideAPayloadIsRefusedByWhoeverReadsIt() async throws {
+        let app = try await start()
+        let client = try TestClient(port: app.port, path: "/t/probe")
+        let other = try TestClient(port: app.port, path: "/t/probe")
+        let bad = [#"{"name":tru}"#, #"{"name":"a",}"#, #"{"name":"a","x":[1,]}"#, #"{"name":"a","n":01}"#, #"[1,]"#]
+        for (index, data) in bad.enumerated() {
+            for event in ["shout", "increment", "count"] {   // own codec, Codable, payload ignored
+                try client.emit(#"{"event":"\#(event)","data":\#(data),"id":\#(index)}"#)
+                let reply = try client.next()
+                #expect(reply.contains(#""code":"invalid_payload""#) && reply.contains(#""ack":\#(index)"#), "\(event) \(data): \(reply)")
+            }
+        }
+        try client.emit(#"{"event":"shout","data":{"name":"a"],"id":7}"#)   // mismatched, yet closed: the payload
+        #expect(try client.next().contains(#""code":"invalid_payload""#))
+        try client.emit(#"{"event":"shout","data":{"name":"a","id":7}"#)   // does not close: the envelope
+        #expect(try client.next().contains(#""code":"invalid_envelope""#))
+        try client.emit(#"{"event":"shout","data":{"name":"ok"},"id":8}"#)
+        #expect(try client.next() == #"{"event":"shout","data":{"name":"OK"},"ack":8}"#)
+        try other.emit(#"{"event":"increment","data":1,"id":1}"#)
+        #expect(try other.next() == #"{"event":"increment","data":2,"ack":1}"#)
+        await app.stop()
+    }
+
     /// A @WsJSONCodable payload answers as a Codable one would: the value, and for bad input the
     /// structured error the Codable path makes (the codec declines it).
     @Test func aPayloadWithItsOwnCodecRoundTripsAndReportsBadInputAsCodableDoes() async throws {

@@ -125,6 +125,49 @@ import Testing
         }
     }
 
+    /// The envelope scan only delimits an object payload: its reader validates what it reads.
+    /// Invalid JSON never decodes, by the reader or by the path it declines to.
+    @Test(arguments: [
+        #"{"n": 1,}"#, #"{"n": 1} x"#, #"{"n": 01}"#, #"{"n": +1}"#, #"{"n": tru}"#, #"{"n" 1}"#,
+        #"{"n": 1 "m": 2}"#, #"{"n": 1, "x": [1,]}"#, #"{"n": 1, "x": {"a":}}"#, #"{"n": 1, "x": nul}"#,
+        #"{"n": 1, "x": "\q"}"#, "{\"n\": 1, \"x\": \"a\\n\u{01}\"}", #"{"n": 1, "x": .5}"#, #"{"n": 1, "x": 1.}"#,
+    ])
+    func invalidJsonIsRefusedWhereverItIs(json: String) {
+        let bytes = Array(json.utf8)
+        #expect(!bytes.withUnsafeBytes(isValidJSON), "the case itself must be invalid JSON")
+        #expect(Self.both(Count.self, json).reader == nil)
+        let decoded = bytes.withUnsafeBytes { bytes in
+            Result { () throws(WsPayloadError) -> Count in try WsPayloadDecoding.decodeCodable(Count.self, from: bytes, validating: false) }
+        }
+        #expect(throws: WsPayloadError.self) { try decoded.get() }
+    }
+
+    /// Bytes changed at random in a valid document: whenever the reader still decodes it, the
+    /// text is valid JSON (the C validator's verdict). Bounded: 20,000 variants, a fixed seed.
+    @Test func whateverTheReaderAcceptsIsValidJson() {
+        var random = SplitMix(seed: 0x5eed)
+        let original = Array(Self.document.utf8)
+        let alphabet = Array(#"{}[]:,"\ 0123456789.eE+-tfnulrsa"#.utf8) + [0x01, 0x0A]
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var text = original
+            for _ in 0..<(1 + Int(random.next() % 3)) {
+                let at = Int(random.next() % UInt64(text.count))
+                switch random.next() % 3 {
+                case 0: text[at] = alphabet[Int(random.next() % UInt64(alphabet.count))]
+                case 1: text.remove(at: at)
+                default: text.insert(alphabet[Int(random.next() % UInt64(alphabet.count))], at: at)
+                }
+            }
+            let decoded = text.withUnsafeBytes { try? WsJSONReader.decode(Outer.self, from: $0) }
+            if decoded != nil {
+                accepted += 1
+                #expect(text.withUnsafeBytes(isValidJSON), "accepted invalid JSON: \(String(decoding: text, as: UTF8.self))")
+            }
+        }
+        #expect(accepted > 100, "the variants must still decode often enough to test something")
+    }
+
     @Test func anAbsentPayloadIsMissingAsForCodable() {
         let error = Result { () throws(WsPayloadError) -> Count in try WsPayloadDecoding.decodeCodable(Count.self, from: nil, validating: false) }
         #expect(throws: WsPayloadError.self) { try error.get() }
@@ -192,5 +235,18 @@ import Testing
         defer { output.buffer.free() }
         #expect(throws: (any Error).self) { try Ratio(r: .nan).encode(wsJSON: &output) }
         #expect(throws: (any Error).self) { try JSONEncoding.encode(Ratio(r: .infinity)) }
+    }
+}
+
+/// A small deterministic generator (SplitMix64) for the mutation test.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -33,6 +33,11 @@ typedef struct nws_json_keys {
     uint64_t word[NWS_JSON_MAX_KEYS];      /* "key" with its quotes, when that fits 8 bytes */
     uint64_t mask[NWS_JSON_MAX_KEYS];      /* the bytes of word that count; 0 when it does not fit */
     int has_long_keys;                     /* some key does not fit a word with its quotes */
+    /* A bit per key whose object or array value is only delimited, not validated: its strings
+     * are followed and its nesting counted, nothing else checked. For a value the caller reads
+     * with a validating reader anyway, so that it is not validated twice; the caller checks it
+     * (nws_json_validate) before anything else trusts it. Set after nws_json_keys_init. */
+    unsigned delimit_only;
 } nws_json_keys;
 
 enum nws_json_kind {
@@ -67,5 +72,9 @@ size_t nws_json_plain_run(const uint8_t *s, size_t len);
 /* 0 when text[0..len) is one valid JSON value (surrounding white space allowed), else
  * NWS_JSON_INVALID. */
 int nws_json_validate(const uint8_t *text, size_t len);
+
+/* The length of the one valid JSON value that text starts with (no white space before it), or
+ * NWS_JSON_INVALID: for a reader that skips a value it does not want, validating it. */
+long nws_json_skip(const uint8_t *text, size_t len);
 
 #endif

@@ -27,14 +27,13 @@ public enum WsPayloadDecoding {
     public static func decode<P: Decodable>(
         _ type: P.Type, from json: UnsafeRawBufferPointer?
     ) throws(WsPayloadError) -> P {
-        let valid = json.map(isValidJSON) ?? true
-        return try decode(P.self, from: json, validated: valid, validating: P.self is any WsValidatable.Type)
+        try decodeDelimited(P.self, from: json, validating: P.self is any WsValidatable.Type)
     }
 
-    /// The message path's entry: `json` is a span the C core already validated as one JSON
-    /// value, and whether `P` has a schema was settled once, when the handler was registered.
-    /// WsSpanDecoder reads the span in place; whatever it declines, JSONDecoder decodes from a
-    /// copy, and its value or error is the answer.
+    /// `validated`: `json` is known to be one valid JSON value; whether `P` has a schema was
+    /// settled once, when the handler was registered. WsSpanDecoder reads a validated span in
+    /// place; whatever it declines, and any span not validated, JSONDecoder decodes from a copy,
+    /// and its value or error is the answer.
     @usableFromInline
     static func decode<P: Decodable>(
         _ type: P.Type, from json: UnsafeRawBufferPointer?, validated: Bool, validating: Bool
@@ -64,6 +63,20 @@ public enum WsPayloadDecoding {
         if let json, let value = try? WsJSONReader.decode(P.self, from: json) {
             if validating { try check(value, true) }   // no call at all for a type without a schema
             return value
+        }
+        return try decodeDelimited(P.self, from: json, validating: validating)
+    }
+
+    /// A payload span the envelope scan delimited but did not validate (its reader, when it has
+    /// one, validates as it reads): validated here, then decoded.
+    /// Invalid JSON is refused here, by the one validator (JSONDecoder would take some of it:
+    /// a trailing comma, "1.").
+    @usableFromInline
+    static func decodeDelimited<P: Decodable>(
+        _ type: P.Type, from json: UnsafeRawBufferPointer?, validating: Bool
+    ) throws(WsPayloadError) -> P {
+        if let json, !isValidJSON(json) {
+            throw WsPayloadError(message: "payload is not valid JSON", issues: [issue([], "not valid JSON")])
         }
         return try decode(P.self, from: json, validated: true, validating: validating)
     }

@@ -130,15 +130,16 @@ extension WsGatewayDefinition {
     }
 }
 
-/// The payload decoder of one handler. Payload spans come from the C core's envelope scan,
-/// so they are valid JSON; whether `P` has a schema is settled here, once, not per message.
+/// The payload decoder of one handler. Payload spans come from the envelope scan, which only
+/// delimits an object or array payload: it is validated here (the codec of a type that has one
+/// validates as it reads); whether `P` has a schema is settled here, once, not per message.
 @usableFromInline
 func payloadDecoder<P: Decodable>(_ type: P.Type) -> @Sendable (UnsafeRawBufferPointer?) throws -> P {
     let validating = P.self is any WsValidatable.Type
     if let codable = P.self as? any WsJSONCodable.Type {
         return codableDecoder(codable, as: P.self, validating: validating)
     }
-    return { data in try WsPayloadDecoding.decode(P.self, from: data, validated: true, validating: validating) }
+    return { data in try WsPayloadDecoding.decodeDelimited(P.self, from: data, validating: validating) }
 }
 
 /// `C` is `P`, known to be ``WsJSONCodable``: the cast of the function type always succeeds.

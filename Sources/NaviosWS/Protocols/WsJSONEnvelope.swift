@@ -5,8 +5,10 @@
 /// building a dictionary.
 @usableFromInline
 enum WsJSONEnvelope: WsWireCodec {
-    /// The envelope's keys, as the member scan looks for them: event, data, id, ack.
-    private static let keys = JSONKeySet(["event", "data", "id", "ack"])
+    /// The envelope's keys, as the member scan looks for them: event, data, id, ack. An object
+    /// or array `data` is only delimited: whoever reads the payload validates it (the payload
+    /// decoders do as they read), so it is not validated twice.
+    private static let keys = JSONKeySet(["event", "data", "id", "ack"], delimitOnly: ["data"])
 
     // MARK: reading
 
@@ -35,7 +37,7 @@ enum WsJSONEnvelope: WsWireCodec {
         }
         guard found & 1 != 0 else { return .invalid("the message has no event") }
         let event = members[0]
-        guard event.isString else { return .invalid("event must be a string") }
+        guard event.kind == JSONKeySet.stringKind else { return .invalid("event must be a string") }
         // Between the quotes.
         let name = UnsafeRawBufferPointer(start: event.value! + 1, count: event.len - 2)
         return .event(name: name, nameEscaped: event.escaped != 0, payload: data, ack: ack)
@@ -44,9 +46,8 @@ enum WsJSONEnvelope: WsWireCodec {
     /// Valid UTF-8, one complete JSON object with an event name.
     @usableFromInline
     static func isDeliverable(_ text: UnsafeRawBufferPointer) -> Bool {
-        guard WsUTF8.isValid(text) else { return false }
-        if case .event = decode(text) { return true }
-        return false
+        guard WsUTF8.isValid(text), case .event(_, _, let payload, _) = decode(text) else { return false }
+        return payload.map(isValidJSON) ?? true   // the payload too, whole: it goes to clients as it is
     }
 
     // MARK: writing
