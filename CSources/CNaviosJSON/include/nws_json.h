@@ -3,8 +3,10 @@
  * wire protocol's envelope scan is made of ({"event":"chat:message","data":{...},"id":7}).
  *
  * The scanner validates the whole text as JSON (RFC 8259: strings and their escapes, numbers,
- * literals, nesting up to NWS_JSON_MAX_DEPTH) and reports where the values of the keys asked
- * for lie, so the caller decodes only what it needs, and only into the type it needs. Keys are
+ * literals, nesting up to NWS_JSON_MAX_DEPTH), except the object or array values of the keys
+ * the caller marks delimit_only (it validates those as it reads them), and reports where the
+ * values of the keys asked for lie, so the caller decodes only what it needs, and only into
+ * the type it needs. Keys are
  * compared as JSON means them, after their escapes are undone ("\u0065vent" is "event"); a key
  * asked for that appears twice, however each was spelled, makes the text invalid; other keys
  * are validated and skipped. The keys are the caller's: this file knows none.

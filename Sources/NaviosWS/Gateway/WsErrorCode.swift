@@ -17,11 +17,13 @@ public struct WsErrorCode: RawRepresentable, Hashable, Sendable, Codable, Expres
 
     public var description: String { rawValue }
 
-    /// The message is not an envelope: not JSON, not an object, or no event name.
+    /// The message is not an envelope: not JSON, not an object, or no event name. (Invalid
+    /// JSON inside an object or array payload that closes is the payload's: `invalid_payload`.)
     public static let invalidEnvelope: WsErrorCode = "invalid_envelope"
     /// No handler for the event.
     public static let unknownEvent: WsErrorCode = "unknown_event"
-    /// The payload did not decode or validate (a ``WsPayloadError``, with its issues).
+    /// The payload is not valid JSON, or did not decode or validate (a ``WsPayloadError``, with
+    /// its issues).
     public static let invalidPayload: WsErrorCode = "invalid_payload"
     /// A handler-level guard refused the message.
     public static let forbidden: WsErrorCode = "forbidden"
