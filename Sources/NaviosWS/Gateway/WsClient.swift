@@ -19,6 +19,9 @@ public final class WsClient: Sendable, Identifiable {
     let core: WsCoreServer
     /// The gateway this client talks to, kept here so a message needs no lookup by URL.
     let gateway: AnyGateway
+    /// The gateway's reader of text frames (``AnyGateway/readText``), kept here too: a message
+    /// reaches it through one object it borrows, not two.
+    let readText: WsTextReader.Made
     let runtime: WsGatewayRuntime
     let state = Mutex(State())
     /// What only the loop thread that owns the connection reads and writes: its message
@@ -51,6 +54,7 @@ public final class WsClient: Sendable, Identifiable {
         self.connectionID = connectionID
         self.core = core
         self.gateway = gateway
+        self.readText = gateway.readText
         // Unique across instances too: remote sockets are found by id.
         self.id = runtime.nodeID + "-" + connectionID.description
         self.handshake = handshake

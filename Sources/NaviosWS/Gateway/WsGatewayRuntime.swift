@@ -121,7 +121,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             }
             return
         }
-        client.gateway.readText(self, client, text, client.onLoop.queuedRuns == 0)
+        client.readText(self, client, text, client.onLoop.queuedRuns == 0)
     }
 
     func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer) {
