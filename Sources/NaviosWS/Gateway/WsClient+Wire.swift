@@ -1,10 +1,6 @@
 /// What a client is sent, written by the wire protocol its gateway speaks: the runtime names
 /// the message (an event, an acknowledgement, an error) and its payload; the codec frames it.
 extension WsClient {
-    /// The wire protocol this client speaks.
-    @usableFromInline
-    var codec: any WsWireCodec.Type { gateway.codec }
-
     /// Writes one message with the client's protocol into stack memory (the heap only past 512
     /// bytes) and sends it. (`write` returns nothing: with a generic result, the temporary
     /// allocation would look up its `Result` type's metadata on every call.)

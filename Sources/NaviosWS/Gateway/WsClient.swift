@@ -5,11 +5,13 @@ import Synchronization
 /// Safe to use from any thread and to keep after its handler returns; once the client has
 /// disconnected, emits to it are dropped.
 public final class WsClient: Sendable, Identifiable {
-    /// Unique while the server runs.
-    public let id: String
+    /// Unique while the server runs, across instances too (remote sockets are found by id):
+    /// this instance's id and the connection's. Made when asked for, not kept: an idle
+    /// connection holds no string for it.
+    public var id: String { runtime.nodeID + "-" + connectionID.description }   // read back by connectionID(ofClient:)
     public let handshake: WsHandshake
     /// The namespace of the gateway the client connected to.
-    public let namespace: String
+    public var namespace: String { gateway.namespace }
     /// Per-client storage for handlers and guards.
     public let data = WsClientData()
     /// The connection under the client. Users of a client reach it through the client only.
@@ -22,6 +24,8 @@ public final class WsClient: Sendable, Identifiable {
     /// The gateway's reader of text frames (``AnyGateway/readText``), kept here too: a message
     /// reaches it through one object it borrows, not two.
     let readText: WsTextReader.Made
+    /// The wire protocol this client speaks (its gateway's codec).
+    @usableFromInline let codec: any WsWireCodec.Type
     let runtime: WsGatewayRuntime
     let state = Mutex(State())
     /// What only the loop thread that owns the connection reads and writes: its message
@@ -55,10 +59,8 @@ public final class WsClient: Sendable, Identifiable {
         self.core = core
         self.gateway = gateway
         self.readText = gateway.readText
-        // Unique across instances too: remote sockets are found by id.
-        self.id = runtime.nodeID + "-" + connectionID.description
+        self.codec = gateway.codec
         self.handshake = handshake
-        self.namespace = gateway.namespace
         self.runtime = runtime
     }
 

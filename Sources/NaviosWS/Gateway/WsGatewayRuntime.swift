@@ -382,10 +382,16 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             ? namespaces.map(WsRoomKey.everyone)
             : selection.rooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } })
         let excluded = members(selection.exceptRooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } })
-        let ids = included.subtracting(excluded)
-        let clients = clientsByID.withLock { all in ids.compactMap { all[$0] } }
-        guard let wanted = selection.ids else { return clients }
-        return clients.filter { wanted.contains($0.id) }
+        var ids = included.subtracting(excluded)
+        if let wanted = selection.ids { ids.formIntersection(wanted.compactMap(connectionID(ofClient:))) }
+        return clientsByID.withLock { all in ids.compactMap { all[$0] } }
+    }
+
+    /// The connection of a client id of this instance (`WsClient.id`), or nil for another's.
+    func connectionID(ofClient id: String) -> WsConnectionID? {
+        let prefix = nodeID + "-"
+        guard id.hasPrefix(prefix), let raw = UInt64(id.dropFirst(prefix.count), radix: 16) else { return nil }
+        return WsConnectionID(rawValue: raw)
     }
 }
 
