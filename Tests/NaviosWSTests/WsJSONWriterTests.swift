@@ -78,6 +78,18 @@ import Testing
         }
     }
 
+    @Test func digitsAreCountedRightAtEveryPowerOfTen() {
+        var values: [UInt64] = [0, 1, 9, UInt64.max, UInt64.max - 1]
+        var power: UInt64 = 1
+        for _ in 1...19 {
+            power *= 10
+            values += [power - 1, power, power + 1]
+        }
+        for value in values {
+            #expect(JSONBuffer.decimalDigits(value) == String(value).count, "\(value)")
+        }
+    }
+
     @Test func topLevelScalarsAndEmptyValues() throws {
         #expect(try Self.text("hi") == #""hi""#)
         #expect(try Self.text(7) == "7")
