@@ -21,28 +21,10 @@ public final class WsClient: Sendable, Identifiable {
     let core: WsCoreServer
     /// The gateway this client talks to, kept here so a message needs no lookup by URL.
     let gateway: AnyGateway
-    /// The gateway's reader of text frames (``AnyGateway/readText``), kept here too: a message
-    /// reaches it through one object it borrows, not two.
-    let readText: WsTextReader.Made
     /// The wire protocol this client speaks (its gateway's codec).
     @usableFromInline let codec: any WsWireCodec.Type
     let runtime: WsGatewayRuntime
     let state = Mutex(State())
-    /// What only the loop thread that owns the connection reads and writes: its message
-    /// callbacks, and the tasks on that loop's executor (`LoopExecutor` runs them there). Kept
-    /// out of `state`, so the message path takes no lock. Unchecked: only that one thread
-    /// reaches it (`onLoop` is internal, and every internal use is on the loop), so no access
-    /// overlaps another, and the dynamic exclusivity check would cost more than the access.
-    @exclusivity(unchecked) nonisolated(unsafe) var onLoop = LoopState()
-
-    struct LoopState {
-        /// Until the gateway's guards and onConnection are done, messages wait here in order.
-        var ready = false
-        var early: [[UInt8]] = []
-        /// Async handler runs queued but not started: a later sync message must queue behind them.
-        var queuedRuns = 0
-    }
-
     struct State {
         /// Server-to-client requests waiting for the client's `ack`.
         var pendingAcks: [Int64: CheckedContinuation<[UInt8]?, any Error>] = [:]
@@ -58,7 +40,6 @@ public final class WsClient: Sendable, Identifiable {
         self.connectionID = connectionID
         self.core = core
         self.gateway = gateway
-        self.readText = gateway.readText
         self.codec = gateway.codec
         self.handshake = handshake
         self.runtime = runtime
@@ -237,4 +218,26 @@ enum WsRoomKey {
     static let separator = "\u{1F}"
     static func room(_ namespace: String, _ room: String) -> String { namespace + separator + room }
     static func everyone(_ namespace: String) -> String { namespace + separator }
+}
+
+/// What only the loop thread that owns a client's connection reads and writes: whether the
+/// gateway's guards and onConnection are done, the messages that came before, and the async
+/// handler runs queued. It is the engine's user object of the connection, retained by it from
+/// onOpen to onClose, and the engine hands that out only on the connection's loop thread
+/// (`userObject` is nil anywhere else): no other thread can reach it. Not Sendable.
+final class WsLoopSlot {
+    let client: WsClient
+    /// The gateway's reader of text frames (``AnyGateway/readText``), kept here: a message
+    /// reaches it through the one object it borrows.
+    let readText: WsTextReader.Made
+    /// Until the gateway's guards and onConnection are done, messages wait in `early`, in order.
+    var ready = false
+    var early: [[UInt8]] = []
+    /// Async handler runs queued but not started: a later sync message must queue behind them.
+    var queuedRuns = 0
+
+    init(_ client: WsClient) {
+        self.client = client
+        self.readText = client.gateway.readText
+    }
 }

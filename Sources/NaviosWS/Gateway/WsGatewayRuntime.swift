@@ -56,10 +56,12 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         let client = WsClient(connectionID: id, core: engine.core, handshake: WsHandshake(request), gateway: gateway,
                               runtime: self)
         clientsByID.withLock { $0[id] = client }   // holds it until onClose
-        engine.setUserObject(client, for: id)
+        let slot = WsLoopSlot(client)
+        // Retained by the connection until onClose releases it.
+        engine.setUserObject(Unmanaged.passRetained(slot).takeUnretainedValue(), for: id)
         try? engine.join(id, room: WsRoomKey.everyone(gateway.namespace))
         if !gateway.needsSetup {
-            client.onLoop.ready = true
+            slot.ready = true
             return
         }
         // Guards and onConnection run before any message reaches a handler; messages that
@@ -80,21 +82,22 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
                 client.close(.policyViolation, "unauthorized")
                 return
             }
-            // On the loop's executor: the loop-thread state is this task's to touch.
-            client.onLoop.ready = true
-            let early = client.onLoop.early
-            client.onLoop.early.removeAll()
+            // On the loop's executor: the slot is reachable (unless the connection is gone).
+            guard let slot = self.loopSlot(of: id) else { return }
+            slot.ready = true
+            let early = slot.early
+            slot.early.removeAll()
             for message in early {
-                let idle = client.onLoop.queuedRuns == 0
-                message.withUnsafeBytes { gateway.readText(self, client, $0, idle) }
+                message.withUnsafeBytes { slot.readText(self, slot, $0, slot.queuedRuns == 0) }
             }
         }
     }
 
-    /// The client of a connection: kept with the C connection (no lookup) on its loop thread.
+    /// The loop-only state of a connection's client: on its loop thread while it is open, else
+    /// nil. Borrowed: the connection holds it.
     @inline(__always)
-    private func client(of id: WsConnectionID) -> WsClient? {
-        engine.userObject(WsClient.self, for: id) ?? clientsByID.withLock { $0[id] }
+    private func loopSlot(of id: WsConnectionID) -> WsLoopSlot? {
+        engine.userObject(WsLoopSlot.self, for: id)
     }
 
     func onText(_ connection: borrowing WsConnection, _ text: UnsafeRawBufferPointer) {
@@ -102,30 +105,28 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     }
 
     func onText(_ id: WsConnectionID, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?) {
-        // The client the engine keeps with the connection, borrowed: `clientsByID` holds it
-        // until onClose, and a retain and release per message are two atomic operations.
-        if let userObject {
-            Unmanaged<WsClient>.fromOpaque(userObject)._withUnsafeGuaranteedRef { onText($0, text) }
-        } else if let client = clientsByID.withLock({ $0[id] }) {
-            onText(client, text)
-        }
+        // The slot the engine keeps with the connection, borrowed (it holds it until onClose):
+        // a retain and release per message are two atomic operations.
+        guard let userObject else { return }   // no gateway took the connection
+        Unmanaged<WsLoopSlot>.fromOpaque(userObject)._withUnsafeGuaranteedRef { onText($0, text) }
     }
 
-    private func onText(_ client: WsClient, _ text: UnsafeRawBufferPointer) {
+    private func onText(_ slot: WsLoopSlot, _ text: UnsafeRawBufferPointer) {
         // Whether the client is ready, and whether anything of it waits on the executor (then
         // a sync handler may not run inline: order is kept).
-        guard client.onLoop.ready else {
-            client.onLoop.early.append(Array(text))
-            if client.onLoop.early.count > Self.maxEarlyMessages {
-                client.close(.policyViolation, "too many messages before the connection was accepted")
+        guard slot.ready else {
+            slot.early.append(Array(text))
+            if slot.early.count > Self.maxEarlyMessages {
+                slot.client.close(.policyViolation, "too many messages before the connection was accepted")
             }
             return
         }
-        client.readText(self, client, text, client.onLoop.queuedRuns == 0)
+        slot.readText(self, slot, text, slot.queuedRuns == 0)
     }
 
     func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer) {
-        guard let client = client(of: connection.id), client.onLoop.ready else { return }
+        guard let slot = loopSlot(of: connection.id), slot.ready else { return }
+        let client = slot.client
         let gateway = client.gateway
         guard gateway.hasBinaryHandler else {
             client.sendError("binary", ack: nil, WsException(.unsupported, "this gateway takes no binary messages"))
@@ -139,6 +140,11 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     func onClose(_ connection: borrowing WsConnection, code: WsCloseCode, reason: String) {
         let id = connection.id
+        // The connection's hold on its slot ends here (onOpen retained it).
+        if let slot = engine.userObject(for: id) {
+            engine.setUserObject(nil, for: id)
+            Unmanaged<WsLoopSlot>.fromOpaque(slot).release()
+        }
         guard let client = clientsByID.withLock({ $0.removeValue(forKey: id) }) else { return }
         // Still in its rooms during this call (the engine leaves them after it).
         client.markClosed(rooms: rooms(of: client) ?? [])
@@ -171,24 +177,28 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// its codec: `WsTextReader`).
     @inline(__always)
     fileprivate func dispatch<C: WsWireCodec>(
-        _ codec: C.Type, _ client: WsClient, _ text: UnsafeRawBufferPointer, inlineAllowed: Bool
+        _ codec: C.Type, _ slot: WsLoopSlot, _ text: UnsafeRawBufferPointer, inlineAllowed: Bool
     ) {
-        let gateway = client.gateway
-        switch C.decode(text) {
-        case .event(let name, let escaped, let payload, let ack):
-            dispatch(client, gateway, event: name, escaped: escaped, payload, ack, inlineAllowed: inlineAllowed)
-        case .answer(let id, let payload):
-            client.resolveAck(id, .success(payload.map(Array.init)))
-        case .invalid(let reason):
-            client.sendError("error", ack: nil, WsException(.invalidEnvelope, "\(reason)"))
+        // The client borrowed from the slot, which holds it for the call: read into a local, it
+        // would be retained and released (two atomic operations per message).
+        Unmanaged.passUnretained(slot.client)._withUnsafeGuaranteedRef { client in
+            switch C.decode(text) {
+            case .event(let name, let escaped, let payload, let ack):
+                dispatch(slot, client, event: name, escaped: escaped, payload, ack, inlineAllowed: inlineAllowed)
+            case .answer(let id, let payload):
+                client.resolveAck(id, .success(payload.map(Array.init)))
+            case .invalid(let reason):
+                client.sendError("error", ack: nil, WsException(.invalidEnvelope, "\(reason)"))
+            }
         }
     }
 
     @inline(__always)
     private func dispatch(
-        _ client: WsClient, _ gateway: AnyGateway, event name: UnsafeRawBufferPointer, escaped: Bool,
+        _ slot: WsLoopSlot, _ client: WsClient, event name: UnsafeRawBufferPointer, escaped: Bool,
         _ data: UnsafeRawBufferPointer?, _ ack: Int64?, inlineAllowed: Bool
     ) {
+        let gateway = client.gateway
         if name.count > limits.maxEventNameBytes {
             client.sendError(limits.echo(name), ack: ack, WsException(
                 .limitExceeded, "the event name is longer than \(limits.maxEventNameBytes) bytes"))
@@ -196,7 +206,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         }
         if !escaped, let match = gateway.handler(matching: name) {
             match._withUnsafeGuaranteedRef { handler in
-                run(handler, event: handler.name, client, gateway, data, ack, inlineAllowed: inlineAllowed)
+                run(handler, event: handler.name, slot, client, gateway, data, ack, inlineAllowed: inlineAllowed)
             }
             return
         }
@@ -207,7 +217,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             }
             return
         }
-        run(handler, event: event, client, gateway, data, ack, inlineAllowed: inlineAllowed)
+        run(handler, event: event, slot, client, gateway, data, ack, inlineAllowed: inlineAllowed)
     }
 
     /// The rate limit's verdict on one message; over the limit, the client has been told.
@@ -228,7 +238,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     }
 
     private func run(
-        _ handler: AnyGateway.Handler, event: String, _ client: WsClient, _ gateway: AnyGateway,
+        _ handler: AnyGateway.Handler, event: String, _ slot: WsLoopSlot, _ client: WsClient, _ gateway: AnyGateway,
         _ data: UnsafeRawBufferPointer?, _ ack: Int64?, inlineAllowed: Bool
     ) {
         guard admitted(client, event, ack) else { return }
@@ -244,9 +254,10 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             return
         }
         let payload = data.map(Array.init)
-        client.onLoop.queuedRuns += 1
-        runAsync(on: client.connectionID) {
-            client.onLoop.queuedRuns -= 1   // on the loop's executor, as the increment was
+        slot.queuedRuns += 1
+        let id = client.connectionID
+        runAsync(on: id) {
+            self.loopSlot(of: id)?.queuedRuns -= 1   // on the loop's executor, as the increment was
             do {
                 for guardType in handler.guards {
                     let json = payload.flatMap { bytes in bytes.withUnsafeBytes { try? WsPayloadDecoding.decode(WsJSONValue.self, from: $0) } }
@@ -398,9 +409,9 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 /// Makes, for one codec, the function that reads a text frame with it and dispatches what it
 /// reads: the runtime's dispatch specialised for that codec.
 struct WsTextReader: WsCodecSpecialised {
-    typealias Made = @Sendable (WsGatewayRuntime, WsClient, UnsafeRawBufferPointer, Bool) -> Void
+    typealias Made = @Sendable (WsGatewayRuntime, WsLoopSlot, UnsafeRawBufferPointer, Bool) -> Void
 
     func make<C: WsWireCodec>(_ codec: C.Type) -> Made {
-        { runtime, client, text, inlineAllowed in runtime.dispatch(C.self, client, text, inlineAllowed: inlineAllowed) }
+        { runtime, slot, text, inlineAllowed in runtime.dispatch(C.self, slot, text, inlineAllowed: inlineAllowed) }
     }
 }
