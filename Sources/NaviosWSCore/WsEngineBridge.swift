@@ -20,7 +20,7 @@ final class WsEngineBridge: @unchecked Sendable {
     unowned(unsafe) var engine: WsEngine! {
         didSet { core = Unmanaged.passUnretained(engine.core) }
     }
-    /// The engine's C server as the message path lends it to each connection value: through
+    /// The engine's C server as the message path lends it to each borrowed connection: through
     /// `engine`, each would count a reference.
     private var core: Unmanaged<WsCoreServer>?
 
