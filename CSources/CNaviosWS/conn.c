@@ -15,9 +15,6 @@
 #include <string.h>
 
 
-static const nws_server_config *cfg(nws_loop *loop) { return &loop->server->config; }
-static const nws_server_callbacks *cbs(nws_loop *loop) { return &loop->server->cb; }
-static nws_conn_id conn_id(nws_loop *loop, nws_conn *c) { return nws__make_id((unsigned)loop->index, c->slot, c->gen); }
 
 void nws__conn_mark_dirty(nws_loop *loop, nws_conn *c) {
     if (c->dirty) return;
@@ -70,24 +67,26 @@ static int slot_alloc(nws_loop *loop, uint32_t *slot) {
     }
     uint32_t old = loop->slot_cap, cap = old ? old * 2 : 256;
     if (cap > NWS__MAX_SLOTS) return NWS_ENOMEM;
-    pthread_mutex_lock(&loop->server->rooms_lock);   /* other threads read slots under it (rooms.c) */
-    nws_conn **slots = realloc(loop->slots, cap * sizeof *slots);
-    if (slots != NULL) loop->slots = slots;
-    pthread_mutex_unlock(&loop->server->rooms_lock);
-    if (slots == NULL) return NWS_ENOMEM;
     uint32_t *gens = realloc(loop->generations, cap * sizeof *gens);
     if (gens == NULL) return NWS_ENOMEM;
     loop->generations = gens;
     uint32_t *free_slots = realloc(loop->free_slots, cap * sizeof *free_slots);
     if (free_slots == NULL) return NWS_ENOMEM;
     loop->free_slots = free_slots;
-    for (uint32_t i = old; i < cap; i++) {
-        slots[i] = NULL;
-        gens[i] = 0;
-    }
+    /* The slot table is built whole, then swapped in with its size under rooms_lock: other
+     * threads read it under that lock (rooms.c), and never see a half-filled table. */
+    nws_conn **slots = calloc(cap, sizeof *slots);
+    if (slots == NULL) return NWS_ENOMEM;
+    if (old) memcpy(slots, loop->slots, old * sizeof *slots);
+    for (uint32_t i = old; i < cap; i++) gens[i] = 0;
+    pthread_mutex_lock(&loop->server->rooms_lock);
+    nws_conn **previous = loop->slots;
+    loop->slots = slots;
+    loop->slot_cap = cap;
+    pthread_mutex_unlock(&loop->server->rooms_lock);
+    free(previous);
     /* Lowest slots on top of the stack, so ids stay small and slots warm. */
     for (uint32_t i = cap; i > old + 1; i--) free_slots[loop->free_count++] = i - 1;
-    loop->slot_cap = cap;
     *slot = old;
     return 0;
 }
@@ -175,6 +174,9 @@ int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags) 
 static void report_close(nws_loop *loop, nws_conn *c, uint16_t code, const uint8_t *reason, size_t len) {
     if (!c->opened) return;
     c->opened = 0;
+    /* Closing from now on, whichever side began: nothing is queued to it any more (on_close runs
+     * before it leaves its rooms, and a broadcast from there must not reach it). */
+    c->state = NWS__CLOSING;
     nws__stat_sub(&loop->stats.open, 1);
     /* The callback still finds the connection in its rooms (what it left, for the
      * application to tell); then no room names it any more. */
@@ -227,7 +229,8 @@ static void on_close_frame(nws_loop *loop, nws_conn *c, uint16_t code, const uin
     if (!c->close_sent) {
         /* Echo the peer's code (RFC 6455 §5.5.1); an empty close is answered with an empty one. */
         report_close(loop, c, code, reason, len);
-        send_close(loop, c, code == NWS_CLOSE_NO_STATUS ? 0 : code, NULL, 0);
+        /* Unless on_close closed it already (one close frame only). */
+        if (!c->close_sent) send_close(loop, c, code == NWS_CLOSE_NO_STATUS ? 0 : code, NULL, 0);
     } else if (c->queued == 0) {
         nws__conn_sent_all(loop, c);
     }

@@ -143,7 +143,8 @@ struct nws__room {
     nws__room *next;          /* bucket chain */
     uint64_t hash;
     struct nws_conn **members;   /* a loop's table: its members; the registry's: unused */
-    uint32_t count, cap;      /* members here; in the registry, members on every loop */
+    uint32_t count, cap;      /* members here; in the registry, members on every loop; in an
+                                 event to tell (on_room): 1 for a first member, 0 for a last */
     uint32_t name_len;
     char name[];
 };
@@ -247,6 +248,10 @@ struct nws_server {
      * while it reads them (rooms.c): a loop reads its own without it. */
     pthread_mutex_t rooms_lock;
     nws__room_table registry;     /* rooms with a member on any loop, and how many (rooms.c) */
+    /* A room's first and last member, queued under rooms_lock and told (on_room) after it is
+     * released, in order, by one thread at a time (rooms.c). */
+    nws__room *room_events, *room_events_tail;
+    int room_events_telling;
 };
 
 /* ---- backend interface: what differs between io_uring and epoll ---- */
@@ -265,6 +270,19 @@ struct nws__backend {
 
 extern const nws__backend nws__backend_epoll;
 extern const nws__backend nws__backend_uring;
+
+/* ---- shorthands of conn.c and upgrade.c ---- */
+static inline const nws_server_config *cfg(const nws_loop *loop) { return &loop->server->config; }
+static inline const nws_server_callbacks *cbs(const nws_loop *loop) { return &loop->server->cb; }
+static inline nws_conn_id conn_id(const nws_loop *loop, const nws_conn *c) {
+    return nws__make_id((unsigned)loop->index, c->slot, c->gen);
+}
+
+/* The connection in `slot` if it has generation `gen`, else NULL: every lookup by id. */
+static inline nws_conn *nws__slot_conn(const nws_loop *loop, uint32_t slot, uint32_t gen) {
+    nws_conn *c = slot < loop->slot_cap ? loop->slots[slot] : NULL;
+    return c != NULL && c->gen == gen ? c : NULL;
+}
 
 /* ---- loop.c ---- */
 extern _Thread_local nws_loop *nws__current_loop;

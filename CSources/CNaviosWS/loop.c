@@ -21,11 +21,9 @@ uint64_t nws__now_ms(void) {
 }
 
 nws_conn *nws__loop_conn(nws_loop *loop, nws_conn_id id) {
-    uint32_t slot = nws__id_slot(id);
-    if (slot >= loop->slot_cap || nws_conn_loop(id) != loop->index) return NULL;
-    nws_conn *c = loop->slots[slot];
-    if (c == NULL || c->gen != nws__id_gen(id) || c->dead) return NULL;
-    return c;
+    if (nws_conn_loop(id) != loop->index) return NULL;
+    nws_conn *c = nws__slot_conn(loop, nws__id_slot(id), nws__id_gen(id));
+    return c != NULL && !c->dead ? c : NULL;
 }
 
 void nws__loop_bury(nws_loop *loop, nws_conn *c) {

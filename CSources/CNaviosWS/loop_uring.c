@@ -305,13 +305,6 @@ static void ur_teardown(nws_loop *loop, nws_conn *c) {
     release_if_idle(loop, c);
 }
 
-/* The connection a completion belongs to, alive or torn down; NULL when the slot moved on. */
-static nws_conn *conn_of(nws_loop *loop, uint32_t slot, uint32_t gen) {
-    if (slot >= loop->slot_cap) return NULL;
-    nws_conn *c = loop->slots[slot];
-    return c != NULL && c->gen == gen ? c : NULL;
-}
-
 static void on_accept(nws_loop *loop, struct io_uring_cqe *cqe) {
     if (cqe->res >= 0) {
         if (loop->stopping || nws__conn_accepted(loop, cqe->res) == NULL) close(cqe->res);
@@ -360,7 +353,7 @@ static void on_send(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
 /* A vectored send's connection; its op goes back to the pool first, as the send that
  * follows may take it again. */
 static nws_conn *sendmsg_done(nws_loop *loop, send_op *op) {
-    nws_conn *c = conn_of(loop, op->slot, op->gen);
+    nws_conn *c = nws__slot_conn(loop, op->slot, op->gen);
     op_free(U(loop), op);
     return c;
 }
@@ -376,10 +369,10 @@ static void handle(nws_loop *loop, struct io_uring_cqe *cqe) {
     case OP_CANCEL: return;
     case OP_SENDMSG: c = sendmsg_done(loop, tag_op(t)); break;
     case OP_RECV:
-    case OP_SEND: c = conn_of(loop, tag_slot(t), tag_gen(t)); break;
+    case OP_SEND: c = nws__slot_conn(loop, tag_slot(t), tag_gen(t)); break;
     default: return;
     }
-    if (c == NULL) {
+    if (c == NULL) {   /* alive or torn down, or NULL when the slot moved on */
         /* Cannot happen while inflight counts are right; a buffer must still go back. */
         if (cqe->flags & IORING_CQE_F_BUFFER) recycle_buffer(U(loop), cqe->flags >> IORING_CQE_BUFFER_SHIFT);
         return;
@@ -388,13 +381,16 @@ static void handle(nws_loop *loop, struct io_uring_cqe *cqe) {
     else on_send(loop, c, cqe);
 }
 
-/* The completions posted so far, in order, with the tail read once (io_uring_for_each_cqe reads
- * it per entry): what is posted meanwhile is the next pass's. The ring has no CQE32: no shift. */
+/* The completions posted so far, in order, with the tail read once (io_uring_for_each_cqe
+ * reads it per entry): what is posted meanwhile is the next pass's. Entries are indexed as
+ * liburing does (io_uring_cqe_index). A completion of a torn-down connection, or of liburing's
+ * own timeout, is told apart by its tag in handle. */
 static void handle_completions(nws_loop *loop, uring_loop *u) {
-    struct io_uring_cq *cq = &u->ring.cq;
-    unsigned head = *cq->khead, tail = io_uring_smp_load_acquire(cq->ktail);
-    for (unsigned i = head; i != tail; i++) handle(loop, &cq->cqes[i & cq->ring_mask]);
-    io_uring_cq_advance(&u->ring, tail - head);
+    struct io_uring *ring = &u->ring;
+    unsigned head = *ring->cq.khead, tail = io_uring_smp_load_acquire(ring->cq.ktail);
+    unsigned mask = ring->cq.ring_mask, shift = io_uring_cqe_shift(ring);   /* as io_uring_cqe_index */
+    for (unsigned i = head; i != tail; i++) handle(loop, &ring->cq.cqes[(i & mask) << shift]);
+    io_uring_cq_advance(ring, tail - head);
 }
 
 static void ur_run(nws_loop *loop) {

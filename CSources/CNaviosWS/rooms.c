@@ -13,7 +13,8 @@
  *
  * Only a loop changes its own rooms, and it does so holding the server's rooms_lock, which
  * also guards the registry and the loops' slot tables. So a loop reads its own rooms without
- * the lock (a fan-out takes none), and any other thread may read anyone's under it.
+ * the lock (a fan-out takes none), and any other thread may read anyone's under it. No
+ * callback runs under the lock: on_room is told after it is released.
  */
 #include "internal.h"
 
@@ -93,23 +94,77 @@ static void free_table(nws__room_table *t) {
 
 /* ---- the registry: rooms with a member anywhere on the server (under rooms_lock) ---- */
 
-static void announce(nws_server *s, const nws__room *r, int present) {
-    if (s->cb.on_room) s->cb.on_room(s->cb.ctx, r->name, r->name_len, present);
+/* Queues the telling of a room's first member (present = 1) or its last (0): on_room runs
+ * after the lock is released (tell_room_events), so it may call anything of the server. */
+static void queue_event(nws_server *s, nws__room *event, int present) {
+    event->next = NULL;
+    event->count = (uint32_t)present;
+    if (s->room_events_tail) s->room_events_tail->next = event;
+    else s->room_events = event;
+    s->room_events_tail = event;
 }
 
 static int registry_add(nws_server *s, const nws__room *local) {
     nws__room *r = find_hashed(&s->registry, local->name, local->name_len, local->hash);
-    if (r == NULL && (r = create_room(&s->registry, local->name, local->name_len, local->hash)) == NULL)
+    if (r != NULL) {
+        r->count++;
+        return 0;
+    }
+    /* The first member: the entry, and the event that tells of it, made before either counts. */
+    nws__room *event = s->cb.on_room ? calloc(1, sizeof *event + local->name_len) : NULL;
+    if (s->cb.on_room && event == NULL) return NWS_ENOMEM;
+    if ((r = create_room(&s->registry, local->name, local->name_len, local->hash)) == NULL) {
+        free(event);
         return NWS_ENOMEM;
-    if (r->count++ == 0) announce(s, r, 1);
+    }
+    r->count = 1;
+    if (event != NULL) {
+        memcpy(event->name, local->name, local->name_len);
+        event->name_len = local->name_len;
+        queue_event(s, event, 1);
+    }
     return 0;
 }
 
 static void registry_remove(nws_server *s, const nws__room *local) {
     nws__room *r = find_hashed(&s->registry, local->name, local->name_len, local->hash);
     if (r == NULL || --r->count > 0) return;
-    announce(s, r, 0);
-    destroy_room(&s->registry, r);
+    /* The last member: the entry leaves the table and becomes the event that tells of it. */
+    nws__room **p = &s->registry.buckets[r->hash & s->registry.mask];
+    while (*p != r) p = &(*p)->next;
+    *p = r->next;
+    s->registry.total--;
+    if (s->cb.on_room) queue_event(s, r, 0);
+    else free(r);
+}
+
+/* Tells what was queued, in order, with rooms_lock released: one thread at a time (a call that
+ * finds another telling leaves its events to it, and one from inside on_room returns at once). */
+static void tell_room_events(nws_server *s) {
+    pthread_mutex_lock(&s->rooms_lock);
+    if (s->room_events_telling) {
+        pthread_mutex_unlock(&s->rooms_lock);
+        return;
+    }
+    s->room_events_telling = 1;
+    nws__room *event;
+    while ((event = s->room_events) != NULL) {
+        s->room_events = event->next;
+        if (s->room_events == NULL) s->room_events_tail = NULL;
+        pthread_mutex_unlock(&s->rooms_lock);
+        s->cb.on_room(s->cb.ctx, event->name, event->name_len, (int)event->count);
+        free(event);
+        pthread_mutex_lock(&s->rooms_lock);
+    }
+    s->room_events_telling = 0;
+    pthread_mutex_unlock(&s->rooms_lock);
+}
+
+/* Releases rooms_lock, then tells of the rooms the change started or ended, if any. */
+static void unlock_and_tell(nws_server *s) {
+    int queued = s->room_events != NULL;
+    pthread_mutex_unlock(&s->rooms_lock);
+    if (queued) tell_room_events(s);
 }
 
 /* ---- membership, on the loop that owns the connection (under rooms_lock) ---- */
@@ -135,6 +190,7 @@ static int join_locked(nws_loop *loop, nws_conn *c, const char *name, size_t len
     uint64_t hash = hash_name(name, len);
     nws__room *r = find_hashed(&loop->rooms, name, len, hash);
     if (r != NULL && conn_membership(c, r) >= 0) return 0;
+    if (!c->opened) return NWS_ESTALE;   /* reported closed: it is leaving its rooms, not joining */
     uint32_t limit = loop->server->config.max_rooms_per_conn;
     if (limit != 0 && c->room_count >= limit) return NWS_ELIMIT;
     if (r == NULL && (r = create_room(&loop->rooms, name, len, hash)) == NULL) return NWS_ENOMEM;
@@ -173,7 +229,7 @@ static int leave_locked(nws_loop *loop, nws_conn *c, const char *name, size_t le
 static int change_here(nws_loop *loop, nws_conn *c, const char *name, size_t len, int join) {
     pthread_mutex_lock(&loop->server->rooms_lock);
     int rc = join ? join_locked(loop, c, name, len) : leave_locked(loop, c, name, len);
-    pthread_mutex_unlock(&loop->server->rooms_lock);
+    unlock_and_tell(loop->server);
     return rc;
 }
 
@@ -181,7 +237,7 @@ void nws__rooms_leave_all(nws_loop *loop, nws_conn *c) {
     if (c->room_count > 0) {
         pthread_mutex_lock(&loop->server->rooms_lock);
         while (c->room_count > 0) leave_at(loop, c, c->room_count - 1);
-        pthread_mutex_unlock(&loop->server->rooms_lock);
+        unlock_and_tell(loop->server);
     }
     free(c->rooms);
     c->rooms = NULL;
@@ -189,7 +245,15 @@ void nws__rooms_leave_all(nws_loop *loop, nws_conn *c) {
 }
 
 void nws__rooms_free(nws_loop *loop) { free_table(&loop->rooms); }
-void nws__registry_free(nws_server *s) { free_table(&s->registry); }
+void nws__registry_free(nws_server *s) {
+    free_table(&s->registry);
+    while (s->room_events != NULL) {   /* told to no one: the server is going */
+        nws__room *event = s->room_events;
+        s->room_events = event->next;
+        free(event);
+    }
+    s->room_events_tail = NULL;
+}
 
 /* ---- joining and leaving from any thread ---- */
 
@@ -242,10 +306,7 @@ long nws_room_local_size(nws_server *s, const char *room, size_t len) {
 static const nws_conn *conn_locked(nws_server *s, nws_conn_id id) {
     int index = nws_conn_loop(id);
     if (index >= s->loop_count) return NULL;
-    const nws_loop *loop = &s->loops[index];
-    uint32_t slot = nws__id_slot(id);
-    const nws_conn *c = slot < loop->slot_cap ? loop->slots[slot] : NULL;
-    return c != NULL && c->gen == nws__id_gen(id) ? c : NULL;
+    return nws__slot_conn(&s->loops[index], nws__id_slot(id), nws__id_gen(id));
 }
 
 int nws_conn_rooms(nws_server *s, nws_conn_id id, nws_room_name_fn each, void *ctx) {

@@ -13,22 +13,27 @@
 
 #define HTTP_BUF_START 1024u
 
-static const nws_server_config *cfg(nws_loop *loop) { return &loop->server->config; }
-static const nws_server_callbacks *cbs(nws_loop *loop) { return &loop->server->cb; }
-static nws_conn_id conn_id(nws_loop *loop, nws_conn *c) { return nws__make_id((unsigned)loop->index, c->slot, c->gen); }
+
+/* Queues an HTTP answer (head[0..n), then body) and closes once it is sent; n < 0 or n past
+ * head_cap (the head did not fit) aborts instead. */
+static void answer_then_close(nws_loop *loop, nws_conn *c, const char *head, int n, size_t head_cap,
+                              const void *body, size_t body_len) {
+    c->state = NWS__REFUSING;
+    if (n < 0 || (size_t)n >= head_cap ||
+        nws__sendq_append(loop, c, (const uint8_t *)head, (size_t)n, body, body_len) != 0) {
+        nws__conn_abort(loop, c, 0);
+        return;
+    }
+    nws__conn_mark_dirty(loop, c);
+    nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->close_timeout_ms);
+}
 
 /* Answers with an HTTP status (and a short body), then closes once it is sent. */
 void nws__upgrade_refuse(nws_loop *loop, nws_conn *c, int status, const char *body) {
     char answer[512];
     int n = nws_http_error_response(answer, sizeof answer, status, body, body ? strlen(body) : 0);
     if (status != 200) nws__stat_add(&loop->stats.refused, 1);
-    c->state = NWS__REFUSING;
-    if (n < 0 || nws__sendq_append(loop, c, (const uint8_t *)answer, (size_t)n, NULL, 0) != 0) {
-        nws__conn_abort(loop, c, 0);
-        return;
-    }
-    nws__conn_mark_dirty(loop, c);
-    nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->close_timeout_ms);
+    answer_then_close(loop, c, answer, n, sizeof answer, NULL, 0);
 }
 
 static int target_is(const nws_http_request *req, const char *path) {
@@ -58,14 +63,7 @@ static int serve_page(nws_loop *loop, nws_conn *c, const nws_http_request *req) 
                          "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                          "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
                          page->content_type, page->body_len);
-        c->state = NWS__REFUSING;   /* answered over HTTP: close once sent */
-        if (n < 0 || (size_t)n >= sizeof head ||
-            nws__sendq_append(loop, c, (const uint8_t *)head, (size_t)n, page->body, page->body_len) != 0) {
-            nws__conn_abort(loop, c, 0);
-            return 1;
-        }
-        nws__conn_mark_dirty(loop, c);
-        nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->close_timeout_ms);
+        answer_then_close(loop, c, head, n, sizeof head, page->body, page->body_len);
         return 1;
     }
     return 0;

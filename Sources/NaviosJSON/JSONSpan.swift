@@ -43,6 +43,11 @@ struct JSONSpan {
         throw JSONSpan.Decline()
     }
 
+    /// Whether nothing but white space is left from `position` on.
+    func isBlank(from position: Int) -> Bool {
+        position >= end || (try? skipSpace(position)) == nil   // skipSpace finds no byte after the spaces
+    }
+
     func isNull(at position: Int) -> Bool {
         byte(position) == UInt8(ascii: "n") && has("null", at: position)
     }
@@ -169,6 +174,12 @@ struct JSONSpan {
 
     /// An integer written as plain digits (no fraction, no exponent, no "-0"), in range.
     func integer<I: FixedWidthInteger>(_ type: I.Type, at position: Int) throws -> I {
+        var after = 0
+        return try integer(I.self, at: position, after: &after)
+    }
+
+    /// The same, and where the number ends in `after`: a reader moves on without a second scan.
+    func integer<I: FixedWidthInteger>(_ type: I.Type, at position: Int, after: inout Int) throws -> I {
         var p = position
         let negative = byte(p) == .minus
         if negative {
@@ -190,18 +201,30 @@ struct JSONSpan {
         guard digits > 0, !Self.continuesNumber(byte(p)), first != UInt8(ascii: "0") || digits == 1 else {
             throw JSONSpan.Decline()   // a fraction or an exponent, or a leading zero (not JSON)
         }
+        after = p
         return value
     }
 
     /// A finite number. Swift's parsers are correctly rounded, as JSONDecoder's are; a value
     /// too large for the type declines (JSONDecoder refuses it).
-    func double(at position: Int) throws -> Double { try floatingPoint(Double.self, at: position) }
-    func float(at position: Int) throws -> Float { try floatingPoint(Float.self, at: position) }
+    func double(at position: Int) throws -> Double {
+        var after = 0
+        return try floatingPoint(Double.self, at: position, after: &after)
+    }
 
-    private func floatingPoint<F: BinaryFloatingPoint & LosslessStringConvertible>(_ type: F.Type, at position: Int) throws -> F {
+    func float(at position: Int) throws -> Float {
+        var after = 0
+        return try floatingPoint(Float.self, at: position, after: &after)
+    }
+
+    /// A number of type `F`, and where it ends in `after`.
+    func floatingPoint<F: BinaryFloatingPoint & LosslessStringConvertible>(
+        _ type: F.Type, at position: Int, after: inout Int
+    ) throws -> F {
         // JSON's grammar first (Swift's parser also takes "+1", ".5", "1."); then its value.
         guard Self.isNumberByte(byte(position)) else { throw JSONSpan.Decline() }
         let p = position + (try validValueLength(at: position))
+        after = p
         guard let value = F(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<p]), as: UTF8.self)),
               value.isFinite
         else { throw JSONSpan.Decline() }

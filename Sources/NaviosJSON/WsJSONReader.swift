@@ -7,12 +7,12 @@ import Darwin
 /// Reads a payload's JSON in place for a ``WsJSONCodable`` type: what `@WsJSON` generates
 /// calls it, and a conformance written by hand may too.
 ///
-/// It walks the span the C core already validated as one JSON value, position by position,
-/// with no containers, no coding path and no type lookups. Like ``WsSpanDecoder``, whose
-/// scanning it shares, it only has to be right when it succeeds: anything it would not read
-/// exactly as JSONDecoder does (a missing or repeated key, a type mismatch, an escaped key, a
-/// number out of range) throws, and the payload is decoded again through `Decodable`, whose
-/// value or error is then the answer.
+/// It walks the span position by position, with no containers, no coding path and no type
+/// lookups, and validates what it reads: the envelope scan only delimited an object or array
+/// payload, so when it succeeds the span was valid JSON. Anything it would not read exactly as
+/// JSONDecoder does (a missing or repeated key, a type mismatch, an escaped key, a number out
+/// of range, invalid JSON) throws, and the payload is decoded again through `Decodable` once
+/// validated, whose value or error is then the answer.
 ///
 /// The member loop and the string reading are inlinable: the codec of a payload type, in its
 /// own module, reads its members without a call per step.
@@ -47,10 +47,7 @@ public struct WsJSONReader {
     @usableFromInline
     func finish() throws {
         if let spanDecoder, spanDecoder.declined { throw JSONSpan.Decline() }
-        // The value was the whole span (white space after it aside).
-        var p = position
-        while p < decoder.end, [0x20, 0x09, 0x0A, 0x0D].contains(decoder.bytes[p]) { p += 1 }
-        guard p == decoder.end else { throw JSONSpan.Decline() }
+        guard decoder.isBlank(from: position) else { throw JSONSpan.Decline() }   // the value was the whole span
     }
 
     /// The error that sends the payload to the `Decodable` path.
@@ -200,22 +197,17 @@ public struct WsJSONReader {
         return value
     }
 
+    // Each number is read once: its reading tells where it ends.
     public mutating func readInteger<I: FixedWidthInteger>(_ type: I.Type) throws -> I {
-        let value = try decoder.integer(I.self, at: position)
-        position = try decoder.skipValue(position)
-        return value
+        try decoder.integer(I.self, at: position, after: &position)
     }
 
     public mutating func readDouble() throws -> Double {
-        let value = try decoder.double(at: position)
-        position = try decoder.skipValue(position)
-        return value
+        try decoder.floatingPoint(Double.self, at: position, after: &position)
     }
 
     public mutating func readFloat() throws -> Float {
-        let value = try decoder.float(at: position)
-        position = try decoder.skipValue(position)
-        return value
+        try decoder.floatingPoint(Float.self, at: position, after: &position)
     }
 
     /// Any `Decodable` at the current position, through the span decoder.

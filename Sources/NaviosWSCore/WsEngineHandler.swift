@@ -17,9 +17,9 @@ public protocol WsEngineHandler: AnyObject, Sendable {
     /// had none), the code the server closed with, or 1006 when TCP ended without a close.
     /// It is still in its rooms during this call (``WsEngine/rooms(of:)``), in none after.
     func onClose(_ connection: borrowing WsConnection, code: WsCloseCode, reason: String)
-    /// A room got its first member on this engine (`present`), or lost its last. Called on
-    /// the loop thread that made the change, in order over all loops, while the room index
-    /// is locked: it must not call the engine's room functions.
+    /// A room got its first member on this engine (`present`), or lost its last. Called on a
+    /// loop thread after the change, in the order of the changes over all loops, with no lock
+    /// held: it may call the engine.
     func onRoom(_ room: String, present: Bool)
 }
 

@@ -26,24 +26,25 @@ static void liveness_connectionsNotOpenEndWhenTheirTimerFires(void) {
     NWS_CHECK_EQ(nws__liveness_on_timer(&closing, &k, 5), NWS__TIMER_ABORT);
 }
 
+/* Nothing due a millisecond before `due`, `action` at it, and `due` as the next deadline. */
+#define CHECK_DUE(l, k, due, action) do { \
+        NWS_CHECK_EQ(nws__liveness_on_timer((l), (k), (due) - 1), NWS__TIMER_REARM); \
+        NWS_CHECK_EQ(nws__liveness_on_timer((l), (k), (due)), (action)); \
+        NWS_CHECK_EQ(nws__liveness_deadline((l), (k)), (due)); \
+    } while (0)
+
 static void liveness_anIdleConnectionIsClosedAtTheIdleTimeoutNotBefore(void) {
     nws_server_config k = config(1000, 0, 0);
     nws__liveness l = open_at(500, 0, 0);
-    NWS_CHECK_EQ(nws__liveness_on_timer(&l, &k, 1499), NWS__TIMER_REARM);
-    NWS_CHECK_EQ(nws__liveness_on_timer(&l, &k, 1500), NWS__TIMER_CLOSE_IDLE);
-    NWS_CHECK_EQ(nws__liveness_deadline(&l, &k), 1500);
+    CHECK_DUE(&l, &k, 1500, NWS__TIMER_CLOSE_IDLE);
 }
 
 static void rfc6455_5_5_2_aPingIsDueAtTheIntervalAndItsPongWithinTheTimeout(void) {
     nws_server_config k = config(0, 30000, 5000);
     nws__liveness l = open_at(0, 1000, 0);
-    NWS_CHECK_EQ(nws__liveness_on_timer(&l, &k, 30999), NWS__TIMER_REARM);
-    NWS_CHECK_EQ(nws__liveness_on_timer(&l, &k, 31000), NWS__TIMER_PING);
-    NWS_CHECK_EQ(nws__liveness_deadline(&l, &k), 31000);
+    CHECK_DUE(&l, &k, 31000, NWS__TIMER_PING);
     nws__liveness waiting = open_at(0, 31000, 1);   /* the ping went out at 31000 */
-    NWS_CHECK_EQ(nws__liveness_deadline(&waiting, &k), 36000);
-    NWS_CHECK_EQ(nws__liveness_on_timer(&waiting, &k, 35999), NWS__TIMER_REARM);
-    NWS_CHECK_EQ(nws__liveness_on_timer(&waiting, &k, 36000), NWS__TIMER_PONG_TIMEOUT);
+    CHECK_DUE(&waiting, &k, 36000, NWS__TIMER_PONG_TIMEOUT);
 }
 
 static void liveness_theIdleTimeoutComesFirstAndTheEarlierDeadlineWins(void) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "nws_test.h"
@@ -376,9 +377,16 @@ static void count_member(void *ctx, nws_conn_id id) { (void)id; (*(int *)ctx)++;
 
 static nws_conn_id closing_id;
 static listing rooms_at_close;
+static int reached_from_on_close;
 static void rooms_on_close(void *ctx, nws_conn_id id, uint16_t code, const uint8_t *reason, size_t len) {
     (void)ctx; (void)code; (void)reason; (void)len;
-    if (id == closing_id) nws_conn_rooms(server, id, list_into, &rooms_at_close);
+    if (id != closing_id) return;
+    nws_conn_rooms(server, id, list_into, &rooms_at_close);
+    /* A broadcast from on_close reaches the room's other members, not the one leaving. */
+    nws_msg *m = nws_msg_create(NWS_OP_TEXT, "bye", 3);
+    nws_room_ref r1 = {"r1", 2};
+    reached_from_on_close = nws_room_broadcast(server, m, &r1, 1, NULL, 0, 0, 0);
+    nws_msg_release(m);
 }
 
 static void rooms_theServerHearsOfARoomsFirstMemberAndItsLast(void) {
@@ -433,13 +441,52 @@ static void rooms_readersSeeMembershipAndTheLimitRefusesPastIt(void) {
     memset(&rooms_at_close, 0, sizeof rooms_at_close);
     nws__conn_close(loop, conn_of(a), 1000, NULL, 0);
     NWS_CHECK_EQ(rooms_at_close.count, 3);
+    NWS_CHECK_EQ(reached_from_on_close, 1);
+    NWS_CHECK_EQ(nws_room_join(server, a, "r9", 2), NWS_ESTALE);   /* closing: it joins nothing */
     members = 0;
     nws_room_members(server, "r1", 2, count_member, &members);
     NWS_CHECK_EQ(members, 1);
+    /* An abort reports the close first, the connection still open: a broadcast from on_close
+     * does not reach it either. */
+    nws_conn_id c = open_conn();
+    NWS_CHECK_EQ(nws_room_join(server, c, "r1", 2), 0);
+    closing_id = c;
+    reached_from_on_close = -1;
+    nws__conn_abort(loop, conn_of(c), 0);
+    NWS_CHECK_EQ(reached_from_on_close, 1);   /* b */
     nws__conn_abort(loop, conn_of(a), 0);
     nws__loop_tick(loop);
     listing gone = {0};
     NWS_CHECK_EQ(nws_conn_rooms(server, a, list_into, &gone), NWS_ESTALE);
+    teardown();
+}
+
+/* on_room is told with no lock held: it may close a connection, which leaves its rooms. */
+static nws_conn_id to_close_on_room;
+static int rooms_told;
+static void close_on_room(void *ctx, const char *room, size_t len, int present) {
+    (void)ctx; (void)room; (void)len;
+    rooms_told++;
+    if (present && to_close_on_room != 0) {
+        nws_conn_id id = to_close_on_room;
+        to_close_on_room = 0;
+        NWS_CHECK_EQ(nws_close(server, id, 1000, NULL, 0), 0);
+    }
+}
+
+static void rooms_onRoomMayCallTheServerBack(void) {
+    nws_server_config config = {.loops = 1};
+    nws_server_callbacks callbacks = {.on_room = close_on_room};
+    setup_with(&config, &callbacks);
+    alarm(10);   /* a deadlock fails the run instead of hanging it */
+    nws_conn_id a = open_conn(), b = open_conn();
+    NWS_CHECK_EQ(nws_room_join(server, b, "old", 3), 0);
+    rooms_told = 0;
+    to_close_on_room = b;
+    NWS_CHECK_EQ(nws_room_join(server, a, "new", 3), 0);   /* told "+new", which closes b */
+    NWS_CHECK_EQ(rooms_told, 2);                            /* "+new", then "-old" as b left */
+    NWS_CHECK_EQ(nws_room_local_size(server, "old", 3), 0);
+    alarm(0);
     teardown();
 }
 
@@ -477,6 +524,7 @@ static void rooms_otherThreadsReadTheIndexWhileTheLoopChangesIt(void) {
         nws_room_join(server, ids[i], "hot", 3);
         nws_room_join(server, ids[i], name, strlen(name));
         if (round % 3 == 0) nws_room_leave(server, ids[(i + 3) % 8], "hot", 3);
+        if (round % 5 == 0) open_conn();   /* 600 more: the slot table grows twice while read */
         if (round % 97 == 0) {   /* a connection closes and a new one takes its slot */
             nws__conn_abort(loop, conn_of(ids[i]), 0);
             nws__loop_tick(loop);
@@ -512,5 +560,6 @@ int main(void) {
     NWS_RUN(rooms_theServerHearsOfARoomsFirstMemberAndItsLast);
     NWS_RUN(rooms_readersSeeMembershipAndTheLimitRefusesPastIt);
     NWS_RUN(rooms_otherThreadsReadTheIndexWhileTheLoopChangesIt);
+    NWS_RUN(rooms_onRoomMayCallTheServerBack);
     return nws_test_summary("rooms");
 }

@@ -177,7 +177,7 @@ final class RecordingHandler: WsEngineHandler {
             }
             done.withLock { $0 = true }
         }
-        for _ in 0..<300 where !done.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+        try await pollUntil { done.withLock { $0 } }
         let error = outcome.withLock { $0 }
         #expect(error == .stale || error == .closed)
         await stop(engine)
@@ -317,7 +317,7 @@ final class RecordingHandler: WsEngineHandler {
         try engine.join(ids[1], room: "pair")
         // Joins from this thread are posted: wait until the index has them all.
         let everyone = opened.count
-        for _ in 0..<300 where engine.roomSizes != ["all": everyone, "pair": 2] { try await Task.sleep(for: .milliseconds(10)) }
+        try await pollUntil { engine.roomSizes == ["all": everyone, "pair": 2] }
         #expect(engine.roomSizes == ["all": everyone, "pair": 2])
         #expect(Set(engine.members(ofRoom: "pair")) == [ids[0], ids[1]])
         #expect(engine.rooms(of: ids[0])?.sorted() == ["all", "pair"])
@@ -328,7 +328,7 @@ final class RecordingHandler: WsEngineHandler {
         try engine.close(ids[1])
         try await handler.wait("close") { $0.closes.count == 1 }
         #expect(handler.events.withLock { $0.roomsAtClose } == [["all", "pair"]], "onClose still sees the rooms")
-        for _ in 0..<300 where engine.roomSizes != ["all": everyone - 1] { try await Task.sleep(for: .milliseconds(10)) }
+        try await pollUntil { engine.roomSizes == ["all": everyone - 1] }
         #expect(engine.roomSizes == ["all": everyone - 1])
         #expect((engine.rooms(of: ids[1]) ?? []).isEmpty, "a closing connection is in no room")
         #expect(handler.events.withLock { $0.roomEvents.sorted() } == ["+all", "+pair", "-pair"])

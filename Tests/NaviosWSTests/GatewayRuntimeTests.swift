@@ -46,6 +46,7 @@ final class RuntimeProbeGateway: WsGateway {
             ProbeName(name: params.payload.name.uppercased(), nick: params.payload.nick)
         }
         .onMessage("count", WsNoResponse.self) { gateway, _ in gateway.server.sockets.count }
+        .onMessage("leave-now", WsNoResponse.self) { _, params in params.client.disconnect() }
         .onMessage("fail", WsNoResponse.self) { _, _ -> Int in throw WsException("nope", "as asked") }
         .onMessage("crash", WsNoResponse.self) { _, _ -> Int in throw CancellationError() }
         .onMessage("echo-to-self", String.self) { _, params -> Bool in
@@ -125,6 +126,23 @@ extension TestClient {
         await app.stop()
     }
 
+    /// A handler that closes its own client, then is acknowledged (the close runs onClose while
+    /// the message is being handled): the client gets its close, and the server goes on.
+    @Test func aHandlerMayCloseItsOwnClient() async throws {
+        let app = try await start()
+        for _ in 0..<20 {
+            let client = try TestClient(port: app.port, path: "/t/probe")
+            try client.emit(#"{"event":"leave-now","id":1}"#)
+            var frame = try client.receive()
+            while frame.closeCode == nil { frame = try client.receive() }
+            #expect(frame.closeCode == 1000)
+        }
+        let other = try TestClient(port: app.port, path: "/t/probe")
+        try other.emit(#"{"event":"increment","data":1,"id":1}"#)
+        #expect(try other.next() == #"{"event":"increment","data":2,"ack":1}"#)
+        await app.stop()
+    }
+
     /// An object payload is delimited by the envelope scan and validated by its reader: invalid
     /// JSON inside a balanced payload is `invalid_payload`, for a type with its own codec and for
     /// one without, and for a handler that ignores its payload; unbalanced, the envelope is
@@ -191,7 +209,7 @@ extension TestClient {
         let server = try #require(app.service.sockets.first)
         try client.send(opcode: 8, [0x03, 0xe8])   // the client closes
         #expect(try client.receive().closeCode == 1000)
-        for _ in 0..<200 where !server.isClosed { try await Task.sleep(for: .milliseconds(5)) }
+        try await pollUntil { server.isClosed }
         #expect(server.emit("late", "x") == .closed)
         #expect(server.emit("late") == .closed)
         await app.stop()

@@ -68,3 +68,9 @@ func testConfig(loopThreads: Int) -> WsConfig {
     config.shutdownDrain = .milliseconds(200)
     return config
 }
+
+/// Polls `condition` every 10 ms for up to 3 s: what the engine does on its own threads shows
+/// after a while. The caller then checks the condition itself.
+func pollUntil(_ condition: () -> Bool) async throws {
+    for _ in 0..<300 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+}

@@ -51,7 +51,8 @@ typedef void (*nws_room_name_fn)(void *ctx, const char *room, size_t len, size_t
 typedef void (*nws_room_member_fn)(void *ctx, nws_conn_id id);
 
 /* Calls each(ctx, room, len, 1) for every room the connection is in; NWS_ESTALE when it is
- * gone (a connection leaves its rooms after its on_close). */
+ * gone. A connection leaves its rooms after its on_close, and joins none after it: one that is
+ * closing answers 0 and no room. */
 int nws_conn_rooms(nws_server *s, nws_conn_id id, nws_room_name_fn each, void *ctx);
 /* Calls each(ctx, id) for every member of room, on every loop. */
 void nws_room_members(nws_server *s, const char *room, size_t len, nws_room_member_fn each, void *ctx);

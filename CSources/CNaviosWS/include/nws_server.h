@@ -110,8 +110,8 @@ typedef struct nws_server_callbacks {
      * its close had none), the code the server sent, or 1006 when TCP ended without a close. */
     void (*on_close)(void *ctx, nws_conn_id id, uint16_t code, const uint8_t *reason, size_t len);
     /* Optional. A room got its first member on this server (present = 1) or lost its last (0).
-     * Runs on the loop thread that made the change, in order over all loops (it holds the
-     * lock of the room index): it must not call the nws_room_* or nws_conn_rooms functions. */
+     * Runs on a loop thread after the change, with no lock held, in the order of the changes
+     * over all loops (one thread tells at a time): it may call any function of the server. */
     void (*on_room)(void *ctx, const char *room, size_t len, int present);
     /* Optional. Each loop thread calls it as it starts (started = 1) and before it exits (0). */
     void (*on_loop)(void *ctx, int loop, int started);

@@ -30,30 +30,6 @@ public enum WsPayloadDecoding {
         try decodeDelimited(P.self, from: json, validating: P.self is any WsValidatable.Type)
     }
 
-    /// `validated`: `json` is known to be one valid JSON value; whether `P` has a schema was
-    /// settled once, when the handler was registered. WsSpanDecoder reads a validated span in
-    /// place; whatever it declines, and any span not validated, JSONDecoder decodes from a copy,
-    /// and its value or error is the answer.
-    @usableFromInline
-    static func decode<P: Decodable>(
-        _ type: P.Type, from json: UnsafeRawBufferPointer?, validated: Bool, validating: Bool
-    ) throws(WsPayloadError) -> P {
-        // do/catch rather than `try?`: an optional of a generic type is a metadata lookup at
-        // run time, on every message.
-        if validated, let json {
-            do {
-                let value = try decodeInPlace(P.self, from: json)
-                try check(value, validating)
-                return value
-            } catch let error as WsPayloadError {
-                throw error
-            } catch {}
-        }
-        let value = try foundationDecode(P.self, from: json)
-        try check(value, validating)
-        return value
-    }
-
     /// A ``WsJSONCodable`` payload: read by its own codec, and through `Decodable` (whose
     /// value or error is the answer) whenever that declines.
     @inlinable
@@ -67,18 +43,32 @@ public enum WsPayloadDecoding {
         return try decodeDelimited(P.self, from: json, validating: validating)
     }
 
-    /// A payload span the envelope scan delimited but did not validate (its reader, when it has
-    /// one, validates as it reads): validated here, then decoded.
-    /// Invalid JSON is refused here, by the one validator (JSONDecoder would take some of it:
-    /// a trailing comma, "1.").
+    /// A payload span the envelope scan delimited but did not validate (a type's own reader
+    /// validates as it reads): validated here, by the one validator (JSONDecoder would take some
+    /// invalid JSON: a trailing comma, "1."), then read in place by WsSpanDecoder; whatever that
+    /// declines, JSONDecoder decodes from a copy, and its value or error is the answer. Whether
+    /// `P` has a schema (`validating`) was settled once, when the handler was registered.
     @usableFromInline
     static func decodeDelimited<P: Decodable>(
         _ type: P.Type, from json: UnsafeRawBufferPointer?, validating: Bool
     ) throws(WsPayloadError) -> P {
-        if let json, !isValidJSON(json) {
-            throw WsPayloadError(message: "payload is not valid JSON", issues: [issue([], "not valid JSON")])
+        if let json {
+            guard isValidJSON(json) else {
+                throw WsPayloadError(message: "payload is not valid JSON", issues: [issue([], "not valid JSON")])
+            }
+            // do/catch rather than `try?`: an optional of a generic type is a metadata lookup at
+            // run time, on every message.
+            do {
+                let value = try decodeInPlace(P.self, from: json)
+                try check(value, validating)
+                return value
+            } catch let error as WsPayloadError {
+                throw error
+            } catch {}
         }
-        return try decode(P.self, from: json, validated: true, validating: validating)
+        let value = try foundationDecode(P.self, from: json)
+        try check(value, validating)
+        return value
     }
 
     /// Throws what the value's schema (when `validating`) found wrong. The value is borrowed:

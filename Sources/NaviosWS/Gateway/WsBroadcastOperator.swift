@@ -104,8 +104,9 @@ public struct WsBroadcastOperator: Sendable {
         return try await runtime.countSockets(self, timeout: timeout)
     }
 
-    /// Disconnects the selected clients of every instance. `close` is accepted for the spec's
-    /// signature (one namespace per connection: both mean the same).
+    /// Disconnects the selected clients of every instance. One namespace per connection, so both
+    /// forms close it; `close` picks the reason this instance's clients are given ("server
+    /// disconnect" rather than "server namespace disconnect").
     public func disconnectSockets(close: Bool = false) {
         runtime?.perform(.disconnectSockets(selection), locally: sockets, local: isLocal) { $0.disconnect(close: close) }
     }

@@ -57,10 +57,7 @@ extension WsClient {
             do {
                 try value.encode(wsJSON: &output)
             } catch {
-                output.buffer.truncate(to: 0)
-                try codec.writeAck(ack, prefix: prefix, into: &output.buffer) { try JSONEncoding.write(value, into: &$0) }
-                send(output.buffer.bytes)
-                return
+                return try sendAck(ack, prefix: prefix, value)   // what the codec cannot write
             }
             codec.writeAckTail(ack, into: &output.buffer)
             send(output.buffer.bytes)

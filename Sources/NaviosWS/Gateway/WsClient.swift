@@ -8,7 +8,7 @@ public final class WsClient: Sendable, Identifiable {
     /// Unique while the server runs, across instances too (remote sockets are found by id):
     /// this instance's id and the connection's. Made when asked for, not kept: an idle
     /// connection holds no string for it.
-    public var id: String { runtime.nodeID + "-" + connectionID.description }   // read back by connectionID(ofClient:)
+    public var id: String { runtime.id(of: connectionID) }
     public let handshake: WsHandshake
     /// The namespace of the gateway the client connected to.
     public var namespace: String { gateway.namespace }
@@ -98,9 +98,19 @@ public final class WsClient: Sendable, Identifiable {
     public func join(_ room: String) throws(WsException) {
         if let refusal = runtime.limits.refusal(joiningRoomNamed: room) { throw refusal }
         guard runtime.engine.currentLoop == connectionID.loop else {
-            try? runtime.engine.post(toLoop: connectionID.loop) { self.joinAskedByServer([room]) }
+            // On the loop, the join is answered at once, and a refusal is logged (the engine
+            // would post it too, but could not tell of a refusal).
+            try? runtime.engine.post(toLoop: connectionID.loop) {
+                do throws(WsException) { try self.joinHere(room) } catch { self.logRefusedJoin(error) }
+            }
             return
         }
+        try joinHere(room)
+    }
+
+    /// Joins on the client's loop (or, once the loops have stopped, where posted work runs,
+    /// which the engine refuses); the room limit is the index's.
+    private func joinHere(_ room: String) throws(WsException) {
         do {
             try runtime.engine.join(connectionID, room: WsRoomKey.room(namespace, room))
         } catch .limitExceeded {
@@ -121,8 +131,12 @@ public final class WsClient: Sendable, Identifiable {
         do {
             try join(rooms)
         } catch {
-            runtime.logger.warning("join refused", metadata: ["client": "\(id)", "error": "\(error.message)"])
+            logRefusedJoin(error)
         }
+    }
+
+    private func logRefusedJoin(_ error: WsException) {
+        runtime.logger.warning("join refused", metadata: ["client": "\(id)", "error": "\(error.message)"])
     }
 
     public func leave(_ room: String) {

@@ -20,7 +20,8 @@ public struct WsConfig: Sendable {
     public var adapter: any WsAdapter
     /// Rooms one client may be in at once (its namespace's own room not counted); 1,000: far
     /// more than a chat client joins, and a bound on what one client costs the room index.
-    /// `join` past it throws ``WsException`` `limit_exceeded`.
+    /// `join` past it throws ``WsException`` `limit_exceeded`. It sets the engine's
+    /// `maxRoomsPerConnection` (one more, for the namespace's room).
     public var maxRoomsPerClient: Int = 1_000
     /// Bytes of UTF-8 in a room name; 256: ids and composite keys fit, a megabyte name does
     /// not. `join` of a longer name throws ``WsException`` `limit_exceeded`.

@@ -30,7 +30,7 @@ struct WsGatewayLimits: Sendable {
     }
 
     /// The engine's bound on a connection's rooms: the client's own, and its namespace's room.
-    var roomsPerConnection: Int { maxRoomsPerClient + 1 }
+    var roomsPerConnection: Int { maxRoomsPerClient < Int.max ? maxRoomsPerClient + 1 : Int.max }
 }
 
 extension UnsafeRawBufferPointer {

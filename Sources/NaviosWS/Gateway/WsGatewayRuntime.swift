@@ -100,10 +100,6 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         engine.userObject(WsLoopSlot.self, for: id)
     }
 
-    func onText(_ connection: borrowing WsConnection, _ text: UnsafeRawBufferPointer) {
-        onText(connection.id, text, userObject: engine.userObject(for: connection.id))
-    }
-
     func onText(_ id: WsConnectionID, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?) {
         // The slot the engine keeps with the connection, borrowed (it holds it until onClose):
         // a retain and release per message are two atomic operations.
@@ -140,10 +136,15 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     func onClose(_ connection: borrowing WsConnection, code: WsCloseCode, reason: String) {
         let id = connection.id
-        // The connection's hold on its slot ends here (onOpen retained it).
+        // The connection's hold on its slot (taken in onOpen) ends once this loop is done with
+        // what it is running: onClose may run inside a message's handling (a close or an
+        // overflowing send from a handler), which borrows the slot and its client.
         if let slot = engine.userObject(for: id) {
             engine.setUserObject(nil, for: id)
-            Unmanaged<WsLoopSlot>.fromOpaque(slot).release()
+            let address = UInt(bitPattern: slot)
+            try? engine.post(toLoop: id.loop) {
+                Unmanaged<WsLoopSlot>.fromOpaque(UnsafeRawPointer(bitPattern: address)!).release()
+            }
         }
         guard let client = clientsByID.withLock({ $0.removeValue(forKey: id) }) else { return }
         // Still in its rooms during this call (the engine leaves them after it).
@@ -259,8 +260,9 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         runAsync(on: id) {
             self.loopSlot(of: id)?.queuedRuns -= 1   // on the loop's executor, as the increment was
             do {
+                let json = handler.guards.isEmpty ? nil
+                    : payload.flatMap { bytes in bytes.withUnsafeBytes { try? WsPayloadDecoding.decode(WsJSONValue.self, from: $0) } }
                 for guardType in handler.guards {
-                    let json = payload.flatMap { bytes in bytes.withUnsafeBytes { try? WsPayloadDecoding.decode(WsJSONValue.self, from: $0) } }
                     let allowed = try await self.check(guardType, WsExecutionContext(
                         client: client, event: event, payload: json, gateway: gateway.type))
                     if !allowed {
@@ -402,7 +404,13 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     func connectionID(ofClient id: String) -> WsConnectionID? {
         let prefix = nodeID + "-"
         guard id.hasPrefix(prefix), let raw = UInt64(id.dropFirst(prefix.count), radix: 16) else { return nil }
-        return WsConnectionID(rawValue: raw)
+        let connection = WsConnectionID(rawValue: raw)
+        return id == self.id(of: connection) ? connection : nil   // only the id as WsClient writes it
+    }
+
+    /// A client's id (`WsClient.id`): this instance's id and its connection's.
+    func id(of connection: WsConnectionID) -> String {
+        nodeID + "-" + connection.description
     }
 }
 
