@@ -25,6 +25,29 @@ struct ProbeName: Codable, Sendable {
     var nick: String?
 }
 
+/// A type whose own codec and whose `Codable` conformance say which of them read and wrote it
+/// (a real codec writes what `Encodable` writes; this one differs on purpose, to be observed).
+struct CodecWitness: WsJSONCodable, Sendable {
+    var readBy: String
+
+    init(readBy: String) { self.readBy = readBy }
+    init(wsJSON reader: inout WsJSONReader) throws {
+        _ = try reader.readString()
+        readBy = "codec"
+    }
+    init(from decoder: any Decoder) throws {
+        _ = try decoder.singleValueContainer().decode(String.self)
+        readBy = "decodable"
+    }
+    func encode(wsJSON output: inout WsJSONOutput) { output.writeString("read by \(readBy), written by codec") }
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode("read by \(readBy), written by encodable")
+    }
+}
+
+let codecWitnessEvent = wsBuilder().declareWsEvent(event: "witness-typed", payload: CodecWitness.self, response: CodecWitness.self)
+
 /// A gateway written by hand (the form the macros expand to), exercising the runtime.
 final class RuntimeProbeGateway: WsGateway {
     let server = inject(WsServer.self)
@@ -52,6 +75,11 @@ final class RuntimeProbeGateway: WsGateway {
         .onMessage("echo-to-self", String.self) { _, params -> Bool in
             params.client.emit("self", params.payload) == .sent
         }
+        .onMessage("witness-sync", CodecWitness.self) { _, params in params.payload }
+        .onMessage("witness-async", CodecWitness.self) { _, params async in params.payload }
+        .onMessage(codecWitnessEvent) { _, params in params.payload }
+        .onMessage("witness-result", String.self) { _, params in CodecWitness(readBy: params.payload) }
+        .onMessage("witness-payload", CodecWitness.self) { _, params in params.payload.readBy }
 }
 
 final class RuntimeProbeModule: Module {
@@ -185,6 +213,22 @@ extension TestClient {
         #expect(try client.next() == #"{"event":"shout","error":{"code":"invalid_payload","message":"payload does not have the expected shape","issues":[{"path":"name","message":"missing"}]},"ack":4}"#)
         try client.emit(#"{"event":"shout","data":{"name":"ok"},"id":5}"#)
         #expect(try client.next() == #"{"event":"shout","data":{"name":"OK"},"ack":5}"#)
+        await app.stop()
+    }
+
+    /// The one `onMessage` per form chooses the codec by the types: a payload or result with a
+    /// codec of its own is read and written by it, in every form; others by Codable.
+    @Test func theCodecIsChosenByThePayloadAndResultTypes() async throws {
+        let app = try await start()
+        let client = try TestClient(port: app.port, path: "/t/probe")
+        for event in ["witness-sync", "witness-async", "witness-typed"] {
+            try client.emit(#"{"event":"\#(event)","data":"x","id":1}"#)
+            #expect(try client.next() == #"{"event":"\#(event)","data":"read by codec, written by codec","ack":1}"#)
+        }
+        try client.emit(#"{"event":"witness-result","data":"decodable","id":2}"#)
+        #expect(try client.next() == #"{"event":"witness-result","data":"read by decodable, written by codec","ack":2}"#)
+        try client.emit(#"{"event":"witness-payload","data":"x","id":3}"#)
+        #expect(try client.next() == #"{"event":"witness-payload","data":"codec","ack":3}"#)
         await app.stop()
     }
 

@@ -27,7 +27,20 @@ public enum WsPayloadDecoding {
     public static func decode<P: Decodable>(
         _ type: P.Type, from json: UnsafeRawBufferPointer?
     ) throws(WsPayloadError) -> P {
-        try decodeDelimited(P.self, from: json, validating: P.self is any WsValidatable.Type)
+        try decode(P.self, from: json, validating: P.self is any WsValidatable.Type)
+    }
+
+    /// The codec is chosen by the type: its own (``WsJSONCodable``) when it has one, else
+    /// `Decodable`. Where `P` is known (a handler specialised in the module that defines the
+    /// gateway) the check and the cast fold away, leaving a direct call of the chosen decoder.
+    @inlinable
+    static func decode<P: Decodable>(
+        _ type: P.Type, from json: UnsafeRawBufferPointer?, validating: Bool
+    ) throws(WsPayloadError) -> P {
+        if let codable = P.self as? any WsJSONCodable.Type {
+            return try codable.decodePayload(as: P.self, from: json, validating: validating)
+        }
+        return try decodeDelimited(P.self, from: json, validating: validating)
     }
 
     /// A ``WsJSONCodable`` payload: read by its own codec, and through `Decodable` (whose
@@ -169,5 +182,15 @@ public enum WsPayloadDecoding {
         case is [Any].Type: "an array"
         default: "a value of another type"
         }
+    }
+}
+
+extension WsJSONCodable {
+    /// `Self` is `P` (the caller checked): the cast folds away where both are known.
+    @inlinable
+    static func decodePayload<P>(
+        as type: P.Type, from json: UnsafeRawBufferPointer?, validating: Bool
+    ) throws(WsPayloadError) -> P {
+        try WsPayloadDecoding.decodeCodable(Self.self, from: json, validating: validating) as! P
     }
 }

@@ -36,19 +36,30 @@ extension WsClient {
     }
 
     /// The acknowledgement carrying a handler's result; `prefix` is the codec's `ackPrefix` of
-    /// the event, made once per handler.
-    @usableFromInline
+    /// the event, made once per handler. The result's own codec writes it when its type has one
+    /// (``WsJSONCodable``), else `Encodable`: chosen by the type, and where `T` is known (a
+    /// handler specialised where the gateway is defined) the check folds away.
+    @inlinable
     func sendAck<T: Encodable>(_ ack: Int64, prefix: [UInt8], _ value: T) throws {
+        if let codable = T.self as? any WsJSONCodable.Type {
+            return try codable.sendAck(ack, prefix: prefix, result: value, to: self)
+        }
+        try sendEncodedAck(ack, prefix: prefix, value)
+    }
+
+    /// The result written through `Encodable`.
+    @usableFromInline
+    func sendEncodedAck<T: Encodable>(_ ack: Int64, prefix: [UInt8], _ value: T) throws {
         try send { codec, buffer in
             try codec.writeAck(ack, prefix: prefix, into: &buffer) { try JSONEncoding.write(value, into: &$0) }
         }
     }
 
-    /// The same for a result with a codec of its own (``WsJSONCodable``), written by it between
-    /// the codec's head and tail, in one function specialised for the result's type; what the
-    /// codec cannot write takes the `Encodable` route, as everywhere else.
+    /// The result written by its own codec between the wire codec's head and tail, in one
+    /// function specialised for its type; what the codec cannot write takes the `Encodable`
+    /// route, as everywhere else.
     @inlinable
-    func sendAck<T: WsJSONCodable>(_ ack: Int64, prefix: [UInt8], codable value: T) throws {
+    func sendCodableAck<T: WsJSONCodable>(_ ack: Int64, prefix: [UInt8], _ value: T) throws {
         let codec = self.codec
         try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 512) { memory in
             var output = WsJSONOutput(JSONBuffer(in: memory))
@@ -57,10 +68,18 @@ extension WsClient {
             do {
                 try value.encode(wsJSON: &output)
             } catch {
-                return try sendAck(ack, prefix: prefix, value)   // what the codec cannot write
+                return try sendEncodedAck(ack, prefix: prefix, value)   // what the codec cannot write
             }
             codec.writeAckTail(ack, into: &output.buffer)
             send(output.buffer.bytes)
         }
+    }
+}
+
+extension WsJSONCodable {
+    /// `T` is `Self` (the caller checked): the cast folds away where both are known.
+    @inlinable
+    static func sendAck<T>(_ ack: Int64, prefix: [UInt8], result value: T, to client: WsClient) throws {
+        try client.sendCodableAck(ack, prefix: prefix, value as! Self)
     }
 }

@@ -4,9 +4,12 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The `onMessage` family: one per combination of plain/typed event, sync/async body, and
-/// with/without a response. A response becomes the acknowledgement of a message that carried
-/// an `id`; without an `id` it is not sent.
+/// The `onMessage` family: a plain or a typed event, a sync or an async body, with or without a
+/// result. A result becomes the acknowledgement of a message that carried an `id`; without an
+/// `id` it is not sent. Payloads and results are read and written by the codec their types
+/// choose (their own, ``WsJSONCodable``, else `Decodable`/`Encodable`); each handler is one
+/// function specialised for its types where the gateway is defined, so that choice costs nothing
+/// per message.
 extension WsGatewayDefinition {
     // MARK: named events
 
@@ -15,11 +18,12 @@ extension WsGatewayDefinition {
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> Void
     ) -> Self {
-        let decode = payloadDecoder(P.self)
-        let acknowledge = acknowledger(event: event)
+        let validating = P.self is any WsValidatable.Type
         return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
-            try body(gateway, WsMessageParams(client: client, payload: try decode(data), event: event))
-            if let ack { acknowledge(client, ack) }
+            try body(gateway, WsMessageParams(
+                client: client, payload: try WsPayloadDecoding.decode(P.self, from: data, validating: validating),
+                event: event))
+            if let ack { client.sendAck(ack, event: event) }
         }, payloadType: P.self))
     }
 
@@ -28,11 +32,14 @@ extension WsGatewayDefinition {
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
     ) -> Self {
-        let decode = payloadDecoder(P.self)
-        let reply = replier(R.self, event: event, codec: wireProtocol.codec)
+        let validating = P.self is any WsValidatable.Type
+        let reply = WsReply<R>(event: event, codec: wireProtocol.codec)
         return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
-            let response = try body(gateway, WsMessageParams(client: client, payload: try decode(data), event: event))
-            if let ack { try reply(response, client, ack) }
+            // The payload decoded straight into the parameters: a local would be a copy.
+            let response = try body(gateway, WsMessageParams(
+                client: client, payload: try WsPayloadDecoding.decode(P.self, from: data, validating: validating),
+                event: event))
+            if let ack { try reply.send(response, to: client, ack: ack) }
         }, payloadType: P.self))
     }
 
@@ -41,12 +48,13 @@ extension WsGatewayDefinition {
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> Void
     ) -> Self {
-        let decode = payloadDecoder(P.self)
-        let acknowledge = acknowledger(event: event)
+        let validating = P.self is any WsValidatable.Type
         return adding(.init(event: event, guards: guards, body: .async { gateway, client, data, ack in
-            let payload = try data.withOptionalBytes { try decode($0) }
+            let payload = try data.withOptionalBytes {
+                try WsPayloadDecoding.decode(P.self, from: $0, validating: validating)
+            }
             try await body(gateway, WsMessageParams(client: client, payload: payload, event: event))
-            if let ack { acknowledge(client, ack) }
+            if let ack { client.sendAck(ack, event: event) }
         }, payloadType: P.self))
     }
 
@@ -55,43 +63,15 @@ extension WsGatewayDefinition {
         _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> R
     ) -> Self {
-        let decode = payloadDecoder(P.self)
-        let reply = replier(R.self, event: event, codec: wireProtocol.codec)
-        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data, ack in
-            let payload = try data.withOptionalBytes { try decode($0) }
-            let response = try await body(gateway, WsMessageParams(client: client, payload: payload, event: event))
-            if let ack { try reply(response, client, ack) }
-        }, payloadType: P.self))
-    }
-
-    // MARK: payloads and results with codecs of their own
-
-    /// A payload and a result that both have codecs of their own (`@WsJSONCodable`): chosen
-    /// over the general overload, so that decoding the payload, running the handler and
-    /// writing the reply are one function, specialised for the two types where the gateway is
-    /// defined. The same behaviour, errors included, as the general overload.
-    @inlinable
-    public func onMessage<P: WsJSONCodable & Sendable, R: WsJSONCodable & Sendable>(
-        _ event: String, _ payload: P.Type, guards: [any WsGuard.Type] = [],
-        _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
-    ) -> Self {
         let validating = P.self is any WsValidatable.Type
-        let prefix = wireProtocol.codec.ackPrefix(event: event)
-        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
-            // The payload decoded straight into the parameters: a local would be a copy.
-            let response = try body(gateway, WsMessageParams(
-                client: client, payload: try WsPayloadDecoding.decodeCodable(P.self, from: data, validating: validating),
-                event: event))
-            if let ack { try client.sendAck(ack, prefix: prefix, codable: response) }
+        let reply = WsReply<R>(event: event, codec: wireProtocol.codec)
+        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data, ack in
+            let payload = try data.withOptionalBytes {
+                try WsPayloadDecoding.decode(P.self, from: $0, validating: validating)
+            }
+            let response = try await body(gateway, WsMessageParams(client: client, payload: payload, event: event))
+            if let ack { try reply.send(response, to: client, ack: ack) }
         }, payloadType: P.self))
-    }
-
-    @inlinable
-    public func onMessage<P: WsJSONCodable & Sendable, R: WsJSONCodable & Sendable>(
-        _ event: WsEvent<P, R>, guards: [any WsGuard.Type] = [],
-        _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
-    ) -> Self {
-        onMessage(event.name, P.self, guards: guards, body)
     }
 
     // MARK: typed events
@@ -130,58 +110,26 @@ extension WsGatewayDefinition {
     }
 }
 
-/// The payload decoder of one handler. Payload spans come from the envelope scan, which only
-/// delimits an object or array payload: it is validated here (the codec of a type that has one
-/// validates as it reads); whether `P` has a schema is settled here, once, not per message.
-@usableFromInline
-func payloadDecoder<P: Decodable>(_ type: P.Type) -> @Sendable (UnsafeRawBufferPointer?) throws -> P {
-    let validating = P.self is any WsValidatable.Type
-    if let codable = P.self as? any WsJSONCodable.Type {
-        return codableDecoder(codable, as: P.self, validating: validating)
-    }
-    return { data in try WsPayloadDecoding.decodeDelimited(P.self, from: data, validating: validating) }
-}
-
-/// `C` is `P`, known to be ``WsJSONCodable``: the cast of the function type always succeeds.
-private func codableDecoder<C: WsJSONCodable, P>(
-    _ type: C.Type, as payload: P.Type, validating: Bool
-) -> @Sendable (UnsafeRawBufferPointer?) throws -> P {
-    let decode: @Sendable (UnsafeRawBufferPointer?) throws -> C = { data in
-        try WsPayloadDecoding.decodeCodable(C.self, from: data, validating: validating)
-    }
-    return decode as! @Sendable (UnsafeRawBufferPointer?) throws -> P
-}
-
-/// How a handler without a result acknowledges a message that carried an `id`.
-@usableFromInline
-func acknowledger(event: String) -> @Sendable (WsClient, Int64) -> Void {
-    { client, ack in client.sendAck(ack, event: event) }
-}
-
 /// How a handler's result becomes its acknowledgement, settled once per handler: the codec's
-/// prefix for the event made once, and the result written by the type's own codec when it has
-/// one, else through `Encodable`. The result is borrowed, never copied or boxed.
+/// prefix for the event made once; a `WsNoResponse` result acknowledges as a handler without
+/// one does.
 @usableFromInline
-func replier<R: Encodable & Sendable>(
-    _ type: R.Type, event: String, codec: any WsWireCodec.Type
-) -> @Sendable (R, WsClient, Int64) throws -> Void {
-    if R.self == WsNoResponse.self {
-        let acknowledge = acknowledger(event: event)
-        return { _, client, ack in acknowledge(client, ack) }
-    }
-    let prefix = codec.ackPrefix(event: event)
-    if let codable = R.self as? any WsJSONCodable.Type { return codableReplier(codable, as: R.self, prefix: prefix) }
-    return { value, client, ack in try client.sendAck(ack, prefix: prefix, value) }
-}
+struct WsReply<R: Encodable & Sendable>: Sendable {
+    @usableFromInline let event: String
+    @usableFromInline let prefix: [UInt8]
 
-/// `C` is `R`, known to be ``WsJSONCodable``: the cast of the function type always succeeds.
-private func codableReplier<C: WsJSONCodable, R>(
-    _ type: C.Type, as response: R.Type, prefix: [UInt8]
-) -> @Sendable (R, WsClient, Int64) throws -> Void {
-    let reply: @Sendable (C, WsClient, Int64) throws -> Void = { value, client, ack in
-        try client.sendAck(ack, prefix: prefix, codable: value)
+    @usableFromInline
+    init(event: String, codec: any WsWireCodec.Type) {
+        self.event = event
+        self.prefix = codec.ackPrefix(event: event)
     }
-    return reply as! @Sendable (R, WsClient, Int64) throws -> Void
+
+    /// The result is borrowed, never copied or boxed.
+    @inlinable
+    func send(_ response: borrowing R, to client: WsClient, ack: Int64) throws {
+        if R.self == WsNoResponse.self { return client.sendAck(ack, event: event) }
+        try client.sendAck(ack, prefix: prefix, response)
+    }
 }
 
 extension Optional where Wrapped == [UInt8] {
