@@ -8,7 +8,7 @@
 //   join/leave ROOM; whoami → the client id
 //   send {rooms, except, text, notSelf, volatile} → "msg" {text, from} to the selection
 //   fetch {rooms} → ids on every instance; count {rooms}; rooms → room → members
-//   kick {rooms} → disconnectSockets; pull {rooms, room} → socketsJoin; drop {rooms, room} → socketsLeave
+//   kick {rooms, close} → disconnectSockets(close:); pull {rooms, room} → socketsJoin; drop {rooms, room} → socketsLeave
 //   tell {id, text} → emit "msg" to that client, wherever it is
 //   ask TEXT → serverSideEmitWithAck("ping") answers; stats → the adapter's counters
 #if canImport(Glibc)
@@ -36,6 +36,7 @@ struct Message: Codable, Sendable {
 struct Rooms: Codable, Sendable {
     var rooms: [String]?
     var room: String?
+    var close: Bool?
 }
 
 struct Tell: Codable, Sendable {
@@ -93,7 +94,7 @@ final class ClusterGateway: WsGateway {
         }
         definition = definition.onMessage("rooms", WsNoResponse.self) { gateway, _ async throws -> [String: Int] in try await gateway.server.fetchRooms() }
         definition = definition.onMessage("kick", Rooms.self) { gateway, params -> Bool in
-            gateway.server.to(params.payload.rooms ?? []).disconnectSockets()
+            gateway.server.to(params.payload.rooms ?? []).disconnectSockets(close: params.payload.close ?? false)
             return true
         }
         definition = definition.onMessage("pull", Rooms.self) { gateway, params -> Bool in

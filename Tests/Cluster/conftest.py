@@ -363,6 +363,7 @@ class Client:
             pass
         finally:
             self.close_code = self.ws.close_code
+            self.close_reason = self.ws.close_reason
             self.closed.set()
             self._changed.set()
             for fut in self.acks.values():

@@ -212,6 +212,7 @@ async def test_kick_closes_selected_clients_on_other_instances_and_spares_the_re
             except TimeoutError:
                 raise AssertionError(f"{cl.name} was not disconnected") from None
             assert cl.close_code == 1000, f"{cl.name}: close code {cl.close_code}"
+            assert cl.close_reason == "server namespace disconnect", f"{cl.name}: {cl.close_reason!r}"
         for cl in stays:
             assert not cl.closed.is_set(), cl.name
             assert await cl.request("whoami") == cl.id
@@ -219,6 +220,24 @@ async def test_kick_closes_selected_clients_on_other_instances_and_spares_the_re
         assert await b_stays.request("send", {"rooms": ["stay"], "text": "still here"}) is True
         for cl in stays:
             await cl.wait_text("still here")
+
+
+async def test_kick_with_close_tells_every_instances_clients_the_server_closed_them(redis, cluster):
+    a, b = cluster(2)
+    async with contextlib.AsyncExitStack() as stack:
+        kicker, a_kicked = await open_clients(stack, a, "kicker", "a-kicked")
+        (b_kicked,) = await open_clients(stack, b, "b-kicked")
+        for cl in (a_kicked, b_kicked):
+            await cl.request("join", "k")
+        await wait_subscribers(redis, "k", 2)
+        assert await kicker.request("kick", {"rooms": ["k"], "close": True}) is True
+        for cl in (a_kicked, b_kicked):
+            try:
+                await asyncio.wait_for(cl.closed.wait(), 5)
+            except TimeoutError:
+                raise AssertionError(f"{cl.name} was not disconnected") from None
+            assert (cl.close_code, cl.close_reason) == (1000, "server disconnect"), cl.name
+        assert await kicker.request("whoami") == kicker.id
 
 
 async def test_pull_and_drop_make_remote_clients_join_and_leave_a_room(redis, cluster):

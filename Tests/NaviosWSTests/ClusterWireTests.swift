@@ -18,7 +18,7 @@ struct ClusterWireTests {
         let selection = WsClusterSelection(namespace: "/chat", rooms: ["a"], exceptRooms: ["b"], ids: ["x-1"])
         let requests: [WsClusterRequest] = [
             .fetchSockets(selection), .countSockets(selection), .rooms(namespace: nil), .socketsJoin(selection, rooms: ["c"]),
-            .socketsLeave(selection, rooms: ["c"]), .disconnectSockets(selection), .emit(selection, envelope: "{}"),
+            .socketsLeave(selection, rooms: ["c"]), .disconnectSockets(selection), .disconnectSockets(selection, close: true), .emit(selection, envelope: "{}"),
             .serverSideEmit(namespace: "/chat", event: "ping", data: "\"x\"", wantsAck: true),
         ]
         for (index, request) in requests.enumerated() {

@@ -45,7 +45,9 @@ public enum WsClusterRequest: Sendable, Codable, Equatable {
     case rooms(namespace: String?)
     case socketsJoin(WsClusterSelection, rooms: [String])
     case socketsLeave(WsClusterSelection, rooms: [String])
-    case disconnectSockets(WsClusterSelection)
+    /// `close`: the clients are told the server closed them, as `WsClient.disconnect(close:)`
+    /// says; nil (or absent, as from instances that predate it) is false.
+    case disconnectSockets(WsClusterSelection, close: Bool? = nil)
     /// An envelope for the selected clients (a remote socket's `emit`).
     case emit(WsClusterSelection, envelope: String)
     /// `serverSideEmit`: JSON `data` for the handlers registered with `onServerSideEmit`.

@@ -18,8 +18,8 @@ extension WsGatewayRuntime: WsAdapterNode {
             for client in clients(matching: selection) { client.joinAskedByServer(rooms) }
         case .socketsLeave(let selection, let rooms):
             for client in clients(matching: selection) { rooms.forEach(client.leave) }
-        case .disconnectSockets(let selection):
-            for client in clients(matching: selection) { client.disconnect() }
+        case .disconnectSockets(let selection, let close):
+            for client in clients(matching: selection) { client.disconnect(close: close ?? false) }
         case .emit(let selection, let envelope):
             let bytes = Array(envelope.utf8)   // checked by the adapter (isDeliverable)
             for client in clients(matching: selection) { client.send(bytes) }

@@ -36,7 +36,7 @@ public struct WsRemoteSocket: Sendable, Identifiable {
     }
 
     public func disconnect(close: Bool = false) {
-        runtime.perform(.disconnectSockets(only), locally: localClient, local: false) { $0.disconnect(close: close) }
+        runtime.perform(.disconnectSockets(only, close: close), locally: localClient, local: false) { $0.disconnect(close: close) }
     }
 
     private var only: WsClusterSelection { WsClusterSelection(namespace: namespace, ids: [id]) }

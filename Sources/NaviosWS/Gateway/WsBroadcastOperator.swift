@@ -108,7 +108,7 @@ public struct WsBroadcastOperator: Sendable {
     /// forms close it; `close` picks the reason this instance's clients are given ("server
     /// disconnect" rather than "server namespace disconnect").
     public func disconnectSockets(close: Bool = false) {
-        runtime?.perform(.disconnectSockets(selection), locally: sockets, local: isLocal) { $0.disconnect(close: close) }
+        runtime?.perform(.disconnectSockets(selection, close: close), locally: sockets, local: isLocal) { $0.disconnect(close: close) }
     }
 
     /// The selected clients of every instance join `room`.
