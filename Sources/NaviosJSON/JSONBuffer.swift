@@ -84,7 +84,7 @@ package struct JSONBuffer {
     @inlinable @inline(__always)
     package static func copy(_ source: UnsafeRawPointer, count: Int, to target: UnsafeMutablePointer<UInt8>) {
         guard count <= 64 else {
-            target.update(from: source.assumingMemoryBound(to: UInt8.self), count: count)
+            target.update(from: source.assumingMemoryBound(to: UInt8.self), count: count)   // raw memory is bytes
             return
         }
         let out = UnsafeMutableRawPointer(target)

@@ -44,6 +44,7 @@ private func withRoomRefs<R>(_ names: [[UInt8]], _ body: (UnsafeBufferPointer<nw
     func collect(_ index: Int) -> R {
         if index == names.count { return refs.withUnsafeBufferPointer(body) }
         return names[index].withUnsafeBufferPointer { bytes in
+            // CChar and UInt8 have the same size and alignment: the C side reads bytes.
             bytes.withMemoryRebound(to: CChar.self) { chars in
                 refs.append(nws_room_ref(name: chars.baseAddress, len: chars.count))
                 return collect(index + 1)

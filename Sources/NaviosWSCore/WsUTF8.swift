@@ -5,6 +5,7 @@ internal import CNaviosWS
 public enum WsUTF8 {
     public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress else { return true }
+        // A raw buffer's memory is bytes: reading it as UInt8 is sound.
         return nws_utf8_valid(base.assumingMemoryBound(to: UInt8.self), bytes.count) != 0
     }
 }

@@ -91,6 +91,7 @@ final class AnyGateway: Sendable {
                 while index < known.count && known[index] == name[index] { index += 1 }
                 return index >= known.count
             }
+            // Unretained: the gateway's handler list holds it for the runtime's lifetime.
             if matches { return Unmanaged.passUnretained(handler) }
         }
         return nil

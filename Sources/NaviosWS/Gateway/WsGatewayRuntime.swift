@@ -206,6 +206,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             return
         }
         if !escaped, let match = gateway.handler(matching: name) {
+            // No retain: the handler list, which holds it, lives as long as the gateway.
             match._withUnsafeGuaranteedRef { handler in
                 run(handler, event: handler.name, slot, client, gateway, data, ack, inlineAllowed: inlineAllowed)
             }
