@@ -29,7 +29,7 @@ CORE_HDRS := $(wildcard $(CORE_DIR)/*.h $(CORE_DIR)/include/*.h)
 JSON_DIR := CSources/CNaviosJSON
 JSON_SRCS := $(wildcard $(JSON_DIR)/*.c)
 JSON_HDRS := $(wildcard $(JSON_DIR)/include/*.h)
-C_TESTS := test_frame test_mask_utf8 test_http test_timer test_json test_rooms test_post test_liveness
+C_TESTS := test_frame test_mask_utf8 test_http test_eio test_timer test_json test_rooms test_post test_liveness
 CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -I$(JSON_DIR)/include
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
