@@ -2,9 +2,9 @@
  * api.c — the thread-safe entry points: send, close, broadcast, post.
  *
  * On the loop thread that owns a connection each call acts at once. From any other thread
- * it becomes a task in the owning loop's inbox: a send is framed into a shared buffer first
- * (so the loop only links it into the queue), a broadcast is split into one task per loop
- * carrying that loop's ids and a reference to the one framed buffer.
+ * it becomes a task in the owning loop's inbox: a send carries its bytes, framed by the loop
+ * (which knows whether the connection speaks Engine.IO); a broadcast is split into one task per
+ * loop carrying that loop's ids and a reference to the one framed buffer.
  */
 #include "internal.h"
 
@@ -43,18 +43,30 @@ int nws_loop_post(nws_server *s, int loop, void (*fn)(void *arg), void *arg) {
 
 /* ---- messages ---- */
 
-nws_msg *nws_msg_create(int opcode, const void *data, size_t len) {
-    if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX - sizeof(nws_msg)) return NULL;
+/* A text for Engine.IO connections is a message packet: '4', then the text. */
+static nws_msg *msg_create(int opcode, const void *data, size_t len, int engine_io) {
+    size_t prefix = engine_io && opcode == NWS_OP_TEXT;
+    if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX - sizeof(nws_msg) - 1) return NULL;
     uint8_t header[NWS_FRAME_HEADER_MAX];
-    size_t hlen = nws_frame_header(header, (uint8_t)opcode, 1, 0, len, NULL);
-    nws_msg *m = malloc(sizeof(nws_msg) + hlen + len);
+    size_t hlen = nws_frame_header(header, (uint8_t)opcode, 1, 0, prefix + len, NULL);
+    nws_msg *m = malloc(sizeof(nws_msg) + hlen + prefix + len);
     if (m == NULL) return NULL;
     atomic_init(&m->buf.refs, 1);
-    m->buf.cap = m->buf.len = (uint32_t)(hlen + len);
+    m->buf.cap = m->buf.len = (uint32_t)(hlen + prefix + len);
     m->buf.pooled = 0;
+    m->buf.engine_io = (uint16_t)(engine_io != 0);
     memcpy(m->buf.data, header, hlen);
-    if (len) memcpy(m->buf.data + hlen, data, len);
+    if (prefix) m->buf.data[hlen] = '4';
+    if (len) memcpy(m->buf.data + hlen + prefix, data, len);
     return m;
+}
+
+nws_msg *nws_msg_create(int opcode, const void *data, size_t len) {
+    return msg_create(opcode, data, len, 0);
+}
+
+nws_msg *nws_msg_create_engine_io(int opcode, const void *data, size_t len) {
+    return msg_create(opcode, data, len, 1);
 }
 
 void nws_msg_release(nws_msg *m) {
@@ -63,17 +75,20 @@ void nws_msg_release(nws_msg *m) {
 
 /* ---- send and close from another thread ---- */
 
+/* The bytes travel with the task and are framed on the loop, which knows what the connection
+ * speaks (an Engine.IO text gets its '4' there). */
 typedef struct remote_send {
     nws_conn_id id;
-    nws_msg *msg;           /* framed by the sending thread: the loop only links it */
+    int opcode;
     unsigned flags;
+    size_t len;
+    uint8_t data[];
 } remote_send;
 
 static void run_remote_send(nws_loop *loop, void *payload) {
     remote_send *op = payload;
     nws_conn *c = nws__loop_conn(loop, op->id);
-    if (c != NULL) nws__conn_send_msg(loop, c, op->msg, op->flags);
-    nws_msg_release(op->msg);
+    if (c != NULL) nws__conn_send(loop, c, op->opcode, op->data, op->len, op->flags);
 }
 
 int nws_send(nws_server *s, nws_conn_id id, int opcode, const void *data, size_t len, unsigned flags) {
@@ -83,16 +98,12 @@ int nws_send(nws_server *s, nws_conn_id id, int opcode, const void *data, size_t
         nws_conn *c = nws__loop_conn(loop, id);
         return c ? nws__conn_send(loop, c, opcode, data, len, flags) : NWS_ESTALE;
     }
-    nws_msg *m = nws_msg_create(opcode, data, len);
-    remote_send *op = m ? nws__task_new(sizeof *op, run_remote_send) : NULL;
-    if (op == NULL) {
-        nws_msg_release(m);
-        return NWS_ENOMEM;
-    }
-    *op = (remote_send){id, m, flags};
-    int rc = nws__task_post(loop, op);
-    if (rc != 0) nws_msg_release(m);
-    return rc;
+    if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX - 1) return NWS_ETOOBIG;
+    remote_send *op = nws__task_new(sizeof *op + len, run_remote_send);
+    if (op == NULL) return NWS_ENOMEM;
+    *op = (remote_send){id, opcode, flags, len};
+    if (len) memcpy(op->data, data, len);
+    return nws__task_post(loop, op);
 }
 
 /* The connection of id when the caller is its loop's thread, else NULL. */

@@ -28,7 +28,7 @@ static inline void count(_Atomic uint64_t *counter, uint64_t n) { nws__stat_add(
 /* ---- timers ---- */
 
 static nws__liveness liveness_of(const nws_conn *c) {
-    return (nws__liveness){c->state, c->awaiting_pong, c->last_in_ms, c->ping_sent_ms};
+    return (nws__liveness){c->state, c->awaiting_pong, c->last_in_ms, c->ping_sent_ms, c->eio};
 }
 
 static void schedule_open_timer(nws_loop *loop, nws_conn *c) {
@@ -133,6 +133,27 @@ static int queue_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data
     return 0;
 }
 
+/* An Engine.IO text: a message packet, '4' and the text, in one frame. Apart from queue_frame,
+ * and never inlined, so that plain WebSocket sends pay nothing for it (inlined, its registers
+ * were saved and restored on every send). */
+__attribute__((noinline)) static int queue_message_packet(nws_loop *loop, nws_conn *c, const void *data, size_t len) {
+    size_t total = len + 1;
+    size_t hlen = total < 126 ? 2 : total <= 0xFFFF ? 4 : 10;
+    uint8_t *dst = nws__sendq_reserve(loop, c, hlen + total);
+    if (dst == NULL) return NWS_ENOMEM;
+    nws_frame_header(dst, NWS_OP_TEXT, 1, 0, total, NULL);
+    dst[hlen] = '4';
+    if (len) memcpy(dst + hlen + 1, data, len);
+    count(&loop->stats.messages_out, 1);
+    count(&loop->stats.bytes_out, hlen + total);
+    nws__conn_mark_dirty(loop, c);
+    return 0;
+}
+
+int nws__conn_queue(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
+    return queue_frame(loop, c, opcode, data, len);
+}
+
 /* Applies the backpressure policy to a message of len bytes. 0 to go on. */
 static int admit(nws_loop *loop, nws_conn *c, size_t len, unsigned flags) {
     if (c->state != NWS__OPEN || c->close_sent) return NWS_ECLOSED;
@@ -153,12 +174,16 @@ void nws__conn_close_overflowed(nws_loop *loop, nws_conn *c) {
 }
 
 int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags) {
-    if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX) return NWS_ETOOBIG;
+    if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX - 1) return NWS_ETOOBIG;
     int rc = admit(loop, c, len, flags);
-    return rc != 0 ? rc : queue_frame(loop, c, opcode, data, len);
+    if (rc != 0) return rc;
+    if (__builtin_expect(c->eio, 0) && opcode == NWS_OP_TEXT) return queue_message_packet(loop, c, data, len);
+    return queue_frame(loop, c, opcode, data, len);
 }
 
 int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags) {
+    /* A message framed for the other protocol is not this connection's. */
+    if (m->buf.engine_io != c->eio) return NWS_EINVAL;
     int rc = admit(loop, c, m->buf.len, flags);
     if (rc != 0) return rc;
     rc = nws__sendq_append_shared(loop, c, &m->buf);
@@ -217,7 +242,7 @@ void nws__conn_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *rea
 }
 
 /* The peer broke the protocol: answer with the error's close code and read no further. */
-static void fail(nws_loop *loop, nws_conn *c, int err) {
+void nws__conn_fail(nws_loop *loop, nws_conn *c, int err) {
     count(&loop->stats.protocol_errors, 1);
     const char *msg = nws_strerror(err);
     c->discard_input = 1;
@@ -253,10 +278,20 @@ void nws__conn_on_eof(nws_loop *loop, nws_conn *c) {
 
 /* ---- frames ---- */
 
-static void deliver(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
+static inline void deliver_message(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
     count(&loop->stats.messages_in, 1);
     const nws_server_callbacks *cb = cbs(loop);
     if (cb->on_message) cb->on_message(cb->ctx, conn_id(loop, c), opcode, data, len, c->user);
+}
+
+void nws__conn_deliver(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
+    deliver_message(loop, c, opcode, data, len);
+}
+
+/* A whole message: the application's, or an Engine.IO packet that eio.c reads first. */
+static inline void deliver(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
+    if (c->eio) nws__eio_input(loop, c, opcode, data, len);
+    else deliver_message(loop, c, opcode, data, len);
 }
 
 static void on_data_chunk(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
@@ -267,13 +302,19 @@ static void on_data_chunk(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
     }
     /* The frame's announced length sizes the first allocation: one split frame, one buffer. */
     if (nws__message_append(loop, c, ev->data, ev->len, ev->len + c->decoder.remaining) != 0) {
-        fail(loop, c, NWS_ENOMEM);
+        nws__conn_fail(loop, c, NWS_ENOMEM);
         return;
     }
     if (ev->last) {
         deliver(loop, c, ev->opcode, c->message, c->message_len);
         nws__message_release(loop, c);
     }
+}
+
+void nws__conn_pong(nws_loop *loop, nws_conn *c) {
+    if (!c->awaiting_pong) return;
+    c->awaiting_pong = 0;
+    if (c->state == NWS__OPEN && !c->close_sent) schedule_open_timer(loop, c);
 }
 
 static void on_control(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
@@ -285,10 +326,7 @@ static void on_control(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
             queue_frame(loop, c, NWS_OP_PONG, c->decoder.control, c->decoder.control_len);
         break;
     case NWS_OP_PONG:
-        if (c->awaiting_pong) {
-            c->awaiting_pong = 0;
-            if (c->state == NWS__OPEN && !c->close_sent) schedule_open_timer(loop, c);
-        }
+        if (!c->eio) nws__conn_pong(loop, c);   /* an Engine.IO session's pong is its "3" */
         break;
     case NWS_OP_CLOSE:
         on_close_frame(loop, c, ev->close_code, ev->data, ev->len);
@@ -301,7 +339,7 @@ void nws__conn_frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t l
         nws_decoded ev;
         ssize_t n = nws_decode(&c->decoder, data, len, &ev);
         if (n < 0) {
-            fail(loop, c, (int)n);
+            nws__conn_fail(loop, c, (int)n);
             return;
         }
         data += n;
@@ -346,7 +384,8 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
     case NWS__TIMER_PING:
         c->awaiting_pong = 1;
         c->ping_sent_ms = loop->now_ms;
-        queue_frame(loop, c, NWS_OP_PING, NULL, 0);
+        if (c->eio) queue_frame(loop, c, NWS_OP_TEXT, "2", 1);   /* Engine.IO's ping packet */
+        else queue_frame(loop, c, NWS_OP_PING, NULL, 0);
         break;
     case NWS__TIMER_REARM:
         break;

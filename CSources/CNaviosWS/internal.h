@@ -40,7 +40,8 @@ typedef struct nws_buf {
     atomic_uint refs;
     uint32_t cap;
     uint32_t len;
-    uint32_t pooled;          /* NWS__POOL_LARGE or NWS__POOL_SMALL: the loop pool it goes back to */
+    uint16_t pooled;          /* NWS__POOL_LARGE or NWS__POOL_SMALL: the loop pool it goes back to */
+    uint16_t engine_io;       /* a shared message: framed for Engine.IO connections (its '4' in) */
     uint8_t data[];
 } nws_buf;
 
@@ -115,6 +116,7 @@ struct nws_conn {
     uint8_t opened;           /* on_open was called: on_close is owed */
     uint8_t discard_input;    /* after a protocol error: input is read and dropped */
     uint8_t first_seg_busy;   /* first_seg is in the send queue */
+    uint8_t eio;              /* speaks Engine.IO (eio.c): NWS__EIO_WEBSOCKET, or 0 */
     uint32_t mark;            /* the last broadcast that reached it: each one at most once */
     uint32_t http_prev;       /* the request's (see http below): here it fills what was padding */
     nws__seg *head, *tail;
@@ -243,6 +245,7 @@ struct nws_server {
     uint32_t drain_ms;
     char *host_copy;
     char *health_copy;
+    char *eio_path_copy;
     nws_page *page_copies;        /* config.pages, owned */
     /* Held by a loop while it changes its rooms or its slot table, and by any other thread
      * while it reads them (rooms.c): a loop reads its own without it. */
@@ -312,11 +315,29 @@ int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags);
  * caller (nws__conn_close_overflowed), which is iterating over connections a close would change. */
 #define NWS__SEND_DEFER_CLOSE (1u << 31)
 void nws__conn_close_overflowed(nws_loop *loop, nws_conn *c);
+/* For eio.c: a frame queued as it is (no backlog policy: the protocol's own packets); a message
+ * for the application; a pong; a peer that broke the protocol (closed with the error's code). */
+int nws__conn_queue(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len);
+void nws__conn_deliver(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len);
+void nws__conn_pong(nws_loop *loop, nws_conn *c);
+void nws__conn_fail(nws_loop *loop, nws_conn *c, int err);
 /* For upgrade.c: a connection with bytes to flush this iteration; the upgrade succeeded;
  * frames that followed the request. */
 void nws__conn_mark_dirty(nws_loop *loop, nws_conn *c);
 void nws__conn_opened(nws_loop *loop, nws_conn *c);
 void nws__conn_frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
+
+/* ---- eio.c: Engine.IO over WebSocket ---- */
+enum { NWS__EIO_WEBSOCKET = 1 };
+/* Whether the request is for config.eio.path: then eio.c answers it. */
+int nws__eio_is_request(const nws_loop *loop, const nws_http_request *req);
+/* An Engine.IO request that is not a valid new WebSocket session is answered here (the
+ * protocol's 400 and its JSON body); returns 1 when answered, 0 when the upgrade goes on. */
+int nws__eio_refuse_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, int websocket_upgrade);
+/* The upgrade of an Engine.IO session is done: its open packet goes out first. */
+int nws__eio_opened(nws_loop *loop, nws_conn *c);
+/* A whole message of an Engine.IO connection: a packet. */
+void nws__eio_input(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len);
 
 /* ---- liveness.c: what a connection's timer means (pure functions) ---- */
 typedef struct nws__liveness {   /* what the decisions read of a connection */
@@ -324,11 +345,12 @@ typedef struct nws__liveness {   /* what the decisions read of a connection */
     uint8_t awaiting_pong;
     uint64_t last_in_ms;
     uint64_t ping_sent_ms;
+    uint8_t eio;                 /* Engine.IO's heartbeat (config.eio) instead of WebSocket's */
 } nws__liveness;
 
 typedef enum nws__timer_action {
     NWS__TIMER_REARM = 0,          /* nothing due: wait for the next deadline */
-    NWS__TIMER_PING,               /* send a ping, then wait for its pong */
+    NWS__TIMER_PING,               /* send a ping (Engine.IO's "2" on such a connection), then wait for its pong */
     NWS__TIMER_HANDSHAKE_TIMEOUT,  /* the upgrade request took too long: answer 408 */
     NWS__TIMER_CLOSE_IDLE,         /* no byte in for the idle timeout: close 1001 */
     NWS__TIMER_PONG_TIMEOUT,       /* no pong in time: cut, reported 1006 */
@@ -343,6 +365,9 @@ uint64_t nws__liveness_deadline(const nws__liveness *l, const nws_server_config 
 void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
 /* An HTTP answer with `status` (a handshake timeout's 408 too); the connection closes after it. */
 void nws__upgrade_refuse(nws_loop *loop, nws_conn *c, int status, const char *body);
+/* Any HTTP answer: status, a content type and a body; the connection closes after it. */
+void nws__upgrade_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body,
+                         size_t len);
 
 /* ---- sendq.c ---- */
 nws_buf *nws__buf_new(nws_loop *loop, size_t cap);

@@ -6,6 +6,13 @@
  */
 #include "internal.h"
 
+/* The heartbeat a connection keeps: Engine.IO's (always on: the protocol has one) or
+ * WebSocket's (when configured). */
+static void heartbeat(const nws__liveness *l, const nws_server_config *k, uint32_t *interval, uint32_t *timeout) {
+    *interval = l->eio ? k->eio.ping_interval_ms : k->ping_interval_ms;
+    *timeout = l->eio ? k->eio.ping_timeout_ms : k->pong_timeout_ms;
+}
+
 nws__timer_action nws__liveness_on_timer(const nws__liveness *l, const nws_server_config *k, uint64_t now) {
     switch (l->state) {
     case NWS__HANDSHAKE: return NWS__TIMER_HANDSHAKE_TIMEOUT;
@@ -14,9 +21,11 @@ nws__timer_action nws__liveness_on_timer(const nws__liveness *l, const nws_serve
     default: break;
     }
     if (k->idle_timeout_ms && now - l->last_in_ms >= k->idle_timeout_ms) return NWS__TIMER_CLOSE_IDLE;
-    if (k->ping_interval_ms) {
-        if (l->awaiting_pong && now - l->ping_sent_ms >= k->pong_timeout_ms) return NWS__TIMER_PONG_TIMEOUT;
-        if (!l->awaiting_pong && now - l->ping_sent_ms >= k->ping_interval_ms) return NWS__TIMER_PING;
+    uint32_t interval, timeout;
+    heartbeat(l, k, &interval, &timeout);
+    if (interval) {
+        if (l->awaiting_pong && now - l->ping_sent_ms >= timeout) return NWS__TIMER_PONG_TIMEOUT;
+        if (!l->awaiting_pong && now - l->ping_sent_ms >= interval) return NWS__TIMER_PING;
     }
     return NWS__TIMER_REARM;
 }
@@ -24,8 +33,10 @@ nws__timer_action nws__liveness_on_timer(const nws__liveness *l, const nws_serve
 uint64_t nws__liveness_deadline(const nws__liveness *l, const nws_server_config *k) {
     uint64_t deadline = UINT64_MAX;
     if (k->idle_timeout_ms) deadline = l->last_in_ms + k->idle_timeout_ms;
-    if (k->ping_interval_ms) {
-        uint64_t d = l->awaiting_pong ? l->ping_sent_ms + k->pong_timeout_ms : l->ping_sent_ms + k->ping_interval_ms;
+    uint32_t interval, timeout;
+    heartbeat(l, k, &interval, &timeout);
+    if (interval) {
+        uint64_t d = l->awaiting_pong ? l->ping_sent_ms + timeout : l->ping_sent_ms + interval;
         if (d < deadline) deadline = d;
     }
     return deadline;

@@ -43,7 +43,8 @@ static nws_buf *buf_new_of(nws_loop *loop, size_t cap, uint32_t kind) {
         b = malloc(sizeof(nws_buf) + cap);
         if (b == NULL) return NULL;
         b->cap = (uint32_t)cap;
-        b->pooled = kind;
+        b->pooled = (uint16_t)kind;
+        b->engine_io = 0;
     }
     atomic_init(&b->refs, 1);
     b->len = 0;

@@ -35,6 +35,9 @@ static void apply_defaults(nws_server_config *k) {
     if (k->http.max_head_bytes == 0) k->http.max_head_bytes = NWS_DEFAULT_MAX_HEAD_BYTES;
     if (k->http.max_request_line == 0) k->http.max_request_line = 4096;
     if (k->http.max_headers == 0 || k->http.max_headers > NWS_HTTP_MAX_HEADERS) k->http.max_headers = NWS_HTTP_MAX_HEADERS;
+    if (k->eio.ping_interval_ms == 0) k->eio.ping_interval_ms = NWS_DEFAULT_EIO_PING_INTERVAL_MS;
+    if (k->eio.ping_timeout_ms == 0) k->eio.ping_timeout_ms = NWS_DEFAULT_EIO_PING_TIMEOUT_MS;
+    if (k->eio.max_payload == 0) k->eio.max_payload = NWS_DEFAULT_EIO_MAX_PAYLOAD;
 }
 
 /* Pages are copied path, type and body into one block each, so the caller's may go. */
@@ -70,8 +73,10 @@ int nws_server_create(const nws_server_config *config, const nws_server_callback
     s->cb = *callbacks;
     s->host_copy = dup_or_null(config->host ? config->host : "0.0.0.0");
     s->health_copy = dup_or_null(config->health_path);
+    s->eio_path_copy = dup_or_null(config->eio.path);
     s->config.host = s->host_copy;
     s->config.health_path = s->health_copy;
+    s->config.eio.path = s->eio_path_copy;
     if (copy_pages(s, config) != 0) {
         nws_server_destroy(s);
         return NWS_ENOMEM;
@@ -274,6 +279,7 @@ void nws_server_destroy(nws_server *s) {
     free(s->page_copies);
     free(s->host_copy);
     free(s->health_copy);
+    free(s->eio_path_copy);
     free(s);
 }
 

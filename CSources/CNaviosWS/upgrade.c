@@ -36,6 +36,17 @@ void nws__upgrade_refuse(nws_loop *loop, nws_conn *c, int status, const char *bo
     answer_then_close(loop, c, answer, n, sizeof answer, NULL, 0);
 }
 
+void nws__upgrade_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body,
+                         size_t len) {
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
+                     status, nws_http_reason(status), content_type, len);
+    if (status != 200) nws__stat_add(&loop->stats.refused, 1);
+    answer_then_close(loop, c, head, n, sizeof head, body, len);
+}
+
 static int target_is(const nws_http_request *req, const char *path) {
     size_t path_len = 0;
     while (path_len < req->target_len && req->target[path_len] != '?') path_len++;
@@ -58,12 +69,7 @@ static int serve_page(nws_loop *loop, nws_conn *c, const nws_http_request *req) 
     for (size_t i = 0; i < k->page_count; i++) {
         const nws_page *page = &k->pages[i];
         if (!target_is(req, page->path)) continue;
-        char head[256];
-        int n = snprintf(head, sizeof head,
-                         "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                         "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
-                         page->content_type, page->body_len);
-        answer_then_close(loop, c, head, n, sizeof head, page->body, page->body_len);
+        nws__upgrade_answer(loop, c, 200, page->content_type, page->body, page->body_len);
         return 1;
     }
     return 0;
@@ -73,6 +79,9 @@ static int serve_page(nws_loop *loop, nws_conn *c, const nws_http_request *req) 
 static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
     nws_upgrade up;
     int status = nws_handshake_check(req, &up);
+    /* 426: no WebSocket upgrade was asked for. */
+    int engine_io = nws__eio_is_request(loop, req);
+    if (engine_io && nws__eio_refuse_request(loop, c, req, status != 426)) return 0;
     if (status == 426 && is_health_request(loop, req)) {
         nws__upgrade_refuse(loop, c, 200, "ok\n");
         return 0;
@@ -108,9 +117,15 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
         return 0;
     }
     nws__conn_mark_dirty(loop, c);
+    if (engine_io) c->eio = NWS__EIO_WEBSOCKET;   /* before its timer is set: Engine.IO's heartbeat */
     nws__conn_opened(loop, c);
+    /* An Engine.IO session's open packet is its first frame, before anything on_open sends. */
+    if (engine_io && nws__eio_opened(loop, c) != 0) {
+        nws__conn_abort(loop, c, 0);
+        return 0;
+    }
     if (cb->on_open) {
-        nws_open_info info = {req, &up, protocol, protocol_len, loop->index};
+        nws_open_info info = {req, &up, protocol, protocol_len, loop->index, engine_io};
         cb->on_open(cb->ctx, conn_id(loop, c), &info);
     }
     return c->state == NWS__OPEN || c->state == NWS__CLOSING;

@@ -23,19 +23,32 @@ extension WsEngineConfiguration {
             backpressurePolicy == .close ? NWS_BACKPRESSURE_CLOSE.rawValue : NWS_BACKPRESSURE_DROP.rawValue)
         config.http.max_head_bytes = maxRequestHeadBytes
         config.max_rooms_per_conn = UInt32(clamping: maxRoomsPerConnection)
+        if let engineIO {
+            config.eio.ping_interval_ms = engineIO.pingInterval.milliseconds
+            config.eio.ping_timeout_ms = engineIO.pingTimeout.milliseconds
+            config.eio.max_payload = UInt64(clamping: engineIO.maxPayload)
+        }
         return host.withCString { hostPointer in
             config.host = hostPointer
             return withCPages(pages) { cPages in
                 config.pages = cPages.baseAddress
                 config.page_count = cPages.count
-                guard let healthPath else { return body(&config) }
-                return healthPath.withCString { healthPointer in
+                return withOptionalCString(healthPath) { healthPointer in
                     config.health_path = healthPointer
-                    return body(&config)
+                    return withOptionalCString(engineIO?.path) { eioPath in
+                        config.eio.path = eioPath
+                        return body(&config)
+                    }
                 }
             }
         }
     }
+}
+
+/// A C string of `string` for the duration of `body`, or NULL for nil.
+private func withOptionalCString<R>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let string else { return body(nil) }
+    return string.withCString { body($0) }
 }
 
 /// nws_page values over the pages' strings and bytes, alive for the duration of `body`

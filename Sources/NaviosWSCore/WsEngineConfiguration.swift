@@ -26,6 +26,21 @@ public struct WsEngineConfiguration: Sendable {
         }
     }
 
+    /// Engine.IO v4 (Socket.IO's transport) on one path beside plain WebSocket.
+    public struct EngineIO: Sendable {
+        /// Requests to this path speak Engine.IO (the trailing slash is optional in requests).
+        public var path: String
+        /// 25 s and 20 s: Engine.IO's own defaults, which clients expect.
+        public var pingInterval: Duration = .milliseconds(Int(NWS_DEFAULT_EIO_PING_INTERVAL_MS.rawValue))
+        public var pingTimeout: Duration = .milliseconds(Int(NWS_DEFAULT_EIO_PING_TIMEOUT_MS.rawValue))
+        /// Advertised to clients in the open packet: Engine.IO's default of 1,000,000 bytes.
+        public var maxPayload: Int = Int(NWS_DEFAULT_EIO_MAX_PAYLOAD.rawValue)
+
+        public init(path: String = "/socket.io/") {
+            self.path = path
+        }
+    }
+
     /// Loopback by default: listening on every interface should be a decision.
     public var host: String = "127.0.0.1"
     /// 0 lets the kernel pick a free port; ``WsEngine/port`` tells which.
@@ -69,6 +84,8 @@ public struct WsEngineConfiguration: Sendable {
     /// Rooms one connection may be in at once; `join` past it throws
     /// ``WsCoreError/limitExceeded``. 0 = no limit: the engine leaves the policy to its user.
     public var maxRoomsPerConnection: Int = 0
+    /// nil = no Engine.IO: every path speaks plain WebSocket.
+    public var engineIO: EngineIO? = nil
 
     public init() {}
 }

@@ -5,6 +5,9 @@
 //                                       [--max-message BYTES] [--host ADDR] [--max-backlog BYTES]
 //                                       [--handshake-timeout MS] [--close-timeout MS] [--idle-timeout MS]
 //                                       [--ping-interval MS] [--pong-timeout MS]
+//                                       [--eio-path PATH] [--eio-ping-interval MS] [--eio-ping-timeout MS]
+// With --eio-path, requests to PATH speak Engine.IO v4: a bare Engine.IO echo server (what the
+// official Engine.IO protocol suite drives at /engine.io/).
 // SIGINT/SIGTERM shut it down gracefully (1001 to every client, drain, exit).
 #if canImport(Glibc)
 import Glibc
@@ -43,6 +46,7 @@ func usage() -> Never {
         usage: navios-ws-echo [--host ADDR] [--port N] [--loops N] [--backend auto|epoll|io_uring]
                               [--max-message BYTES] [--max-backlog BYTES] [--handshake-timeout MS]
                               [--close-timeout MS] [--idle-timeout MS] [--ping-interval MS] [--pong-timeout MS]
+                              [--eio-path PATH] [--eio-ping-interval MS] [--eio-ping-timeout MS]
         """)
     exit(2)
 }
@@ -69,6 +73,11 @@ while let flag = arguments.popFirst() {
     case "--pong-timeout":
         let timeout = Duration.milliseconds(Int(value) ?? { usage() }())
         configuration.heartbeat = .init(interval: configuration.heartbeat?.interval ?? .seconds(30), timeout: timeout)
+    case "--eio-path": configuration.engineIO = .init(path: value)
+    case "--eio-ping-interval":
+        configuration.engineIO?.pingInterval = .milliseconds(Int(value) ?? { usage() }())
+    case "--eio-ping-timeout":
+        configuration.engineIO?.pingTimeout = .milliseconds(Int(value) ?? { usage() }())
     case "--backend":
         switch value {
         case "auto": configuration.backend = .auto

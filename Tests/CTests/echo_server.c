@@ -6,6 +6,9 @@
  * Usage: echo_server [--port N] [--loops N] [--backend auto|epoll|io_uring] [--max-message N]
  *                    [--handshake-timeout MS] [--ping-interval MS] [--pong-timeout MS]
  *                    [--max-backlog N] [--idle-timeout MS]
+ *                    [--eio-path PATH] [--eio-ping-interval MS] [--eio-ping-timeout MS]
+ * With --eio-path, requests to PATH speak Engine.IO v4 (a bare Engine.IO echo server, as the
+ * official protocol suite wants at /engine.io/).
  * Prints the same "listening on ws://HOST:PORT/" line as navios-ws-echo once ready; SIGTERM/SIGINT shut it down gracefully.
  */
 #define _GNU_SOURCE
@@ -52,6 +55,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--idle-timeout")) config.idle_timeout_ms = (uint32_t)arg_num(v);
         else if (!strcmp(k, "--max-backlog")) config.max_backlog = arg_num(v);
         else if (!strcmp(k, "--close-timeout")) config.close_timeout_ms = (uint32_t)arg_num(v);
+        else if (!strcmp(k, "--eio-path")) config.eio.path = v;
+        else if (!strcmp(k, "--eio-ping-interval")) config.eio.ping_interval_ms = (uint32_t)arg_num(v);
+        else if (!strcmp(k, "--eio-ping-timeout")) config.eio.ping_timeout_ms = (uint32_t)arg_num(v);
         else {
             fprintf(stderr, "unknown option %s\n", k);
             return 2;

@@ -13,14 +13,14 @@ static nws_server_config config(uint32_t idle, uint32_t ping, uint32_t pong) {
 }
 
 static nws__liveness open_at(uint64_t last_in, uint64_t ping_sent, int awaiting) {
-    return (nws__liveness){NWS__OPEN, (uint8_t)awaiting, last_in, ping_sent};
+    return (nws__liveness){.state = NWS__OPEN, .awaiting_pong = (uint8_t)awaiting, .last_in_ms = last_in, .ping_sent_ms = ping_sent};
 }
 
 static void liveness_connectionsNotOpenEndWhenTheirTimerFires(void) {
     nws_server_config k = config(0, 0, 0);
-    nws__liveness handshake = {NWS__HANDSHAKE, 0, 0, 0};
-    nws__liveness refusing = {NWS__REFUSING, 0, 0, 0};
-    nws__liveness closing = {NWS__CLOSING, 0, 0, 0};
+    nws__liveness handshake = {.state = NWS__HANDSHAKE};
+    nws__liveness refusing = {.state = NWS__REFUSING};
+    nws__liveness closing = {.state = NWS__CLOSING};
     NWS_CHECK_EQ(nws__liveness_on_timer(&handshake, &k, 5), NWS__TIMER_HANDSHAKE_TIMEOUT);
     NWS_CHECK_EQ(nws__liveness_on_timer(&refusing, &k, 5), NWS__TIMER_ABORT);
     NWS_CHECK_EQ(nws__liveness_on_timer(&closing, &k, 5), NWS__TIMER_ABORT);
@@ -63,7 +63,24 @@ static void liveness_withoutIdleTimeoutOrHeartbeatThereIsNoTimer(void) {
     NWS_CHECK(nws__liveness_deadline(&l, &k) == UINT64_MAX);
 }
 
+/* An Engine.IO connection keeps Engine.IO's heartbeat, whatever WebSocket's is (off here):
+ * the ping at pingInterval, the close at pingTimeout after it (the suite's 300 + 200 ms). */
+static void engineio_theHeartbeatIsEngineIOsOwnOnSuchAConnection(void) {
+    nws_server_config k = config(0, 0, 0);
+    k.eio.ping_interval_ms = 300;
+    k.eio.ping_timeout_ms = 200;
+    nws__liveness l = open_at(0, 1000, 0);
+    l.eio = 1;
+    CHECK_DUE(&l, &k, 1300, NWS__TIMER_PING);
+    nws__liveness waiting = open_at(0, 1300, 1);
+    waiting.eio = 1;
+    CHECK_DUE(&waiting, &k, 1500, NWS__TIMER_PONG_TIMEOUT);
+    nws__liveness plain = open_at(0, 1000, 0);   /* the same connection without Engine.IO: no timer */
+    NWS_CHECK(nws__liveness_deadline(&plain, &k) == UINT64_MAX);
+}
+
 int main(void) {
+    NWS_RUN(engineio_theHeartbeatIsEngineIOsOwnOnSuchAConnection);
     NWS_RUN(liveness_connectionsNotOpenEndWhenTheirTimerFires);
     NWS_RUN(liveness_anIdleConnectionIsClosedAtTheIdleTimeoutNotBefore);
     NWS_RUN(rfc6455_5_5_2_aPingIsDueAtTheIntervalAndItsPongWithinTheTimeout);

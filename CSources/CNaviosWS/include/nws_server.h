@@ -51,6 +51,17 @@ typedef struct nws_page {
     size_t body_len;
 } nws_page;
 
+/* Engine.IO v4, the transport under Socket.IO, served on one path beside plain WebSocket: a
+ * request to that path speaks Engine.IO (nws_eio.h). Over WebSocket, the core answers the
+ * open, ping, pong, close and upgrade packets itself; a message packet reaches on_message
+ * without its '4', and a text send to such a connection gets one. */
+typedef struct nws_eio_config {
+    const char *path;               /* "/socket.io/" (the trailing slash optional in requests); NULL = off */
+    uint32_t ping_interval_ms;      /* the server pings this often; 0 = 25 s */
+    uint32_t ping_timeout_ms;       /* and closes when no pong comes this long after; 0 = 20 s */
+    uint64_t max_payload;           /* advertised in the open packet; 0 = 1,000,000 bytes */
+} nws_eio_config;
+
 /* The defaults a zero field of nws_server_config takes (WsEngineConfiguration's too: each has
  * its reason there). */
 enum nws_server_defaults {
@@ -60,6 +71,9 @@ enum nws_server_defaults {
     NWS_DEFAULT_CLOSE_TIMEOUT_MS = 3000,
     NWS_DEFAULT_MAX_BACKLOG = 1 << 20,          /* a few seconds of a busy chat per connection */
     NWS_DEFAULT_MAX_HEAD_BYTES = 8192,          /* browsers send 1-2 KiB, cookies included */
+    NWS_DEFAULT_EIO_PING_INTERVAL_MS = 25000,   /* Engine.IO's own defaults: what clients expect */
+    NWS_DEFAULT_EIO_PING_TIMEOUT_MS = 20000,
+    NWS_DEFAULT_EIO_MAX_PAYLOAD = 1000000,
 };
 
 typedef struct nws_server_config {
@@ -81,6 +95,7 @@ typedef struct nws_server_config {
     const nws_page *pages;          /* answered with 200 to a plain GET of their path (copied) */
     size_t page_count;
     uint32_t max_rooms_per_conn;    /* rooms one connection may be in (nws_room_join: NWS_ELIMIT); 0 = no limit */
+    nws_eio_config eio;             /* Engine.IO on a path; off when eio.path is NULL */
 } nws_server_config;
 
 /* What a callback learns of a connection as it opens. */
@@ -90,6 +105,7 @@ typedef struct nws_open_info {
     const char *protocol;           /* the subprotocol chosen, or NULL */
     size_t protocol_len;
     int loop;                       /* index of the loop thread that owns the connection */
+    int engine_io;                  /* 1 when the connection speaks Engine.IO (config.eio.path) */
 } nws_open_info;
 
 typedef struct nws_server_callbacks {
@@ -181,6 +197,9 @@ int nws_close(nws_server *s, nws_conn_id id, uint16_t code, const char *reason, 
 /* A message framed once and shared (refcounted) by every connection it is sent to. */
 typedef struct nws_msg nws_msg;
 nws_msg *nws_msg_create(int opcode, const void *data, size_t len);
+/* The same for Engine.IO connections (a text becomes a message packet). A broadcast of either
+ * reaches only the connections that speak its protocol: a room of both gets one of each. */
+nws_msg *nws_msg_create_engine_io(int opcode, const void *data, size_t len);
 void nws_msg_release(nws_msg *m);
 /* Queues m to each id (ids of closed connections are skipped). Ids are grouped by loop; each
  * loop fans out to its own connections. Returns the count of ids queued at once on this thread
