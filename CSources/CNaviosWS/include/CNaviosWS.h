@@ -6,3 +6,4 @@
 #include "nws_http.h"
 #include "nws_server.h"
 #include "nws_rooms.h"
+#include "nws_eio.h"
