@@ -34,7 +34,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run run-cluster test-docs test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-floor autobahn clean
+.PHONY: deps venv build run run-cluster test-docs test-engineio-suite test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-floor autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -104,7 +104,7 @@ $(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/asan/libnws.a
 	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------
-test: test-docs test-c test-redis-link test-swift test-interop test-gateway test-cluster test-bench-harness test-autobahn
+test: test-docs test-c test-redis-link test-swift test-interop test-engineio-suite test-gateway test-cluster test-bench-harness test-autobahn
 
 test-c: $(addprefix $(BUILD)/,$(C_TESTS))
 	@for t in $(C_TESTS); do $(BUILD)/$$t || exit 1; done
@@ -114,6 +114,12 @@ test-swift: deps
 
 test-interop: build venv
 	NAVIOS_WS_ECHO=.build/release/navios-ws-echo $(PY) -m pytest Tests/Interop -q -p no:cacheprovider
+
+# The official Engine.IO protocol suite against the core's Engine.IO echo server, when a copy
+# of the suite is present (EIO_PROTOCOL_REPO, or .suites/engine.io-protocol); skipped with the
+# reason otherwise.
+test-engineio-suite: $(BUILD)/echo_server | deps
+	Tests/SocketIO/run-official-suites.sh
 
 # The README's layout table against the tree.
 test-docs: venv

@@ -91,7 +91,8 @@ static int slot_alloc(nws_loop *loop, uint32_t *slot) {
     return 0;
 }
 
-nws_conn *nws__conn_accepted(nws_loop *loop, int fd) {
+/* A connection in a new slot, with a new generation. */
+static nws_conn *conn_new(nws_loop *loop, int fd) {
     uint32_t slot;
     nws_conn *c = NULL;
     if (loop->stopping || slot_alloc(loop, &slot) != 0) return NULL;
@@ -109,6 +110,16 @@ nws_conn *nws__conn_accepted(nws_loop *loop, int fd) {
     c->last_in_ms = loop->now_ms;
     set_slot(loop, slot, c);
     loop->conn_count++;
+    return c;
+}
+
+nws_conn *nws__conn_new_virtual(nws_loop *loop) {
+    return conn_new(loop, -1);
+}
+
+nws_conn *nws__conn_accepted(nws_loop *loop, int fd) {
+    nws_conn *c = conn_new(loop, fd);
+    if (c == NULL) return NULL;
     count(&loop->stats.accepted, 1);
     nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->handshake_timeout_ms);
     if (loop->backend->conn_added(loop, c) != 0) {
@@ -173,19 +184,38 @@ void nws__conn_close_overflowed(nws_loop *loop, nws_conn *c) {
     nws__conn_close(loop, c, NWS_CLOSE_POLICY, "send queue over its limit", 25);
 }
 
+/* A send to an Engine.IO connection: a text is a message packet; a long-polling session's go
+ * to its carrier once it has one, else wait for a GET. Out of line: see queue_message_packet. */
+__attribute__((noinline)) static int send_engine_io(nws_loop *loop, nws_conn *c, int opcode, const void *data,
+                                                    size_t len) {
+    if (c->eio == NWS__EIO_POLLING) {
+        nws__eio_session *s = c->session;
+        if (s == NULL) return NWS_ECLOSED;
+        if (!s->upgraded || s->carrier == NULL) return nws__eio_session_send(loop, c, opcode, data, len);
+        c = s->carrier;
+    }
+    return opcode == NWS_OP_TEXT ? queue_message_packet(loop, c, data, len) : queue_frame(loop, c, opcode, data, len);
+}
+
 int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags) {
     if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX - 1) return NWS_ETOOBIG;
     int rc = admit(loop, c, len, flags);
     if (rc != 0) return rc;
-    if (__builtin_expect(c->eio, 0) && opcode == NWS_OP_TEXT) return queue_message_packet(loop, c, data, len);
+    if (__builtin_expect(c->eio != 0, 0)) return send_engine_io(loop, c, opcode, data, len);
     return queue_frame(loop, c, opcode, data, len);
 }
 
 int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags) {
     /* A message framed for the other protocol is not this connection's. */
-    if (m->buf.engine_io != c->eio) return NWS_EINVAL;
+    if (m->buf.engine_io != (c->eio != 0)) return NWS_EINVAL;
     int rc = admit(loop, c, m->buf.len, flags);
     if (rc != 0) return rc;
+    if (__builtin_expect(c->eio == NWS__EIO_POLLING, 0)) {
+        nws__eio_session *s = c->session;
+        if (s == NULL) return NWS_ECLOSED;
+        if (!s->upgraded || s->carrier == NULL) return nws__eio_session_send_msg(loop, c, m);
+        c = s->carrier;
+    }
     rc = nws__sendq_append_shared(loop, c, &m->buf);
     if (rc != 0) return rc;
     count(&loop->stats.messages_out, 1);
@@ -197,6 +227,7 @@ int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags) 
 /* ---- closing ---- */
 
 static void report_close(nws_loop *loop, nws_conn *c, uint16_t code, const uint8_t *reason, size_t len) {
+    if (c->eio == NWS__EIO_CARRIER) nws__eio_carrier_closed(loop, c, code, reason, len);   /* never opened itself */
     if (!c->opened) return;
     c->opened = 0;
     /* Closing from now on, whichever side began: nothing is queued to it any more (on_close runs
@@ -209,8 +240,21 @@ static void report_close(nws_loop *loop, nws_conn *c, uint16_t code, const uint8
     nws__rooms_leave_all(loop, c);
 }
 
+/* The end of a long-polling session: its GET and carrier are told, then the application. */
+static void end_session(nws_loop *loop, nws_conn *c, uint16_t code, const uint8_t *reason, size_t len) {
+    nws__eio_session_closing(loop, c);
+    report_close(loop, c, code, reason, len);
+    c->dead = 1;
+    nws__wheel_cancel(&loop->wheel, &c->timer);
+    nws__loop_bury(loop, c);   /* no socket: nothing for a backend to stop */
+}
+
 void nws__conn_abort(nws_loop *loop, nws_conn *c, uint16_t reported_code) {
     if (c->dead) return;
+    if (c->eio == NWS__EIO_POLLING) {
+        end_session(loop, c, reported_code ? reported_code : NWS_CLOSE_ABNORMAL, NULL, 0);
+        return;
+    }
     report_close(loop, c, reported_code ? reported_code : NWS_CLOSE_ABNORMAL, NULL, 0);
     c->dead = 1;
     nws__wheel_cancel(&loop->wheel, &c->timer);
@@ -232,6 +276,10 @@ static void send_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *r
 
 void nws__conn_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *reason, size_t len) {
     if (c->dead || c->close_sent) return;
+    if (c->eio == NWS__EIO_POLLING) {
+        end_session(loop, c, code ? code : NWS_CLOSE_NORMAL, (const uint8_t *)reason, len);
+        return;
+    }
     if (c->state != NWS__OPEN && c->state != NWS__CLOSING) {
         nws__conn_abort(loop, c, code);
         return;
@@ -384,7 +432,8 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
     case NWS__TIMER_PING:
         c->awaiting_pong = 1;
         c->ping_sent_ms = loop->now_ms;
-        if (c->eio) queue_frame(loop, c, NWS_OP_TEXT, "2", 1);   /* Engine.IO's ping packet */
+        if (c->eio == NWS__EIO_POLLING) nws__eio_session_packet(loop, c, '2');   /* to its GET or carrier */
+        else if (c->eio) queue_frame(loop, c, NWS_OP_TEXT, "2", 1);              /* Engine.IO's ping packet */
         else queue_frame(loop, c, NWS_OP_PING, NULL, 0);
         break;
     case NWS__TIMER_REARM:
@@ -396,6 +445,7 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
 /* ---- freeing ---- */
 
 void nws__conn_free(nws_loop *loop, nws_conn *c) {
+    if (c->session) nws__eio_conn_gone(loop, c);
     nws__wheel_cancel(&loop->wheel, &c->timer);
     nws__sendq_clear(loop, c);
     nws__rooms_leave_all(loop, c);

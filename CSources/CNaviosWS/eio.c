@@ -1,17 +1,23 @@
 /*
- * eio.c — Engine.IO v4 sessions over WebSocket (nws_eio.h has the packets).
+ * eio.c — Engine.IO v4 requests, and sessions over WebSocket (nws_eio.h has the packets).
  *
- * A request to config.eio.path is checked as the protocol says: what is not a new WebSocket
- * session gets the protocol's 400 and its JSON body, which clients read. An open session's
- * first frame is its open packet; after that each text frame is one packet: a message packet
- * reaches on_message without its '4', and ping, pong, close, upgrade and noop are answered
+ * A request to config.eio.path is checked as the protocol says: what is wrong gets the
+ * protocol's 400 and its JSON body, which clients read. A request without a session id opens a
+ * session: over WebSocket the connection is the session; over long-polling it gets a
+ * connection with no socket (eio_polling.c). A request with one is for that session: on another
+ * loop it moves there first (handoff.c); a GET or POST is long-polling, a WebSocket is the
+ * carrier that probes and then takes the session over.
+ *
+ * Over WebSocket each text frame is one packet: a message packet reaches on_message without
+ * its '4' (a carrier's as its session's), and ping, pong, close, upgrade and noop are answered
  * here. Binary frames are binary messages. The heartbeat (the server's "2", the client's "3")
- * runs on the connection's timer (liveness.c); sends get their '4' in conn.c.
+ * runs on the session's timer (liveness.c); sends get their '4' in conn.c.
  */
 #include "internal.h"
 #include "nws_eio.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The length of a path without its trailing slash: "/socket.io/" and "/socket.io" are one. */
@@ -28,6 +34,29 @@ int nws__eio_is_request(const nws_loop *loop, const nws_http_request *req) {
     return want == got && memcmp(path, req->target, want) == 0;
 }
 
+static void query_of(const nws_http_request *req, nws_eio_query *q) {
+    const char *query = memchr(req->target, '?', req->target_len);
+    size_t query_len = query ? (size_t)(req->target + req->target_len - query - 1) : 0;
+    nws_eio_parse_query(query ? query + 1 : "", query_len, q);
+}
+
+static int is_post(const nws_http_request *req) {
+    return req->method_len == 4 && memcmp(req->method, "POST", 4) == 0;
+}
+
+long nws__eio_body_wanted(const nws_loop *loop, const nws_http_request *req) {
+    if (!is_post(req) || !nws__eio_is_request(loop, req)) return 0;
+    const nws_http_header *length = nws_http_find(req, "content-length");
+    if (length == NULL) return 0;
+    uint64_t n = 0;
+    for (size_t i = 0; i < length->value_len; i++) {
+        char d = length->value[i];
+        if (d < '0' || d > '9' || n > cfg(loop)->eio.max_payload) return -1;
+        n = n * 10 + (uint64_t)(d - '0');
+    }
+    return n > cfg(loop)->eio.max_payload ? -1 : (long)n;
+}
+
 /* The protocol's error answer: 400 with {"code":N,"message":"..."} as JSON. */
 static void refuse(nws_loop *loop, nws_conn *c, int error) {
     char body[96];
@@ -35,36 +64,126 @@ static void refuse(nws_loop *loop, nws_conn *c, int error) {
     nws__upgrade_answer(loop, c, 400, "application/json", body, n > 0 ? (size_t)n : 0);
 }
 
-int nws__eio_refuse_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, int websocket_upgrade) {
-    const char *query = memchr(req->target, '?', req->target_len);
-    size_t query_len = query ? (size_t)(req->target + req->target_len - query - 1) : 0;
+/* The open packet of session `id`: upgrades ["websocket"] when it began on long-polling. */
+static int open_packet(nws_loop *loop, nws_conn_id id, int polling, char *out, size_t cap) {
+    const nws_eio_config *k = &cfg(loop)->eio;
+    char sid[NWS_EIO_SID_LEN + 1];
+    if (nws_eio_sid_encode(id, loop->server->eio_secret, sid) != 0) return NWS_ESYS;
+    return nws_eio_open_packet(out, cap, sid, NWS_EIO_SID_LEN, polling, k->ping_interval_ms, k->ping_timeout_ms,
+                               k->max_payload);
+}
+
+/* A long-polling handshake: the session opens, and this GET is answered with its open packet. */
+static void open_polling_session(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
+    nws_conn *owner = nws__eio_session_open(loop, c, req);
+    if (owner == NULL) return;   /* refused by the application, answered there */
+    char open[256];
+    int n = open_packet(loop, conn_id(loop, owner), 1, open, sizeof open);
+    if (n < 0) {
+        nws__upgrade_refuse(loop, c, 500, NULL);
+        nws__conn_close(loop, owner, NWS_CLOSE_INTERNAL_ERROR, NULL, 0);
+        return;
+    }
+    nws__upgrade_answer(loop, c, 200, "text/plain; charset=UTF-8", open, (size_t)n);
+}
+
+int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_t head_len, int websocket_upgrade) {
     nws_eio_query q;
-    nws_eio_parse_query(query ? query + 1 : "", query_len, &q);
+    query_of(req, &q);
     int error = NWS_EIO_BAD_REQUEST;
     int rc = nws_eio_classify(req->method, req->method_len, &q, websocket_upgrade, &error);
-    if (rc == 0 && q.transport == NWS_EIO_WEBSOCKET) return 0;   /* a new session over WebSocket */
-    /* A session lives as long as its WebSocket: no sid names one (HTTP long-polling, which
-     * would keep sessions between requests, is not served). */
-    if (rc == 1) error = NWS_EIO_SESSION_UNKNOWN;
-    else if (rc == 0) error = NWS_EIO_TRANSPORT_UNKNOWN;
-    refuse(loop, c, error);
-    return 1;
+    if (rc < 0) {
+        refuse(loop, c, error);
+        return NWS__EIO_ANSWERED;
+    }
+    if (rc == 0) {
+        if (q.transport == NWS_EIO_WEBSOCKET) return NWS__EIO_NEW_WEBSOCKET;
+        open_polling_session(loop, c, req);
+        return NWS__EIO_ANSWERED;
+    }
+    uint64_t id;
+    if (nws_eio_sid_decode(q.sid, q.sid_len, loop->server->eio_secret, &id) != 0 ||
+        nws_conn_loop(id) >= loop->server->loop_count) {
+        refuse(loop, c, NWS_EIO_SESSION_UNKNOWN);
+        return NWS__EIO_ANSWERED;
+    }
+    if (nws_conn_loop(id) != loop->index) {
+        nws__conn_handoff(loop, c, nws_conn_loop(id));
+        return NWS__EIO_ANSWERED;
+    }
+    nws_conn *owner = nws__loop_conn(loop, id);
+    /* A session whose pong is overdue is over, even if its timer has not fired yet. */
+    if (owner != NULL && owner->state == NWS__OPEN && owner->awaiting_pong &&
+        loop->now_ms - owner->ping_sent_ms >= cfg(loop)->eio.ping_timeout_ms)
+        nws__conn_on_timer(loop, owner);
+    if (owner == NULL || owner->state != NWS__OPEN) {
+        refuse(loop, c, NWS_EIO_SESSION_UNKNOWN);
+        return NWS__EIO_ANSWERED;
+    }
+    nws__eio_session *s = owner->session;
+    /* A WebSocket for a session that another one probes or carries already is taken, then
+     * closed, as Engine.IO servers do (clients expect the upgrade to succeed). */
+    if (q.transport == NWS_EIO_WEBSOCKET && s != NULL && (s->upgraded || s->carrier != NULL))
+        return NWS__EIO_SPARE_CARRIER;
+    /* A session that began on WebSocket, or that a WebSocket carries now, takes no request. */
+    if (owner->eio != NWS__EIO_POLLING || s == NULL || s->upgraded) {
+        refuse(loop, c, NWS_EIO_BAD_REQUEST);
+        return NWS__EIO_ANSWERED;
+    }
+    owner->last_in_ms = loop->now_ms;
+    if (q.transport == NWS_EIO_WEBSOCKET) {
+        c->session = s;
+        s->carrier = c;
+        return NWS__EIO_NEW_CARRIER;
+    }
+    if (is_post(req)) {
+        long body = nws__eio_body_wanted(loop, req);
+        nws__eio_session_post(loop, c, s, (const uint8_t *)c->http + head_len, body > 0 ? (size_t)body : 0);
+    } else {
+        nws__eio_session_get(loop, c, s);
+    }
+    return NWS__EIO_ANSWERED;
 }
 
 int nws__eio_opened(nws_loop *loop, nws_conn *c) {
-    const nws_eio_config *k = &cfg(loop)->eio;
-    char sid[NWS_EIO_SID_LEN + 1];
     char open[256];
-    if (nws_eio_new_sid(sid) != 0) return NWS_ESYS;
-    int n = nws_eio_open_packet(open, sizeof open, sid, NWS_EIO_SID_LEN, 0, k->ping_interval_ms, k->ping_timeout_ms,
-                                k->max_payload);
-    if (n < 0) return n;
-    return nws__conn_queue(loop, c, NWS_OP_TEXT, open, (size_t)n);
+    int n = open_packet(loop, conn_id(loop, c), 0, open, sizeof open);
+    return n < 0 ? n : nws__conn_queue(loop, c, NWS_OP_TEXT, open, (size_t)n);
+}
+
+/* The connection whose messages these are: a carrier's are its session's. */
+static nws_conn *session_of(nws_conn *c) {
+    return c->eio == NWS__EIO_CARRIER && c->session ? c->session->owner : c;
+}
+
+/* What a carrier's packets do before the upgrade: answer the probe, release the waiting GET,
+ * and at "5" take the session over. Returns 1 when the packet was one of those. */
+static int probe_packet(nws_loop *loop, nws_conn *c, const nws_eio_packet *p) {
+    nws__eio_session *s = c->session;
+    if (s == NULL || s->upgraded) return 0;
+    if (p->type == NWS_EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {
+        nws__conn_queue(loop, c, NWS_OP_TEXT, "3probe", 6);
+        /* The waiting GET returns with a noop, so that the client stops polling. */
+        nws__eio_session_packet(loop, s->owner, NWS_EIO_NOOP);
+        return 1;
+    }
+    if (p->type == NWS_EIO_UPGRADE) {
+        nws__eio_session_upgraded(loop, s);
+        return 1;
+    }
+    /* Anything else before the upgrade: the probe failed. */
+    nws__conn_fail(loop, c, NWS_EPROTO);
+    return 1;
 }
 
 void nws__eio_input(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
+    nws_conn *session = session_of(c);
     if (opcode == NWS_OP_BINARY) {
-        nws__conn_deliver(loop, c, opcode, data, len);
+        if (c->eio == NWS__EIO_CARRIER && !(c->session && c->session->upgraded)) {
+            nws__conn_fail(loop, c, NWS_EPROTO);
+            return;
+        }
+        nws__conn_deliver(loop, session, opcode, data, len);
         return;
     }
     nws_eio_packet p;
@@ -72,12 +191,13 @@ void nws__eio_input(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data
         nws__conn_fail(loop, c, NWS_EPROTO);
         return;
     }
+    if (c->eio == NWS__EIO_CARRIER && probe_packet(loop, c, &p)) return;
     switch (p.type) {
     case NWS_EIO_MESSAGE:
-        nws__conn_deliver(loop, c, NWS_OP_TEXT, p.data, p.len);
+        nws__conn_deliver(loop, session, NWS_OP_TEXT, p.data, p.len);
         break;
     case NWS_EIO_PONG:
-        nws__conn_pong(loop, c);
+        nws__conn_pong(loop, session);
         break;
     case NWS_EIO_PING: {
         /* A client pings only to probe a transport ("2probe"): answered in kind. */

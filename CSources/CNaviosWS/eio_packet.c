@@ -5,7 +5,9 @@
 #include "nws_eio.h"
 #include "nws_error.h"
 
-#include <openssl/rand.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -184,17 +186,55 @@ int nws_eio_open_packet(char *out, size_t cap, const char *sid, size_t sid_len, 
     return n < 0 || (size_t)n >= cap ? NWS_EINVAL : n;
 }
 
-int nws_eio_new_sid(char out[NWS_EIO_SID_LEN + 1]) {
-    static const char URL_SAFE[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    uint8_t random[NWS_EIO_SID_LEN * 3 / 4];
-    if (RAND_bytes(random, sizeof random) != 1) return NWS_ESYS;
-    for (size_t i = 0, o = 0; i < sizeof random; i += 3) {
-        uint32_t v = (uint32_t)random[i] << 16 | (uint32_t)random[i + 1] << 8 | random[i + 2];
+static const char URL_SAFE[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* The first 16 bytes of HMAC-SHA256(secret, the id's 8 bytes). */
+static int sid_tag(const uint8_t id_bytes[8], const uint8_t secret[NWS_EIO_SECRET_LEN], uint8_t tag[16]) {
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned mac_len = 0;
+    if (HMAC(EVP_sha256(), secret, NWS_EIO_SECRET_LEN, id_bytes, 8, mac, &mac_len) == NULL || mac_len < 16)
+        return NWS_ESYS;
+    memcpy(tag, mac, 16);
+    return 0;
+}
+
+int nws_eio_sid_encode(uint64_t id, const uint8_t secret[NWS_EIO_SECRET_LEN], char out[NWS_EIO_SID_LEN + 1]) {
+    uint8_t raw[24];
+    for (int i = 0; i < 8; i++) raw[i] = (uint8_t)(id >> (56 - 8 * i));
+    if (sid_tag(raw, secret, raw + 8) != 0) return NWS_ESYS;
+    for (size_t i = 0, o = 0; i < sizeof raw; i += 3) {
+        uint32_t v = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
         out[o++] = URL_SAFE[v >> 18];
         out[o++] = URL_SAFE[v >> 12 & 63];
         out[o++] = URL_SAFE[v >> 6 & 63];
         out[o++] = URL_SAFE[v & 63];
     }
     out[NWS_EIO_SID_LEN] = '\0';
+    return 0;
+}
+
+static int url_safe_value(char c) {
+    const char *at = c ? strchr(URL_SAFE, c) : NULL;
+    return at ? (int)(at - URL_SAFE) : -1;
+}
+
+int nws_eio_sid_decode(const char *sid, size_t len, const uint8_t secret[NWS_EIO_SECRET_LEN], uint64_t *id) {
+    if (len != NWS_EIO_SID_LEN) return NWS_EPROTO;
+    uint8_t raw[24], tag[16];
+    for (size_t i = 0, o = 0; i < len; i += 4) {
+        uint32_t v = 0;
+        for (int k = 0; k < 4; k++) {
+            int d = url_safe_value(sid[i + k]);
+            if (d < 0) return NWS_EPROTO;
+            v = v << 6 | (uint32_t)d;
+        }
+        raw[o++] = (uint8_t)(v >> 16);
+        raw[o++] = (uint8_t)(v >> 8);
+        raw[o++] = (uint8_t)v;
+    }
+    if (sid_tag(raw, secret, tag) != 0 || CRYPTO_memcmp(tag, raw + 8, 16) != 0) return NWS_EPROTO;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = v << 8 | raw[i];
+    *id = v;
     return 0;
 }

@@ -91,6 +91,7 @@ enum nws__conn_state {
     NWS__REFUSING,        /* an HTTP error answer is being sent; then close */
     NWS__OPEN,
     NWS__CLOSING,         /* a close frame was sent or received; no more messages either way */
+    NWS__POLL_WAIT,       /* an Engine.IO long-polling GET, waiting for its session's packets (eio_polling.c) */
 };
 
 /* A backend keeps its state of a connection in nws_conn.io, bytes only its file reads. In place
@@ -116,7 +117,8 @@ struct nws_conn {
     uint8_t opened;           /* on_open was called: on_close is owed */
     uint8_t discard_input;    /* after a protocol error: input is read and dropped */
     uint8_t first_seg_busy;   /* first_seg is in the send queue */
-    uint8_t eio;              /* speaks Engine.IO (eio.c): NWS__EIO_WEBSOCKET, or 0 */
+    uint8_t eio;              /* speaks Engine.IO (eio.c): enum nws__eio_kind, or 0 */
+    uint8_t handoff;          /* moving to loop handoff - 1 (handoff.c); 0: staying */
     uint32_t mark;            /* the last broadcast that reached it: each one at most once */
     uint32_t http_prev;       /* the request's (see http below): here it fills what was padding */
     nws__seg *head, *tail;
@@ -137,6 +139,7 @@ struct nws_conn {
     uint8_t *message;         /* a fragmented or split message being reassembled */
     uint64_t message_len, message_cap;
     nws_decoder decoder;
+    struct nws__eio_session *session;   /* a long-polling session's state, shared with its GET and its WebSocket */
 };
 
 /* ---- rooms: a chained hash table of named rooms (rooms.c) ---- */
@@ -246,6 +249,7 @@ struct nws_server {
     char *host_copy;
     char *health_copy;
     char *eio_path_copy;
+    uint8_t eio_secret[32];       /* signs Engine.IO session ids (nws_eio_sid_encode) */
     nws_page *page_copies;        /* config.pages, owned */
     /* Held by a loop while it changes its rooms or its slot table, and by any other thread
      * while it reads them (rooms.c): a loop reads its own without it. */
@@ -302,6 +306,8 @@ void nws__loop_bury(nws_loop *loop, nws_conn *c);
 
 /* ---- conn.c: the protocol, backend-independent ---- */
 nws_conn *nws__conn_accepted(nws_loop *loop, int fd);   /* NULL when refused (limits) */
+/* A connection with no socket (a long-polling session): a slot and an id; NULL when none is left. */
+nws_conn *nws__conn_new_virtual(nws_loop *loop);
 void nws__conn_on_data(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
 void nws__conn_on_eof(nws_loop *loop, nws_conn *c);
 void nws__conn_on_timer(nws_loop *loop, nws_conn *c);
@@ -327,17 +333,69 @@ void nws__conn_mark_dirty(nws_loop *loop, nws_conn *c);
 void nws__conn_opened(nws_loop *loop, nws_conn *c);
 void nws__conn_frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
 
-/* ---- eio.c: Engine.IO over WebSocket ---- */
-enum { NWS__EIO_WEBSOCKET = 1 };
+/* ---- eio.c, eio_polling.c: Engine.IO ---- */
+enum nws__eio_kind {
+    NWS__EIO_WEBSOCKET = 1,   /* a session that began on WebSocket: the connection is the session */
+    NWS__EIO_POLLING,         /* a session that began on long-polling: a connection with no socket */
+    NWS__EIO_CARRIER,         /* a WebSocket probing for a polling session, then carrying it */
+};
+/* A session that began on long-polling: its GET, its WebSocket, what waits for a GET. */
+typedef struct nws__eio_session {
+    nws_conn *owner;          /* the session's connection (no socket): its id is the session's */
+    nws_conn *poll;           /* a GET waiting for packets, or NULL */
+    nws_conn *carrier;        /* the WebSocket that probes (then carries) the session, or NULL */
+    uint8_t upgraded;         /* the carrier sent "5": every packet goes over it from now on */
+    uint8_t client_closed;    /* the client sent "1": a waiting GET is released with a noop */
+    uint8_t *out;             /* packets waiting for a GET, joined by 0x1e */
+    size_t out_len, out_cap;
+} nws__eio_session;
+
 /* Whether the request is for config.eio.path: then eio.c answers it. */
 int nws__eio_is_request(const nws_loop *loop, const nws_http_request *req);
-/* An Engine.IO request that is not a valid new WebSocket session is answered here (the
- * protocol's 400 and its JSON body); returns 1 when answered, 0 when the upgrade goes on. */
-int nws__eio_refuse_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, int websocket_upgrade);
-/* The upgrade of an Engine.IO session is done: its open packet goes out first. */
+/* What an Engine.IO request becomes: answered here (a refusal, a long-polling GET or POST,
+ * a handshake over polling, or a move to the loop of the session it names), a new session over
+ * WebSocket, or the WebSocket that will carry a polling session. `head_len` ends the head
+ * in c->http; a POST's body follows it. */
+enum { NWS__EIO_ANSWERED, NWS__EIO_NEW_WEBSOCKET, NWS__EIO_NEW_CARRIER, NWS__EIO_SPARE_CARRIER };
+int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_t head_len, int websocket_upgrade);
+/* The upgrade of an Engine.IO connection is done: a new session's open packet goes out first. */
 int nws__eio_opened(nws_loop *loop, nws_conn *c);
 /* A whole message of an Engine.IO connection: a packet. */
 void nws__eio_input(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len);
+/* The bytes of a POST the request still waits for (its Content-Length), 0 when none. Over
+ * config.eio.max_payload: -1 (the request is refused with 413). */
+long nws__eio_body_wanted(const nws_loop *loop, const nws_http_request *req);
+
+/* eio_polling.c: sessions with no socket of their own. */
+/* A long-polling handshake: the application's say (origin, on_upgrade), then the session's
+ * connection, opened and told (on_open); NULL when refused (`get` is answered then). */
+nws_conn *nws__eio_session_open(nws_loop *loop, nws_conn *get, const nws_http_request *req);
+void nws__eio_session_get(nws_loop *loop, nws_conn *get, nws__eio_session *s);
+void nws__eio_session_post(nws_loop *loop, nws_conn *post, nws__eio_session *s, const uint8_t *body, size_t len);
+/* A send, a shared message, a packet of the core (ping, noop) for a session with no socket. */
+int nws__eio_session_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len);
+int nws__eio_session_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m);
+void nws__eio_session_packet(nws_loop *loop, nws_conn *c, char type);
+/* Answers a waiting GET with what is queued (the end of an iteration, like a flush). */
+void nws__eio_session_flush(nws_loop *loop, nws_conn *c);
+/* The carrier's probe is done ("5"): what waited for a GET goes over the WebSocket. */
+void nws__eio_session_upgraded(nws_loop *loop, nws__eio_session *s);
+/* A session closes: its waiting GET returns ("1", or a noop when the client asked), its
+ * carrier is closed. */
+void nws__eio_session_closing(nws_loop *loop, nws_conn *owner);
+/* A carrier stops: after the upgrade its session closes with it. */
+void nws__eio_carrier_closed(nws_loop *loop, nws_conn *carrier, uint16_t code, const uint8_t *reason, size_t len);
+/* A connection is freed: a session's own (its state goes too), its GET's, or its carrier's. */
+void nws__eio_conn_gone(nws_loop *loop, nws_conn *c);
+
+/* ---- handoff.c: a request for a session on another loop moves there ---- */
+/* Stops reading c, and once its backend is done with it gives its socket and the bytes read
+ * so far to loop `to`, which carries on as if it had accepted it. */
+void nws__conn_handoff(nws_loop *loop, nws_conn *c, int to);
+/* Backends: the socket of a torn-down connection (closed, or handed to another loop), and
+ * bytes that arrived for a connection being handed off. */
+void nws__conn_release_fd(nws_loop *loop, nws_conn *c);
+void nws__conn_handoff_keep(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len);
 
 /* ---- liveness.c: what a connection's timer means (pure functions) ---- */
 typedef struct nws__liveness {   /* what the decisions read of a connection */
@@ -345,7 +403,7 @@ typedef struct nws__liveness {   /* what the decisions read of a connection */
     uint8_t awaiting_pong;
     uint64_t last_in_ms;
     uint64_t ping_sent_ms;
-    uint8_t eio;                 /* Engine.IO's heartbeat (config.eio) instead of WebSocket's */
+    uint8_t eio;                 /* enum nws__eio_kind: Engine.IO's heartbeat (config.eio), or none for a carrier */
 } nws__liveness;
 
 typedef enum nws__timer_action {

@@ -9,7 +9,8 @@
 /* The heartbeat a connection keeps: Engine.IO's (always on: the protocol has one) or
  * WebSocket's (when configured). */
 static void heartbeat(const nws__liveness *l, const nws_server_config *k, uint32_t *interval, uint32_t *timeout) {
-    *interval = l->eio ? k->eio.ping_interval_ms : k->ping_interval_ms;
+    /* A carrier's session keeps the heartbeat: the carrier keeps none of its own. */
+    *interval = l->eio == NWS__EIO_CARRIER ? 0 : l->eio ? k->eio.ping_interval_ms : k->ping_interval_ms;
     *timeout = l->eio ? k->eio.ping_timeout_ms : k->pong_timeout_ms;
 }
 

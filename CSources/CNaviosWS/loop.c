@@ -45,7 +45,9 @@ void nws__loop_flush_dirty(nws_loop *loop) {
         nws_conn *c = loop->dirty;
         loop->dirty = c->dirty_next;
         c->dirty = 0;
-        if (!c->dead) loop->backend->flush(loop, c);
+        if (c->dead) continue;
+        if (c->eio == NWS__EIO_POLLING) nws__eio_session_flush(loop, c);   /* no socket: to its waiting GET */
+        else loop->backend->flush(loop, c);
     }
 }
 

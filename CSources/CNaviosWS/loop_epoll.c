@@ -103,9 +103,8 @@ static void ep_shutdown_write(nws_loop *loop, nws_conn *c) {
 }
 
 static void ep_teardown(nws_loop *loop, nws_conn *c) {
-    epoll_ctl(epfd_of(loop), EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
-    c->fd = -1;
+    if (c->fd >= 0) epoll_ctl(epfd_of(loop), EPOLL_CTL_DEL, c->fd, NULL);
+    nws__conn_release_fd(loop, c);   /* closed, or handed to another loop (handoff.c) */
     nws__loop_bury(loop, c);
 }
 

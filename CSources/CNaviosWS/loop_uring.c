@@ -291,8 +291,7 @@ static void ur_shutdown_write(nws_loop *loop, nws_conn *c) {
  * one already buried (several completion paths may ask). */
 static void release_if_idle(nws_loop *loop, nws_conn *c) {
     if (!c->dead || UC(c)->inflight > 0 || c->fd < 0) return;
-    close(c->fd);
-    c->fd = -1;
+    nws__conn_release_fd(loop, c);   /* closed, or handed to another loop (handoff.c) */
     nws__loop_bury(loop, c);
 }
 
@@ -318,7 +317,9 @@ static void on_recv(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
     if (!more) UC(c)->inflight--;
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-        if (cqe->res > 0 && !c->dead) nws__conn_on_data(loop, c, u->bufs + (size_t)bid * BUF_SIZE, (size_t)cqe->res);
+        uint8_t *data = u->bufs + (size_t)bid * BUF_SIZE;
+        if (cqe->res > 0 && !c->dead) nws__conn_on_data(loop, c, data, (size_t)cqe->res);
+        else if (cqe->res > 0 && c->handoff) nws__conn_handoff_keep(loop, c, data, (size_t)cqe->res);   /* it moves with them */
         recycle_buffer(u, bid);
     }
     if (c->dead) {

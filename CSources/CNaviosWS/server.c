@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
+#include <openssl/rand.h>
+
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -77,6 +79,10 @@ int nws_server_create(const nws_server_config *config, const nws_server_callback
     s->config.host = s->host_copy;
     s->config.health_path = s->health_copy;
     s->config.eio.path = s->eio_path_copy;
+    if (RAND_bytes(s->eio_secret, sizeof s->eio_secret) != 1) {
+        nws_server_destroy(s);
+        return NWS_ESYS;
+    }
     if (copy_pages(s, config) != 0) {
         nws_server_destroy(s);
         return NWS_ENOMEM;

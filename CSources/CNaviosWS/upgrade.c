@@ -7,6 +7,7 @@
  */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,12 +77,17 @@ static int serve_page(nws_loop *loop, nws_conn *c, const nws_http_request *req) 
 }
 
 /* A complete request head is in c->http[0..head_len). Returns 1 when the connection is open. */
-static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
+static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_t head_len) {
     nws_upgrade up;
     int status = nws_handshake_check(req, &up);
-    /* 426: no WebSocket upgrade was asked for. */
-    int engine_io = nws__eio_is_request(loop, req);
-    if (engine_io && nws__eio_refuse_request(loop, c, req, status != 426)) return 0;
+    int engine_io = nws__eio_is_request(loop, req), carrier = 0;
+    if (engine_io) {
+        const nws_http_header *asked = nws_http_find(req, "upgrade");
+        int websocket = asked != NULL && nws_http_list_has(asked->value, asked->value_len, "websocket");
+        int kind = nws__eio_request(loop, c, req, head_len, websocket);
+        if (kind == NWS__EIO_ANSWERED) return 0;
+        carrier = kind == NWS__EIO_NEW_CARRIER || kind == NWS__EIO_SPARE_CARRIER;
+    }
     if (status == 426 && is_health_request(loop, req)) {
         nws__upgrade_refuse(loop, c, 200, "ok\n");
         return 0;
@@ -103,7 +109,8 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
     }
     const char *protocol = NULL;
     size_t protocol_len = 0;
-    if (cb->on_upgrade) {
+    /* A carrier's session was the application's to refuse when it opened. */
+    if (cb->on_upgrade && !carrier) {
         status = cb->on_upgrade(cb->ctx, req, &up, &protocol, &protocol_len);
         if (status != 0) {
             nws__upgrade_refuse(loop, c, status, NULL);
@@ -117,8 +124,17 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
         return 0;
     }
     nws__conn_mark_dirty(loop, c);
-    if (engine_io) c->eio = NWS__EIO_WEBSOCKET;   /* before its timer is set: Engine.IO's heartbeat */
+    /* Before its timer is set: Engine.IO's heartbeat, or none for a carrier (its session's). */
+    if (engine_io) c->eio = carrier ? NWS__EIO_CARRIER : NWS__EIO_WEBSOCKET;
     nws__conn_opened(loop, c);
+    if (carrier) {
+        /* Not a connection of the application's: its session is. A spare one (its session has
+         * a carrier already) is closed at once. */
+        c->opened = 0;
+        nws__stat_sub(&loop->stats.open, 1);
+        if (c->session == NULL) nws__conn_close(loop, c, NWS_CLOSE_NORMAL, NULL, 0);
+        return 1;
+    }
     /* An Engine.IO session's open packet is its first frame, before anything on_open sends. */
     if (engine_io && nws__eio_opened(loop, c) != 0) {
         nws__conn_abort(loop, c, 0);
@@ -131,39 +147,77 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
     return c->state == NWS__OPEN || c->state == NWS__CLOSING;
 }
 
+/* c->http_prev when the head is whole and a POST's body is still coming (the parser's resume
+ * point is not needed any more). */
+#define HEAD_DONE UINT32_MAX
+
+static int grow(nws_conn *c, size_t need, size_t limit) {
+    if (need <= c->http_cap) return 0;
+    size_t cap = c->http_cap ? c->http_cap : HTTP_BUF_START;
+    while (cap < need) cap *= 2;
+    if (cap > limit) cap = limit;
+    char *p = realloc(c->http, cap);
+    if (p == NULL) return NWS_ENOMEM;
+    c->http = p;
+    c->http_cap = (uint32_t)cap;
+    return 0;
+}
+
 void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
     const nws_server_config *k = cfg(loop);
-    /* Room for one byte over the limit, so the parser can tell "over" from "exactly at". */
+    nws_http_request req;
+    int status = 0, rc;
+    /* Room for one byte over the limit, so the parser can tell "over" from "exactly at"; a POST
+     * to Engine.IO's path takes its body as well (up to eio.max_payload) once its head is whole. */
     size_t limit = k->http.max_head_bytes + 1;
+    if (c->http_prev == HEAD_DONE) {
+        rc = nws_http_parse(c->http, c->http_len, 0, &k->http, &req, &status);
+        limit = (size_t)rc + (size_t)nws__eio_body_wanted(loop, &req);
+    }
     size_t take = len < limit - c->http_len ? len : limit - c->http_len;
-    if (c->http_len + take > c->http_cap) {
-        size_t cap = c->http_cap ? c->http_cap : HTTP_BUF_START;
-        while (cap < c->http_len + take) cap *= 2;
-        if (cap > limit) cap = limit;
-        char *p = realloc(c->http, cap);
-        if (p == NULL) {
-            nws__conn_abort(loop, c, 0);
-            return;
-        }
-        c->http = p;
-        c->http_cap = (uint32_t)cap;
+    if (grow(c, c->http_len + take, limit) != 0) {
+        nws__conn_abort(loop, c, 0);
+        return;
     }
     memcpy(c->http + c->http_len, data, take);
     c->http_len += (uint32_t)take;
-    nws_http_request req;
-    int status = 0;
-    int rc = nws_http_parse(c->http, c->http_len, c->http_prev, &k->http, &req, &status);
-    c->http_prev = c->http_len;
+    rc = nws_http_parse(c->http, c->http_len, c->http_prev == HEAD_DONE ? 0 : c->http_prev, &k->http, &req, &status);
+    if (c->http_prev != HEAD_DONE) c->http_prev = c->http_len;
     if (rc == NWS_EPARTIAL) return;
     if (rc < 0) {
         nws__upgrade_refuse(loop, c, status ? status : 400, NULL);
-    } else if (upgrade(loop, c, &req)) {
-        /* Frames the client pipelined behind its request: first those already copied... */
+        goto done;
+    }
+    long body = nws__eio_body_wanted(loop, &req);
+    if (body < 0) {
+        nws__upgrade_refuse(loop, c, 413, NULL);
+        goto done;
+    }
+    if (c->http_len < (size_t)rc + (size_t)body) {
+        /* The head is whole and the body is coming: the rest of this read is body too. */
+        int first = c->http_prev != HEAD_DONE;
+        c->http_prev = HEAD_DONE;
+        if (first && take < len) nws__upgrade_input(loop, c, data + take, len - take);
+        return;
+    }
+    /* The rest of this read (frames pipelined behind the request) joins what was read: all of
+     * it is the connection's input once open, and goes with it if it moves to another loop. */
+    if (take < len) {
+        if (grow(c, c->http_len + (len - take), SIZE_MAX) != 0) {
+            nws__conn_abort(loop, c, 0);
+            goto done;
+        }
+        memcpy(c->http + c->http_len, data + take, len - take);
+        c->http_len += (uint32_t)(len - take);
+        rc = nws_http_parse(c->http, c->http_len, 0, &k->http, &req, &status);   /* the head moved with the buffer */
+    }
+    if (upgrade(loop, c, &req, (size_t)rc)) {
         size_t head = (size_t)rc;
         if (head < c->http_len) nws__conn_frames_input(loop, c, (uint8_t *)c->http + head, c->http_len - head);
-        /* ...then the rest of this read, which did not fit the request buffer. */
-        if (take < len && !c->dead) nws__conn_frames_input(loop, c, data + take, len - take);
+    } else if (c->handoff) {
+        return;   /* c->http goes to the other loop (handoff.c) */
     }
+done:
     free(c->http);
     c->http = NULL;
     c->http_len = c->http_cap = c->http_prev = 0;

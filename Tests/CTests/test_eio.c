@@ -174,13 +174,35 @@ static void the_open_packet_is_written_as_the_official_server_writes_it(void) {
     NWS_CHECK_EQ(nws_eio_open_packet(out, 40, "lv_VI97HAXpY6yYWAAAC", 20, 1, 300, 200, 1000000), NWS_EINVAL);
 }
 
-static void session_ids_are_random_base64url(void) {
-    char a[NWS_EIO_SID_LEN + 1], b[NWS_EIO_SID_LEN + 1];
-    NWS_CHECK_EQ(nws_eio_new_sid(a), 0);
-    NWS_CHECK_EQ(nws_eio_new_sid(b), 0);
-    NWS_CHECK_EQ(strlen(a), NWS_EIO_SID_LEN);
-    NWS_CHECK(strcmp(a, b) != 0);
-    NWS_CHECK_EQ(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), NWS_EIO_SID_LEN);
+static void session_ids_name_their_connection_and_cannot_be_forged(void) {
+    uint8_t secret[NWS_EIO_SECRET_LEN], other[NWS_EIO_SECRET_LEN];
+    RAND_bytes(secret, sizeof secret);
+    RAND_bytes(other, sizeof other);
+    char sid[NWS_EIO_SID_LEN + 1];
+    uint64_t id = 0x0102030405060708ull, back = 0;
+    NWS_CHECK_EQ(nws_eio_sid_encode(id, secret, sid), 0);
+    NWS_CHECK_EQ(strlen(sid), NWS_EIO_SID_LEN);
+    NWS_CHECK_EQ(strspn(sid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), NWS_EIO_SID_LEN);
+    NWS_CHECK_EQ(nws_eio_sid_decode(sid, NWS_EIO_SID_LEN, secret, &back), 0);
+    NWS_CHECK(back == id);
+    /* Another server's, a changed character anywhere, another length, a foreign alphabet. */
+    NWS_CHECK_EQ(nws_eio_sid_decode(sid, NWS_EIO_SID_LEN, other, &back), NWS_EPROTO);
+    for (size_t i = 0; i < NWS_EIO_SID_LEN; i++) {
+        char forged[NWS_EIO_SID_LEN + 1];
+        memcpy(forged, sid, sizeof forged);
+        forged[i] = forged[i] == 'A' ? 'B' : 'A';
+        NWS_CHECK_EQ(nws_eio_sid_decode(forged, NWS_EIO_SID_LEN, secret, &back), NWS_EPROTO);
+    }
+    NWS_CHECK_EQ(nws_eio_sid_decode(sid, NWS_EIO_SID_LEN - 1, secret, &back), NWS_EPROTO);
+    NWS_CHECK_EQ(nws_eio_sid_decode("lv_VI97HAXpY6yYWAAAC", 20, secret, &back), NWS_EPROTO);
+    char foreign[NWS_EIO_SID_LEN + 1];
+    memcpy(foreign, sid, sizeof foreign);
+    foreign[3] = '+';
+    NWS_CHECK_EQ(nws_eio_sid_decode(foreign, NWS_EIO_SID_LEN, secret, &back), NWS_EPROTO);
+    /* Two connections, two ids. */
+    char second[NWS_EIO_SID_LEN + 1];
+    NWS_CHECK_EQ(nws_eio_sid_encode(id + 1, secret, second), 0);
+    NWS_CHECK(strcmp(sid, second) != 0);
 }
 
 int main(void) {
@@ -192,6 +214,6 @@ int main(void) {
     NWS_RUN(base64_agrees_with_openssl);
     NWS_RUN(bad_base64_is_refused);
     NWS_RUN(the_open_packet_is_written_as_the_official_server_writes_it);
-    NWS_RUN(session_ids_are_random_base64url);
+    NWS_RUN(session_ids_name_their_connection_and_cannot_be_forged);
     return nws_test_summary("eio");
 }

@@ -548,7 +548,32 @@ static void rooms_otherThreadsReadTheIndexWhileTheLoopChangesIt(void) {
     teardown();
 }
 
+/* A room whose members speak both protocols: each broadcast reaches the members that speak its
+ * protocol, and an Engine.IO text carries its message packet's '4'. */
+static void rooms_aBroadcastReachesOnlyTheMembersOfItsProtocol(void) {
+    setup();
+    nws_conn_id plain = open_conn(), engine_io = open_conn();
+    conn_of(engine_io)->eio = NWS__EIO_WEBSOCKET;
+    NWS_CHECK_EQ(nws_room_join(server, plain, "mixed", 5), 0);
+    NWS_CHECK_EQ(nws_room_join(server, engine_io, "mixed", 5), 0);
+    nws_room_ref mixed = ref("mixed");
+    nws_msg *for_plain = nws_msg_create(NWS_OP_TEXT, "hello", 5);
+    nws_msg *for_eio = nws_msg_create_engine_io(NWS_OP_TEXT, "hello", 5);
+    NWS_CHECK_EQ(nws_room_broadcast(server, for_plain, &mixed, 1, NULL, 0, 0, 0), 1);
+    NWS_CHECK_EQ(conn_of(plain)->queued, 7);        /* 2-byte header + "hello" */
+    NWS_CHECK_EQ(conn_of(engine_io)->queued, 0);
+    NWS_CHECK_EQ(nws_room_broadcast(server, for_eio, &mixed, 1, NULL, 0, 0, 0), 1);
+    NWS_CHECK_EQ(conn_of(plain)->queued, 7);
+    NWS_CHECK_EQ(conn_of(engine_io)->queued, 8);    /* 2-byte header + "4hello" */
+    NWS_CHECK_MEM(for_eio->buf.data + 2, "4hello", 6);
+    nws__loop_flush_dirty(loop);
+    nws_msg_release(for_plain);
+    nws_msg_release(for_eio);
+    teardown();
+}
+
 int main(void) {
+    NWS_RUN(rooms_aBroadcastReachesOnlyTheMembersOfItsProtocol);
     NWS_RUN(rooms_aRoomOf100000MembersGetsEachBroadcastOncePerMember);
     NWS_RUN(rooms_aMemberOfSeveralRoomsGetsOneCopyAndExclusionsHold);
     NWS_RUN(rooms_aBroadcastTo40RoomsReachesEachMemberOfManyOfThemOnce);

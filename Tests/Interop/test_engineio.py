@@ -1,15 +1,19 @@
 """
-test_engineio.py — Engine.IO v4 over WebSocket, served by the core beside plain WebSocket: the
-echo server with --eio-path speaks Engine.IO on that path (a bare Engine.IO echo server, as the
-official protocol suite wants at /engine.io/), with the suite's 300 ms ping interval and 200 ms
-ping timeout. Clients here are the websockets library and raw HTTP requests; each test ends with
-plain WebSocket clients, and another Engine.IO session, still served.
+test_engineio.py — Engine.IO v4 served by the core beside plain WebSocket, over WebSocket and
+over HTTP long-polling with the upgrade: the echo server with --eio-path speaks Engine.IO on that
+path (a bare Engine.IO echo server, as the official protocol suite wants at /engine.io/), with
+the suite's 300 ms ping interval and 200 ms ping timeout, on two loops (so that requests for a
+session land on a loop that does not own it and move there). Clients here are the websockets
+library and plain HTTP requests; each test ends with plain WebSocket clients, and another
+Engine.IO session, still served.
 
     .venv/bin/python -m pytest Tests/Interop/test_engineio.py -q
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import http.client
 import json
 import time
 
@@ -20,8 +24,8 @@ from websockets.exceptions import ConnectionClosed
 from conftest import CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, assert_complete_http_error, assert_still_serving, http_exchange
 
 PING_INTERVAL_MS, PING_TIMEOUT_MS = 300, 200
-pytestmark = pytest.mark.server_args("--eio-path", "/engine.io/", "--eio-ping-interval", str(PING_INTERVAL_MS),
-                                     "--eio-ping-timeout", str(PING_TIMEOUT_MS))
+pytestmark = pytest.mark.server_args("--loops", "2", "--eio-path", "/engine.io/",
+                                     "--eio-ping-interval", str(PING_INTERVAL_MS), "--eio-ping-timeout", str(PING_TIMEOUT_MS))
 
 
 def eio_url(server, query: str = "EIO=4&transport=websocket") -> str:
@@ -52,7 +56,7 @@ def test_the_open_packet_is_the_first_frame_with_exactly_the_protocols_keys(serv
         assert handshake["pingInterval"] == PING_INTERVAL_MS
         assert handshake["pingTimeout"] == PING_TIMEOUT_MS
         assert handshake["maxPayload"] == 1_000_000
-        assert len(handshake["sid"]) == 20
+        assert len(handshake["sid"]) == 32
     with session(server) as (other, second):
         assert second["sid"] != handshake["sid"]
     assert_eio_still_serving(server)
@@ -149,7 +153,6 @@ def eio_get(server, query: str, method: str = "GET", headers: str = "") -> objec
     ("EIO=4&transport=polling", "PUT", 2),
     ("EIO=4&transport=websocket", "GET", 3),                 # websocket without an upgrade
     ("EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA", "GET", 1),   # no such session
-    ("EIO=4&transport=polling", "GET", 0),                   # long-polling is not served
 ])
 def test_requests_the_protocol_refuses_get_its_400_and_error_code(server, query, method, code):
     answer = eio_get(server, query, method)
@@ -161,7 +164,7 @@ def test_requests_the_protocol_refuses_get_its_400_and_error_code(server, query,
     assert_eio_still_serving(server)
 
 
-def test_a_websocket_upgrade_naming_a_session_is_refused_as_unknown(server):
+def test_a_websocket_upgrade_naming_an_unknown_session_is_refused(server):
     with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
         websockets.sync.client.connect(eio_url(server, "EIO=4&transport=websocket&sid=AAAAAAAAAAAAAAAAAAAA"),
                                        open_timeout=5)
@@ -176,3 +179,174 @@ def test_other_paths_stay_plain_websocket(server):
         assert ws.recv(timeout=5) == "4not a packet"   # echoed as it is: no Engine.IO here
         ws.send("abc")
         assert ws.recv(timeout=5) == "abc"
+
+
+# ---- HTTP long-polling -----------------------------------------------------------------------
+
+def request(server, method: str, query: str, body: bytes = b"", headers: dict | None = None):
+    """One request on its own connection: (status, content type, body)."""
+    host, port = server.address
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        conn.request(method, "/engine.io/?" + query, body=body, headers=headers or {})
+        answer = conn.getresponse()
+        return answer.status, answer.getheader("content-type"), answer.read()
+    finally:
+        conn.close()
+
+
+def polling_session(server) -> str:
+    status, content_type, body = request(server, "GET", "EIO=4&transport=polling")
+    assert status == 200 and content_type.startswith("text/plain"), (status, content_type, body)
+    assert body.startswith(b"0"), body
+    handshake = json.loads(body[1:])
+    assert handshake["upgrades"] == ["websocket"]
+    assert list(handshake) == ["sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"]
+    return handshake["sid"]
+
+
+def post(server, sid: str, body: bytes):
+    return request(server, "POST", f"EIO=4&transport=polling&sid={sid}", body)
+
+
+def poll(server, sid: str):
+    return request(server, "GET", f"EIO=4&transport=polling&sid={sid}")
+
+
+def test_polling_carries_packets_both_ways_joined_by_the_separator(server):
+    sid = polling_session(server)
+    assert post(server, sid, b"4hello") == (200, "text/html", b"ok")
+    assert poll(server, sid)[2] == b"4hello"
+    # Several packets in one POST, text and binary: the echoes wait and leave in one GET.
+    assert post(server, sid, "4one\x1e4twö\x1ebAQIDBA==".encode())[0] == 200
+    assert poll(server, sid)[2] == "4one\x1e4twö\x1ebAQIDBA==".encode()
+    assert_eio_still_serving(server)
+
+
+def test_a_waiting_poll_returns_with_what_comes_and_the_heartbeat_keeps_it_short(server):
+    sid = polling_session(server)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(poll, server, sid)
+        time.sleep(0.05)   # the GET is parked before the POST (not a synchronisation: either order passes)
+        post(server, sid, b"4late")
+        assert waiting.result(timeout=5)[2] in (b"4late", b"2")
+    # With nothing to send, the ping comes within the interval; answered, the session lives.
+    for _ in range(3):
+        body = poll(server, sid)[2]
+        if body == b"2":
+            assert post(server, sid, b"3")[0] == 200
+        else:
+            assert body == b"4late"
+    assert post(server, sid, b"4still")[0] == 200
+    assert b"4still" in poll(server, sid)[2].split(b"\x1e")
+
+
+def test_a_session_whose_ping_goes_unanswered_is_closed(server):
+    sid = polling_session(server)
+    assert poll(server, sid)[2] == b"2"
+    time.sleep((PING_TIMEOUT_MS + 100) / 1000)
+    status, _, body = poll(server, sid)
+    assert status == 400 and json.loads(body)["code"] == 1
+    assert_eio_still_serving(server)
+
+
+@pytest.mark.parametrize("body", [b"abc", b"4a\x1e", b"0", b"b%%%", "4\udcff".encode("utf-8", "surrogatepass")],
+                         ids=["unknown-type", "trailing-separator", "open", "bad-base64", "bad-utf8"])
+def test_a_malformed_post_is_refused_and_closes_the_session(server, body):
+    sid = polling_session(server)
+    status, _, answer = post(server, sid, body)
+    assert status == 400, answer
+    assert poll(server, sid)[0] == 400
+    assert_eio_still_serving(server)
+
+
+def test_two_polls_at_once_close_the_session(server):
+    sid = polling_session(server)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        first = pool.submit(poll, server, sid)
+        time.sleep(0.05)
+        second = pool.submit(poll, server, sid)
+        answers = sorted([first.result(timeout=5)[0:3:2], second.result(timeout=5)[0:3:2]])
+    assert answers == [(200, b"1"), (400, answers[1][1])], answers
+    assert poll(server, sid)[0] == 400
+    assert_eio_still_serving(server)
+
+
+def test_a_post_over_max_payload_is_refused_with_413_before_its_body(server):
+    sid = polling_session(server)
+    head = (f"POST /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n"
+            "Content-Length: 1000001\r\n\r\n")
+    answer = http_exchange(server, head.encode())   # the body is never sent: the head is enough
+    assert_complete_http_error(answer, 413)
+    assert post(server, sid, b"4" + b"x" * 999_999)[0] == 200   # at the limit: taken
+    assert len(poll(server, sid)[2]) == 1_000_000
+    assert_eio_still_serving(server)
+
+
+def test_a_forged_session_id_is_unknown(server):
+    sid = polling_session(server)
+    forged = sid[:-1] + ("A" if sid[-1] != "A" else "B")
+    status, _, body = poll(server, forged)
+    assert status == 400 and json.loads(body) == {"code": 1, "message": "Session ID unknown"}
+    assert_eio_still_serving(server)
+
+
+def test_many_sessions_over_both_loops_each_get_their_own_packets(server):
+    sids = [polling_session(server) for _ in range(20)]
+    for index, sid in enumerate(sids):
+        assert post(server, sid, f"4session {index}".encode())[0] == 200
+    for index, sid in enumerate(sids):
+        assert poll(server, sid)[2] == f"4session {index}".encode()
+
+
+def test_the_upgrade_loses_nothing_and_the_session_moves_to_websocket(server):
+    sid = polling_session(server)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(poll, server, sid)
+        time.sleep(0.05)
+        with websockets.sync.client.connect(eio_url(server, f"EIO=4&transport=websocket&sid={sid}"),
+                                            open_timeout=5, compression=None) as ws:
+            ws.send("2probe")
+            assert ws.recv(timeout=5) == "3probe"
+            assert waiting.result(timeout=5)[2] == b"6"   # the waiting GET is released
+            post(server, sid, b"4queued while probing")
+            ws.send("5")
+            assert ws.recv(timeout=5) == "4queued while probing"   # what waited for a GET, first
+            ws.send("4hello")
+            assert ws.recv(timeout=5) == "4hello"
+            ws.send(b"\x01\x02")
+            assert ws.recv(timeout=5) == b"\x01\x02"
+            # The session is the WebSocket's now: polling is refused, a second WebSocket closed.
+            assert poll(server, sid)[0] == 400
+            with websockets.sync.client.connect(eio_url(server, f"EIO=4&transport=websocket&sid={sid}"),
+                                                open_timeout=5) as spare:
+                with pytest.raises(ConnectionClosed):
+                    spare.recv(timeout=5)
+            # Its heartbeat goes over the WebSocket too.
+            assert ws.recv(timeout=2) == "2"
+            ws.send("3")
+            ws.send("4after")
+            assert ws.recv(timeout=5) == "4after"
+    assert_eio_still_serving(server)
+
+
+def test_a_failed_probe_leaves_the_session_on_polling(server):
+    sid = polling_session(server)
+    with websockets.sync.client.connect(eio_url(server, f"EIO=4&transport=websocket&sid={sid}"),
+                                        open_timeout=5) as ws:
+        ws.send("4not a probe")
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+    assert post(server, sid, b"4polling still")[0] == 200
+    assert b"4polling still" in poll(server, sid)[2].split(b"\x1e")
+
+
+def test_a_client_close_releases_the_waiting_poll_with_a_noop(server):
+    sid = polling_session(server)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(poll, server, sid)
+        time.sleep(0.05)
+        assert post(server, sid, b"1")[0] == 200
+        assert waiting.result(timeout=5)[2] == b"6"
+    assert poll(server, sid)[0] == 400
+    assert_eio_still_serving(server)

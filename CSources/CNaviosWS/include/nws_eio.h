@@ -10,7 +10,7 @@
  * What is here: the request's query (EIO, transport, sid) and the protocol's HTTP error for
  * each way it can be wrong; the split of a polling body into packets; base64 both ways; the
  * open packet; session ids. Pure functions over the caller's bytes in the manner of
- * nws_http.h: no I/O, and nothing allocates (session ids take random bytes from OpenSSL).
+ * nws_http.h: no I/O, and nothing allocates.
  *
  * Thread rule: any thread.
  */
@@ -48,8 +48,11 @@ enum nws_eio_error {
     NWS_EIO_UNSUPPORTED_VERSION = 5,
 };
 
-/* A session id: 20 characters of base64url (15 random bytes), NUL-terminated. */
-#define NWS_EIO_SID_LEN 20
+/* A session id names its connection: base64url of the connection id (8 bytes, big-endian) and
+ * the first 16 bytes of HMAC-SHA256(secret, id). A server finds a session from its id with no
+ * table, and nobody without the server's secret can make an id it accepts. */
+#define NWS_EIO_SID_LEN 32
+#define NWS_EIO_SECRET_LEN 32
 
 typedef struct nws_eio_query {
     int eio_ok;                  /* EIO=4 present */
@@ -110,8 +113,11 @@ long nws_eio_base64_decoded_len(const char *in, size_t len);
 int nws_eio_open_packet(char *out, size_t cap, const char *sid, size_t sid_len, int offer_websocket,
                         uint32_t ping_interval_ms, uint32_t ping_timeout_ms, uint64_t max_payload);
 
-/* A new session id: NWS_EIO_SID_LEN characters of base64url from OpenSSL's RAND_bytes, then
- * NUL. Returns 0, or NWS_ESYS when the random generator fails. */
-int nws_eio_new_sid(char out[NWS_EIO_SID_LEN + 1]);
+/* The session id of connection `id` (NWS_EIO_SID_LEN characters, then NUL). 0, or NWS_ESYS
+ * when OpenSSL's HMAC fails. */
+int nws_eio_sid_encode(uint64_t id, const uint8_t secret[NWS_EIO_SECRET_LEN], char out[NWS_EIO_SID_LEN + 1]);
+/* The connection a session id names: 0 and *id, or NWS_EPROTO for anything this secret did not
+ * sign (another length, a character outside base64url, a forged or foreign id). */
+int nws_eio_sid_decode(const char *sid, size_t len, const uint8_t secret[NWS_EIO_SECRET_LEN], uint64_t *id);
 
 #endif

@@ -1,0 +1,288 @@
+/*
+ * eio_polling.c — Engine.IO sessions that began on HTTP long-polling.
+ *
+ * Such a session is a connection with no socket of its own (fd -1): its id, rooms, timer and
+ * messages are the application's like any connection's, and HTTP requests carry its packets.
+ * What is sent to it waits in `out`, packets joined by 0x1e (binary as 'b' and base64); a GET
+ * takes all of it, or waits until there is some (the heartbeat's ping comes within
+ * pingInterval). A POST brings the client's packets. Once a WebSocket has probed ("2probe")
+ * and sent "5", it carries the session: what waited goes over it, in order, and from then on
+ * every send does. Every answer closes its HTTP connection.
+ */
+#include "internal.h"
+#include "nws_eio.h"
+#include "nws_utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void answer(nws_loop *loop, nws_conn *http, const void *body, size_t len) {
+    nws__upgrade_answer(loop, http, 200, "text/plain; charset=UTF-8", body, len);
+}
+
+static void refuse(nws_loop *loop, nws_conn *http, int error) {
+    char body[96];
+    int n = nws_eio_error_body(body, sizeof body, error);
+    nws__upgrade_answer(loop, http, 400, "application/json", body, n > 0 ? (size_t)n : 0);
+}
+
+/* ---- opening ---- */
+
+nws_conn *nws__eio_session_open(nws_loop *loop, nws_conn *get, const nws_http_request *req) {
+    const nws_server_callbacks *cb = cbs(loop);
+    /* What the application is told of the request: an upgrade with no WebSocket in it. */
+    nws_upgrade up = {0};
+    up.path = req->target;
+    while (up.path_len < req->target_len && req->target[up.path_len] != '?') up.path_len++;
+    if (up.path_len < req->target_len) {
+        up.query = req->target + up.path_len + 1;
+        up.query_len = req->target_len - up.path_len - 1;
+    }
+    const nws_http_header *origin = nws_http_find(req, "origin");
+    if (origin) {
+        up.origin = origin->value;
+        up.origin_len = origin->value_len;
+    }
+    if (cb->check_origin && !cb->check_origin(cb->ctx, up.origin, up.origin_len)) {
+        nws__upgrade_refuse(loop, get, 403, "origin not allowed\n");
+        return NULL;
+    }
+    const char *protocol = NULL;
+    size_t protocol_len = 0;
+    int status = cb->on_upgrade ? cb->on_upgrade(cb->ctx, req, &up, &protocol, &protocol_len) : 0;
+    if (status != 0) {
+        nws__upgrade_refuse(loop, get, status, NULL);
+        return NULL;
+    }
+    nws__eio_session *s = calloc(1, sizeof *s);
+    nws_conn *owner = s ? nws__conn_new_virtual(loop) : NULL;
+    if (owner == NULL) {
+        free(s);
+        nws__upgrade_refuse(loop, get, 503, NULL);
+        return NULL;
+    }
+    s->owner = owner;
+    owner->session = s;
+    owner->eio = NWS__EIO_POLLING;
+    nws__conn_opened(loop, owner);
+    if (cb->on_open) {
+        nws_open_info info = {req, &up, NULL, 0, loop->index, 1};
+        cb->on_open(cb->ctx, conn_id(loop, owner), &info);
+    }
+    return owner;
+}
+
+/* ---- what waits for a GET ---- */
+
+static int reserve(nws__eio_session *s, size_t more) {
+    if (s->out_len + more <= s->out_cap) return 0;
+    size_t cap = s->out_cap ? s->out_cap : 256;
+    while (cap < s->out_len + more) cap *= 2;
+    uint8_t *grown = realloc(s->out, cap);
+    if (grown == NULL) return NWS_ENOMEM;
+    s->out = grown;
+    s->out_cap = cap;
+    return 0;
+}
+
+/* Appends one packet: its type (or 'b'), then data (base64 for a binary message). */
+static int append(nws_loop *loop, nws_conn *owner, char type, const void *data, size_t len) {
+    nws__eio_session *s = owner->session;
+    int binary = type == NWS_EIO_BINARY;
+    size_t body = binary ? (len + 2) / 3 * 4 : len;
+    if (reserve(s, 2 + body) != 0) return NWS_ENOMEM;
+    if (s->out_len) s->out[s->out_len++] = NWS_EIO_SEPARATOR;
+    s->out[s->out_len++] = (uint8_t)type;
+    if (binary) s->out_len += nws_eio_base64_encode(data, len, (char *)s->out + s->out_len);
+    else if (len) memcpy(s->out + s->out_len, data, len), s->out_len += len;
+    owner->queued = s->out_len;   /* the backlog policy reads it */
+    nws__stat_add(&loop->stats.messages_out, 1);
+    nws__conn_mark_dirty(loop, owner);   /* flushed to a waiting GET at the end of the iteration */
+    return 0;
+}
+
+int nws__eio_session_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
+    return append(loop, c, opcode == NWS_OP_BINARY ? NWS_EIO_BINARY : NWS_EIO_MESSAGE, data, len);
+}
+
+int nws__eio_session_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m) {
+    /* The frame's payload (a server frame: unmasked, its length 7, 16 or 64 bits); a text's is
+     * its message packet already ('4' and the text). */
+    const uint8_t *frame = m->buf.data;
+    size_t seven = frame[1] & 0x7F, header = seven < 126 ? 2 : seven == 126 ? 4 : 10;
+    if (m->buf.len < header) return NWS_EINVAL;
+    const uint8_t *payload = frame + header;
+    size_t len = m->buf.len - header;
+    if ((frame[0] & 0x0F) == NWS_OP_BINARY) return append(loop, c, NWS_EIO_BINARY, payload, len);
+    if (len == 0) return NWS_EINVAL;
+    return append(loop, c, (char)payload[0], payload + 1, len - 1);
+}
+
+void nws__eio_session_packet(nws_loop *loop, nws_conn *c, char type) {
+    nws__eio_session *s = c->session;
+    if (s == NULL) return;
+    if (s->upgraded && s->carrier) nws__conn_queue(loop, s->carrier, NWS_OP_TEXT, &type, 1);
+    else append(loop, c, type, NULL, 0);
+}
+
+void nws__eio_session_flush(nws_loop *loop, nws_conn *c) {
+    nws__eio_session *s = c->session;
+    if (s == NULL || s->poll == NULL || s->out_len == 0) return;
+    nws_conn *get = s->poll;
+    s->poll = NULL;
+    get->session = NULL;
+    answer(loop, get, s->out, s->out_len);
+    nws__stat_add(&loop->stats.bytes_out, s->out_len);
+    s->out_len = 0;
+    c->queued = 0;
+}
+
+/* ---- requests ---- */
+
+void nws__eio_session_get(nws_loop *loop, nws_conn *get, nws__eio_session *s) {
+    if (s->poll != NULL) {
+        /* Two GETs at once: the protocol closes the session; the first learns it with a close
+         * packet, the second is refused. */
+        nws_conn *first = s->poll;
+        s->poll = NULL;
+        first->session = NULL;
+        answer(loop, first, "1", 1);
+        refuse(loop, get, NWS_EIO_BAD_REQUEST);
+        nws__conn_close(loop, s->owner, NWS_CLOSE_PROTOCOL_ERROR, "duplicate poll", 14);
+        return;
+    }
+    get->session = s;
+    s->poll = get;
+    get->state = NWS__POLL_WAIT;
+    nws__wheel_cancel(&loop->wheel, &get->timer);   /* the session's heartbeat answers it in time */
+    nws__eio_session_flush(loop, s->owner);
+}
+
+/* One packet of a POST, for the session. 0, or NWS_EPROTO. */
+static int post_packet(nws_loop *loop, nws__eio_session *s, const nws_eio_packet *p) {
+    nws_conn *owner = s->owner;
+    switch (p->type) {
+    case NWS_EIO_MESSAGE:
+        /* Bytes that came in an HTTP body, not a text frame: nothing has checked them yet. */
+        if (!nws_utf8_valid(p->data, p->len)) return NWS_EUTF8;
+        nws__conn_deliver(loop, owner, NWS_OP_TEXT, p->data, p->len);
+        return 0;
+    case NWS_EIO_BINARY: {
+        long n = nws_eio_base64_decoded_len((const char *)p->data, p->len);
+        if (n < 0) return NWS_EPROTO;
+        uint8_t *bytes = malloc(n ? (size_t)n : 1);
+        if (bytes == NULL) return NWS_ENOMEM;
+        int rc = nws_eio_base64_decode((const char *)p->data, p->len, bytes, (size_t)n);
+        if (rc >= 0) nws__conn_deliver(loop, owner, NWS_OP_BINARY, bytes, (size_t)rc);
+        free(bytes);
+        return rc < 0 ? NWS_EPROTO : 0;
+    }
+    case NWS_EIO_PONG:
+        nws__conn_pong(loop, owner);
+        return 0;
+    case NWS_EIO_CLOSE:
+        s->client_closed = 1;
+        nws__conn_close(loop, owner, NWS_CLOSE_NORMAL, NULL, 0);
+        return 0;
+    case NWS_EIO_PING:
+        return append(loop, owner, NWS_EIO_PONG, p->data, p->len);
+    case NWS_EIO_UPGRADE:
+    case NWS_EIO_NOOP:
+        return 0;
+    default:
+        return NWS_EPROTO;   /* a client never sends an open packet */
+    }
+}
+
+void nws__eio_session_post(nws_loop *loop, nws_conn *post, nws__eio_session *s, const uint8_t *body, size_t len) {
+    nws_conn *owner = s->owner;
+    nws__stat_add(&loop->stats.bytes_in, len);
+    size_t pos = 0;
+    nws_eio_packet p;
+    int rc;
+    while (owner->state == NWS__OPEN && (rc = nws_eio_payload_next(body, len, &pos, &p)) == 1) {
+        if ((rc = post_packet(loop, s, &p)) != 0) break;
+    }
+    if (rc < 0 && owner->state == NWS__OPEN) {
+        nws__stat_add(&loop->stats.protocol_errors, 1);
+        nws__conn_close(loop, owner, nws_err_close_code(rc), nws_strerror(rc), strlen(nws_strerror(rc)));
+        refuse(loop, post, NWS_EIO_BAD_REQUEST);
+        return;
+    }
+    nws__upgrade_answer(loop, post, 200, "text/html", "ok", 2);
+}
+
+/* ---- the upgrade ---- */
+
+void nws__eio_session_upgraded(nws_loop *loop, nws__eio_session *s) {
+    nws_conn *carrier = s->carrier;
+    s->upgraded = 1;
+    if (s->poll != NULL) {   /* released, if the probe's noop has not done it */
+        nws_conn *get = s->poll;
+        s->poll = NULL;
+        get->session = NULL;
+        answer(loop, get, "6", 1);
+    }
+    /* What waited for a GET goes over the WebSocket, in order, one frame per packet. */
+    size_t pos = 0;
+    nws_eio_packet p;
+    while (nws_eio_payload_next(s->out, s->out_len, &pos, &p) == 1) {
+        if (p.type != NWS_EIO_BINARY) {
+            nws__conn_queue(loop, carrier, NWS_OP_TEXT, p.data - 1, p.len + 1);
+            continue;
+        }
+        long n = nws_eio_base64_decoded_len((const char *)p.data, p.len);
+        uint8_t *bytes = n >= 0 ? malloc(n ? (size_t)n : 1) : NULL;
+        int rc = bytes ? nws_eio_base64_decode((const char *)p.data, p.len, bytes, (size_t)n) : -1;
+        if (rc >= 0) nws__conn_queue(loop, carrier, NWS_OP_BINARY, bytes, (size_t)rc);
+        free(bytes);
+    }
+    s->out_len = 0;
+    s->owner->queued = 0;
+}
+
+/* ---- the end ---- */
+
+void nws__eio_session_closing(nws_loop *loop, nws_conn *owner) {
+    nws__eio_session *s = owner->session;
+    if (s == NULL) return;
+    if (s->poll != NULL) {
+        nws_conn *get = s->poll;
+        s->poll = NULL;
+        get->session = NULL;
+        /* Closed by the client's own "1": its waiting GET just returns (a noop). */
+        answer(loop, get, s->client_closed ? "6" : "1", 1);
+    }
+    if (s->carrier != NULL) {
+        nws_conn *carrier = s->carrier;
+        s->carrier = NULL;
+        carrier->session = NULL;
+        nws__conn_close(loop, carrier, NWS_CLOSE_NORMAL, NULL, 0);
+    }
+}
+
+void nws__eio_carrier_closed(nws_loop *loop, nws_conn *carrier, uint16_t code, const uint8_t *reason, size_t len) {
+    nws__eio_session *s = carrier->session;
+    if (s == NULL) return;
+    carrier->session = NULL;
+    if (s->carrier != carrier) return;
+    s->carrier = NULL;
+    /* A probe that failed leaves the session on long-polling; a carrier's end is the session's. */
+    if (s->upgraded && s->owner->state == NWS__OPEN)
+        nws__conn_close(loop, s->owner, code, (const char *)reason, len);
+}
+
+void nws__eio_conn_gone(nws_loop *loop, nws_conn *c) {
+    (void)loop;
+    nws__eio_session *s = c->session;
+    if (s == NULL) return;
+    c->session = NULL;
+    if (s->poll == c) s->poll = NULL;
+    if (s->carrier == c) s->carrier = NULL;
+    if (s->owner == c) {
+        if (s->poll) s->poll->session = NULL;
+        if (s->carrier) s->carrier->session = NULL;
+        free(s->out);
+        free(s);
+    }
+}

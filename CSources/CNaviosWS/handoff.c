@@ -1,0 +1,72 @@
+/*
+ * handoff.c — a connection moves to another loop. An Engine.IO request (a long-polling GET or
+ * POST, a WebSocket that will carry a session) names a session, and everything of a session
+ * (its timer, its rooms, its messages) happens on the loop that owns it; the kernel spread the
+ * connections over the loops without knowing that. So the loop that accepted the request stops
+ * reading its socket; once its backend holds no operation on it, the socket and every byte read
+ * from it so far go to the session's loop in a task, which takes the connection as if it had
+ * accepted it and reads those bytes again. A client that keeps its connection alive pays this
+ * once.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct handoff {
+    int fd;
+    size_t len;
+    uint8_t bytes[];
+} handoff;
+
+static void run_handoff(nws_loop *loop, void *payload) {
+    handoff *h = payload;
+    nws_conn *c = loop->stopping ? NULL : nws__conn_accepted(loop, h->fd);
+    if (c == NULL) {
+        close(h->fd);   /* stopping, or over a limit: as a refused accept */
+        return;
+    }
+    nws__conn_on_data(loop, c, h->bytes, h->len);
+}
+
+void nws__conn_handoff(nws_loop *loop, nws_conn *c, int to) {
+    c->handoff = (uint8_t)(to + 1);
+    nws__conn_abort(loop, c, 0);   /* never opened: nothing is reported */
+}
+
+void nws__conn_handoff_keep(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len) {
+    (void)loop;
+    if (c->http_len + len > c->http_cap) {
+        size_t cap = c->http_cap ? c->http_cap : 1024;
+        while (cap < c->http_len + len) cap *= 2;
+        char *grown = realloc(c->http, cap);
+        if (grown == NULL) {
+            c->handoff = 0;   /* bytes would be lost: the connection is closed instead */
+            return;
+        }
+        c->http = grown;
+        c->http_cap = (uint32_t)cap;
+    }
+    memcpy(c->http + c->http_len, data, len);
+    c->http_len += (uint32_t)len;
+}
+
+void nws__conn_release_fd(nws_loop *loop, nws_conn *c) {
+    int fd = c->fd;
+    if (fd < 0) return;
+    c->fd = -1;
+    if (c->handoff == 0) {
+        close(fd);
+        return;
+    }
+    handoff *h = nws__task_new(sizeof *h + c->http_len, run_handoff);
+    if (h == NULL) {
+        close(fd);
+        return;
+    }
+    h->fd = fd;
+    h->len = c->http_len;
+    if (c->http_len) memcpy(h->bytes, c->http, c->http_len);
+    if (nws__task_post(&loop->server->loops[c->handoff - 1], h) != 0) close(fd);   /* the loops stopped */
+}
