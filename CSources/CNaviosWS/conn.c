@@ -240,10 +240,19 @@ static void report_close(nws_loop *loop, nws_conn *c, uint16_t code, const uint8
     nws__rooms_leave_all(loop, c);
 }
 
+/* How long a session the client closed ("1") lingers: a GET it sent before may still be on its
+ * way (through another loop, handoff.c) and is answered as if it had come first. */
+#define CLIENT_CLOSE_LINGER_MS 1000
+
 /* The end of a long-polling session: its GET and carrier are told, then the application. */
 static void end_session(nws_loop *loop, nws_conn *c, uint16_t code, const uint8_t *reason, size_t len) {
     nws__eio_session_closing(loop, c);
     report_close(loop, c, code, reason, len);
+    if (c->session && c->session->client_closed && !c->close_sent) {
+        c->close_sent = 1;   /* lingering: its timer (CLOSING) ends it */
+        nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + CLIENT_CLOSE_LINGER_MS);
+        return;
+    }
     c->dead = 1;
     nws__wheel_cancel(&loop->wheel, &c->timer);
     nws__loop_bury(loop, c);   /* no socket: nothing for a backend to stop */
@@ -276,7 +285,7 @@ static void send_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *r
 
 void nws__conn_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *reason, size_t len) {
     if (c->dead || c->close_sent) return;
-    if (c->eio == NWS__EIO_POLLING) {
+    if (c->eio == NWS__EIO_POLLING) {   /* (close_sent: a session lingering after the client's close) */
         end_session(loop, c, code ? code : NWS_CLOSE_NORMAL, (const uint8_t *)reason, len);
         return;
     }
@@ -431,7 +440,7 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
         return;
     case NWS__TIMER_PING:
         c->awaiting_pong = 1;
-        c->ping_sent_ms = loop->now_ms;
+        c->ping_sent_ms = nws__liveness_ping_time(&l, cfg(loop), loop->now_ms);
         if (c->eio == NWS__EIO_POLLING) nws__eio_session_packet(loop, c, '2');   /* to its GET or carrier */
         else if (c->eio) queue_frame(loop, c, NWS_OP_TEXT, "2", 1);              /* Engine.IO's ping packet */
         else queue_frame(loop, c, NWS_OP_PING, NULL, 0);

@@ -57,11 +57,54 @@ long nws__eio_body_wanted(const nws_loop *loop, const nws_http_request *req) {
     return n > cfg(loop)->eio.max_payload ? -1 : (long)n;
 }
 
+/* The request's Origin when the server allows it (any, without an allow-list), else NULL. */
+static const nws_http_header *allowed_origin(nws_loop *loop, const nws_http_request *req) {
+    const nws_http_header *origin = nws_http_find(req, "origin");
+    if (origin == NULL || origin->value_len == 0 || origin->value_len > 512) return NULL;
+    const nws_server_callbacks *cb = cbs(loop);
+    if (cb->check_origin && !cb->check_origin(cb->ctx, origin->value, origin->value_len)) return NULL;
+    return origin;
+}
+
+/* CORS for long-polling: a browser lets a page read a cross-origin answer only with these. The
+ * allowed Origin is echoed, with credentials (Engine.IO clients send cookies with withCredentials). */
+static void cors_headers(nws_loop *loop, const nws_conn *c, char *out, size_t cap) {
+    out[0] = '\0';
+    nws_http_request req;
+    int status = 0;
+    if (c->http == NULL || nws_http_parse(c->http, c->http_len, 0, &cfg(loop)->http, &req, &status) <= 0) return;
+    const nws_http_header *origin = allowed_origin(loop, &req);
+    if (origin == NULL) return;
+    int n = snprintf(out, cap, "Access-Control-Allow-Origin: %.*s\r\nAccess-Control-Allow-Credentials: true\r\n"
+                     "Vary: Origin\r\n", (int)origin->value_len, origin->value);
+    if (n < 0 || (size_t)n >= cap) out[0] = '\0';
+}
+
+void nws__eio_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body, size_t len) {
+    char cors[640];
+    cors_headers(loop, c, cors, sizeof cors);
+    nws__upgrade_answer_with(loop, c, status, content_type, cors, body, len);
+}
+
 /* The protocol's error answer: 400 with {"code":N,"message":"..."} as JSON. */
 static void refuse(nws_loop *loop, nws_conn *c, int error) {
     char body[96];
     int n = nws_eio_error_body(body, sizeof body, error);
-    nws__upgrade_answer(loop, c, 400, "application/json", body, n > 0 ? (size_t)n : 0);
+    nws__eio_answer(loop, c, 400, "application/json", body, n > 0 ? (size_t)n : 0);
+}
+
+/* A CORS preflight (a page that sends its own headers asks first): what may come. */
+static void preflight(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
+    const nws_http_header *asked = nws_http_find(req, "access-control-request-headers");
+    char cors[640], headers[1024];
+    cors_headers(loop, c, cors, sizeof cors);
+    int n = snprintf(headers, sizeof headers,
+                     "%sAccess-Control-Allow-Methods: GET, POST, OPTIONS\r\nAccess-Control-Allow-Headers: %.*s\r\n"
+                     "Access-Control-Max-Age: 86400\r\n", cors,
+                     asked && asked->value_len <= 256 ? (int)asked->value_len : 12,
+                     asked && asked->value_len <= 256 ? asked->value : "content-type");
+    if (n < 0 || (size_t)n >= sizeof headers) headers[0] = '\0';
+    nws__upgrade_answer_with(loop, c, 204, "text/plain", headers, NULL, 0);
 }
 
 /* The open packet of session `id`: upgrades ["websocket"] when it began on long-polling. */
@@ -84,10 +127,14 @@ static void open_polling_session(nws_loop *loop, nws_conn *c, const nws_http_req
         nws__conn_close(loop, owner, NWS_CLOSE_INTERNAL_ERROR, NULL, 0);
         return;
     }
-    nws__upgrade_answer(loop, c, 200, "text/plain; charset=UTF-8", open, (size_t)n);
+    nws__eio_answer(loop, c, 200, "text/plain; charset=UTF-8", open, (size_t)n);
 }
 
 int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_t head_len, int websocket_upgrade) {
+    if (req->method_len == 7 && memcmp(req->method, "OPTIONS", 7) == 0) {
+        preflight(loop, c, req);
+        return NWS__EIO_ANSWERED;
+    }
     nws_eio_query q;
     query_of(req, &q);
     int error = NWS_EIO_BAD_REQUEST;
@@ -114,8 +161,16 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
     nws_conn *owner = nws__loop_conn(loop, id);
     /* A session whose pong is overdue is over, even if its timer has not fired yet. */
     if (owner != NULL && owner->state == NWS__OPEN && owner->awaiting_pong &&
-        loop->now_ms - owner->ping_sent_ms >= cfg(loop)->eio.ping_timeout_ms)
+        nws__now_ms() - owner->ping_sent_ms >= cfg(loop)->eio.ping_timeout_ms) {
+        loop->now_ms = nws__now_ms();
         nws__conn_on_timer(loop, owner);
+    }
+    if (owner != NULL && owner->state == NWS__CLOSING && owner->session && owner->session->client_closed &&
+        q.transport == NWS_EIO_POLLING && !is_post(req)) {
+        nws__eio_answer(loop, c, 200, "text/plain; charset=UTF-8", "6", 1);   /* a GET sent before the "1" */
+        owner->session->client_closed = 0;   /* one: any later GET is refused */
+        return NWS__EIO_ANSWERED;
+    }
     if (owner == NULL || owner->state != NWS__OPEN) {
         refuse(loop, c, NWS_EIO_SESSION_UNKNOWN);
         return NWS__EIO_ANSWERED;

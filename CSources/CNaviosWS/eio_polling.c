@@ -17,13 +17,13 @@
 #include <string.h>
 
 static void answer(nws_loop *loop, nws_conn *http, const void *body, size_t len) {
-    nws__upgrade_answer(loop, http, 200, "text/plain; charset=UTF-8", body, len);
+    nws__eio_answer(loop, http, 200, "text/plain; charset=UTF-8", body, len);
 }
 
 static void refuse(nws_loop *loop, nws_conn *http, int error) {
     char body[96];
     int n = nws_eio_error_body(body, sizeof body, error);
-    nws__upgrade_answer(loop, http, 400, "application/json", body, n > 0 ? (size_t)n : 0);
+    nws__eio_answer(loop, http, 400, "application/json", body, n > 0 ? (size_t)n : 0);
 }
 
 /* ---- opening ---- */
@@ -209,7 +209,7 @@ void nws__eio_session_post(nws_loop *loop, nws_conn *post, nws__eio_session *s, 
         refuse(loop, post, NWS_EIO_BAD_REQUEST);
         return;
     }
-    nws__upgrade_answer(loop, post, 200, "text/html", "ok", 2);
+    nws__eio_answer(loop, post, 200, "text/html", "ok", 2);
 }
 
 /* ---- the upgrade ---- */
@@ -250,8 +250,10 @@ void nws__eio_session_closing(nws_loop *loop, nws_conn *owner) {
         nws_conn *get = s->poll;
         s->poll = NULL;
         get->session = NULL;
-        /* Closed by the client's own "1": its waiting GET just returns (a noop). */
+        /* Closed by the client's own "1": its waiting GET just returns (a noop), and the session
+         * need not linger for it. */
         answer(loop, get, s->client_closed ? "6" : "1", 1);
+        s->client_closed = 0;
     }
     if (s->carrier != NULL) {
         nws_conn *carrier = s->carrier;

@@ -416,6 +416,10 @@ typedef enum nws__timer_action {
 } nws__timer_action;
 
 nws__timer_action nws__liveness_on_timer(const nws__liveness *l, const nws_server_config *k, uint64_t now);
+/* When a ping the timer sends now counts as sent: when it was due, if the wheel's tick made it
+ * only a little late (so that the pong's deadline is the interval plus the timeout after the
+ * last one, as clients count it), else now. */
+uint64_t nws__liveness_ping_time(const nws__liveness *l, const nws_server_config *k, uint64_t now);
 /* When an open connection's timer must next fire; UINT64_MAX: no timer. */
 uint64_t nws__liveness_deadline(const nws__liveness *l, const nws_server_config *k);
 
@@ -423,9 +427,14 @@ uint64_t nws__liveness_deadline(const nws__liveness *l, const nws_server_config 
 void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
 /* An HTTP answer with `status` (a handshake timeout's 408 too); the connection closes after it. */
 void nws__upgrade_refuse(nws_loop *loop, nws_conn *c, int status, const char *body);
-/* Any HTTP answer: status, a content type and a body; the connection closes after it. */
+/* Any HTTP answer: status, a content type and a body; the connection closes after it. `headers`
+ * are more header lines, each ending with CRLF. */
 void nws__upgrade_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body,
                          size_t len);
+void nws__upgrade_answer_with(nws_loop *loop, nws_conn *c, int status, const char *content_type, const char *headers,
+                              const void *body, size_t len);
+/* An answer to an Engine.IO request (eio.c): with CORS headers when its Origin is allowed. */
+void nws__eio_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body, size_t len);
 
 /* ---- sendq.c ---- */
 nws_buf *nws__buf_new(nws_loop *loop, size_t cap);

@@ -42,3 +42,10 @@ uint64_t nws__liveness_deadline(const nws__liveness *l, const nws_server_config 
     }
     return deadline;
 }
+
+uint64_t nws__liveness_ping_time(const nws__liveness *l, const nws_server_config *k, uint64_t now) {
+    uint32_t interval, timeout;
+    heartbeat(l, k, &interval, &timeout);
+    uint64_t due = l->ping_sent_ms + interval;
+    return due <= now && now - due <= 2 * NWS__TICK_MS ? due : now;
+}

@@ -39,11 +39,16 @@ void nws__upgrade_refuse(nws_loop *loop, nws_conn *c, int status, const char *bo
 
 void nws__upgrade_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body,
                          size_t len) {
-    char head[256];
+    nws__upgrade_answer_with(loop, c, status, content_type, "", body, len);
+}
+
+void nws__upgrade_answer_with(nws_loop *loop, nws_conn *c, int status, const char *content_type, const char *headers,
+                              const void *body, size_t len) {
+    char head[1024];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                     "Cache-Control: no-cache\r\nConnection: close\r\n\r\n",
-                     status, nws_http_reason(status), content_type, len);
+                     "Cache-Control: no-cache\r\n%sConnection: close\r\n\r\n",
+                     status, nws_http_reason(status), content_type, len, headers);
     if (status != 200) nws__stat_add(&loop->stats.refused, 1);
     answer_then_close(loop, c, head, n, sizeof head, body, len);
 }
@@ -218,6 +223,7 @@ void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) 
         return;   /* c->http goes to the other loop (handoff.c) */
     }
 done:
+    if (c->state == NWS__POLL_WAIT) return;   /* a waiting GET keeps its request: its answer reads Origin */
     free(c->http);
     c->http = NULL;
     c->http_len = c->http_cap = c->http_prev = 0;

@@ -79,7 +79,19 @@ static void engineio_theHeartbeatIsEngineIOsOwnOnSuchAConnection(void) {
     NWS_CHECK(nws__liveness_deadline(&plain, &k) == UINT64_MAX);
 }
 
+/* A ping the wheel's tick made a little late counts from when it was due, so that its pong's
+ * deadline is where clients put it; one much later (a stalled loop) counts from now. */
+static void liveness_aPingCountsFromWhenItWasDueUnlessFarLate(void) {
+    nws_server_config k = config(0, 300, 200);
+    nws__liveness l = open_at(0, 1000, 0);
+    NWS_CHECK_EQ(nws__liveness_ping_time(&l, &k, 1300), 1300);
+    NWS_CHECK_EQ(nws__liveness_ping_time(&l, &k, 1306), 1300);
+    NWS_CHECK_EQ(nws__liveness_ping_time(&l, &k, 1316), 1300);
+    NWS_CHECK_EQ(nws__liveness_ping_time(&l, &k, 1400), 1400);
+}
+
 int main(void) {
+    NWS_RUN(liveness_aPingCountsFromWhenItWasDueUnlessFarLate);
     NWS_RUN(engineio_theHeartbeatIsEngineIOsOwnOnSuchAConnection);
     NWS_RUN(liveness_connectionsNotOpenEndWhenTheirTimerFires);
     NWS_RUN(liveness_anIdleConnectionIsClosedAtTheIdleTimeoutNotBefore);

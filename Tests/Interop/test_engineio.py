@@ -350,3 +350,44 @@ def test_a_client_close_releases_the_waiting_poll_with_a_noop(server):
         assert waiting.result(timeout=5)[2] == b"6"
     assert poll(server, sid)[0] == 400
     assert_eio_still_serving(server)
+
+
+def test_polling_answers_carry_cors_headers_for_the_requesting_origin(server):
+    origin = {"Origin": "http://app.example"}
+    status, _, body = request(server, "GET", "EIO=4&transport=polling", headers=origin)
+    sid = json.loads(body[1:])["sid"]
+    host, port = server.address
+    for method, query, payload in [("POST", f"EIO=4&transport=polling&sid={sid}", b"4x"),
+                                   ("GET", f"EIO=4&transport=polling&sid={sid}", b""),
+                                   ("GET", "EIO=4&transport=polling&sid=unknown", b"")]:
+        conn = http.client.HTTPConnection(host, port, timeout=5)
+        conn.request(method, "/engine.io/?" + query, body=payload, headers=origin)
+        answer = conn.getresponse()
+        answer.read()
+        conn.close()
+        assert answer.getheader("access-control-allow-origin") == "http://app.example", (method, query)
+        assert answer.getheader("access-control-allow-credentials") == "true"
+        assert "Origin" in answer.getheader("vary", "")
+    # Without an Origin, no CORS headers.
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    conn.request("GET", "/engine.io/?EIO=4&transport=polling")
+    answer = conn.getresponse()
+    answer.read()
+    conn.close()
+    assert answer.getheader("access-control-allow-origin") is None
+
+
+def test_a_preflight_is_answered_with_what_may_come(server):
+    host, port = server.address
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    conn.request("OPTIONS", "/engine.io/?EIO=4&transport=polling", headers={
+        "Origin": "http://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, x-token"})
+    answer = conn.getresponse()
+    answer.read()
+    conn.close()
+    assert answer.status == 204
+    assert answer.getheader("access-control-allow-origin") == "http://app.example"
+    assert "POST" in answer.getheader("access-control-allow-methods")
+    assert answer.getheader("access-control-allow-headers") == "content-type, x-token"
+    assert_eio_still_serving(server)
