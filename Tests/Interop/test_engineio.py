@@ -391,3 +391,13 @@ def test_a_preflight_is_answered_with_what_may_come(server):
     assert "POST" in answer.getheader("access-control-allow-methods")
     assert answer.getheader("access-control-allow-headers") == "content-type, x-token"
     assert_eio_still_serving(server)
+
+
+@pytest.mark.server_args("--max-backlog", "1000")
+def test_a_polling_session_that_never_polls_meets_the_backlog_limit(server):
+    """What waits for a GET counts as the session's send queue: past the limit, the close policy."""
+    sid = polling_session(server)
+    assert post(server, sid, b"4" + b"x" * 600)[0] == 200   # echoed: 601 bytes wait
+    post(server, sid, b"4" + b"y" * 600)                     # the echo would make 1,203: closed
+    assert poll(server, sid)[0] == 400
+    assert_eio_still_serving(server)
