@@ -96,7 +96,7 @@ static void refuse(nws_loop *loop, nws_conn *c, int error) {
 /* A CORS preflight (a page that sends its own headers asks first): what may come. */
 static void preflight(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
     const nws_http_header *asked = nws_http_find(req, "access-control-request-headers");
-    char cors[640], headers[1024];
+    char cors[640], headers[1400];
     cors_headers(loop, c, cors, sizeof cors);
     int n = snprintf(headers, sizeof headers,
                      "%sAccess-Control-Allow-Methods: GET, POST, OPTIONS\r\nAccess-Control-Allow-Headers: %.*s\r\n"
@@ -165,10 +165,11 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
         loop->now_ms = nws__now_ms();
         nws__conn_on_timer(loop, owner);
     }
-    if (owner != NULL && owner->state == NWS__CLOSING && owner->session && owner->session->client_closed &&
-        q.transport == NWS_EIO_POLLING && !is_post(req)) {
-        nws__eio_answer(loop, c, 200, "text/plain; charset=UTF-8", "6", 1);   /* a GET sent before the "1" */
-        owner->session->client_closed = 0;   /* one: any later GET is refused */
+    /* A closed session lingering for one last GET (eio_polling.c): what waited for it. */
+    if (owner != NULL && owner->state == NWS__CLOSING && owner->session &&
+        (owner->session->client_closed || owner->session->out_len) && q.transport == NWS_EIO_POLLING &&
+        !is_post(req)) {
+        nws__eio_session_last_get(loop, c, owner->session);
         return NWS__EIO_ANSWERED;
     }
     if (owner == NULL || owner->state != NWS__OPEN) {
@@ -187,8 +188,7 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
     }
     owner->last_in_ms = loop->now_ms;
     if (q.transport == NWS_EIO_WEBSOCKET) {
-        c->session = s;
-        s->carrier = c;
+        c->session = s;   /* its carrier once the handshake is done (upgrade.c) */
         return NWS__EIO_NEW_CARRIER;
     }
     if (is_post(req)) {
@@ -233,6 +233,7 @@ static int probe_packet(nws_loop *loop, nws_conn *c, const nws_eio_packet *p) {
 
 void nws__eio_input(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
     nws_conn *session = session_of(c);
+    session->last_in_ms = loop->now_ms;   /* a carrier's traffic is its session's (idle timeout) */
     if (opcode == NWS_OP_BINARY) {
         if (c->eio == NWS__EIO_CARRIER && !(c->session && c->session->upgraded)) {
             nws__conn_fail(loop, c, NWS_EPROTO);

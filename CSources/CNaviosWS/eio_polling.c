@@ -89,6 +89,8 @@ static int reserve(nws__eio_session *s, size_t more) {
 static int append(nws_loop *loop, nws_conn *owner, char type, const void *data, size_t len) {
     nws__eio_session *s = owner->session;
     int binary = type == NWS_EIO_BINARY;
+    /* A text holding the separator cannot cross long-polling: the client would split it. */
+    if (!binary && len && memchr(data, NWS_EIO_SEPARATOR, len)) return NWS_EINVAL;
     size_t body = binary ? (len + 2) / 3 * 4 : len;
     if (reserve(s, 2 + body) != 0) return NWS_ENOMEM;
     if (s->out_len) s->out[s->out_len++] = NWS_EIO_SEPARATOR;
@@ -185,6 +187,8 @@ static int post_packet(nws_loop *loop, nws__eio_session *s, const nws_eio_packet
         nws__conn_close(loop, owner, NWS_CLOSE_NORMAL, NULL, 0);
         return 0;
     case NWS_EIO_PING:
+        /* Clients ping only to probe ("probe"): a pong echoes at most a control frame's worth. */
+        if (p->len > NWS_CONTROL_MAX - 1) return NWS_EPROTO;
         return append(loop, owner, NWS_EIO_PONG, p->data, p->len);
     case NWS_EIO_UPGRADE:
     case NWS_EIO_NOOP:
@@ -223,10 +227,12 @@ void nws__eio_session_upgraded(nws_loop *loop, nws__eio_session *s) {
         get->session = NULL;
         answer(loop, get, "6", 1);
     }
-    /* What waited for a GET goes over the WebSocket, in order, one frame per packet. */
+    /* What waited for a GET goes over the WebSocket, in order, one frame per packet; but a noop,
+     * which only ever releases a GET. */
     size_t pos = 0;
     nws_eio_packet p;
     while (nws_eio_payload_next(s->out, s->out_len, &pos, &p) == 1) {
+        if (p.type == NWS_EIO_NOOP) continue;
         if (p.type != NWS_EIO_BINARY) {
             nws__conn_queue(loop, carrier, NWS_OP_TEXT, p.data - 1, p.len + 1);
             continue;
@@ -243,24 +249,47 @@ void nws__eio_session_upgraded(nws_loop *loop, nws__eio_session *s) {
 
 /* ---- the end ---- */
 
-void nws__eio_session_closing(nws_loop *loop, nws_conn *owner) {
+int nws__eio_session_closing(nws_loop *loop, nws_conn *owner, int graceful) {
     nws__eio_session *s = owner->session;
-    if (s == NULL) return;
-    if (s->poll != NULL) {
-        nws_conn *get = s->poll;
-        s->poll = NULL;
-        get->session = NULL;
-        /* Closed by the client's own "1": its waiting GET just returns (a noop), and the session
-         * need not linger for it. */
-        answer(loop, get, s->client_closed ? "6" : "1", 1);
-        s->client_closed = 0;
-    }
+    if (s == NULL) return 0;
     if (s->carrier != NULL) {
         nws_conn *carrier = s->carrier;
         s->carrier = NULL;
         carrier->session = NULL;
+        if (s->upgraded && graceful) nws__conn_queue(loop, carrier, NWS_OP_TEXT, "1", 1);   /* the close packet */
         nws__conn_close(loop, carrier, NWS_CLOSE_NORMAL, NULL, 0);
+        s->out_len = 0;
+        return 0;
     }
+    if (!graceful) {
+        /* A timeout or a protocol error: the session is gone, and a later GET is refused. */
+        s->out_len = 0;
+        owner->queued = 0;
+        if (s->poll != NULL) {
+            nws_conn *get = s->poll;
+            s->poll = NULL;
+            get->session = NULL;
+            answer(loop, get, "1", 1);
+        }
+        return 0;
+    }
+    /* The server's last packets and its close packet go to the client's next poll; after the
+     * client's own "1", the poll just returns (a noop). */
+    if (!s->client_closed) append(loop, owner, NWS_EIO_CLOSE, NULL, 0);
+    if (s->poll == NULL) return 1;   /* linger for it */
+    nws_conn *get = s->poll;
+    s->poll = NULL;
+    get->session = NULL;
+    nws__eio_session_last_get(loop, get, s);
+    return 0;
+}
+
+void nws__eio_session_last_get(nws_loop *loop, nws_conn *get, nws__eio_session *s) {
+    if (s->out_len) answer(loop, get, s->out, s->out_len);
+    else answer(loop, get, "6", 1);
+    s->out_len = 0;
+    s->owner->queued = 0;
+    s->client_closed = 0;   /* answered: any later GET is refused */
 }
 
 void nws__eio_carrier_closed(nws_loop *loop, nws_conn *carrier, uint16_t code, const uint8_t *reason, size_t len) {
@@ -282,6 +311,7 @@ void nws__eio_conn_gone(nws_loop *loop, nws_conn *c) {
     if (s->poll == c) s->poll = NULL;
     if (s->carrier == c) s->carrier = NULL;
     if (s->owner == c) {
+        c->queued = 0;   /* what waited was never counted in the loop's queued bytes */
         if (s->poll) s->poll->session = NULL;
         if (s->carrier) s->carrier->session = NULL;
         free(s->out);

@@ -380,9 +380,12 @@ void nws__eio_session_packet(nws_loop *loop, nws_conn *c, char type);
 void nws__eio_session_flush(nws_loop *loop, nws_conn *c);
 /* The carrier's probe is done ("5"): what waited for a GET goes over the WebSocket. */
 void nws__eio_session_upgraded(nws_loop *loop, nws__eio_session *s);
-/* A session closes: its waiting GET returns ("1", or a noop when the client asked), its
- * carrier is closed. */
-void nws__eio_session_closing(nws_loop *loop, nws_conn *owner);
+/* A session closes: its waiting GET returns (closed gracefully: what was queued and "1", or a
+ * noop when the client asked; else "1"), its carrier is closed. 1 when it should linger for the
+ * GET that has not come yet. */
+int nws__eio_session_closing(nws_loop *loop, nws_conn *owner, int graceful);
+/* A GET for a closed session that lingers: what waited for it. */
+void nws__eio_session_last_get(nws_loop *loop, nws_conn *get, nws__eio_session *s);
 /* A carrier stops: after the upgrade its session closes with it. */
 void nws__eio_carrier_closed(nws_loop *loop, nws_conn *carrier, uint16_t code, const uint8_t *reason, size_t len);
 /* A connection is freed: a session's own (its state goes too), its GET's, or its carrier's. */

@@ -40,6 +40,7 @@ static void apply_defaults(nws_server_config *k) {
     if (k->eio.ping_interval_ms == 0) k->eio.ping_interval_ms = NWS_DEFAULT_EIO_PING_INTERVAL_MS;
     if (k->eio.ping_timeout_ms == 0) k->eio.ping_timeout_ms = NWS_DEFAULT_EIO_PING_TIMEOUT_MS;
     if (k->eio.max_payload == 0) k->eio.max_payload = NWS_DEFAULT_EIO_MAX_PAYLOAD;
+    if (k->eio.max_payload > UINT32_MAX / 2) k->eio.max_payload = UINT32_MAX / 2;   /* request buffers count in 32 bits */
 }
 
 /* Pages are copied path, type and body into one block each, so the caller's may go. */

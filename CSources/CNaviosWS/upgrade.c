@@ -44,7 +44,7 @@ void nws__upgrade_answer(nws_loop *loop, nws_conn *c, int status, const char *co
 
 void nws__upgrade_answer_with(nws_loop *loop, nws_conn *c, int status, const char *content_type, const char *headers,
                               const void *body, size_t len) {
-    char head[1024];
+    char head[2048];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Cache-Control: no-cache\r\n%sConnection: close\r\n\r\n",
@@ -133,10 +133,12 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, siz
     if (engine_io) c->eio = carrier ? NWS__EIO_CARRIER : NWS__EIO_WEBSOCKET;
     nws__conn_opened(loop, c);
     if (carrier) {
-        /* Not a connection of the application's: its session is. A spare one (its session has
-         * a carrier already) is closed at once. */
+        /* Not a connection of the application's: its session is. It carries the session from
+         * now on, unless another WebSocket took it first: a spare is closed at once. */
         c->opened = 0;
         nws__stat_sub(&loop->stats.open, 1);
+        if (c->session != NULL && c->session->carrier == NULL && !c->session->upgraded) c->session->carrier = c;
+        else c->session = NULL;
         if (c->session == NULL) nws__conn_close(loop, c, NWS_CLOSE_NORMAL, NULL, 0);
         return 1;
     }

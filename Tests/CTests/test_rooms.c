@@ -566,6 +566,13 @@ static void rooms_aBroadcastReachesOnlyTheMembersOfItsProtocol(void) {
     NWS_CHECK_EQ(conn_of(plain)->queued, 7);
     NWS_CHECK_EQ(conn_of(engine_io)->queued, 8);    /* 2-byte header + "4hello" */
     NWS_CHECK_MEM(for_eio->buf.data + 2, "4hello", 6);
+    /* A carrier (the WebSocket of a long-polling session) is not addressed: its session is. */
+    nws_conn_id carrier = open_conn();
+    conn_of(carrier)->eio = NWS__EIO_CARRIER;
+    NWS_CHECK_EQ(nws__conn_send_msg(loop, conn_of(carrier), for_eio, 0), NWS_EINVAL);
+    NWS_CHECK_EQ(nws__conn_send_msg(loop, conn_of(carrier), for_plain, 0), NWS_EINVAL);
+    NWS_CHECK_EQ(nws__conn_send(loop, conn_of(carrier), NWS_OP_TEXT, "x", 1, 0), NWS_EINVAL);
+    NWS_CHECK_EQ(conn_of(carrier)->queued, 0);
     nws__loop_flush_dirty(loop);
     nws_msg_release(for_plain);
     nws_msg_release(for_eio);

@@ -401,3 +401,25 @@ def test_a_polling_session_that_never_polls_meets_the_backlog_limit(server):
     post(server, sid, b"4" + b"y" * 600)                     # the echo would make 1,203: closed
     assert poll(server, sid)[0] == 400
     assert_eio_still_serving(server)
+
+
+@pytest.mark.server_args("--idle-timeout", "600")
+def test_an_upgraded_session_lives_on_its_carriers_traffic(server):
+    """The idle timeout reads the session's traffic, which comes over its carrier after the upgrade."""
+    sid = polling_session(server)
+    with websockets.sync.client.connect(eio_url(server, f"EIO=4&transport=websocket&sid={sid}"),
+                                        open_timeout=5, compression=None) as ws:
+        ws.send("2probe")
+        assert ws.recv(timeout=5) == "3probe"
+        ws.send("5")
+        deadline = time.monotonic() + 1.5   # well past the idle timeout
+        count = 0
+        while time.monotonic() < deadline:
+            ws.send(f"4tick {count}")
+            message = ws.recv(timeout=2)
+            while message == "2":            # answer the heartbeat as a client does
+                ws.send("3")
+                message = ws.recv(timeout=2)
+            assert message == f"4tick {count}"
+            count += 1
+            time.sleep(0.1)

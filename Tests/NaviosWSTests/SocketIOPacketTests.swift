@@ -103,3 +103,59 @@ struct SocketIOPacketTests {
         #expect(throws: SocketIOPacket.Failure.self) { try parse(deep) }
     }
 }
+
+/// The packets the server writes, as the protocol's documentation spells them, and read back by
+/// the parser where a client would send the same kind.
+struct SocketIOPacketWritingTests {
+    func written(_ write: (inout JSONBuffer) -> Void) -> String {
+        var buffer = JSONBuffer(capacity: 64)
+        defer { buffer.free() }
+        write(&buffer)
+        return String(decoding: buffer.bytes, as: UTF8.self)
+    }
+
+    @Test func eventsAndAcksOnTheMainAndOtherNamespaces() {
+        #expect(written { buffer in
+            SocketIOPacket.writeEventHead("hello", namespace: "/", ackID: nil, into: &buffer)
+            buffer.put("1" as StaticString)
+            SocketIOPacket.writeArgumentsTail(into: &buffer)
+        } == #"2["hello",1]"#)
+        #expect(written { buffer in
+            SocketIOPacket.writeEventHead("project:delete", namespace: "/admin", ackID: 456, into: &buffer)
+            buffer.put("123" as StaticString)
+            SocketIOPacket.writeArgumentsTail(into: &buffer)
+        } == #"2/admin,456["project:delete",123]"#)
+        #expect(written { SocketIOPacket.writeEvent("ping", namespace: "/", into: &$0) } == #"2["ping"]"#)
+        #expect(written { SocketIOPacket.writeAck(456, namespace: "/admin", into: &$0) } == "3/admin,456[]")
+        #expect(written { buffer in
+            SocketIOPacket.writeAckHead(7, namespace: "/", into: &buffer)
+            buffer.put(#""é\n""# as StaticString)
+            SocketIOPacket.writeArgumentsTail(into: &buffer)
+        } == "3" + "7" + #"["é\n"]"#)
+    }
+
+    @Test func connectReplyRefusalAndDisconnect() {
+        #expect(written { SocketIOPacket.writeConnected(sid: "oSO0OpakMV_3jnilAAAA", namespace: "/admin", into: &$0) }
+            == #"0/admin,{"sid":"oSO0OpakMV_3jnilAAAA"}"#)
+        #expect(written { SocketIOPacket.writeConnected(sid: "x", namespace: "/", into: &$0) } == #"0{"sid":"x"}"#)
+        #expect(written { SocketIOPacket.writeConnectError("Invalid namespace", namespace: "/random", into: &$0) }
+            == #"4/random,{"message":"Invalid namespace"}"#)
+        #expect(written { buffer in
+            SocketIOPacket.writeConnectError("unauthorized", namespace: "/", into: &buffer) { $0.put(#"{"why":"no token"}"# as StaticString) }
+        } == #"4{"message":"unauthorized","data":{"why":"no token"}}"#)
+        #expect(written { SocketIOPacket.writeDisconnect(namespace: "/admin", into: &$0) } == "1/admin,")
+        #expect(written { SocketIOPacket.writeDisconnect(namespace: "/", into: &$0) } == "1")
+    }
+
+    @Test func whatIsWrittenReadsBack() throws {
+        let text = written { buffer in
+            SocketIOPacket.writeEventHead("chat \"quoted\"", namespace: "/chat", ackID: 12, into: &buffer)
+            buffer.put(#"{"text":"hi"}"# as StaticString)
+            SocketIOPacket.writeArgumentsTail(into: &buffer)
+        }
+        let packet = try Array(text.utf8).withUnsafeBytes { try SocketIOPacket.parse($0) }
+        #expect(packet.kind == .event && packet.ackID == 12 && packet.arguments?.count == 2)
+        #expect(packet.arguments?.firstStringEscaped == true)
+        #expect(String(decoding: Array(text.utf8)[packet.namespace!], as: UTF8.self) == "/chat")
+    }
+}
