@@ -20,6 +20,15 @@ static void answer(nws_loop *loop, nws_conn *http, const void *body, size_t len)
     nws__eio_answer(loop, http, 200, "text/plain; charset=UTF-8", body, len);
 }
 
+/* The waiting GET, no longer the session's (NULL when none waits). */
+static nws_conn *take_poll(nws__eio_session *s) {
+    nws_conn *get = s->poll;
+    if (get == NULL) return NULL;
+    s->poll = NULL;
+    get->session = NULL;
+    return get;
+}
+
 static void refuse(nws_loop *loop, nws_conn *http, int error) {
     char body[96];
     int n = nws_eio_error_body(body, sizeof body, error);
@@ -130,10 +139,7 @@ void nws__eio_session_packet(nws_loop *loop, nws_conn *c, char type) {
 void nws__eio_session_flush(nws_loop *loop, nws_conn *c) {
     nws__eio_session *s = c->session;
     if (s == NULL || s->poll == NULL || s->out_len == 0) return;
-    nws_conn *get = s->poll;
-    s->poll = NULL;
-    get->session = NULL;
-    answer(loop, get, s->out, s->out_len);
+    answer(loop, take_poll(s), s->out, s->out_len);
     nws__stat_add(&loop->stats.bytes_out, s->out_len);
     s->out_len = 0;
     c->queued = 0;
@@ -145,10 +151,7 @@ void nws__eio_session_get(nws_loop *loop, nws_conn *get, nws__eio_session *s) {
     if (s->poll != NULL) {
         /* Two GETs at once: the protocol closes the session; the first learns it with a close
          * packet, the second is refused. */
-        nws_conn *first = s->poll;
-        s->poll = NULL;
-        first->session = NULL;
-        answer(loop, first, "1", 1);
+        answer(loop, take_poll(s), "1", 1);
         refuse(loop, get, NWS_EIO_BAD_REQUEST);
         nws__conn_close(loop, s->owner, NWS_CLOSE_PROTOCOL_ERROR, "duplicate poll", 14);
         return;
@@ -221,12 +224,8 @@ void nws__eio_session_post(nws_loop *loop, nws_conn *post, nws__eio_session *s, 
 void nws__eio_session_upgraded(nws_loop *loop, nws__eio_session *s) {
     nws_conn *carrier = s->carrier;
     s->upgraded = 1;
-    if (s->poll != NULL) {   /* released, if the probe's noop has not done it */
-        nws_conn *get = s->poll;
-        s->poll = NULL;
-        get->session = NULL;
-        answer(loop, get, "6", 1);
-    }
+    nws_conn *get = take_poll(s);
+    if (get != NULL) answer(loop, get, "6", 1);   /* released, if the probe's noop has not done it */
     /* What waited for a GET goes over the WebSocket, in order, one frame per packet; but a noop,
      * which only ever releases a GET. */
     size_t pos = 0;
@@ -265,21 +264,15 @@ int nws__eio_session_closing(nws_loop *loop, nws_conn *owner, int graceful) {
         /* A timeout or a protocol error: the session is gone, and a later GET is refused. */
         s->out_len = 0;
         owner->queued = 0;
-        if (s->poll != NULL) {
-            nws_conn *get = s->poll;
-            s->poll = NULL;
-            get->session = NULL;
-            answer(loop, get, "1", 1);
-        }
+        nws_conn *get = take_poll(s);
+        if (get != NULL) answer(loop, get, "1", 1);
         return 0;
     }
     /* The server's last packets and its close packet go to the client's next poll; after the
      * client's own "1", the poll just returns (a noop). */
     if (!s->client_closed) append(loop, owner, NWS_EIO_CLOSE, NULL, 0);
-    if (s->poll == NULL) return 1;   /* linger for it */
-    nws_conn *get = s->poll;
-    s->poll = NULL;
-    get->session = NULL;
+    nws_conn *get = take_poll(s);
+    if (get == NULL) return 1;   /* linger for it */
     nws__eio_session_last_get(loop, get, s);
     return 0;
 }
