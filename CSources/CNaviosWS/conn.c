@@ -444,6 +444,10 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
     nws__liveness l = liveness_of(c);
     switch (nws__liveness_on_timer(&l, cfg(loop), loop->now_ms)) {
     case NWS__TIMER_HANDSHAKE_TIMEOUT:
+        if (c->kept_alive && c->http_len == 0) {   /* an idle kept-alive connection: just closed */
+            nws__conn_abort(loop, c, 0);
+            return;
+        }
         count(&loop->stats.handshake_timeouts, 1);
         nws__upgrade_refuse(loop, c, 408, NULL);
         return;

@@ -66,14 +66,23 @@ static const nws_http_header *allowed_origin(nws_loop *loop, const nws_http_requ
     return origin;
 }
 
+/* Whether the connection may stay open after this request's answer: HTTP/1.1 without
+ * "Connection: close", the server not stopping, and nothing read beyond the request (clients do
+ * not pipeline; bytes after it would be a request this answer must not swallow). */
+static int keeps_alive(nws_loop *loop, const nws_conn *c, const nws_http_request *req, int head_len) {
+    if (req->minor_version != 1 || loop->stopping) return 0;
+    const nws_http_header *connection = nws_http_find(req, "connection");
+    if (connection && nws_http_list_has(connection->value, connection->value_len, "close")) return 0;
+    long body = nws__eio_body_wanted(loop, req);
+    return body >= 0 && (size_t)head_len + (size_t)body == c->http_len;
+}
+
 /* CORS for long-polling: a browser lets a page read a cross-origin answer only with these. The
  * allowed Origin is echoed, with credentials (Engine.IO clients send cookies with withCredentials). */
-static void cors_headers(nws_loop *loop, const nws_conn *c, char *out, size_t cap) {
+static void cors_headers(nws_loop *loop, const nws_http_request *req, char *out, size_t cap) {
     out[0] = '\0';
-    nws_http_request req;
-    int status = 0;
-    if (c->http == NULL || nws_http_parse(c->http, c->http_len, 0, &cfg(loop)->http, &req, &status) <= 0) return;
-    const nws_http_header *origin = allowed_origin(loop, &req);
+    if (req == NULL) return;
+    const nws_http_header *origin = allowed_origin(loop, req);
     if (origin == NULL) return;
     int n = snprintf(out, cap, "Access-Control-Allow-Origin: %.*s\r\nAccess-Control-Allow-Credentials: true\r\n"
                      "Vary: Origin\r\n", (int)origin->value_len, origin->value);
@@ -81,9 +90,16 @@ static void cors_headers(nws_loop *loop, const nws_conn *c, char *out, size_t ca
 }
 
 void nws__eio_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body, size_t len) {
+    /* The request is read again from the connection's buffer (a waiting GET keeps it). */
+    nws_http_request req;
+    int parse_status = 0;
+    int head = c->http ? nws_http_parse(c->http, c->http_len, 0, &cfg(loop)->http, &req, &parse_status) : -1;
     char cors[640];
-    cors_headers(loop, c, cors, sizeof cors);
-    nws__upgrade_answer_with(loop, c, status, content_type, cors, body, len);
+    cors_headers(loop, head > 0 ? &req : NULL, cors, sizeof cors);
+    if (status == 200 && head > 0 && keeps_alive(loop, c, &req, head))
+        nws__upgrade_answer_keep_alive(loop, c, status, content_type, cors, body, len);
+    else
+        nws__upgrade_answer_with(loop, c, status, content_type, cors, body, len);
 }
 
 /* The protocol's error answer: 400 with {"code":N,"message":"..."} as JSON. */
@@ -97,7 +113,7 @@ static void refuse(nws_loop *loop, nws_conn *c, int error) {
 static void preflight(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
     const nws_http_header *asked = nws_http_find(req, "access-control-request-headers");
     char cors[640], headers[1400];
-    cors_headers(loop, c, cors, sizeof cors);
+    cors_headers(loop, req, cors, sizeof cors);
     int n = snprintf(headers, sizeof headers,
                      "%sAccess-Control-Allow-Methods: GET, POST, OPTIONS\r\nAccess-Control-Allow-Headers: %.*s\r\n"
                      "Access-Control-Max-Age: 86400\r\n", cors,

@@ -119,6 +119,7 @@ struct nws_conn {
     uint8_t first_seg_busy;   /* first_seg is in the send queue */
     uint8_t eio;              /* speaks Engine.IO (eio.c): enum nws__eio_kind, or 0 */
     uint8_t handoff;          /* moving to loop handoff - 1 (handoff.c); 0: staying */
+    uint8_t kept_alive;       /* an HTTP connection kept open after an Engine.IO answer, for the next request */
     uint32_t mark;            /* the last broadcast that reached it: each one at most once */
     uint32_t http_prev;       /* the request's (see http below): here it fills what was padding */
     nws__seg *head, *tail;
@@ -436,7 +437,12 @@ void nws__upgrade_answer(nws_loop *loop, nws_conn *c, int status, const char *co
                          size_t len);
 void nws__upgrade_answer_with(nws_loop *loop, nws_conn *c, int status, const char *content_type, const char *headers,
                               const void *body, size_t len);
-/* An answer to an Engine.IO request (eio.c): with CORS headers when its Origin is allowed. */
+/* The same, and the connection stays open for the next request (its request buffer, which
+ * must hold that one request only, is let go). */
+void nws__upgrade_answer_keep_alive(nws_loop *loop, nws_conn *c, int status, const char *content_type,
+                                    const char *headers, const void *body, size_t len);
+/* An answer to an Engine.IO request (eio.c): with CORS headers when its Origin is allowed; a
+ * 200 keeps an HTTP/1.1 connection open unless the client asked otherwise. */
 void nws__eio_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body, size_t len);
 
 /* ---- sendq.c ---- */

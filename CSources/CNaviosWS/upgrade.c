@@ -53,6 +53,28 @@ void nws__upgrade_answer_with(nws_loop *loop, nws_conn *c, int status, const cha
     answer_then_close(loop, c, head, n, sizeof head, body, len);
 }
 
+void nws__upgrade_answer_keep_alive(nws_loop *loop, nws_conn *c, int status, const char *content_type,
+                                    const char *headers, const void *body, size_t len) {
+    char head[2048];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "Cache-Control: no-cache\r\n%sConnection: keep-alive\r\n\r\n",
+                     status, nws_http_reason(status), content_type, len, headers);
+    if (n < 0 || (size_t)n >= sizeof head ||
+        nws__sendq_append(loop, c, (const uint8_t *)head, (size_t)n, body, len) != 0) {
+        nws__conn_abort(loop, c, 0);
+        return;
+    }
+    nws__conn_mark_dirty(loop, c);
+    /* Ready for the next request, as if just accepted; its wait is the handshake timeout. */
+    free(c->http);
+    c->http = NULL;
+    c->http_len = c->http_cap = c->http_prev = 0;
+    c->state = NWS__HANDSHAKE;
+    c->kept_alive = 1;
+    nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->handshake_timeout_ms);
+}
+
 static int target_is(const nws_http_request *req, const char *path) {
     size_t path_len = 0;
     while (path_len < req->target_len && req->target[path_len] != '?') path_len++;

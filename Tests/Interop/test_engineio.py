@@ -423,3 +423,37 @@ def test_an_upgraded_session_lives_on_its_carriers_traffic(server):
             assert message == f"4tick {count}"
             count += 1
             time.sleep(0.1)
+
+
+def test_polling_requests_share_one_kept_alive_connection(server):
+    """HTTP/1.1 answers keep the connection open: a client polls and posts on one connection, which
+    (after the first request for a session on another loop) stays on the session's loop."""
+    host, port = server.address
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        conn.request("GET", "/engine.io/?EIO=4&transport=polling")
+        answer = conn.getresponse()
+        sid = json.loads(answer.read()[1:])["sid"]
+        assert answer.getheader("connection") == "keep-alive"
+        for index in range(20):
+            conn.request("POST", f"/engine.io/?EIO=4&transport=polling&sid={sid}", body=f"4n{index}".encode())
+            answer = conn.getresponse()
+            assert (answer.status, answer.read()) == (200, b"ok")
+            conn.request("GET", f"/engine.io/?EIO=4&transport=polling&sid={sid}")
+            answer = conn.getresponse()
+            assert answer.read() == f"4n{index}".encode()
+        # An error answer closes the connection.
+        conn.request("GET", "/engine.io/?EIO=4&transport=polling&sid=unknown")
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.status == 400 and answer.getheader("connection") == "close"
+    finally:
+        conn.close()
+    # A client that asks for close gets it.
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    conn.request("GET", "/engine.io/?EIO=4&transport=polling", headers={"Connection": "close"})
+    answer = conn.getresponse()
+    answer.read()
+    conn.close()
+    assert answer.getheader("connection") == "close"
+    assert_eio_still_serving(server)
