@@ -7,7 +7,7 @@
  * takes all of it, or waits until there is some (the heartbeat's ping comes within
  * pingInterval). A POST brings the client's packets. Once a WebSocket has probed ("2probe")
  * and sent "5", it carries the session: what waited goes over it, in order, and from then on
- * every send does. Every answer closes its HTTP connection.
+ * every send does. A 200 keeps an HTTP/1.1 connection open for the next request (eio.c).
  */
 #include "internal.h"
 #include "nws_eio.h"
