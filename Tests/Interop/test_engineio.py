@@ -21,7 +21,8 @@ import pytest
 import websockets.sync.client
 from websockets.exceptions import ConnectionClosed
 
-from conftest import CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, assert_complete_http_error, assert_still_serving, http_exchange
+from conftest import (CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, EchoServer, assert_complete_http_error, assert_still_serving,
+                      http_exchange)
 
 PING_INTERVAL_MS, PING_TIMEOUT_MS = 300, 200
 pytestmark = pytest.mark.server_args("--loops", "2", "--eio-path", "/engine.io/",
@@ -456,4 +457,45 @@ def test_polling_requests_share_one_kept_alive_connection(server):
     answer.read()
     conn.close()
     assert answer.getheader("connection") == "close"
+    assert_eio_still_serving(server)
+
+
+
+def test_a_session_id_from_another_server_is_unknown_here(server):
+    """Without sticky sessions a client's next request may reach another instance: it is told the
+    session is unknown there (and reconnects), as Socket.IO servers answer; each server signs its
+    own ids, so no instance takes another's for one of its own."""
+    other = EchoServer(server.binary, server.backend, server.args)
+    other.start()
+    try:
+        foreign = polling_session(other)
+        status, _, body = poll(server, foreign)
+        assert status == 400 and json.loads(body) == {"code": 1, "message": "Session ID unknown"}
+        assert post(other, foreign, b"4still mine")[0] == 200   # its own server still has it
+        assert poll(other, foreign)[2] == b"4still mine"
+    finally:
+        other.terminate()
+    assert_eio_still_serving(server)
+
+
+def test_a_flood_of_polling_requests_is_answered_and_a_session_is_still_served(server):
+    """2,000 requests from 16 threads: unknown sessions, malformed POSTs to a real one, bare GETs
+    that open sessions. Every one gets its answer, and a session opened afterwards works."""
+    victim = polling_session(server)
+
+    def hammer(index: int) -> int:
+        kind = index % 3
+        if kind == 0:
+            return poll(server, f"unknown{index}")[0]
+        if kind == 1:
+            return post(server, victim, b"x" * (index % 50))[0]
+        return request(server, "GET", "EIO=4&transport=polling")[0]
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(hammer, range(2000)))
+    assert all(status in (200, 400) for status in statuses), sorted(set(statuses))
+    assert statuses[0::3].count(400) == len(statuses[0::3])   # unknown: always refused
+    sid = polling_session(server)
+    assert post(server, sid, b"4after the flood")[0] == 200
+    assert poll(server, sid)[2] == b"4after the flood"
     assert_eio_still_serving(server)
