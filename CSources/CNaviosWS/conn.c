@@ -475,6 +475,12 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
     schedule_open_timer(loop, c);
 }
 
+void nws__conn_catch_up(nws_loop *loop, nws_conn *c) {
+    loop->now_ms = nws__now_ms();
+    nws__liveness l = liveness_of(c);
+    if (nws__liveness_deadline(&l, cfg(loop)) <= loop->now_ms) nws__conn_on_timer(loop, c);
+}
+
 /* ---- freeing ---- */
 
 void nws__conn_free(nws_loop *loop, nws_conn *c) {

@@ -103,7 +103,7 @@ void nws__eio_answer(nws_loop *loop, nws_conn *c, int status, const char *conten
 }
 
 /* The protocol's error answer: 400 with {"code":N,"message":"..."} as JSON. */
-static void refuse(nws_loop *loop, nws_conn *c, int error) {
+void nws__eio_refuse(nws_loop *loop, nws_conn *c, int error) {
     char body[96];
     int n = nws_eio_error_body(body, sizeof body, error);
     nws__eio_answer(loop, c, 400, "application/json", body, n > 0 ? (size_t)n : 0);
@@ -156,7 +156,7 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
     int error = NWS_EIO_BAD_REQUEST;
     int rc = nws_eio_classify(req->method, req->method_len, &q, websocket_upgrade, &error);
     if (rc < 0) {
-        refuse(loop, c, error);
+        nws__eio_refuse(loop, c, error);
         return NWS__EIO_ANSWERED;
     }
     if (rc == 0) {
@@ -167,7 +167,7 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
     uint64_t id;
     if (nws_eio_sid_decode(q.sid, q.sid_len, loop->server->eio_secret, &id) != 0 ||
         nws_conn_loop(id) >= loop->server->loop_count) {
-        refuse(loop, c, NWS_EIO_SESSION_UNKNOWN);
+        nws__eio_refuse(loop, c, NWS_EIO_SESSION_UNKNOWN);
         return NWS__EIO_ANSWERED;
     }
     if (nws_conn_loop(id) != loop->index) {
@@ -176,11 +176,7 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
     }
     nws_conn *owner = nws__loop_conn(loop, id);
     /* A session whose pong is overdue is over, even if its timer has not fired yet. */
-    if (owner != NULL && owner->state == NWS__OPEN && owner->awaiting_pong &&
-        nws__now_ms() - owner->ping_sent_ms >= cfg(loop)->eio.ping_timeout_ms) {
-        loop->now_ms = nws__now_ms();
-        nws__conn_on_timer(loop, owner);
-    }
+    if (owner != NULL && owner->state == NWS__OPEN) nws__conn_catch_up(loop, owner);
     /* A closed session lingering for one last GET (eio_polling.c): what waited for it. */
     if (owner != NULL && owner->state == NWS__CLOSING && owner->session &&
         (owner->session->client_closed || owner->session->out_len) && q.transport == NWS_EIO_POLLING &&
@@ -189,7 +185,7 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
         return NWS__EIO_ANSWERED;
     }
     if (owner == NULL || owner->state != NWS__OPEN) {
-        refuse(loop, c, NWS_EIO_SESSION_UNKNOWN);
+        nws__eio_refuse(loop, c, NWS_EIO_SESSION_UNKNOWN);
         return NWS__EIO_ANSWERED;
     }
     nws__eio_session *s = owner->session;
@@ -199,7 +195,7 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
         return NWS__EIO_SPARE_CARRIER;
     /* A session that began on WebSocket, or that a WebSocket carries now, takes no request. */
     if (owner->eio != NWS__EIO_POLLING || s == NULL || s->upgraded) {
-        refuse(loop, c, NWS_EIO_BAD_REQUEST);
+        nws__eio_refuse(loop, c, NWS_EIO_BAD_REQUEST);
         return NWS__EIO_ANSWERED;
     }
     owner->last_in_ms = loop->now_ms;

@@ -29,10 +29,19 @@ static nws_conn *take_poll(nws__eio_session *s) {
     return get;
 }
 
-static void refuse(nws_loop *loop, nws_conn *http, int error) {
-    char body[96];
-    int n = nws_eio_error_body(body, sizeof body, error);
-    nws__eio_answer(loop, http, 400, "application/json", body, n > 0 ? (size_t)n : 0);
+/* A binary message of a polling body ('b' and base64), decoded into new memory the caller
+ * frees: its length, or NWS_EPROTO (bad base64), NWS_ENOMEM. */
+static long decode_binary(const nws_eio_packet *p, uint8_t **bytes) {
+    long n = nws_eio_base64_decoded_len((const char *)p->data, p->len);
+    if (n < 0) return NWS_EPROTO;
+    *bytes = malloc(n ? (size_t)n : 1);
+    if (*bytes == NULL) return NWS_ENOMEM;
+    int rc = nws_eio_base64_decode((const char *)p->data, p->len, *bytes, (size_t)n);
+    if (rc < 0) {
+        free(*bytes);
+        return NWS_EPROTO;
+    }
+    return rc;
 }
 
 /* ---- opening ---- */
@@ -152,7 +161,7 @@ void nws__eio_session_get(nws_loop *loop, nws_conn *get, nws__eio_session *s) {
         /* Two GETs at once: the protocol closes the session; the first learns it with a close
          * packet, the second is refused. */
         answer(loop, take_poll(s), "1", 1);
-        refuse(loop, get, NWS_EIO_BAD_REQUEST);
+        nws__eio_refuse(loop, get, NWS_EIO_BAD_REQUEST);
         nws__conn_close(loop, s->owner, NWS_CLOSE_PROTOCOL_ERROR, "duplicate poll", 14);
         return;
     }
@@ -173,14 +182,12 @@ static int post_packet(nws_loop *loop, nws__eio_session *s, const nws_eio_packet
         nws__conn_deliver(loop, owner, NWS_OP_TEXT, p->data, p->len);
         return 0;
     case NWS_EIO_BINARY: {
-        long n = nws_eio_base64_decoded_len((const char *)p->data, p->len);
-        if (n < 0) return NWS_EPROTO;
-        uint8_t *bytes = malloc(n ? (size_t)n : 1);
-        if (bytes == NULL) return NWS_ENOMEM;
-        int rc = nws_eio_base64_decode((const char *)p->data, p->len, bytes, (size_t)n);
-        if (rc >= 0) nws__conn_deliver(loop, owner, NWS_OP_BINARY, bytes, (size_t)rc);
+        uint8_t *bytes;
+        long n = decode_binary(p, &bytes);
+        if (n < 0) return (int)n;
+        nws__conn_deliver(loop, owner, NWS_OP_BINARY, bytes, (size_t)n);
         free(bytes);
-        return rc < 0 ? NWS_EPROTO : 0;
+        return 0;
     }
     case NWS_EIO_PONG:
         nws__conn_pong(loop, owner);
@@ -213,7 +220,7 @@ void nws__eio_session_post(nws_loop *loop, nws_conn *post, nws__eio_session *s, 
     if (rc < 0 && owner->state == NWS__OPEN) {
         nws__stat_add(&loop->stats.protocol_errors, 1);
         nws__conn_close(loop, owner, nws_err_close_code(rc), nws_strerror(rc), strlen(nws_strerror(rc)));
-        refuse(loop, post, NWS_EIO_BAD_REQUEST);
+        nws__eio_refuse(loop, post, NWS_EIO_BAD_REQUEST);
         return;
     }
     nws__eio_answer(loop, post, 200, "text/html", "ok", 2);
@@ -236,10 +243,10 @@ void nws__eio_session_upgraded(nws_loop *loop, nws__eio_session *s) {
             nws__conn_queue(loop, carrier, NWS_OP_TEXT, p.data - 1, p.len + 1);
             continue;
         }
-        long n = nws_eio_base64_decoded_len((const char *)p.data, p.len);
-        uint8_t *bytes = n >= 0 ? malloc(n ? (size_t)n : 1) : NULL;
-        int rc = bytes ? nws_eio_base64_decode((const char *)p.data, p.len, bytes, (size_t)n) : -1;
-        if (rc >= 0) nws__conn_queue(loop, carrier, NWS_OP_BINARY, bytes, (size_t)rc);
+        uint8_t *bytes;
+        long n = decode_binary(&p, &bytes);   /* queued by this server: valid base64 */
+        if (n < 0) continue;
+        nws__conn_queue(loop, carrier, NWS_OP_BINARY, bytes, (size_t)n);
         free(bytes);
     }
     s->out_len = 0;

@@ -37,19 +37,7 @@ void nws__conn_handoff(nws_loop *loop, nws_conn *c, int to) {
 
 void nws__conn_handoff_keep(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len) {
     (void)loop;
-    if (c->http_len + len > c->http_cap) {
-        size_t cap = c->http_cap ? c->http_cap : 1024;
-        while (cap < c->http_len + len) cap *= 2;
-        char *grown = realloc(c->http, cap);
-        if (grown == NULL) {
-            c->handoff = 0;   /* bytes would be lost: the connection is closed instead */
-            return;
-        }
-        c->http = grown;
-        c->http_cap = (uint32_t)cap;
-    }
-    memcpy(c->http + c->http_len, data, len);
-    c->http_len += (uint32_t)len;
+    if (nws__upgrade_keep(c, data, len) != 0) c->handoff = 0;   /* bytes would be lost: closed instead */
 }
 
 void nws__conn_release_fd(nws_loop *loop, nws_conn *c) {

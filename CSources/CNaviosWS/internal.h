@@ -441,6 +441,14 @@ void nws__upgrade_answer_with(nws_loop *loop, nws_conn *c, int status, const cha
  * must hold that one request only, is let go). */
 void nws__upgrade_answer_keep_alive(nws_loop *loop, nws_conn *c, int status, const char *content_type,
                                     const char *headers, const void *body, size_t len);
+/* Appends bytes to the connection's request buffer (what a request brought beyond its head,
+ * what a connection moving to another loop carries). 0 or NWS_ENOMEM. */
+int nws__upgrade_keep(nws_conn *c, const uint8_t *data, size_t len);
+/* The protocol's refusal of an Engine.IO request: 400 and its JSON error body (eio.c). */
+void nws__eio_refuse(nws_loop *loop, nws_conn *c, int error);
+/* Runs the connection's timer now if it is due: a request that finds its session's pong overdue
+ * finds the session closed, whether or not the wheel's tick has come (conn.c). */
+void nws__conn_catch_up(nws_loop *loop, nws_conn *c);
 /* An answer to an Engine.IO request (eio.c): with CORS headers when its Origin is allowed; a
  * 200 keeps an HTTP/1.1 connection open unless the client asked otherwise. */
 void nws__eio_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body, size_t len);

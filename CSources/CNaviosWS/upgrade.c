@@ -192,6 +192,13 @@ static int grow(nws_conn *c, size_t need, size_t limit) {
     return 0;
 }
 
+int nws__upgrade_keep(nws_conn *c, const uint8_t *data, size_t len) {
+    if (grow(c, c->http_len + len, SIZE_MAX) != 0) return NWS_ENOMEM;
+    memcpy(c->http + c->http_len, data, len);
+    c->http_len += (uint32_t)len;
+    return 0;
+}
+
 void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
     const nws_server_config *k = cfg(loop);
     nws_http_request req;
@@ -232,12 +239,10 @@ void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) 
     /* The rest of this read (frames pipelined behind the request) joins what was read: all of
      * it is the connection's input once open, and goes with it if it moves to another loop. */
     if (take < len) {
-        if (grow(c, c->http_len + (len - take), SIZE_MAX) != 0) {
+        if (nws__upgrade_keep(c, data + take, len - take) != 0) {
             nws__conn_abort(loop, c, 0);
             goto done;
         }
-        memcpy(c->http + c->http_len, data + take, len - take);
-        c->http_len += (uint32_t)(len - take);
         rc = nws_http_parse(c->http, c->http_len, 0, &k->http, &req, &status);   /* the head moved with the buffer */
     }
     if (upgrade(loop, c, &req, (size_t)rc)) {
