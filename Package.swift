@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "chat-example", targets: ["chat-example"]),
         .executable(name: "navios-ws-gateway-echo", targets: ["navios-ws-gateway-echo"]),
         .executable(name: "navios-ws-cluster-node", targets: ["navios-ws-cluster-node"]),
+        .executable(name: "navios-ws-socketio-server", targets: ["navios-ws-socketio-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -105,6 +106,15 @@ let package = Package(
         // One instance of a cluster, for the Redis adapter's end-to-end tests.
         .executableTarget(
             name: "navios-ws-cluster-node",
+            dependencies: [
+                "NaviosWS", "NaviosDI", "NaviosWSRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        // The Socket.IO test server (the conformance kit's server contract), for the protocol
+        // suites and the interop tests.
+        .executableTarget(
+            name: "navios-ws-socketio-server",
             dependencies: [
                 "NaviosWS", "NaviosDI", "NaviosWSRedis",
                 .product(name: "Logging", package: "swift-log"),

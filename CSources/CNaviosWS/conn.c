@@ -185,8 +185,6 @@ void nws__conn_close_overflowed(nws_loop *loop, nws_conn *c) {
     nws__conn_close(loop, c, NWS_CLOSE_POLICY, "send queue over its limit", 25);
 }
 
-/* A send to an Engine.IO connection: a text is a message packet; a long-polling session's go
- * to its carrier once it has one, else wait for a GET. Out of line: see queue_message_packet. */
 /* Where a send to an Engine.IO connection goes: itself, or the carrier of a long-polling
  * session that upgraded (whose queue the backlog policy then reads); NULL for a carrier, which
  * is not the application's to address (its session is). */

@@ -26,6 +26,31 @@ package struct JSONArrayShape: Equatable, Sendable {
 
     private init() {}
 
+    /// Every element's bytes, for a reader that needs them all (not the per-message path);
+    /// nil when `bytes` is not exactly one valid JSON array.
+    package static func elements(of bytes: UnsafeRawBufferPointer) -> [Range<Int>]? {
+        let span = JSONSpan(bytes)
+        var elements: [Range<Int>] = []
+        do {
+            var p = try span.skipSpace(0)
+            guard span.byte(p) == .openBracket else { return nil }
+            p = try span.skipSpace(p + 1)
+            if span.byte(p) == .closeBracket { return span.isBlank(from: p + 1) ? elements : nil }
+            while true {
+                let end = try span.skipValue(p)
+                elements.append(p..<end)
+                p = try span.skipSpace(end)
+                switch span.byte(p) {
+                case .comma: p = try span.skipSpace(p + 1)
+                case .closeBracket: return span.isBlank(from: p + 1) ? elements : nil
+                default: return nil
+                }
+            }
+        } catch {
+            return nil
+        }
+    }
+
     private static func read(_ span: JSONSpan) throws -> JSONArrayShape {
         var shape = JSONArrayShape()
         var p = try span.skipSpace(0)

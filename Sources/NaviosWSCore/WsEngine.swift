@@ -237,8 +237,12 @@ public final class WsPreparedMessage: Sendable {
     // Never changes, and the C message it names is reference-counted atomically: sharable.
     nonisolated(unsafe) let message: OpaquePointer
 
-    public init(opcode: WsOpcode, bytes: UnsafeRawBufferPointer) throws(WsCoreError) {
-        guard let m = nws_msg_create(opcode.rawValue, bytes.baseAddress, bytes.count) else { throw .outOfMemory }
+    /// `engineIO`: for Engine.IO connections (a text becomes a message packet); a broadcast
+    /// reaches only the connections of its kind.
+    public init(opcode: WsOpcode, bytes: UnsafeRawBufferPointer, engineIO: Bool = false) throws(WsCoreError) {
+        let created = engineIO ? nws_msg_create_engine_io(opcode.rawValue, bytes.baseAddress, bytes.count)
+            : nws_msg_create(opcode.rawValue, bytes.baseAddress, bytes.count)
+        guard let m = created else { throw .outOfMemory }
         message = m
     }
 

@@ -140,6 +140,7 @@ extension WsUpgradeRequest {
         }
         self.headers = headers
         subprotocol = info.protocol.map { text($0, info.protocol_len) }
+        engineIO = info.engine_io != 0
     }
 }
 

@@ -8,6 +8,8 @@ public struct WsUpgradeRequest: Sendable {
     public var headers: [(name: String, value: String)]
     /// The subprotocol chosen, if any.
     public var subprotocol: String?
+    /// Whether the connection speaks Engine.IO (a request to ``WsEngineConfiguration/EngineIO/path``).
+    public var engineIO = false
 
     /// The first value of a header, matched case-insensitively.
     public func header(_ name: String) -> String? {

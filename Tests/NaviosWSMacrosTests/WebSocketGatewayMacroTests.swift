@@ -101,7 +101,7 @@ import Testing
         MacroTesting.assertExpansion(
             #"""
             @UseWsGuards(WsAuthGuard.self)
-            @WebSocketGateway(path: "/ws", namespace: "/protected", protocol: .json)
+            @WebSocketGateway(path: "/ws", namespace: "/protected", protocols: [.json, .socketIO])
             @UseWsGuards(BanGuard.self, QuotaGuard.self)
             final class ProtectedGateway {
                 @OnMessage("whoami")
@@ -114,7 +114,7 @@ import Testing
             final class ProtectedGateway {
                 func whoami(_ p: WsMessageParams<WsNoResponse>) -> String { "" }
 
-                static let gateway = NaviosWS.WsGatewayDefinition<ProtectedGateway>(path: "/ws", namespace: "/protected", protocol: .json)
+                static let gateway = NaviosWS.WsGatewayDefinition<ProtectedGateway>(path: "/ws", namespace: "/protected", protocols: [.json, .socketIO])
                 .guarded(by: WsAuthGuard.self, BanGuard.self, QuotaGuard.self)
                 .onMessage("whoami", WsNoResponse.self, guards: [AdminGuard.self, AuditGuard.self, OtherGuard.self]) { gateway, params in
                     gateway.whoami(params)

@@ -117,7 +117,7 @@ private let macroAnswer = InjectionToken<Int>("answer") { 42 }
         #expect(definition.path == "/ws")
         #expect(definition.namespace == "/macro")
         #expect(definition.url == "/ws/macro")
-        #expect(definition.wireProtocol == .json)
+        #expect(definition.protocols == [.json])
         #expect(definition.guards.map(ObjectIdentifier.init) == [ObjectIdentifier(F.AllowAll.self)])
     }
 

@@ -30,10 +30,12 @@ public protocol WsAdapterNode: AnyObject, Sendable {
     /// Names this instance in client ids and cluster messages; random per start.
     var nodeID: String { get }
     /// A broadcast from another instance: delivered to this instance's clients. The adapter
-    /// calls it only for a broadcast whose envelope passed `isDeliverable`.
+    /// calls it only for a broadcast that passed `isDeliverable`.
     func deliver(_ broadcast: WsClusterBroadcast)
-    /// Whether `envelope` is a whole message of this instance's wire protocol and valid UTF-8:
-    /// what another instance sends reaches no client before it passes this check.
+    /// Whether each encoding of the broadcast is a whole message of its wire protocol and valid
+    /// UTF-8: what another instance sends reaches no client before it passes this check.
+    func isDeliverable(_ broadcast: WsClusterBroadcast) -> Bool
+    /// The same for a JSON envelope (a remote socket's emit).
     func isDeliverable(_ envelope: UnsafeRawBufferPointer) -> Bool
     /// An operation from another instance; nil for operations that have no reply.
     func handle(_ request: WsClusterRequest) async -> WsClusterReply?

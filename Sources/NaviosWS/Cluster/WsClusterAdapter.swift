@@ -88,8 +88,9 @@ public final class WsClusterAdapter: WsAdapter {
         guard let node = state.withLock({ $0.node }) else { return }
         var published = 0
         for (index, room) in broadcast.rooms.enumerated() {
-            let copy = WsClusterBroadcast(rooms: [room], exceptRooms: broadcast.exceptRooms + broadcast.rooms[..<index],
-                                          volatile: broadcast.volatile, envelope: broadcast.envelope)
+            var copy = broadcast
+            copy.rooms = [room]
+            copy.exceptRooms = broadcast.exceptRooms + broadcast.rooms[..<index]
             if transport.publish(broadcastChannel(room), WsClusterWire.encode(broadcast: copy, from: node.nodeID)) {
                 published += 1
             }
@@ -175,7 +176,7 @@ public final class WsClusterAdapter: WsAdapter {
         switch message {
         case .broadcast(_, let broadcast):
             return broadcast.rooms.count == 1 && channel == broadcastChannel(broadcast.rooms[0])
-                && broadcast.envelope.withUnsafeBytes(node.isDeliverable)
+                && node.isDeliverable(broadcast)
         case .request(_, _, let request):
             guard channel == requestChannel else { return false }
             guard case .emit(_, let envelope) = request else { return true }

@@ -9,14 +9,22 @@ public struct WsClusterBroadcast: Sendable, Equatable {
     public var exceptRooms: [String]
     /// May be dropped for clients over their backpressure limit.
     public var volatile: Bool
-    /// The whole text frame's payload, `{"event":...,"data":...}`.
+    /// The whole text frame's payload for JSON clients, `{"event":...,"data":...}` (empty when
+    /// the rooms' namespace has no JSON gateway).
     public var envelope: [UInt8]
+    /// The same event as a Socket.IO packet, for Socket.IO clients of the rooms' namespace
+    /// (nil when it has no Socket.IO gateway), and the binary attachments that follow it.
+    public var socketIO: [UInt8]?
+    public var attachments: [[UInt8]]
 
-    public init(rooms: [String], exceptRooms: [String] = [], volatile: Bool = false, envelope: [UInt8]) {
+    public init(rooms: [String], exceptRooms: [String] = [], volatile: Bool = false, envelope: [UInt8],
+                socketIO: [UInt8]? = nil, attachments: [[UInt8]] = []) {
         self.rooms = rooms
         self.exceptRooms = exceptRooms
         self.volatile = volatile
         self.envelope = envelope
+        self.socketIO = socketIO
+        self.attachments = attachments
     }
 }
 

@@ -11,7 +11,9 @@ import Foundation
 /// frames it without parsing JSON. Requests and replies are rare: JSON after the header.
 ///
 ///     magic(4) version(1) node(u8 length + bytes) then, by magic:
-///     "NWSB"  flags(1) rooms(u16 count, each u16 length + bytes) except(same) envelope(rest)
+///     "NWSB"  flags(1) rooms(u16 count, each u16 length + bytes) except(same)
+///             [flag 2: Socket.IO packet (u32 length + bytes)] [flag 4: attachments (u16 count,
+///             each u32 length + bytes)] JSON envelope(rest)
 ///     "NWSQ"  request id(u64 BE) JSON(WsClusterRequest)   (replies go to the sender's channel)
 ///     "NWSR"  request id(u64 BE) JSON(WsClusterReply)
 ///
@@ -31,9 +33,15 @@ enum WsClusterWire {
 
     static func encode(broadcast: WsClusterBroadcast, from node: String) -> [UInt8] {
         var out = header(broadcastMagic, node, capacity: broadcast.envelope.count + 64)
-        out.append(broadcast.volatile ? 1 : 0)
+        let attachments = broadcast.attachments.prefix(Int(UInt16.max))
+        out.append((broadcast.volatile ? 1 : 0) | (broadcast.socketIO != nil ? 2 : 0) | (attachments.isEmpty ? 0 : 4))
         appendList(broadcast.rooms, to: &out)
         appendList(broadcast.exceptRooms, to: &out)
+        if let packet = broadcast.socketIO { appendBlob(packet, to: &out) }
+        if !attachments.isEmpty {
+            appendU16(attachments.count, to: &out)
+            for attachment in attachments { appendBlob(attachment, to: &out) }
+        }
         out += broadcast.envelope
         return out
     }
@@ -56,10 +64,24 @@ enum WsClusterWire {
         var reader = Reader(bytes: bytes)
         guard let magic = reader.take(4), reader.byte() == version, let node = reader.shortString() else { return nil }
         if magic.elementsEqual(broadcastMagic) {
-            guard let flags = reader.byte(), flags & ~1 == 0,
+            guard let flags = reader.byte(), flags & ~7 == 0,
                   let rooms = reader.list(), !rooms.isEmpty, let except = reader.list() else { return nil }
+            var socketIO: [UInt8]?
+            if flags & 2 != 0 {
+                guard let packet = reader.blob() else { return nil }
+                socketIO = Array(packet)
+            }
+            var attachments: [[UInt8]] = []
+            if flags & 4 != 0 {
+                guard let count = reader.u16() else { return nil }
+                for _ in 0..<count {
+                    guard let attachment = reader.blob() else { return nil }
+                    attachments.append(Array(attachment))
+                }
+            }
             return .broadcast(from: node, WsClusterBroadcast(
-                rooms: rooms, exceptRooms: except, volatile: flags & 1 != 0, envelope: Array(reader.rest())))
+                rooms: rooms, exceptRooms: except, volatile: flags & 1 != 0, envelope: Array(reader.rest()),
+                socketIO: socketIO, attachments: attachments))
         }
         guard let id = reader.u64() else { return nil }
         let json = Data(reader.rest())
@@ -100,6 +122,12 @@ enum WsClusterWire {
         out.append(UInt8(value & 0xFF))
     }
 
+    private static func appendBlob(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let count = UInt32(clamping: bytes.count)
+        for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: count >> UInt32(shift))) }
+        out += bytes.prefix(Int(count))
+    }
+
     private static func appendU64(_ value: UInt64, to out: inout [UInt8]) {
         for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
@@ -121,6 +149,11 @@ enum WsClusterWire {
         mutating func byte() -> UInt8? { take(1)?[0] }
 
         mutating func u16() -> Int? { take(2).map { Int($0[0]) << 8 | Int($0[1]) } }
+
+        mutating func blob() -> UnsafeRawBufferPointer? {
+            guard let length = take(4).map({ $0.reduce(0) { $0 << 8 | Int($1) } }) else { return nil }
+            return take(length)
+        }
 
         mutating func u64() -> UInt64? { take(8).map { $0.reduce(0) { $0 << 8 | UInt64($1) } } }
 

@@ -4,7 +4,13 @@
 extension WsGatewayRuntime: WsAdapterNode {
     func deliver(_ broadcast: WsClusterBroadcast) { deliver(broadcast, exceptID: nil) }
 
-    func isDeliverable(_ envelope: UnsafeRawBufferPointer) -> Bool { codec.isDeliverable(envelope) }
+    func isDeliverable(_ broadcast: WsClusterBroadcast) -> Bool {
+        guard !broadcast.envelope.isEmpty || broadcast.socketIO != nil else { return false }
+        if !broadcast.envelope.isEmpty && !broadcast.envelope.withUnsafeBytes(WsJSONEnvelope.isDeliverable) { return false }
+        return broadcast.socketIO?.withUnsafeBytes(WsSocketIOCodec.isDeliverable) ?? true
+    }
+
+    func isDeliverable(_ envelope: UnsafeRawBufferPointer) -> Bool { WsJSONEnvelope.isDeliverable(envelope) }
 
     func handle(_ request: WsClusterRequest) async -> WsClusterReply? {
         switch request {
@@ -22,7 +28,7 @@ extension WsGatewayRuntime: WsAdapterNode {
             for client in clients(matching: selection) { client.disconnect(close: close ?? false) }
         case .emit(let selection, let envelope):
             let bytes = Array(envelope.utf8)   // checked by the adapter (isDeliverable)
-            for client in clients(matching: selection) { client.send(bytes) }
+            for client in clients(matching: selection) { client.send(envelope: bytes) }
         case .serverSideEmit(let namespace, let event, let data, let wantsAck):
             guard let handler = WsHub.hub(for: container).serverSideHandler(namespace: namespace, event: event) else {
                 return wantsAck ? .ack(nil) : nil

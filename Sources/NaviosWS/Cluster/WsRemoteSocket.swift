@@ -21,9 +21,9 @@ public struct WsRemoteSocket: Sendable, Identifiable {
     public var data: [String: WsJSONValue] { snapshot.data }
 
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) {
-        guard let envelope = runtime.encodeForEmit(event, data) else { return }
+        guard let envelope = runtime.encodeJSONEnvelope(event, data) else { return }
         runtime.perform(.emit(only, envelope: String(decoding: envelope, as: UTF8.self)), locally: localClient, local: false) {
-            $0.send(envelope)
+            $0.send(envelope: envelope)
         }
     }
 

@@ -30,6 +30,23 @@ public enum WsPayloadDecoding {
         try decode(P.self, from: json, validating: P.self is any WsValidatable.Type)
     }
 
+    /// The same for a handler's payload, which may be the event's arguments as they came
+    /// (``WsArguments``: then `json` is the arguments' array, and `attachments` their bytes).
+    @inlinable
+    static func decode<P: Decodable>(
+        _ type: P.Type, from json: UnsafeRawBufferPointer?, attachments: WsAttachments?, validating: Bool
+    ) throws(WsPayloadError) -> P {
+        if P.self == WsArguments.self { return try arguments(json, attachments) as! P }
+        return try decode(P.self, from: json, validating: validating)
+    }
+
+    @usableFromInline
+    static func arguments(_ json: UnsafeRawBufferPointer?, _ attachments: WsAttachments?) throws(WsPayloadError) -> WsArguments {
+        guard let arguments = WsArguments(json: json.map(Array.init) ?? Array("[]".utf8), attachments: attachments?.buffers ?? [])
+        else { throw WsPayloadError(message: "payload is not valid JSON", issues: [issue([], "not valid JSON")]) }
+        return arguments
+    }
+
     /// The codec is chosen by the type: its own (``WsJSONCodable``) when it has one, else
     /// `Decodable`. Where `P` is known (a handler specialised in the module that defines the
     /// gateway) the check and the cast fold away, leaving a direct call of the chosen decoder.

@@ -10,15 +10,19 @@ import Darwin
 final class AnyGateway: Sendable {
     /// A class: a message borrows its handler from the gateway, with no count per closure.
     final class Handler: Sendable {
-        /// The arguments after the client: the payload's JSON (nil when the envelope had no
-        /// `data`) and the `id` to acknowledge (nil: nothing is sent back).
-        typealias Inline = @Sendable (WsClient, UnsafeRawBufferPointer?, Int64?) throws -> Void
-        typealias Queued = @Sendable (WsClient, [UInt8]?, Int64?) async throws -> Void
+        /// The arguments after the client: the payload's JSON (nil when the message had none),
+        /// the `id` to acknowledge (nil: nothing is sent back), and the binary attachments that
+        /// came with it (Socket.IO's; nil for most messages).
+        typealias Inline = @Sendable (WsClient, UnsafeRawBufferPointer?, Int64?, WsAttachments?) throws -> Void
+        typealias Queued = @Sendable (WsClient, [UInt8]?, Int64?, WsAttachments?) async throws -> Void
 
         /// The event's name, and its bytes for the lookup per message (see `handler(matching:)`).
         let name: String
         let nameBytes: [UInt8]
         let guards: [any WsGuard.Type]
+        /// Whether its payload is the event's arguments as they came (``WsArguments``): it is
+        /// handed the array of them, whatever their number.
+        let takesArguments: Bool
         /// A synchronous handler's body, run where its message arrives (nil for async ones).
         let inline: Inline?
         /// Either kind, run from a task (a sync handler queued behind async work, or guarded).
@@ -28,8 +32,9 @@ final class AnyGateway: Sendable {
         /// compared with each handler's in one comparison.
         let nameHead: UInt64
 
-        init(name: String, guards: [any WsGuard.Type], inline: Inline?, queued: @escaping Queued) {
+        init(name: String, guards: [any WsGuard.Type], takesArguments: Bool, inline: Inline?, queued: @escaping Queued) {
             self.name = name
+            self.takesArguments = takesArguments
             nameBytes = Array(name.utf8)
             nameHead = nameBytes.withUnsafeBytes(Self.head)
             self.guards = guards
@@ -56,10 +61,10 @@ final class AnyGateway: Sendable {
     }
 
     let type: any WsGateway.Type
-    /// The wire protocol the gateway's clients speak.
-    let codec: any WsWireCodec.Type
-    /// Reads a text frame with that codec and dispatches it: the runtime's dispatch,
-    /// specialised for the codec.
+    /// The wire protocols the gateway's clients may speak.
+    let protocols: [WsWireProtocol]
+    /// Reads a JSON client's text frame and dispatches it: the runtime's dispatch, specialised
+    /// for the JSON codec.
     let readText: WsTextReader.Made
     let url: String
     let namespace: String
@@ -103,21 +108,26 @@ final class AnyGateway: Sendable {
     init<G: WsGateway>(_ instance: G) {
         let definition = G.gateway
         type = G.self
-        codec = definition.wireProtocol.codec
-        readText = definition.wireProtocol.specialise(WsTextReader())
+        protocols = definition.protocols
+        readText = WsTextReader().make(WsJSONEnvelope.self)
         url = definition.url
         namespace = definition.namespace
         guards = definition.guards
         handlers = definition.messageHandlers.mapValues { handler in
+            let takesArguments = ObjectIdentifier(handler.payloadType) == ObjectIdentifier(WsArguments.self)
             switch handler.body {
             case .sync(let body):
-                let inline: Handler.Inline = { client, data, ack in try body(instance, client, data, ack) }
-                return Handler(name: handler.event, guards: handler.guards, inline: inline, queued: { client, data, ack in
-                    try data.withOptionalBytes { try body(instance, client, $0, ack) }
+                let inline: Handler.Inline = { client, data, ack, attachments in
+                    try body(instance, client, data, ack, attachments)
+                }
+                return Handler(name: handler.event, guards: handler.guards, takesArguments: takesArguments, inline: inline,
+                               queued: { client, data, ack, attachments in
+                    try data.withOptionalBytes { try body(instance, client, $0, ack, attachments) }
                 })
             case .async(let body):
-                return Handler(name: handler.event, guards: handler.guards, inline: nil, queued: { client, data, ack in
-                    try await body(instance, client, data, ack)
+                return Handler(name: handler.event, guards: handler.guards, takesArguments: takesArguments, inline: nil,
+                               queued: { client, data, ack, attachments in
+                    try await body(instance, client, data, ack, attachments)
                 })
             }
         }

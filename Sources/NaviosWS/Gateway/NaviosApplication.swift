@@ -43,9 +43,15 @@ public final class NaviosApplication: Service, Sendable {
             }
         }
         if gateways.isEmpty { logger.warning("the module lists no WsGateway: every upgrade will get 404") }
+        var engineConfiguration = config.engineConfiguration()
+        // Socket.IO clients need Engine.IO: on its default path unless the configuration says.
+        if engineConfiguration.engineIO == nil, gateways.contains(where: { $0.protocols.contains(.socketIO) }) {
+            engineConfiguration.engineIO = WsEngineConfiguration.EngineIO()
+        }
         let runtime = WsGatewayRuntime(container: container, gateways: gateways, rateLimit: config.rateLimit,
-                                         limits: WsGatewayLimits(config), adapter: config.adapter, logger: logger)
-        let engine = try WsEngine(configuration: config.engineConfiguration(), handler: runtime, logger: logger)
+                                         limits: WsGatewayLimits(config), adapter: config.adapter,
+                                         engineIOPath: engineConfiguration.engineIO?.path, logger: logger)
+        let engine = try WsEngine(configuration: engineConfiguration, handler: runtime, logger: logger)
         runtime.attach(engine)
         WsHub.hub(for: container).attach(runtime)
         return NaviosApplication(container: container, config: config, runtime: runtime, engine: engine, logger: logger)

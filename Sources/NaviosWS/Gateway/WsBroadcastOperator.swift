@@ -61,14 +61,26 @@ public struct WsBroadcastOperator: Sendable {
         return copy
     }
 
+    /// Sends `event` with `data` to the selected clients: written once per protocol and
+    /// namespace they speak. ``WsArguments`` go out as the arguments they are.
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) {
-        guard let runtime, let envelope = runtime.encodeForEmit(event, data) else { return }
-        runtime.broadcast(envelope, selection: self)
+        guard let runtime else { return }
+        if let arguments = data as? WsArguments {
+            return runtime.broadcast(self, attachments: arguments.attachments) { codec, namespace, buffer in
+                codec.writeArguments(arguments, event: event, namespace: namespace, id: nil, ack: nil, into: &buffer)
+                return true
+            }
+        }
+        runtime.broadcast(self) { codec, namespace, buffer in
+            runtime.writeEmit(event, data, codec: codec, namespace: namespace, into: &buffer)
+        }
     }
 
     public func emit(_ event: String) {
-        guard let runtime else { return }
-        runtime.broadcast(runtime.encodeForEmit(event), selection: self)
+        runtime?.broadcast(self) { codec, namespace, buffer in
+            codec.writeEvent(event, namespace: namespace, into: &buffer)
+            return true
+        }
     }
 
     /// Emits to each selected client of this instance and collects their acknowledgements; a

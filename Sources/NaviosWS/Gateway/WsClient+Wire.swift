@@ -22,7 +22,9 @@ extension WsClient {
     func sendError(_ event: String, ack: Int64?, _ error: some Encodable) {
         do {
             try send { codec, buffer in
-                try codec.writeError(event, ack: ack, into: &buffer) { try JSONEncoding.write(error, into: &$0) }
+                try codec.writeError(event, namespace: namespace, ack: ack, into: &buffer) {
+                    try JSONEncoding.write(error, into: &$0)
+                }
             }
         } catch {
             runtime.logger.error("error reply dropped: it does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
@@ -32,7 +34,7 @@ extension WsClient {
     /// The acknowledgement of a handler that returns nothing.
     @usableFromInline
     func sendAck(_ ack: Int64, event: String) {
-        send { codec, buffer in codec.writeAck(ack, event: event, into: &buffer) }
+        send { codec, buffer in codec.writeAck(ack, event: event, namespace: namespace, into: &buffer) }
     }
 
     /// The acknowledgement carrying a handler's result; `prefix` is the codec's `ackPrefix` of
@@ -40,11 +42,21 @@ extension WsClient {
     /// (``WsJSONCodable``), else `Encodable`: chosen by the type, and where `T` is known (a
     /// handler specialised where the gateway is defined) the check folds away.
     @inlinable
-    func sendAck<T: Encodable>(_ ack: Int64, prefix: [UInt8], _ value: T) throws {
+    func sendAck<T: Encodable>(_ ack: Int64, prefix: [UInt8], event: String, _ value: T) throws {
+        if let arguments = value as? WsArguments { return sendAck(ack, event: event, arguments: arguments) }
         if let codable = T.self as? any WsJSONCodable.Type {
             return try codable.sendAck(ack, prefix: prefix, result: value, to: self)
         }
         try sendEncodedAck(ack, prefix: prefix, value)
+    }
+
+    /// A result that is arguments as they came (``WsArguments``).
+    @usableFromInline
+    func sendAck(_ ack: Int64, event: String, arguments: WsArguments) {
+        send { codec, buffer in
+            codec.writeArguments(arguments, event: event, namespace: namespace, id: nil, ack: ack, into: &buffer)
+        }
+        sendAttachments(of: arguments)
     }
 
     /// The result written through `Encodable`.

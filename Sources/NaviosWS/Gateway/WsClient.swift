@@ -8,7 +8,7 @@ public final class WsClient: Sendable, Identifiable {
     /// Unique while the server runs, across instances too (remote sockets are found by id):
     /// this instance's id and the connection's. Made when asked for, not kept: an idle
     /// connection holds no string for it.
-    public var id: String { runtime.id(of: connectionID) }
+    public var id: String { runtime.id(of: connectionID, namespace: namespace) }
     public let handshake: WsHandshake
     /// The namespace of the gateway the client connected to.
     public var namespace: String { gateway.namespace }
@@ -21,13 +21,14 @@ public final class WsClient: Sendable, Identifiable {
     let core: WsCoreServer
     /// The gateway this client talks to, kept here so a message needs no lookup by URL.
     let gateway: AnyGateway
-    /// The wire protocol this client speaks (its gateway's codec).
+    /// The wire protocol this client speaks, and its codec.
+    @usableFromInline let wire: WsWireProtocol
     @usableFromInline let codec: any WsWireCodec.Type
     let runtime: WsGatewayRuntime
     let state = Mutex(State())
     struct State {
         /// Server-to-client requests waiting for the client's `ack`.
-        var pendingAcks: [Int64: CheckedContinuation<[UInt8]?, any Error>] = [:]
+        var pendingAcks: [Int64: CheckedContinuation<WsArguments, any Error>] = [:]
         var nextAckID: Int64 = 1
         var closed = false
         /// The rooms the client was in as it disconnected (read from the room index then).
@@ -36,11 +37,12 @@ public final class WsClient: Sendable, Identifiable {
     }
 
     init(connectionID: WsConnectionID, core: WsCoreServer, handshake: WsHandshake, gateway: AnyGateway,
-         runtime: WsGatewayRuntime) {
+         wire: WsWireProtocol, runtime: WsGatewayRuntime) {
         self.connectionID = connectionID
         self.core = core
         self.gateway = gateway
-        self.codec = gateway.codec
+        self.wire = wire
+        self.codec = wire.codec
         self.handshake = handshake
         self.runtime = runtime
     }
@@ -59,9 +61,12 @@ public final class WsClient: Sendable, Identifiable {
     @discardableResult
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) -> WsSendResult {
         if isClosed { return .closed }
+        if let arguments = data as? WsArguments { return emit(event, arguments: arguments, id: nil) }
         do {
             return try send { codec, buffer in
-                guard runtime.writeEmit(event, data, codec: codec, into: &buffer) else { throw WsException(.encodingFailed) }
+                guard runtime.writeEmit(event, data, codec: codec, namespace: namespace, into: &buffer) else {
+                    throw WsException(.encodingFailed)
+                }
             }
         } catch {
             return .closed   // logged by writeEmit
@@ -72,7 +77,25 @@ public final class WsClient: Sendable, Identifiable {
     @discardableResult
     public func emit(_ event: String) -> WsSendResult {
         if isClosed { return .closed }
-        return send { codec, buffer in codec.writeEvent(event, into: &buffer) }
+        return send { codec, buffer in codec.writeEvent(event, namespace: namespace, into: &buffer) }
+    }
+
+    /// Arguments as they came (``WsArguments``), with their attachments when the protocol has them.
+    @discardableResult
+    func emit(_ event: String, arguments: WsArguments, id: Int64?) -> WsSendResult {
+        let result = send { codec, buffer in
+            codec.writeArguments(arguments, event: event, namespace: namespace, id: id, ack: nil, into: &buffer)
+        }
+        sendAttachments(of: arguments)
+        return result
+    }
+
+    /// The binary frames that follow a message announcing them (none for a protocol without).
+    func sendAttachments(of arguments: WsArguments) {
+        guard codec.carriesAttachments else { return }
+        for attachment in arguments.attachments {
+            _ = attachment.withUnsafeBytes { core.send(connectionID, .binary, $0, false) }
+        }
     }
 
     /// Whether the client has disconnected (an emit from another thread could not tell yet).
@@ -84,10 +107,15 @@ public final class WsClient: Sendable, Identifiable {
     ) async throws -> R {
         // Encoded once, before an ack id is taken; the id goes into the envelope around it.
         guard let json = try? JSONEncoding.encode(data) else { throw WsException(.encodingFailed) }
+        let namespace = self.namespace
         let reply = try await awaitAck(timeout: timeout) { id in
-            self.send { codec, buffer in try? codec.writeEvent(event, id: id, into: &buffer) { $0.put(json) } }
+            if let arguments = data as? WsArguments { return _ = self.emit(event, arguments: arguments, id: id) }
+            self.send { codec, buffer in
+                try? codec.writeEvent(event, namespace: namespace, id: id, into: &buffer) { $0.put(json) }
+            }
         }
-        return try reply.withOptionalBytes { try WsPayloadDecoding.decode(R.self, from: $0) }
+        if let arguments = reply as? R { return arguments }   // R is WsArguments: all of them, as they came
+        return try reply.payload.withOptionalBytes { try WsPayloadDecoding.decode(R.self, from: $0) }
     }
 
     /// Joins `room` (of this namespace); joining a room twice does nothing. Throws
@@ -154,16 +182,40 @@ public final class WsClient: Sendable, Identifiable {
     }
 
     /// Disconnects the client from its namespace (Socket.IO's `disconnect()`), or, with `close`,
-    /// closes the connection under it (`disconnect(true)`). The JSON protocol carries one
-    /// namespace per connection, so both end it with 1000; the reason says which was asked, in
-    /// Socket.IO's words: "server namespace disconnect" or "server disconnect".
+    /// closes the connection under it (`disconnect(true)`). A Socket.IO client is sent a
+    /// DISCONNECT for the namespace (its connection and other namespaces go on) unless `close`;
+    /// the JSON protocol carries one namespace per connection, so both end it with 1000, and the
+    /// reason says which was asked, in Socket.IO's words: "server namespace disconnect" or
+    /// "server disconnect".
     public func disconnect(close: Bool = false) {
+        if wire == .socketIO && !close {
+            runtime.disconnectNamespace(of: self)
+            return
+        }
         self.close(.normalClosure, close ? "server disconnect" : "server namespace disconnect")
     }
 
-    /// Sends a binary frame (the JSON protocol's binary channel).
+    /// Closes the connection under the client as a network failure would (1011, and no
+    /// Engine.IO close packet to a long-polling client): clients that reconnect on their own, as
+    /// Socket.IO clients do, reconnect. For tests of reconnection, and to shed a client that
+    /// should come back elsewhere.
+    public func dropTransport() {
+        close(.internalError, "transport dropped")
+    }
+
+    /// The event a binary message reaches a Socket.IO client as (``send(binary:)``).
+    public static let binaryEvent = "binary"
+
+    /// Sends bytes: a binary frame on the JSON protocol (its binary channel); to a Socket.IO
+    /// client, which has no channel outside events, the event ``binaryEvent`` with the bytes
+    /// as its one (binary) argument.
     public func send(binary: [UInt8]) {
-        _ = binary.withUnsafeBytes { core.send(connectionID, .binary, $0, false) }
+        guard wire == .socketIO else {
+            _ = binary.withUnsafeBytes { core.send(connectionID, .binary, $0, false) }
+            return
+        }
+        let placeholder = Array(#"[{"_placeholder":true,"num":0}]"#.utf8)
+        emit(Self.binaryEvent, arguments: WsArguments(json: placeholder, attachments: [binary])!, id: nil)
     }
 
     /// Starts the close handshake of the client's connection.
@@ -172,6 +224,28 @@ public final class WsClient: Sendable, Identifiable {
     }
 
     // MARK: internals
+
+    /// How the runtime finds this client.
+    var key: WsClientKey { WsClientKey(connection: connectionID, namespace: namespace) }
+
+    /// A JSON envelope (a remote socket's emit, written by another instance), in this client's
+    /// protocol: as it is for a JSON client, read and written again for the others.
+    func send(envelope: [UInt8]) {
+        guard wire != .json else {
+            send(envelope)
+            return
+        }
+        envelope.withUnsafeBytes { bytes in
+            guard case .event(let name, let escaped, let payload, _) = WsJSONEnvelope.decode(bytes) else { return }
+            let event = WsGatewayRuntime.eventName(name, escaped: escaped)
+            send { codec, buffer in
+                guard let payload else { return codec.writeEvent(event, namespace: namespace, into: &buffer) }
+                codec.writeEventHead(event, namespace: namespace, id: nil, into: &buffer)
+                buffer.put(payload)
+                codec.writeEventTail(id: nil, into: &buffer)
+            }
+        }
+    }
 
     @discardableResult
     func send(_ text: [UInt8], droppable: Bool = false) -> WsSendResult {
@@ -185,7 +259,7 @@ public final class WsClient: Sendable, Identifiable {
     }
 
     /// Registers an ack id, runs `send(id)`, and waits for the answer or the timeout.
-    func awaitAck(timeout: Duration, _ send: (Int64) -> Void) async throws -> [UInt8]? {
+    func awaitAck(timeout: Duration, _ send: (Int64) -> Void) async throws -> WsArguments {
         let id = state.withLock { state -> Int64 in
             defer { state.nextAckID += 1 }
             return state.nextAckID
@@ -209,14 +283,15 @@ public final class WsClient: Sendable, Identifiable {
         }
     }
 
-    func resolveAck(_ id: Int64, _ result: Result<[UInt8]?, any Error>) {
+    /// The client's answer, as arguments (``WsArguments``): a JSON answer's `data` is one.
+    func resolveAck(_ id: Int64, _ result: Result<WsArguments, any Error>) {
         let continuation = state.withLock { $0.pendingAcks.removeValue(forKey: id) }
         continuation?.resume(with: result)
     }
 
     /// Marks the client gone and fails what waits on it; `rooms` keeps the rooms it was in.
     func markClosed(rooms: Set<String>) {
-        let pending = state.withLock { state -> [CheckedContinuation<[UInt8]?, any Error>] in
+        let pending = state.withLock { state -> [CheckedContinuation<WsArguments, any Error>] in
             state.closed = true
             state.roomsAtClose = rooms
             defer { state.pendingAcks.removeAll() }
@@ -232,26 +307,4 @@ enum WsRoomKey {
     static let separator = "\u{1F}"
     static func room(_ namespace: String, _ room: String) -> String { namespace + separator + room }
     static func everyone(_ namespace: String) -> String { namespace + separator }
-}
-
-/// What only the loop thread that owns a client's connection reads and writes: whether the
-/// gateway's guards and onConnection are done, the messages that came before, and the async
-/// handler runs queued. It is the engine's user object of the connection, retained by it from
-/// onOpen to onClose, and the engine hands that out only on the connection's loop thread
-/// (`userObject` is nil anywhere else): no other thread can reach it. Not Sendable.
-final class WsLoopSlot {
-    let client: WsClient
-    /// The gateway's reader of text frames (``AnyGateway/readText``), kept here: a message
-    /// reaches it through the one object it borrows.
-    let readText: WsTextReader.Made
-    /// Until the gateway's guards and onConnection are done, messages wait in `early`, in order.
-    var ready = false
-    var early: [[UInt8]] = []
-    /// Async handler runs queued but not started: a later sync message must queue behind them.
-    var queuedRuns = 0
-
-    init(_ client: WsClient) {
-        self.client = client
-        self.readText = client.gateway.readText
-    }
 }

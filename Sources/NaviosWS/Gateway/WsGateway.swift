@@ -21,4 +21,8 @@ public protocol WsGateway: Injectable {
 public enum WsWireProtocol: Sendable, Equatable {
     /// `{"event","data","id"}` text frames, for the browser's native WebSocket and plain clients.
     case json
+    /// Socket.IO v5 over Engine.IO v4 (WebSocket and HTTP long-polling), for stock Socket.IO
+    /// clients: they connect to the Engine.IO path (``WsEngineConfiguration/EngineIO/path``,
+    /// `/socket.io/`) and name the gateway's namespace in their CONNECT.
+    case socketIO
 }

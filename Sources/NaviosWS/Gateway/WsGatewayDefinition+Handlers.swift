@@ -19,9 +19,9 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> Void
     ) -> Self {
         let validating = P.self is any WsValidatable.Type
-        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
+        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack, attachments in
             try body(gateway, WsMessageParams(
-                client: client, payload: try WsPayloadDecoding.decode(P.self, from: data, validating: validating),
+                client: client, payload: try WsPayloadDecoding.decode(P.self, from: data, attachments: attachments, validating: validating),
                 event: event))
             if let ack { client.sendAck(ack, event: event) }
         }, payloadType: P.self))
@@ -33,11 +33,11 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) throws -> R
     ) -> Self {
         let validating = P.self is any WsValidatable.Type
-        let reply = WsReply<R>(event: event, codec: wireProtocol.codec)
-        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack in
+        let reply = WsReply<R>(event: event, namespace: namespace, protocols: protocols)
+        return adding(.init(event: event, guards: guards, body: .sync { gateway, client, data, ack, attachments in
             // The payload decoded straight into the parameters: a local would be a copy.
             let response = try body(gateway, WsMessageParams(
-                client: client, payload: try WsPayloadDecoding.decode(P.self, from: data, validating: validating),
+                client: client, payload: try WsPayloadDecoding.decode(P.self, from: data, attachments: attachments, validating: validating),
                 event: event))
             if let ack { try reply.send(response, to: client, ack: ack) }
         }, payloadType: P.self))
@@ -49,9 +49,9 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> Void
     ) -> Self {
         let validating = P.self is any WsValidatable.Type
-        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data, ack in
+        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data, ack, attachments in
             let payload = try data.withOptionalBytes {
-                try WsPayloadDecoding.decode(P.self, from: $0, validating: validating)
+                try WsPayloadDecoding.decode(P.self, from: $0, attachments: attachments, validating: validating)
             }
             try await body(gateway, WsMessageParams(client: client, payload: payload, event: event))
             if let ack { client.sendAck(ack, event: event) }
@@ -64,10 +64,10 @@ extension WsGatewayDefinition {
         _ body: @escaping @Sendable (G, WsMessageParams<P>) async throws -> R
     ) -> Self {
         let validating = P.self is any WsValidatable.Type
-        let reply = WsReply<R>(event: event, codec: wireProtocol.codec)
-        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data, ack in
+        let reply = WsReply<R>(event: event, namespace: namespace, protocols: protocols)
+        return adding(.init(event: event, guards: guards, body: .async { gateway, client, data, ack, attachments in
             let payload = try data.withOptionalBytes {
-                try WsPayloadDecoding.decode(P.self, from: $0, validating: validating)
+                try WsPayloadDecoding.decode(P.self, from: $0, attachments: attachments, validating: validating)
             }
             let response = try await body(gateway, WsMessageParams(client: client, payload: payload, event: event))
             if let ack { try reply.send(response, to: client, ack: ack) }
@@ -116,19 +116,25 @@ extension WsGatewayDefinition {
 @usableFromInline
 struct WsReply<R: Encodable & Sendable>: Sendable {
     @usableFromInline let event: String
-    @usableFromInline let prefix: [UInt8]
+    /// Per protocol the gateway speaks (empty for one it does not).
+    @usableFromInline let jsonPrefix: [UInt8]
+    @usableFromInline let socketIOPrefix: [UInt8]
 
     @usableFromInline
-    init(event: String, codec: any WsWireCodec.Type) {
+    init(event: String, namespace: String, protocols: [WsWireProtocol]) {
         self.event = event
-        self.prefix = codec.ackPrefix(event: event)
+        func prefix(_ wire: WsWireProtocol) -> [UInt8] {
+            protocols.contains(wire) ? wire.codec.ackPrefix(event: event, namespace: namespace) : []
+        }
+        jsonPrefix = prefix(.json)
+        socketIOPrefix = prefix(.socketIO)
     }
 
     /// The result is borrowed, never copied or boxed.
     @inlinable
     func send(_ response: borrowing R, to client: WsClient, ack: Int64) throws {
         if R.self == WsNoResponse.self { return client.sendAck(ack, event: event) }
-        try client.sendAck(ack, prefix: prefix, response)
+        try client.sendAck(ack, prefix: client.wire == .json ? jsonPrefix : socketIOPrefix, event: event, response)
     }
 }
 

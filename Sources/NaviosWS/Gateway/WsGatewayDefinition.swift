@@ -6,7 +6,8 @@
 public struct WsGatewayDefinition<G: WsGateway>: Sendable {
     public var path: String
     public var namespace: String
-    public var wireProtocol: WsWireProtocol
+    /// The wire protocols its clients may speak (DESIGN §4): clients of each share its rooms.
+    public var protocols: [WsWireProtocol]
     /// Checked once at connect, before any handler runs (see ``WsGuard``).
     public var guards: [any WsGuard.Type] = []
     var connectionHandler: (@Sendable (G, WsClient) async throws -> Void)?
@@ -14,10 +15,14 @@ public struct WsGatewayDefinition<G: WsGateway>: Sendable {
     var messageHandlers: [String: WsMessageHandler<G>] = [:]
     var binaryHandler: (@Sendable (G, WsClient, [UInt8]) async throws -> Void)?
 
-    public init(path: String = "/", namespace: String = "/", protocol wireProtocol: WsWireProtocol = .json) {
+    /// `path` and `namespace` make the URL of JSON clients (``url``); Socket.IO clients connect
+    /// to the Engine.IO path and name the namespace in their CONNECT.
+    public init(path: String = "/", namespace: String = "/", protocols: [WsWireProtocol] = [.json]) {
         self.path = path
         self.namespace = namespace.hasPrefix("/") ? namespace : "/" + namespace
-        self.wireProtocol = wireProtocol
+        var distinct: [WsWireProtocol] = []
+        for wire in protocols where !distinct.contains(wire) { distinct.append(wire) }
+        self.protocols = distinct.isEmpty ? [.json] : distinct
     }
 
     /// The URL path clients connect to: the path followed by the namespace ("/ws" + "/chat").
@@ -69,8 +74,8 @@ struct WsMessageHandler<G: WsGateway>: Sendable {
     @usableFromInline
     enum Body: Sendable {
         /// Runs inline on the loop thread.
-        case sync(@Sendable (G, WsClient, UnsafeRawBufferPointer?, Int64?) throws -> Void)
-        case async(@Sendable (G, WsClient, [UInt8]?, Int64?) async throws -> Void)
+        case sync(@Sendable (G, WsClient, UnsafeRawBufferPointer?, Int64?, WsAttachments?) throws -> Void)
+        case async(@Sendable (G, WsClient, [UInt8]?, Int64?, WsAttachments?) async throws -> Void)
     }
     let event: String
     var guards: [any WsGuard.Type]

@@ -20,20 +20,39 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     let adapter: any WsAdapter
     /// Names this instance among others (client ids, cluster messages).
     let nodeID: String
+    /// The gateways of JSON clients, by URL, and of Socket.IO clients, by namespace.
     private let gateways: [String: AnyGateway]
+    let socketIOGateways: [String: AnyGateway]
+    /// Where Socket.IO clients connect (Engine.IO's path), without its trailing slash.
+    private let engineIOPath: String?
+    /// Every namespace served, each with its place in the sorted list (client ids name it).
+    let namespaces: [String]
+    private let namespaceIndex: [String: Int]
     private(set) var engine: WsEngine!
     private var executors: [LoopExecutor] = []
-    private let clientsByID = Mutex<[WsConnectionID: WsClient]>([:])
+    /// Every client of this instance: one per connection on the JSON protocol, one per
+    /// namespace a Socket.IO connection joined.
+    private let clientsByKey = Mutex<[WsClientKey: WsClient]>([:])
 
     init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, limits: WsGatewayLimits,
-         adapter: any WsAdapter, logger: Logger) {
+         adapter: any WsAdapter, engineIOPath: String? = nil, logger: Logger) {
         self.container = container
         self.logger = logger
         self.rateLimit = rateLimit
         self.limits = limits
         self.adapter = adapter
         self.nodeID = String(UInt64.random(in: 1...UInt64.max), radix: 36)
-        self.gateways = Dictionary(gateways.map { ($0.url, $0) }, uniquingKeysWith: { first, _ in first })
+        let json = gateways.filter { $0.protocols.contains(.json) }
+        let socketIO = gateways.filter { $0.protocols.contains(.socketIO) }
+        self.gateways = Dictionary(json.map { ($0.url, $0) }, uniquingKeysWith: { first, _ in first })
+        self.socketIOGateways = Dictionary(socketIO.map { ($0.namespace, $0) }, uniquingKeysWith: { first, _ in first })
+        self.engineIOPath = socketIO.isEmpty ? nil : engineIOPath.map(Self.withoutTrailingSlash)
+        namespaces = Set(gateways.map(\.namespace)).sorted()
+        namespaceIndex = Dictionary(uniqueKeysWithValues: namespaces.enumerated().map { ($1, $0) })
+    }
+
+    private static func withoutTrailingSlash(_ path: String) -> String {
+        path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
     func attach(_ engine: WsEngine) {
@@ -41,87 +60,125 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         executors = (0..<engine.loopThreads).map { LoopExecutor(core: engine.core, loop: $0) }
     }
 
-    var namespaces: [String] { gateways.values.map(\.namespace) }
-
     // MARK: engine events
 
-    func shouldAccept(path: String) -> Bool { gateways[path] != nil }
+    func shouldAccept(path: String) -> Bool {
+        gateways[path] != nil || (engineIOPath != nil && Self.withoutTrailingSlash(path) == engineIOPath)
+    }
 
     func onOpen(_ connection: borrowing WsConnection, request: WsUpgradeRequest) {
+        if request.engineIO {
+            // Its clients come with its CONNECT packets, one per namespace.
+            let object = WsSocketIOConnection(request: request)
+            engine.setUserObject(Unmanaged.passRetained(object).takeUnretainedValue(), for: connection.id)
+            return
+        }
         guard let gateway = gateways[request.path] else {
             try? connection.close(code: .policyViolation, reason: "no gateway at this path")
             return
         }
         let id = connection.id
         let client = WsClient(connectionID: id, core: engine.core, handshake: WsHandshake(request), gateway: gateway,
-                              runtime: self)
-        clientsByID.withLock { $0[id] = client }   // holds it until onClose
-        let slot = WsLoopSlot(client)
+                              wire: .json, runtime: self)
+        let slot = WsLoopSlot(client, reader: gateway.readText)
         // Retained by the connection until onClose releases it.
         engine.setUserObject(Unmanaged.passRetained(slot).takeUnretainedValue(), for: id)
-        try? engine.join(id, room: WsRoomKey.everyone(gateway.namespace))
+        setUp(client, slot) { _, _ in client.close(.policyViolation, "unauthorized") }
+    }
+
+    /// Makes `client` known and a member of its namespace, then runs the gateway's guards and
+    /// onConnection before any of its messages reaches a handler (those that come meanwhile
+    /// wait in order: see `accept`). A refusal (a guard's false or error, or onConnection
+    /// throwing) calls `refuse` with the error, if any, and whether `accepted` had run:
+    /// `accepted` runs once the guards let the client in, before onConnection (where Socket.IO
+    /// answers the CONNECT).
+    func setUp(_ client: WsClient, _ slot: WsLoopSlot, accepted: (@Sendable () -> Void)? = nil,
+               refuse: @escaping @Sendable ((any Error)?, Bool) -> Void) {
+        let gateway = client.gateway
+        clientsByKey.withLock { $0[client.key] = client }   // holds it until it disconnects
+        try? engine.join(client.connectionID, room: WsRoomKey.everyone(gateway.namespace))
         if !gateway.needsSetup {
+            accepted?()
             slot.ready = true
             return
         }
-        // Guards and onConnection run before any message reaches a handler; messages that
-        // arrive meanwhile wait in order (see onText).
-        runAsync(on: id) {
+        runAsync(on: client.connectionID) {
+            var admitted = false
             do {
                 for guardType in gateway.guards {
                     let allowed = try await self.check(guardType, WsExecutionContext(
                         client: client, event: nil, payload: nil, gateway: gateway.type))
-                    if !allowed {
-                        client.close(.policyViolation, "unauthorized")
-                        return
-                    }
+                    if !allowed { return refuse(nil, false) }
                 }
+                admitted = true
+                accepted?()
                 try await gateway.connected(client)
             } catch {
                 self.logger.warning("connection refused", metadata: ["client": "\(client.id)", "error": "\(error)"])
-                client.close(.policyViolation, "unauthorized")
-                return
+                return refuse(error, admitted)
             }
-            // On the loop's executor: the slot is reachable (unless the connection is gone).
-            guard let slot = self.loopSlot(of: id) else { return }
+            // On the loop's executor: the slot is reachable (unless the client is gone).
+            guard let slot = self.loopSlot(of: client) else { return }
             slot.ready = true
             let early = slot.early
             slot.early.removeAll()
             for message in early {
-                message.withUnsafeBytes { slot.readText(self, slot, $0, slot.queuedRuns == 0) }
+                message.text.withUnsafeBytes { text in
+                    if let attachments = message.attachments {
+                        return self.readSocketIOPacket(slot, text, attachments, inlineAllowed: slot.queuedRuns == 0)
+                    }
+                    slot.readText(self, slot, text, slot.queuedRuns == 0)
+                }
             }
         }
     }
 
-    /// The loop-only state of a connection's client: on its loop thread while it is open, else
-    /// nil. Borrowed: the connection holds it.
-    @inline(__always)
-    private func loopSlot(of id: WsConnectionID) -> WsLoopSlot? {
-        engine.userObject(WsLoopSlot.self, for: id)
+    /// The loop-only state of a client: on its connection's loop thread while the client is
+    /// connected, else nil. Borrowed: the connection holds it.
+    func loopSlot(of client: WsClient) -> WsLoopSlot? {
+        guard let object = engine.userObject(WsLoopObject.self, for: client.connectionID) else { return nil }
+        let slot = object.slot(of: client.namespace)
+        return slot?.client === client ? slot : nil
     }
 
     func onText(_ id: WsConnectionID, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?) {
-        // The slot the engine keeps with the connection, borrowed (it holds it until onClose):
+        // The object the engine keeps with the connection, borrowed (it holds it until onClose):
         // a retain and release per message are two atomic operations.
         guard let userObject else { return }   // no gateway took the connection
-        Unmanaged<WsLoopSlot>.fromOpaque(userObject)._withUnsafeGuaranteedRef { onText($0, text) }
+        Unmanaged<WsLoopObject>.fromOpaque(userObject)._withUnsafeGuaranteedRef { object in
+            // The one kind of connection or the other, told by a stored flag: no dynamic cast.
+            if object.isSocketIO {
+                readSocketIO(unsafeDowncast(object, to: WsSocketIOConnection.self), id, text)
+            } else {
+                accept(unsafeDowncast(object, to: WsLoopSlot.self), text)
+            }
+        }
     }
 
-    private func onText(_ slot: WsLoopSlot, _ text: UnsafeRawBufferPointer) {
+    /// A JSON client's message: read now, or kept until the client is ready.
+    @inline(__always)
+    private func accept(_ slot: WsLoopSlot, _ text: UnsafeRawBufferPointer) {
         // Whether the client is ready, and whether anything of it waits on the executor (then
         // a sync handler may not run inline: order is kept).
-        guard slot.ready else {
-            slot.early.append(Array(text))
-            if slot.early.count > Self.maxEarlyMessages {
-                slot.client.close(.policyViolation, "too many messages before the connection was accepted")
-            }
-            return
-        }
+        guard slot.ready else { return keepEarly(slot, text, attachments: nil) }
         slot.readText(self, slot, text, slot.queuedRuns == 0)
     }
 
+    /// A message that came before its client was ready: kept, in order, up to a bound.
+    func keepEarly(_ slot: WsLoopSlot, _ text: UnsafeRawBufferPointer, attachments: WsAttachments?) {
+        slot.early.append(WsEarlyMessage(text: Array(text), attachments: attachments))
+        if slot.early.count > Self.maxEarlyMessages {
+            slot.client.close(.policyViolation, "too many messages before the connection was accepted")
+        }
+    }
+
     func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer) {
-        guard let slot = loopSlot(of: connection.id), slot.ready else { return }
+        guard let object = engine.userObject(WsLoopObject.self, for: connection.id) else { return }
+        if object.isSocketIO {
+            return readSocketIOAttachment(unsafeDowncast(object, to: WsSocketIOConnection.self), connection.id, data)
+        }
+        let slot = unsafeDowncast(object, to: WsLoopSlot.self)
+        guard slot.ready else { return }
         let client = slot.client
         let gateway = client.gateway
         guard gateway.hasBinaryHandler else {
@@ -136,22 +193,34 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     func onClose(_ connection: borrowing WsConnection, code: WsCloseCode, reason: String) {
         let id = connection.id
-        // The connection's hold on its slot (taken in onOpen) ends once this loop is done with
+        guard let pointer = engine.userObject(for: id) else { return }
+        let object = Unmanaged<WsLoopObject>.fromOpaque(pointer).takeUnretainedValue()
+        // The connection's hold on its object (taken in onOpen) ends once this loop is done with
         // what it is running: onClose may run inside a message's handling (a close or an
-        // overflowing send from a handler), which borrows the slot and its client.
-        if let slot = engine.userObject(for: id) {
-            engine.setUserObject(nil, for: id)
-            let address = UInt(bitPattern: slot)
-            try? engine.post(toLoop: id.loop) {
-                Unmanaged<WsLoopSlot>.fromOpaque(UnsafeRawPointer(bitPattern: address)!).release()
-            }
+        // overflowing send from a handler), which borrows the object and its clients.
+        engine.setUserObject(nil, for: id)
+        let address = UInt(bitPattern: pointer)
+        try? engine.post(toLoop: id.loop) {
+            Unmanaged<WsLoopObject>.fromOpaque(UnsafeRawPointer(bitPattern: address)!).release()
         }
-        guard let client = clientsByID.withLock({ $0.removeValue(forKey: id) }) else { return }
-        // Still in its rooms during this call (the engine leaves them after it).
-        client.markClosed(rooms: rooms(of: client) ?? [])
+        for slot in object.slots { disconnected(slot.client) }
+    }
+
+    /// `client` is gone: it is forgotten, told apart from the living (what waits on it fails),
+    /// and its gateway's disconnection handler runs. Still in its rooms during this call.
+    func disconnected(_ client: WsClient) {
+        guard forgetClient(client) else { return }
         let gateway = client.gateway
         guard gateway.hasDisconnectionHandler else { return }
-        runAsync(on: id) { await gateway.disconnected(client) }
+        runAsync(on: client.connectionID) { await gateway.disconnected(client) }
+    }
+
+    /// Forgets `client` and fails what waits on it; false when it was forgotten before.
+    @discardableResult
+    func forgetClient(_ client: WsClient) -> Bool {
+        guard clientsByKey.withLock({ $0.removeValue(forKey: client.key) }) != nil else { return false }
+        client.markClosed(rooms: rooms(of: client) ?? [])
+        return true
     }
 
     /// A room key got its first member on this instance, or lost its last: the adapter
@@ -165,7 +234,9 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         guard let keys = engine.rooms(of: client.connectionID) else { return nil }
         var rooms = Set<String>()
         for key in keys {
-            if let (_, room) = WsRoomKey.split(key), !room.isEmpty { rooms.insert(room) }
+            if let (namespace, room) = WsRoomKey.split(key), namespace == client.namespace, !room.isEmpty {
+                rooms.insert(room)
+            }
         }
         return rooms
     }
@@ -177,7 +248,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// One text frame, read by the gateway's codec `C` (each gateway calls this specialised for
     /// its codec: `WsTextReader`).
     @inline(__always)
-    fileprivate func dispatch<C: WsWireCodec>(
+    fileprivate func dispatch<C: WsFrameDecoding>(
         _ codec: C.Type, _ slot: WsLoopSlot, _ text: UnsafeRawBufferPointer, inlineAllowed: Bool
     ) {
         // The client borrowed from the slot, which holds it for the call: read into a local, it
@@ -187,17 +258,42 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             case .event(let name, let escaped, let payload, let ack):
                 dispatch(slot, client, event: name, escaped: escaped, payload, ack, inlineAllowed: inlineAllowed)
             case .answer(let id, let payload):
-                client.resolveAck(id, .success(payload.map(Array.init)))
+                client.resolveAck(id, .success(WsArguments(payload: payload)))
             case .invalid(let reason):
                 client.sendError("error", ack: nil, WsException(.invalidEnvelope, "\(reason)"))
             }
         }
     }
 
+    /// A JSON client's event: its payload is its one argument (a handler of ``WsArguments`` is
+    /// given the array of it).
     @inline(__always)
     private func dispatch(
         _ slot: WsLoopSlot, _ client: WsClient, event name: UnsafeRawBufferPointer, escaped: Bool,
         _ data: UnsafeRawBufferPointer?, _ ack: Int64?, inlineAllowed: Bool
+    ) {
+        dispatch(slot, client, event: name, escaped: escaped, ack: ack, inlineAllowed: inlineAllowed) { handler, event in
+            if handler.takesArguments { return runWithArguments(handler, event, slot, client, data, ack, inlineAllowed) }
+            run(handler, event: event, slot, client, client.gateway, data, ack, nil, inlineAllowed: inlineAllowed)
+        }
+    }
+
+    @inline(never)
+    private func runWithArguments(
+        _ handler: AnyGateway.Handler, _ event: String, _ slot: WsLoopSlot, _ client: WsClient,
+        _ data: UnsafeRawBufferPointer?, _ ack: Int64?, _ inlineAllowed: Bool
+    ) {
+        WsArguments(payload: data).json.withUnsafeBytes {
+            run(handler, event: event, slot, client, client.gateway, $0, ack, nil, inlineAllowed: inlineAllowed)
+        }
+    }
+
+    /// Finds the handler of event `name` (the bytes between the quotes) and calls `run` with
+    /// it, or tells the client why there is none.
+    @inline(__always)
+    func dispatch(
+        _ slot: WsLoopSlot, _ client: WsClient, event name: UnsafeRawBufferPointer, escaped: Bool, ack: Int64?,
+        inlineAllowed: Bool, _ run: (AnyGateway.Handler, String) -> Void
     ) {
         let gateway = client.gateway
         if name.count > limits.maxEventNameBytes {
@@ -207,9 +303,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         }
         if !escaped, let match = gateway.handler(matching: name) {
             // No retain: the handler list, which holds it, lives as long as the gateway.
-            match._withUnsafeGuaranteedRef { handler in
-                run(handler, event: handler.name, slot, client, gateway, data, ack, inlineAllowed: inlineAllowed)
-            }
+            match._withUnsafeGuaranteedRef { handler in run(handler, handler.name) }
             return
         }
         let event = Self.eventName(name, escaped: escaped)
@@ -219,7 +313,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             }
             return
         }
-        run(handler, event: event, slot, client, gateway, data, ack, inlineAllowed: inlineAllowed)
+        run(handler, event)
     }
 
     /// The rate limit's verdict on one message; over the limit, the client has been told.
@@ -239,9 +333,9 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         return false
     }
 
-    private func run(
+    func run(
         _ handler: AnyGateway.Handler, event: String, _ slot: WsLoopSlot, _ client: WsClient, _ gateway: AnyGateway,
-        _ data: UnsafeRawBufferPointer?, _ ack: Int64?, inlineAllowed: Bool
+        _ data: UnsafeRawBufferPointer?, _ ack: Int64?, _ attachments: WsAttachments?, inlineAllowed: Bool
     ) {
         guard admitted(client, event, ack) else { return }
         // Inline only when nothing of this client waits on the executor: order is kept.
@@ -249,7 +343,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         // closure, a retain and release per message.
         if inlineAllowed, handler.guards.isEmpty, handler.inline != nil {
             do {
-                try handler.inline?(client, data, ack)
+                try handler.inline?(client, data, ack, attachments)
             } catch {
                 reportFailure(client, event, ack, error)
             }
@@ -259,7 +353,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         slot.queuedRuns += 1
         let id = client.connectionID
         runAsync(on: id) {
-            self.loopSlot(of: id)?.queuedRuns -= 1   // on the loop's executor, as the increment was
+            self.loopSlot(of: client)?.queuedRuns -= 1   // on the loop's executor, as the increment was
             do {
                 let json = handler.guards.isEmpty ? nil
                     : payload.flatMap { bytes in bytes.withUnsafeBytes { try? WsPayloadDecoding.decode(WsJSONValue.self, from: $0) } }
@@ -271,14 +365,14 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
                         return
                     }
                 }
-                try await handler.queued(client, payload, ack)
+                try await handler.queued(client, payload, ack, attachments)
             } catch {
                 self.reportFailure(client, event, ack, error)
             }
         }
     }
 
-    private func reportFailure(_ client: WsClient, _ event: String, _ ack: Int64?, _ error: any Error) {
+    func reportFailure(_ client: WsClient, _ event: String, _ ack: Int64?, _ error: any Error) {
         let exception: WsException
         switch error {
         case let e as WsException: exception = e
@@ -292,13 +386,13 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         client.sendError(event, ack: ack, exception)
     }
 
-    private func check(_ guardType: any WsGuard.Type, _ context: WsExecutionContext) async throws -> Bool {
+    func check(_ guardType: any WsGuard.Type, _ context: WsExecutionContext) async throws -> Bool {
         let instance = try container.get(guardType)
         return try await instance.canActivate(context)
     }
 
     /// Runs `body` in a Task on the executor of the connection's loop.
-    private func runAsync(on id: WsConnectionID, _ body: @escaping @Sendable () async -> Void) {
+    func runAsync(on id: WsConnectionID, _ body: @escaping @Sendable () async -> Void) {
         let executor = executors[id.loop]
         Task(executorPreference: executor) { await body() }
     }
@@ -314,24 +408,22 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     // MARK: emitting
 
-    /// The codec of broadcasts and of emits from services. Every gateway speaks the JSON
-    /// protocol today (``WsWireProtocol`` has one case); with several, a broadcast is encoded
-    /// once per protocol present among its recipients.
-    var codec: any WsWireCodec.Type { WsWireProtocol.json.codec }
-
-    /// One event as the codec frames it, or nil (logged) when `data` does not encode.
-    func encodeForEmit<T: Encodable>(_ event: String, _ data: T) -> [UInt8]? {
+    /// A JSON envelope of one event (what travels for a remote socket's emit), or nil (logged)
+    /// when `data` does not encode.
+    func encodeJSONEnvelope<T: Encodable>(_ event: String, _ data: T) -> [UInt8]? {
         var buffer = JSONBuffer(capacity: 256)
         defer { buffer.free() }
-        guard writeEmit(event, data, codec: codec, into: &buffer) else { return nil }
+        guard writeEmit(event, data, codec: WsJSONEnvelope.self, namespace: "/", into: &buffer) else { return nil }
         return Array(buffer.bytes)
     }
 
     /// Writes an emit of `event` with `data` in `codec`'s framing; false (logged) when `data`
     /// does not encode: the emit is dropped, as an emit from a service would be.
-    func writeEmit<T: Encodable>(_ event: String, _ data: T, codec: any WsWireCodec.Type, into buffer: inout JSONBuffer) -> Bool {
+    func writeEmit<T: Encodable>(
+        _ event: String, _ data: T, codec: any WsWireCodec.Type, namespace: String, into buffer: inout JSONBuffer
+    ) -> Bool {
         do {
-            try codec.writeEvent(event, id: nil, into: &buffer) { try JSONEncoding.write(data, into: &$0) }
+            try codec.writeEvent(event, namespace: namespace, id: nil, into: &buffer) { try JSONEncoding.write(data, into: &$0) }
             return true
         } catch {
             logger.error("emit dropped: data does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
@@ -339,42 +431,66 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         }
     }
 
-    /// One event without data, as the codec frames it.
-    func encodeForEmit(_ event: String) -> [UInt8] {
-        var buffer = JSONBuffer(capacity: 64)
-        defer { buffer.free() }
-        codec.writeEvent(event, into: &buffer)
-        return Array(buffer.bytes)
+    /// Which protocols the clients of a namespace may speak.
+    func protocols(of namespace: String) -> (json: Bool, socketIO: Bool) {
+        (gateways.values.contains { $0.namespace == namespace }, socketIOGateways[namespace] != nil)
     }
 
-    func broadcast(_ text: [UInt8], selection: WsBroadcastOperator) {
-        let rooms: [String]
-        let except: [String]
-        if let namespace = selection.namespace {
-            rooms = selection.selection.rooms.isEmpty
-                ? [WsRoomKey.everyone(namespace)] : selection.selection.rooms.map { WsRoomKey.room(namespace, $0) }
-            except = selection.selection.exceptRooms.map { WsRoomKey.room(namespace, $0) }
-        } else {
-            // Every namespace: the room of that name in each one (with an adapter, the
-            // namespaces of this instance's gateways: every instance runs the same ones).
-            rooms = selection.selection.rooms.isEmpty
-                ? namespaces.map(WsRoomKey.everyone)
-                : selection.selection.rooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } }
-            except = selection.selection.exceptRooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } }
+    /// Broadcasts one event to a selection: for each namespace it covers, the event is written
+    /// once per protocol the namespace's clients may speak (the JSON envelope, which names no
+    /// namespace, once in all), and each loop fans each encoding out to its members of that
+    /// protocol. `write` writes the event in a codec's framing for a namespace, or returns false
+    /// (the broadcast is dropped).
+    func broadcast(
+        _ selection: WsBroadcastOperator, attachments: [[UInt8]] = [],
+        write: (any WsWireCodec.Type, String, inout JSONBuffer) -> Bool
+    ) {
+        func encode(_ codec: any WsWireCodec.Type, _ namespace: String) -> [UInt8]? {
+            var buffer = JSONBuffer(capacity: 256)
+            defer { buffer.free() }
+            return write(codec, namespace, &buffer) ? Array(buffer.bytes) : nil
         }
-        let broadcast = WsClusterBroadcast(rooms: rooms, exceptRooms: except, volatile: selection.isVolatile, envelope: text)
-        deliver(broadcast, exceptID: selection.exceptID)
-        // Other instances get the same envelope (the sender, if any, is a client of this one).
-        if !selection.isLocal && !rooms.isEmpty { adapter.publish(broadcast) }
+        var json: [UInt8]?
+        for namespace in selection.namespace.map({ [$0] }) ?? namespaces {
+            let spoken = protocols(of: namespace)
+            if spoken.json && json == nil {
+                guard let envelope = encode(WsJSONEnvelope.self, namespace) else { return }
+                json = envelope
+            }
+            var packet: [UInt8]?
+            if spoken.socketIO {
+                guard let encoded = encode(WsSocketIOCodec.self, namespace) else { return }
+                packet = encoded
+            }
+            let rooms = selection.selection.rooms.isEmpty
+                ? [WsRoomKey.everyone(namespace)] : selection.selection.rooms.map { WsRoomKey.room(namespace, $0) }
+            let except = selection.selection.exceptRooms.map { WsRoomKey.room(namespace, $0) }
+            let broadcast = WsClusterBroadcast(
+                rooms: rooms, exceptRooms: except, volatile: selection.isVolatile, envelope: spoken.json ? json ?? [] : [],
+                socketIO: packet, attachments: packet == nil ? [] : attachments)
+            deliver(broadcast, exceptID: selection.exceptID)
+            // Other instances get the same encodings (the sender, if any, is a client of this one).
+            if !selection.isLocal { adapter.publish(broadcast) }
+        }
     }
 
-    /// Frames the envelope once and lets each loop fan it out to its own members.
+    /// Frames each encoding once and lets each loop fan it out to its own members of that
+    /// protocol (the core sends a message only to connections of its protocol); attachments
+    /// follow the Socket.IO packet, in order, on every connection it reached.
     func deliver(_ broadcast: WsClusterBroadcast, exceptID: WsConnectionID? = nil) {
         guard let engine else { return }
         do {
-            let message = try broadcast.envelope.withUnsafeBytes { try WsPreparedMessage(opcode: .text, bytes: $0) }
-            try engine.broadcast(message, toRooms: broadcast.rooms, except: broadcast.exceptRooms, exceptID: exceptID,
-                                 droppable: broadcast.volatile)
+            func send(_ bytes: [UInt8], _ opcode: WsOpcode, engineIO: Bool, droppable: Bool) throws {
+                let message = try bytes.withUnsafeBytes { try WsPreparedMessage(opcode: opcode, bytes: $0, engineIO: engineIO) }
+                try engine.broadcast(message, toRooms: broadcast.rooms, except: broadcast.exceptRooms, exceptID: exceptID,
+                                     droppable: droppable)
+            }
+            if !broadcast.envelope.isEmpty { try send(broadcast.envelope, .text, engineIO: false, droppable: broadcast.volatile) }
+            if let packet = broadcast.socketIO {
+                // A packet with attachments is never dropped in part: volatile only without them.
+                try send(packet, .text, engineIO: true, droppable: broadcast.volatile && broadcast.attachments.isEmpty)
+                for attachment in broadcast.attachments { try send(attachment, .binary, engineIO: true, droppable: false) }
+            }
         } catch {
             logger.error("broadcast failed", metadata: ["error": "\(error)"])
         }
@@ -388,31 +504,48 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// its rooms (of its namespace's room when it names none), less members of its excluded
     /// rooms, in its namespace or in all.
     func clients(matching selection: WsClusterSelection) -> [WsClient] {
-        let namespaces = selection.namespace.map { [$0] } ?? self.namespaces
         func members(_ keys: [String]) -> Set<WsConnectionID> {
             keys.reduce(into: Set<WsConnectionID>()) { found, key in found.formUnion(engine.members(ofRoom: key)) }
         }
-        let included = members(selection.rooms.isEmpty
-            ? namespaces.map(WsRoomKey.everyone)
-            : selection.rooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } })
-        let excluded = members(selection.exceptRooms.flatMap { room in namespaces.map { WsRoomKey.room($0, room) } })
-        var ids = included.subtracting(excluded)
-        if let wanted = selection.ids { ids.formIntersection(wanted.compactMap(connectionID(ofClient:))) }
-        return clientsByID.withLock { all in ids.compactMap { all[$0] } }
+        let wanted = selection.ids.map { Set($0.compactMap(clientKey(ofClient:))) }
+        var keys: [WsClientKey] = []
+        for namespace in selection.namespace.map({ [$0] }) ?? namespaces {
+            let included = members(selection.rooms.isEmpty
+                ? [WsRoomKey.everyone(namespace)] : selection.rooms.map { WsRoomKey.room(namespace, $0) })
+            let excluded = members(selection.exceptRooms.map { WsRoomKey.room(namespace, $0) })
+            for id in included.subtracting(excluded) {
+                let key = WsClientKey(connection: id, namespace: namespace)
+                if wanted?.contains(key) ?? true { keys.append(key) }
+            }
+        }
+        return clientsByKey.withLock { all in keys.compactMap { all[$0] } }
     }
 
-    /// The connection of a client id of this instance (`WsClient.id`), or nil for another's.
-    func connectionID(ofClient id: String) -> WsConnectionID? {
+    /// The client of a client id of this instance (`WsClient.id`), or nil for another's.
+    func clientKey(ofClient id: String) -> WsClientKey? {
         let prefix = nodeID + "-"
-        guard id.hasPrefix(prefix), let raw = UInt64(id.dropFirst(prefix.count), radix: 16) else { return nil }
-        let connection = WsConnectionID(rawValue: raw)
-        return id == self.id(of: connection) ? connection : nil   // only the id as WsClient writes it
+        guard id.hasPrefix(prefix) else { return nil }
+        let parts = id.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let raw = UInt64(parts[0], radix: 16) else { return nil }
+        let index = parts.count == 2 ? Int(parts[1]) : 0
+        guard let index, namespaces.indices.contains(index) else { return nil }
+        let key = WsClientKey(connection: WsConnectionID(rawValue: raw), namespace: namespaces[index])
+        return id == self.id(of: key.connection, namespace: key.namespace) ? key : nil   // only ids as WsClient writes them
     }
 
-    /// A client's id (`WsClient.id`): this instance's id and its connection's.
-    func id(of connection: WsConnectionID) -> String {
-        nodeID + "-" + connection.description
+    /// A client's id (`WsClient.id`): this instance's id, its connection's, and, after a dot,
+    /// the place of its namespace among those served when it is not the first (a Socket.IO
+    /// connection has a client per namespace).
+    func id(of connection: WsConnectionID, namespace: String) -> String {
+        let index = namespaceIndex[namespace] ?? 0
+        return nodeID + "-" + connection.description + (index == 0 ? "" : "." + String(index))
     }
+}
+
+/// A client of this instance, as the runtime finds it: its connection and its namespace.
+struct WsClientKey: Hashable, Sendable {
+    let connection: WsConnectionID
+    let namespace: String
 }
 
 /// Makes, for one codec, the function that reads a text frame with it and dispatches what it
@@ -420,7 +553,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 struct WsTextReader: WsCodecSpecialised {
     typealias Made = @Sendable (WsGatewayRuntime, WsLoopSlot, UnsafeRawBufferPointer, Bool) -> Void
 
-    func make<C: WsWireCodec>(_ codec: C.Type) -> Made {
+    func make<C: WsFrameDecoding>(_ codec: C.Type) -> Made {
         { runtime, slot, text, inlineAllowed in runtime.dispatch(C.self, slot, text, inlineAllowed: inlineAllowed) }
     }
 }

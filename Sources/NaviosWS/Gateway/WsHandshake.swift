@@ -9,6 +9,16 @@ public struct WsHandshake: Sendable, Codable, Equatable {
     /// The path and query as requested.
     public let url: String
 
+    /// A Socket.IO client's: its credentials are its CONNECT packet's `auth` object, as Socket.IO
+    /// servers give them.
+    init(_ request: WsUpgradeRequest, auth: [String: WsJSONValue]) {
+        let plain = WsHandshake(request)
+        headers = plain.headers
+        query = plain.query
+        url = plain.url
+        self.auth = auth
+    }
+
     init(_ request: WsUpgradeRequest) {
         var headers: [String: String] = [:]
         for (name, value) in request.headers where headers[name.lowercased()] == nil {

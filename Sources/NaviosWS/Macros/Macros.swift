@@ -38,7 +38,7 @@
 /// `init()`: write it, or add `@Injectable`.
 @attached(member, names: named(gateway))
 @attached(extension, conformances: WsGateway)
-public macro WebSocketGateway(path: String = "/", namespace: String = "/", protocol: WsWireProtocol = .json) =
+public macro WebSocketGateway(path: String = "/", namespace: String = "/", protocols: [WsWireProtocol] = [.json]) =
     #externalMacro(module: "NaviosWSMacros", type: "WebSocketGatewayMacro")
 
 /// Marks `func m(_ client: WsClient) [async] [throws]` as the gateway's connection handler:

@@ -2,9 +2,9 @@
 /// `{"event":E,"data":D,"id":N}` and a client's answer `{"ack":N,"data":D}`; writes
 /// `{"event":E,"data":D}`, `{"event":E,"data":D,"id":N}` (asks for an ack),
 /// `{"event":E,"data":D,"ack":N}` and `{"event":E,"error":X,"ack":N}` (answers), without
-/// building a dictionary.
+/// building a dictionary. A connection carries one namespace (its URL's), so no message names it.
 @usableFromInline
-enum WsJSONEnvelope: WsWireCodec {
+enum WsJSONEnvelope: WsFrameDecoding {
     /// The envelope's keys, as the member scan looks for them: event, data, id, ack. An object
     /// or array `data` is only delimited: whoever reads the payload validates it (the payload
     /// decoders do as they read), so it is not validated twice.
@@ -53,7 +53,7 @@ enum WsJSONEnvelope: WsWireCodec {
     // MARK: writing
 
     @usableFromInline
-    static func writeEventHead(_ event: String, id: Int64?, into buffer: inout JSONBuffer) {
+    static func writeEventHead(_ event: String, namespace: String, id: Int64?, into buffer: inout JSONBuffer) {
         writeHead(event, field: #","data":"#, into: &buffer)
     }
 
@@ -63,7 +63,7 @@ enum WsJSONEnvelope: WsWireCodec {
     }
 
     @usableFromInline
-    static func writeEvent(_ event: String, into buffer: inout JSONBuffer) {
+    static func writeEvent(_ event: String, namespace: String, into buffer: inout JSONBuffer) {
         buffer.put(#"{"event":"#)
         buffer.writeString(event)
         buffer.put(UInt8(ascii: "}"))
@@ -71,7 +71,7 @@ enum WsJSONEnvelope: WsWireCodec {
 
     /// `{"event":E,"data":`: the acknowledgement is this, the result, and `,"ack":N}`.
     @usableFromInline
-    static func ackPrefix(event: String) -> [UInt8] {
+    static func ackPrefix(event: String, namespace: String) -> [UInt8] {
         var buffer = JSONBuffer(capacity: 32 + event.utf8.count * 6)
         defer { buffer.free() }
         writeHead(event, field: #","data":"#, into: &buffer)
@@ -89,14 +89,14 @@ enum WsJSONEnvelope: WsWireCodec {
     }
 
     @usableFromInline
-    static func writeAck(_ ack: Int64, event: String, into buffer: inout JSONBuffer) {
+    static func writeAck(_ ack: Int64, event: String, namespace: String, into buffer: inout JSONBuffer) {
         buffer.put(#"{"event":"#)
         buffer.writeString(event)
         writeTail(#","ack":"#, ack, into: &buffer)
     }
 
     @usableFromInline
-    static func writeErrorHead(_ event: String, ack: Int64?, into buffer: inout JSONBuffer) {
+    static func writeErrorHead(_ event: String, namespace: String, ack: Int64?, into buffer: inout JSONBuffer) {
         writeHead(event, field: #","error":"#, into: &buffer)
     }
 
@@ -104,6 +104,24 @@ enum WsJSONEnvelope: WsWireCodec {
     static func writeErrorTail(ack: Int64?, into buffer: inout JSONBuffer) {
         writeTail(#","ack":"#, ack, into: &buffer)
     }
+
+    /// One argument is `data`, several an array, none no `data` (``WsArguments``); attachments
+    /// stay placeholders.
+    @usableFromInline
+    static func writeArguments(
+        _ arguments: WsArguments, event: String, namespace: String, id: Int64?, ack: Int64?, into buffer: inout JSONBuffer
+    ) {
+        buffer.put(#"{"event":"#)
+        buffer.writeString(event)
+        let start = buffer.count
+        buffer.put(#","data":"#)
+        if !arguments.writePayload(into: &buffer) { buffer.truncate(to: start) }
+        if let ack { return writeTail(#","ack":"#, ack, into: &buffer) }
+        writeTail(#","id":"#, id, into: &buffer)
+    }
+
+    @usableFromInline
+    static var carriesAttachments: Bool { false }
 
     /// `{"event":E` and `field`, which is `,"<key>":`
     private static func writeHead(_ event: String, field: StaticString, into buffer: inout JSONBuffer) {

@@ -9,38 +9,58 @@
 /// type (`any WsWireCodec.Type`), which costs no reference counting per message.
 @usableFromInline
 protocol WsWireCodec: Sendable {
-    /// What one text frame carries; the bytes are the frame's, lent for the duration of the call
-    /// and of whatever the runtime does with the result.
-    static func decode(_ text: UnsafeRawBufferPointer) -> WsInbound
     /// Whether bytes that came from elsewhere (another instance) are a whole message of this
     /// protocol, valid UTF-8: nothing reaches a client before it passes.
     static func isDeliverable(_ text: UnsafeRawBufferPointer) -> Bool
 
     // Each message with a payload is written as a head, the payload's JSON (written by the
-    // caller, where the payload's type is known), and a tail.
+    // caller, where the payload's type is known), and a tail. `namespace` is the client's (a
+    // protocol that multiplexes namespaces on one connection names it in each message).
 
     /// An event the server sends, asking the client to acknowledge it when `id` is set.
-    static func writeEventHead(_ event: String, id: Int64?, into buffer: inout JSONBuffer)
+    static func writeEventHead(_ event: String, namespace: String, id: Int64?, into buffer: inout JSONBuffer)
     static func writeEventTail(id: Int64?, into buffer: inout JSONBuffer)
     /// An event without a payload.
-    static func writeEvent(_ event: String, into buffer: inout JSONBuffer)
-    /// What every acknowledgement of `event` with a payload is made from: made once per handler.
-    static func ackPrefix(event: String) -> [UInt8]
+    static func writeEvent(_ event: String, namespace: String, into buffer: inout JSONBuffer)
+    /// What every acknowledgement of `event` with a payload is made from: made once per handler
+    /// (a handler belongs to one gateway, so to one namespace).
+    static func ackPrefix(event: String, namespace: String) -> [UInt8]
     /// A handler's acknowledgement of message `ack`, with its result; `prefix` is
-    /// `ackPrefix(event:)` of the message's event.
+    /// `ackPrefix(event:namespace:)` of the message's event.
     static func writeAckHead(_ ack: Int64, prefix: [UInt8], into buffer: inout JSONBuffer)
     static func writeAckTail(_ ack: Int64, into buffer: inout JSONBuffer)
     /// An acknowledgement without a result.
-    static func writeAck(_ ack: Int64, event: String, into buffer: inout JSONBuffer)
+    static func writeAck(_ ack: Int64, event: String, namespace: String, into buffer: inout JSONBuffer)
     /// An error answering a message about `event` (`ack`: that message's id, if it had one).
-    static func writeErrorHead(_ event: String, ack: Int64?, into buffer: inout JSONBuffer)
+    static func writeErrorHead(_ event: String, namespace: String, ack: Int64?, into buffer: inout JSONBuffer)
     static func writeErrorTail(ack: Int64?, into buffer: inout JSONBuffer)
+
+    /// An event, or (`ack` set) the acknowledgement of message `ack` about `event`, carrying
+    /// arguments as they came (``WsArguments``: a protocol with attachments counts them in the
+    /// header; the caller sends them after it when ``carriesAttachments``).
+    static func writeArguments(
+        _ arguments: WsArguments, event: String, namespace: String, id: Int64?, ack: Int64?, into buffer: inout JSONBuffer
+    )
+    /// Whether binary attachments follow a message, as binary frames.
+    static var carriesAttachments: Bool { get }
+}
+
+/// A protocol whose every text frame is one message of one client: the runtime's dispatch reads
+/// frames with it directly (a protocol that multiplexes clients on a connection has a reader of
+/// its own in front, which routes each packet to its client: ``WsSocketIOConnection``).
+@usableFromInline
+protocol WsFrameDecoding: WsWireCodec {
+    /// What one text frame carries; the bytes are the frame's, lent for the duration of the call
+    /// and of whatever the runtime does with the result.
+    static func decode(_ text: UnsafeRawBufferPointer) -> WsInbound
 }
 
 extension WsWireCodec {
     /// Head, payload, tail: for callers that have the payload as a writer.
-    static func writeEvent(_ event: String, id: Int64?, into buffer: inout JSONBuffer, payload: WsPayloadWriter) throws {
-        writeEventHead(event, id: id, into: &buffer)
+    static func writeEvent(
+        _ event: String, namespace: String, id: Int64?, into buffer: inout JSONBuffer, payload: WsPayloadWriter
+    ) throws {
+        writeEventHead(event, namespace: namespace, id: id, into: &buffer)
         try payload(&buffer)
         writeEventTail(id: id, into: &buffer)
     }
@@ -52,8 +72,10 @@ extension WsWireCodec {
         writeAckTail(ack, into: &buffer)
     }
 
-    static func writeError(_ event: String, ack: Int64?, into buffer: inout JSONBuffer, error: WsPayloadWriter) throws {
-        writeErrorHead(event, ack: ack, into: &buffer)
+    static func writeError(
+        _ event: String, namespace: String, ack: Int64?, into buffer: inout JSONBuffer, error: WsPayloadWriter
+    ) throws {
+        writeErrorHead(event, namespace: namespace, ack: ack, into: &buffer)
         try error(&buffer)
         writeErrorTail(ack: ack, into: &buffer)
     }
@@ -83,22 +105,16 @@ enum WsInbound {
 /// directly, with no protocol witness, and inlines what it can.
 protocol WsCodecSpecialised {
     associatedtype Made
-    func make<C: WsWireCodec>(_ codec: C.Type) -> Made
+    func make<C: WsFrameDecoding>(_ codec: C.Type) -> Made
 }
 
 extension WsWireProtocol {
-    /// `specialised` made for this protocol's codec.
-    func specialise<S: WsCodecSpecialised>(_ specialised: S) -> S.Made {
-        switch self {
-        case .json: return specialised.make(WsJSONEnvelope.self)
-        }
-    }
-
     /// The codec that speaks this protocol.
     @usableFromInline
     var codec: any WsWireCodec.Type {
         switch self {
         case .json: return WsJSONEnvelope.self
+        case .socketIO: return WsSocketIOCodec.self
         }
     }
 }

@@ -1,0 +1,20 @@
+/// One Socket.IO connection (an Engine.IO session, over WebSocket or long-polling) as the runtime
+/// keeps it on its loop: a client per namespace the connection joined with a CONNECT, the
+/// request that opened it (each client's handshake is made from it), and a binary packet whose
+/// attachments are still coming.
+final class WsSocketIOConnection: WsLoopObject {
+    let request: WsUpgradeRequest
+    /// The client of each namespace joined, by namespace.
+    var sockets: [String: WsLoopSlot] = [:]
+    /// A BINARY_EVENT or BINARY_ACK waiting for its attachments: its text, how many it announced,
+    /// and those that came (each a binary message, in order).
+    var pending: (text: [UInt8], expected: Int, attachments: [[UInt8]])?
+
+    init(request: WsUpgradeRequest) {
+        self.request = request
+        super.init(isSocketIO: true)
+    }
+
+    override func slot(of namespace: String) -> WsLoopSlot? { sockets[namespace] }
+    override var slots: [WsLoopSlot] { Array(sockets.values) }
+}
