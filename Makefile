@@ -34,7 +34,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run run-cluster test-docs test-engineio-suite test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-floor autobahn clean
+.PHONY: deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-floor autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -44,9 +44,10 @@ deps:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
-$(VENV)/.installed: Tests/Interop/requirements.txt Tests/Gateway/requirements.txt | deps
+$(VENV)/.installed: Tests/Interop/requirements.txt Tests/Gateway/requirements.txt Tests/SocketIO/requirements.txt | deps
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt -r Tests/Gateway/requirements.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt -r Tests/Gateway/requirements.txt \
+		-r Tests/SocketIO/requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -57,6 +58,7 @@ build: deps
 	swift build -c release --product chat-example
 	swift build -c release --product navios-ws-gateway-echo
 	swift build -c release --product navios-ws-cluster-node
+	swift build -c release --product navios-ws-socketio-server
 
 # The chat example prints its URL: open it in two browser windows.
 run: build
@@ -104,7 +106,7 @@ $(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/asan/libnws.a
 	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------
-test: test-docs test-c test-redis-link test-swift test-interop test-engineio-suite test-gateway test-cluster test-bench-harness test-autobahn
+test: test-docs test-c test-redis-link test-swift test-interop test-socketio test-protocol-suites test-gateway test-cluster test-bench-harness test-autobahn
 
 test-c: $(addprefix $(BUILD)/,$(C_TESTS))
 	@for t in $(C_TESTS); do $(BUILD)/$$t || exit 1; done
@@ -115,11 +117,15 @@ test-swift: deps
 test-interop: build venv
 	NAVIOS_WS_ECHO=.build/release/navios-ws-echo $(PY) -m pytest Tests/Interop -q -p no:cacheprovider
 
-# The official Engine.IO protocol suite against the core's Engine.IO echo server, when a copy
-# of the suite is present (EIO_PROTOCOL_REPO, or .suites/engine.io-protocol); skipped with the
-# reason otherwise.
-test-engineio-suite: $(BUILD)/echo_server | deps
+# The official Engine.IO and Socket.IO protocol suites, against the core's Engine.IO echo server
+# and the Socket.IO test server, when copies of the suites are present (EIO_PROTOCOL_REPO and
+# SIO_PROTOCOL_REPO, or .suites/); each skipped with the reason otherwise.
+test-protocol-suites: build $(BUILD)/echo_server | deps
 	Tests/SocketIO/run-official-suites.sh
+
+# Stock Socket.IO clients (python-socketio) against the Socket.IO test server.
+test-socketio: build venv
+	NAVIOS_SOCKETIO_SERVER=.build/release/navios-ws-socketio-server $(PY) -m pytest Tests/SocketIO -q -p no:cacheprovider
 
 # The README's layout table against the tree.
 test-docs: venv

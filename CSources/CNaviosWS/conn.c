@@ -259,10 +259,11 @@ static void report_close(nws_loop *loop, nws_conn *c, uint16_t code, const uint8
 #define SESSION_LINGER_MS 1000
 
 /* The end of a long-polling session: its GET and carrier are told, then the application. */
-static void end_session(nws_loop *loop, nws_conn *c, uint16_t code, const uint8_t *reason, size_t len) {
+static void end_session(nws_loop *loop, nws_conn *c, uint16_t code, const uint8_t *reason, size_t len, int dropped) {
     /* Graceful: a normal close, going away, or an application's own code; not an error. */
     int graceful = code == NWS_CLOSE_NORMAL || code == NWS_CLOSE_GOING_AWAY || code >= 3000;
-    int lingers = nws__eio_session_closing(loop, c, graceful);
+    int lingers = nws__eio_session_closing(loop, c, dropped ? NWS__EIO_END_DROPPED
+                                                    : graceful ? NWS__EIO_END_GRACEFUL : NWS__EIO_END_ERROR);
     report_close(loop, c, code, reason, len);
     if (lingers && !c->close_sent) {
         c->close_sent = 1;   /* lingering: its timer (CLOSING) ends it */
@@ -277,7 +278,7 @@ static void end_session(nws_loop *loop, nws_conn *c, uint16_t code, const uint8_
 void nws__conn_abort(nws_loop *loop, nws_conn *c, uint16_t reported_code) {
     if (c->dead) return;
     if (c->eio == NWS__EIO_POLLING) {
-        end_session(loop, c, reported_code ? reported_code : NWS_CLOSE_ABNORMAL, NULL, 0);
+        end_session(loop, c, reported_code ? reported_code : NWS_CLOSE_ABNORMAL, NULL, 0, 0);
         return;
     }
     report_close(loop, c, reported_code ? reported_code : NWS_CLOSE_ABNORMAL, NULL, 0);
@@ -303,11 +304,14 @@ static void send_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *r
 
 void nws__conn_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *reason, size_t len) {
     if (c->dead || c->close_sent) return;
+    /* 1006 is never sent (RFC 6455 §7.4.1): asked for, it drops the connection as a network
+     * failure would, with no close frame and no Engine.IO close packet. */
+    int dropped = code == NWS_CLOSE_ABNORMAL;
     if (c->eio == NWS__EIO_POLLING) {   /* (close_sent: a session lingering after the client's close) */
-        end_session(loop, c, code ? code : NWS_CLOSE_NORMAL, (const uint8_t *)reason, len);
+        end_session(loop, c, code ? code : NWS_CLOSE_NORMAL, (const uint8_t *)reason, len, dropped);
         return;
     }
-    if (c->state != NWS__OPEN && c->state != NWS__CLOSING) {
+    if (dropped || (c->state != NWS__OPEN && c->state != NWS__CLOSING)) {
         nws__conn_abort(loop, c, code);
         return;
     }

@@ -255,19 +255,30 @@ void nws__eio_session_upgraded(nws_loop *loop, nws__eio_session *s) {
 
 /* ---- the end ---- */
 
-int nws__eio_session_closing(nws_loop *loop, nws_conn *owner, int graceful) {
+int nws__eio_session_closing(nws_loop *loop, nws_conn *owner, enum nws__eio_end how) {
     nws__eio_session *s = owner->session;
     if (s == NULL) return 0;
     if (s->carrier != NULL) {
         nws_conn *carrier = s->carrier;
         s->carrier = NULL;
         carrier->session = NULL;
-        if (s->upgraded && graceful) nws__conn_queue(loop, carrier, NWS_OP_TEXT, "1", 1);   /* the close packet */
-        nws__conn_close(loop, carrier, NWS_CLOSE_NORMAL, NULL, 0);
         s->out_len = 0;
+        if (how == NWS__EIO_END_DROPPED) {
+            nws__conn_abort(loop, carrier, 0);
+            return 0;
+        }
+        if (s->upgraded && how == NWS__EIO_END_GRACEFUL) nws__conn_queue(loop, carrier, NWS_OP_TEXT, "1", 1);   /* the close packet */
+        nws__conn_close(loop, carrier, NWS_CLOSE_NORMAL, NULL, 0);
         return 0;
     }
-    if (!graceful) {
+    if (how == NWS__EIO_END_DROPPED) {
+        s->out_len = 0;
+        owner->queued = 0;
+        nws_conn *get = take_poll(s);
+        if (get != NULL) nws__conn_abort(loop, get, 0);
+        return 0;
+    }
+    if (how == NWS__EIO_END_ERROR) {
         /* A timeout or a protocol error: the session is gone, and a later GET is refused. */
         s->out_len = 0;
         owner->queued = 0;

@@ -381,10 +381,14 @@ void nws__eio_session_packet(nws_loop *loop, nws_conn *c, char type);
 void nws__eio_session_flush(nws_loop *loop, nws_conn *c);
 /* The carrier's probe is done ("5"): what waited for a GET goes over the WebSocket. */
 void nws__eio_session_upgraded(nws_loop *loop, nws__eio_session *s);
+/* How a session ends: gracefully (what was queued, then "1"), on an error (a timeout, a protocol
+ * error: "1" at once), or dropped as a network failure would drop it (no close packet: its GET
+ * and carrier are cut, and clients reconnect). */
+enum nws__eio_end { NWS__EIO_END_ERROR = 0, NWS__EIO_END_GRACEFUL = 1, NWS__EIO_END_DROPPED = 2 };
 /* A session closes: its waiting GET returns (closed gracefully: what was queued and "1", or a
- * noop when the client asked; else "1"), its carrier is closed. 1 when it should linger for the
- * GET that has not come yet. */
-int nws__eio_session_closing(nws_loop *loop, nws_conn *owner, int graceful);
+ * noop when the client asked; on an error "1"; dropped: cut), its carrier is closed (dropped:
+ * cut). 1 when it should linger for the GET that has not come yet. */
+int nws__eio_session_closing(nws_loop *loop, nws_conn *owner, enum nws__eio_end how);
 /* A GET for a closed session that lingers: what waited for it. */
 void nws__eio_session_last_get(nws_loop *loop, nws_conn *get, nws__eio_session *s);
 /* A carrier stops: after the upgrade its session closes with it. */

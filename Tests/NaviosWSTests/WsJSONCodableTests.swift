@@ -178,7 +178,7 @@ import Testing
     /// to the one the Codable writer makes of the same value.
     static func envelopes<T: WsJSONCodable>(_ value: T) throws -> (codec: String, codable: String) {
         let wire = WsJSONEnvelope.self
-        let prefix = wire.ackPrefix(event: "e\n\"v")
+        let prefix = wire.ackPrefix(event: "e\n\"v", namespace: "/")
         var buffer = JSONBuffer(capacity: 64)
         defer { buffer.free() }
         try wire.writeAck(1, prefix: prefix, into: &buffer) { buffer in

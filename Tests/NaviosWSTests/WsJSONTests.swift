@@ -16,23 +16,23 @@ import Testing
 
     @Test func writesEventsAcksAndErrors() throws {
         let data: WsPayloadWriter = { $0.put(Array(#"{"x":1}"#.utf8)) }
-        #expect(try written { try wire.writeEvent("e", id: nil, into: &$0, payload: data) } == #"{"event":"e","data":{"x":1}}"#)
-        #expect(try written { try wire.writeEvent("e", id: 9, into: &$0, payload: data) } == #"{"event":"e","data":{"x":1},"id":9}"#)
-        #expect(written { wire.writeEvent("ping", into: &$0) } == #"{"event":"ping"}"#)
-        let prefix = wire.ackPrefix(event: "e")
+        #expect(try written { try wire.writeEvent("e", namespace: "/", id: nil, into: &$0, payload: data) } == #"{"event":"e","data":{"x":1}}"#)
+        #expect(try written { try wire.writeEvent("e", namespace: "/", id: 9, into: &$0, payload: data) } == #"{"event":"e","data":{"x":1},"id":9}"#)
+        #expect(written { wire.writeEvent("ping", namespace: "/", into: &$0) } == #"{"event":"ping"}"#)
+        let prefix = wire.ackPrefix(event: "e", namespace: "/")
         #expect(try written { try wire.writeAck(7, prefix: prefix, into: &$0, payload: data) } == #"{"event":"e","data":{"x":1},"ack":7}"#)
-        #expect(written { wire.writeAck(7, event: "e", into: &$0) } == #"{"event":"e","ack":7}"#)
+        #expect(written { wire.writeAck(7, event: "e", namespace: "/", into: &$0) } == #"{"event":"e","ack":7}"#)
         let error: WsPayloadWriter = { $0.put(Array("{}".utf8)) }
-        #expect(try written { try wire.writeError("e", ack: nil, into: &$0, error: error) } == #"{"event":"e","error":{}}"#)
-        #expect(try written { try wire.writeError("e", ack: 3, into: &$0, error: error) } == #"{"event":"e","error":{},"ack":3}"#)
+        #expect(try written { try wire.writeError("e", namespace: "/", ack: nil, into: &$0, error: error) } == #"{"event":"e","error":{}}"#)
+        #expect(try written { try wire.writeError("e", namespace: "/", ack: 3, into: &$0, error: error) } == #"{"event":"e","error":{},"ack":3}"#)
     }
 
     /// Names are escaped by the one routine (JSONBuffer.writeString): the short escapes where
     /// JSON has them, \u00XX for the other control characters.
     @Test func rfc8259_7_eventNamesAreQuotedAndEscapedByTheOneRoutine() {
         let odd = "a\"b\\c\n\u{1}é"
-        #expect(written { wire.writeEvent(odd, into: &$0) } == #"{"event":"a\"b\\c\n\u0001é"}"#)
-        #expect(wire.ackPrefix(event: odd) == Array(#"{"event":"a\"b\\c\n\u0001é","data":"#.utf8))
+        #expect(written { wire.writeEvent(odd, namespace: "/", into: &$0) } == #"{"event":"a\"b\\c\n\u0001é"}"#)
+        #expect(wire.ackPrefix(event: odd, namespace: "/") == Array(#"{"event":"a\"b\\c\n\u0001é","data":"#.utf8))
     }
 
     func read(_ text: String) -> String {

@@ -191,7 +191,9 @@ int nws_send(nws_server *s, nws_conn_id id, int opcode, const void *data, size_t
  * NWS_ESTALE; get returns NULL for a stale id, another loop's id, or none set. */
 int nws_conn_set_user(nws_server *s, nws_conn_id id, void *user);
 void *nws_conn_user(nws_server *s, nws_conn_id id);
-/* Starts the close handshake with code (1000 when 0) and a reason; 0 or NWS_ESTALE/NWS_ECLOSED. */
+/* Starts the close handshake with code (1000 when 0) and a reason; 0 or NWS_ESTALE/NWS_ECLOSED.
+ * Code 1006, which is never sent, drops the connection instead, as a network failure would: no
+ * close frame, and for Engine.IO no close packet (its clients then reconnect). */
 int nws_close(nws_server *s, nws_conn_id id, uint16_t code, const char *reason, size_t reason_len);
 
 /* A message framed once and shared (refcounted) by every connection it is sent to. */

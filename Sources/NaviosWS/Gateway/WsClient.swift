@@ -195,12 +195,12 @@ public final class WsClient: Sendable, Identifiable {
         self.close(.normalClosure, close ? "server disconnect" : "server namespace disconnect")
     }
 
-    /// Closes the connection under the client as a network failure would (1011, and no
-    /// Engine.IO close packet to a long-polling client): clients that reconnect on their own, as
-    /// Socket.IO clients do, reconnect. For tests of reconnection, and to shed a client that
-    /// should come back elsewhere.
+    /// Drops the connection under the client as a network failure would: no close frame, no
+    /// Engine.IO close packet (the disconnection handler sees 1006). Clients that reconnect on
+    /// their own, as Socket.IO clients do, reconnect. For tests of reconnection, and to shed a
+    /// client that should come back elsewhere.
     public func dropTransport() {
-        close(.internalError, "transport dropped")
+        close(.abnormalClosure, "")
     }
 
     /// The event a binary message reaches a Socket.IO client as (``send(binary:)``).

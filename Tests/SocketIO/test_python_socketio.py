@@ -1,0 +1,214 @@
+"""
+python-socketio's AsyncClient (a client we did not write) against the Socket.IO test server, over
+each transport: WebSocket only, long-polling only, and long-polling upgraded to WebSocket.
+Namespaces with auth, acks both ways, binary arguments, rooms shared with a JSON-protocol client,
+reconnection after a dropped transport, and a server-side namespace disconnect.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import socketio
+from websockets.asyncio.client import connect as ws_connect
+
+from conftest import TOKEN
+
+WAIT_S = 5.0
+
+
+class Recorder:
+    """A python-socketio client whose events land in per-event queues."""
+
+    def __init__(self, **options):
+        self.sio = socketio.AsyncClient(reconnection_delay=0.05, reconnection_delay_max=0.2, **options)
+        self.queues: dict[tuple[str, str], asyncio.Queue] = {}
+        self.connects: dict[str, int] = {}
+        self.disconnects: dict[str, list] = {}
+
+    def queue(self, event: str, namespace: str = "/") -> asyncio.Queue:
+        return self.queues.setdefault((namespace, event), asyncio.Queue())
+
+    def listen(self, event: str, namespace: str = "/"):
+        async def handler(*args):
+            await self.queue(event, namespace).put(args)
+        self.sio.on(event, handler, namespace=namespace)
+
+    def track(self, namespace: str = "/"):
+        async def connected():
+            self.connects[namespace] = self.connects.get(namespace, 0) + 1
+            await self.queue("connect", namespace).put(())
+
+        async def disconnected(reason=None):
+            self.disconnects.setdefault(namespace, []).append(reason)
+            await self.queue("disconnect", namespace).put((reason,))
+        self.sio.on("connect", connected, namespace=namespace)
+        self.sio.on("disconnect", disconnected, namespace=namespace)
+
+    async def next(self, event: str, namespace: str = "/", timeout: float = WAIT_S):
+        return await asyncio.wait_for(self.queue(event, namespace).get(), timeout)
+
+    async def nothing(self, event: str, namespace: str = "/", within: float = 0.3) -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(self.queue(event, namespace).get(), within)
+
+
+async def connected(server, transports, namespaces=("/",), auth=None, **options) -> Recorder:
+    client = Recorder(**options)
+    for namespace in namespaces:
+        client.listen("auth", namespace)
+        client.track(namespace)
+    await client.sio.connect(server.url, transports=transports, namespaces=list(namespaces), auth=auth,
+                             wait_timeout=WAIT_S)
+    return client
+
+
+async def test_connects_to_namespaces_with_auth(sio_server, transports):
+    client = await connected(sio_server, transports, namespaces=("/", "/interop"), auth={"token": TOKEN})
+    try:
+        # Each namespace's connection handler sends the CONNECT's auth back, after the reply.
+        assert await client.next("auth", "/") == ({"token": TOKEN},)
+        assert await client.next("auth", "/interop") == ({"token": TOKEN},)
+        assert client.sio.get_sid("/") and client.sio.get_sid("/interop")
+        assert client.sio.get_sid("/") != client.sio.get_sid("/interop")   # a socket per namespace
+        assert client.sio.transport() == transports[-1]
+    finally:
+        await client.sio.disconnect()
+
+
+async def test_a_guard_refuses_a_connect_with_connect_error(sio_server, transports):
+    client = Recorder()
+    errors: asyncio.Queue = asyncio.Queue()
+
+    async def on_error(data):
+        await errors.put(data)
+    client.sio.on("connect_error", on_error, namespace="/interop")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.sio.connect(sio_server.url, transports=transports, namespaces=["/interop"],
+                                 auth={"token": "wrong"}, wait_timeout=WAIT_S)
+    assert await asyncio.wait_for(errors.get(), WAIT_S) == {"message": "unauthorized"}
+    await client.sio.disconnect()
+    # The server still serves others.
+    other = await connected(sio_server, transports, namespaces=("/interop",), auth={"token": TOKEN})
+    assert await other.next("auth", "/interop") == ({"token": TOKEN},)
+    await other.sio.disconnect()
+
+
+async def test_an_unknown_namespace_is_refused(sio_server, transports):
+    client = Recorder()
+    errors: asyncio.Queue = asyncio.Queue()
+
+    async def on_error(data):
+        await errors.put(data)
+    client.sio.on("connect_error", on_error, namespace="/nowhere")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.sio.connect(sio_server.url, transports=transports, namespaces=["/nowhere"], wait_timeout=WAIT_S)
+    assert await asyncio.wait_for(errors.get(), WAIT_S) == {"message": "Invalid namespace"}
+    await client.sio.disconnect()
+
+
+async def test_events_and_acks_both_ways(sio_server, transports):
+    client = await connected(sio_server, transports)
+    client.listen("message-back")
+
+    async def question(*args):
+        return ("answer", *args)
+    client.sio.on("question", question)
+    try:
+        # Any number of arguments, as they were sent.
+        await client.sio.emit("message", (1, "2", {"3": [True]}, None))
+        assert await client.next("message-back") == (1, "2", {"3": [True]}, None)
+        await client.sio.emit("message", "one")
+        assert await client.next("message-back") == ("one",)
+        # The server's ack of the client's event.
+        assert await client.sio.call("message-with-ack", (1, "é€😀", {"k": [1.5, False]}), timeout=WAIT_S) \
+            == (1, "é€😀", {"k": [1.5, False]})
+        assert await client.sio.call("join", "lobby", timeout=WAIT_S) == "lobby"
+        # The server's emitWithAck to the client: the client's ack arguments come back in one array.
+        assert await client.sio.call("ask-client", ("x", 2), timeout=WAIT_S) == ["answer", "x", 2]
+    finally:
+        await client.sio.disconnect()
+
+
+async def test_binary_arguments(sio_server, transports):
+    client = await connected(sio_server, transports)
+    client.listen("message-back")
+    blob = bytes(range(256)) * 40
+    try:
+        await client.sio.emit("message", (b"\x01\x02\x03", {"nested": blob, "text": "t"}))
+        got = await client.next("message-back")
+        assert got == (b"\x01\x02\x03", {"nested": blob, "text": "t"})
+        assert await client.sio.call("message-with-ack", (b"\xff\x00", 7), timeout=WAIT_S) == (b"\xff\x00", 7)
+    finally:
+        await client.sio.disconnect()
+
+
+async def test_rooms_are_shared_with_json_clients(sio_server, transports):
+    alice = await connected(sio_server, transports)
+    bob = await connected(sio_server, transports)
+    for client in (alice, bob):
+        client.listen("room-message")
+    try:
+        async with ws_connect(sio_server.ws_url("/")) as json_client:
+            auth = json.loads(await asyncio.wait_for(json_client.recv(), WAIT_S))
+            assert auth["event"] == "auth"
+            await json_client.send(json.dumps({"event": "join", "data": "r1", "id": 1}))
+            assert json.loads(await asyncio.wait_for(json_client.recv(), WAIT_S)) == \
+                {"event": "join", "data": "r1", "ack": 1}
+            assert await alice.sio.call("join", "r1", timeout=WAIT_S) == "r1"
+            assert await bob.sio.call("join", "r1", timeout=WAIT_S) == "r1"
+            # A Socket.IO client's broadcast reaches the other Socket.IO member and the JSON one,
+            # not the sender.
+            assert await alice.sio.call("room-emit", ("r1", "hi", {"n": 1}), timeout=WAIT_S) is True
+            assert await bob.next("room-message") == ("r1", "hi", {"n": 1})
+            assert json.loads(await asyncio.wait_for(json_client.recv(), WAIT_S)) == \
+                {"event": "room-message", "data": ["r1", "hi", {"n": 1}]}
+            await alice.nothing("room-message")
+            # A JSON client's reaches both Socket.IO members (its data is one argument).
+            await json_client.send(json.dumps({"event": "room-emit", "data": "r1", "id": 2}))
+            assert json.loads(await asyncio.wait_for(json_client.recv(), WAIT_S)) == \
+                {"event": "room-emit", "data": True, "ack": 2}
+            assert await alice.next("room-message") == ("r1",)
+            assert await bob.next("room-message") == ("r1",)
+            # After leaving, no more.
+            assert await bob.sio.call("leave", "r1", timeout=WAIT_S) == "r1"
+            await alice.sio.emit("room-emit", ("r1", "again"))
+            assert json.loads(await asyncio.wait_for(json_client.recv(), WAIT_S))["data"] == ["r1", "again"]
+            await bob.nothing("room-message")
+    finally:
+        await alice.sio.disconnect()
+        await bob.sio.disconnect()
+
+
+async def test_reconnects_after_a_dropped_transport(sio_server, transports):
+    client = await connected(sio_server, transports)
+    client.listen("message-back")
+    try:
+        await client.next("connect")
+        first_sid = client.sio.get_sid("/")
+        await client.sio.emit("drop-transport")
+        reason = (await client.next("disconnect"))[0]
+        assert reason == client.sio.reason.TRANSPORT_ERROR, reason
+        await client.next("connect", timeout=10)   # reconnected on its own
+        assert client.connects["/"] == 2
+        assert client.sio.get_sid("/") != first_sid   # a fresh session (no recovery on this server)
+        await client.sio.emit("message", "after")
+        assert await client.next("message-back") == ("after",)
+    finally:
+        await client.sio.disconnect()
+
+
+async def test_a_server_side_disconnect_is_not_followed_by_a_reconnect(sio_server, transports):
+    client = await connected(sio_server, transports, namespaces=("/", "/custom"))
+    client.listen("message-back")
+    try:
+        await client.sio.emit("disconnect-me", namespace="/custom")
+        await client.next("disconnect", "/custom")
+        # The connection and its other namespace go on.
+        await client.sio.emit("message", "still here")
+        assert await client.next("message-back") == ("still here",)
+        await asyncio.sleep(0.5)
+        assert client.connects["/custom"] == 1
+    finally:
+        await client.sio.disconnect()
