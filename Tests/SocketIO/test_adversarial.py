@@ -1,0 +1,178 @@
+"""
+Malformed Socket.IO input against the Socket.IO test server, over a raw Engine.IO WebSocket:
+each case checks the outcome (the connection is closed, as Socket.IO servers close it, or the
+packet is ignored) and that the server still serves a well-behaved client afterwards.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from websockets.asyncio.client import connect as ws_connect
+
+WAIT_S = 5.0
+
+
+def eio_url(server) -> str:
+    return server.ws_url("/socket.io/?EIO=4&transport=websocket")
+
+
+class RawSocket:
+    """An Engine.IO WebSocket session spoken by hand: open packet read, pings answered."""
+
+    def __init__(self, ws):
+        self.ws = ws
+
+    @classmethod
+    async def open(cls, server) -> "RawSocket":
+        ws = await ws_connect(eio_url(server), max_size=None)
+        opened = await asyncio.wait_for(ws.recv(), WAIT_S)
+        assert opened.startswith("0{") and json.loads(opened[1:])["sid"]
+        return cls(ws)
+
+    async def recv(self, timeout: float = WAIT_S):
+        while True:
+            message = await asyncio.wait_for(self.ws.recv(), timeout)
+            if message == "2":
+                await self.ws.send("3")
+                continue
+            return message
+
+    async def connect(self, namespace: str = "/", auth: dict | None = None) -> None:
+        prefix = "" if namespace == "/" else namespace + ","
+        await self.ws.send("40" + prefix + (json.dumps(auth) if auth is not None else ""))
+        reply = await self.recv()
+        assert reply.startswith("40" + prefix + '{"sid":'), reply
+        assert await self.recv() == "42" + prefix + '["auth",' + json.dumps(auth or {}, separators=(",", ":")) + "]"
+
+    async def expect_closed(self) -> None:
+        """The server closes the connection (pings aside, nothing else comes first)."""
+        with pytest.raises(websockets.exceptions.ConnectionClosed):
+            while True:
+                message = await asyncio.wait_for(self.ws.recv(), WAIT_S)
+                assert message in ("2", "6"), f"expected the connection closed, got {message!r}"
+
+
+async def assert_serves(server) -> None:
+    """A fresh, well-behaved client connects and gets an echo."""
+    sock = await RawSocket.open(server)
+    await sock.connect()
+    await sock.ws.send('42["message","still served"]')
+    assert await sock.recv() == '42["message-back","still served"]'
+    await sock.ws.close()
+
+
+@pytest.mark.parametrize("packet, why", [
+    ("49", "unknown packet type"),
+    ("4", "empty packet"),
+    ("40/a b,", "space in a namespace"),
+    ("40/" + "n" * 300 + ",", "namespace over 256 bytes"),
+    ('42["message",{]', "payload is not JSON"),
+    ('42{"event":"message"}', "event payload is not an array"),
+    ("42[]", "event without a name"),
+    ('42[1,2]', "event name is not a string"),
+    ('42["connect"]', "reserved event name"),
+    ('42abc["message"]', "ack id is not a number"),
+    ('421234567890123456["message"]', "ack id over 15 digits"),
+    ('451000000000-["message",{"_placeholder":true,"num":0}]', "a billion attachments announced"),
+    ('4565-["message"]', "65 attachments, over the limit of 64"),
+    ('45-["message"]', "attachment count missing"),
+    ('41{"x":1}', "DISCONNECT with a payload"),
+    ('44{"message":"x"}', "CONNECT_ERROR from a client"),
+    ('40"token"', "CONNECT auth that is not an object"),
+])
+async def test_malformed_packets_close_the_connection(sio_server, packet, why):
+    sock = await RawSocket.open(sio_server)
+    await sock.connect()
+    await sock.ws.send(packet)
+    await sock.expect_closed()
+    await assert_serves(sio_server)
+
+
+async def test_deeply_nested_json_is_refused_without_harm(sio_server):
+    sock = await RawSocket.open(sio_server)
+    await sock.connect()
+    depth = 100_000
+    await sock.ws.send('42["message",' + "[" * depth + "]" * depth + "]")
+    # Read whole or refused: either way the server survives and serves others.
+    try:
+        reply = await sock.recv()
+        assert reply.startswith('42["message-back",[[[')
+    except websockets.exceptions.ConnectionClosed:
+        pass
+    await assert_serves(sio_server)
+
+
+async def test_text_where_an_attachment_was_due_closes_the_connection(sio_server):
+    sock = await RawSocket.open(sio_server)
+    await sock.connect()
+    await sock.ws.send('451-["message",{"_placeholder":true,"num":0}]')
+    await sock.ws.send('42["message","instead"]')
+    await sock.expect_closed()
+    await assert_serves(sio_server)
+
+
+async def test_an_attachment_no_packet_announced_closes_the_connection(sio_server):
+    sock = await RawSocket.open(sio_server)
+    await sock.connect()
+    await sock.ws.send(b"\x01\x02")
+    await sock.expect_closed()
+    await assert_serves(sio_server)
+
+
+async def test_attachments_that_never_come_hold_only_their_packet(sio_server):
+    """A packet waits for its attachments; the connection stays up (pings go on) and other
+    clients are served; the attachment that finally comes completes it."""
+    sock = await RawSocket.open(sio_server)
+    await sock.connect()
+    await sock.ws.send('452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]')
+    await sock.ws.send(b"\x01")
+    await assert_serves(sio_server)
+    with pytest.raises(asyncio.TimeoutError):
+        await sock.recv(timeout=0.5)
+    await sock.ws.send(b"\x02")
+    assert await sock.recv() == '452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]'
+    assert await sock.recv() == b"\x01"
+    assert await sock.recv() == b"\x02"
+    await sock.ws.close()
+
+
+async def test_packets_for_a_namespace_not_joined_are_ignored(sio_server):
+    sock = await RawSocket.open(sio_server)
+    await sock.ws.send('42["message","before any CONNECT"]')
+    await sock.ws.send('42/custom,["message","custom not joined"]')
+    await sock.ws.send('43/custom,1["x"]')
+    await sock.connect()
+    await sock.ws.send('42["message","after"]')
+    assert await sock.recv() == '42["message-back","after"]'
+    await sock.ws.close()
+
+
+async def test_a_second_connect_to_a_namespace_changes_nothing(sio_server):
+    sock = await RawSocket.open(sio_server)
+    await sock.connect()
+    await sock.ws.send("40")
+    await sock.ws.send('42["message","once"]')
+    assert await sock.recv() == '42["message-back","once"]'
+    await sock.ws.close()
+
+
+async def test_errors_reach_the_client_as_ack_or_exception_event(sio_server):
+    sock = await RawSocket.open(sio_server)
+    await sock.connect()
+    # No handler: with an ack id, the ack carries the error; without, an `exception` event.
+    await sock.ws.send('427["nope",1]')
+    reply = await sock.recv()
+    assert reply.startswith("437[") and json.loads(reply[3:])[0]["error"]["code"] == "unknown_event"
+    await sock.ws.send('42["nope",1]')
+    reply = await sock.recv()
+    assert reply.startswith('42["exception",')
+    body = json.loads(reply[2:])[1]
+    assert body["event"] == "nope" and body["error"]["code"] == "unknown_event"
+    # A payload that fails decoding (join takes a string).
+    await sock.ws.send('428["join",{"not":"a string"}]')
+    reply = await sock.recv()
+    assert reply.startswith("438[") and "error" in json.loads(reply[3:])[0]
+    await sock.ws.close()
