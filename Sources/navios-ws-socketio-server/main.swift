@@ -3,8 +3,8 @@
 // suite, the interop tests and any Socket.IO client can drive. Its gateways speak Socket.IO and
 // the JSON protocol at once, so clients of both share its rooms.
 //   navios-ws-socketio-server [--port N] [--loops N] [--backend auto|epoll|io_uring]
-//       [--eio-path /socket.io/] [--ping-interval MS] [--ping-timeout MS] [--token T]
-//       [--redis HOST:PORT]
+//       [--eio-path /socket.io/] [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS]
+//       [--token T] [--redis HOST:PORT]
 // Namespaces: `/` and `/custom` (anyone), `/interop` (CONNECT auth {"token": T}, default
 // "s3cret"; others get CONNECT_ERROR {"message":"unauthorized"}). On each, after the CONNECT
 // reply, the client is sent `auth` with its CONNECT payload; then, per event:
@@ -43,6 +43,7 @@ struct Options {
             case "--eio-path": engineIO.path = value
             case "--ping-interval": engineIO.pingInterval = .milliseconds(Int(value) ?? 25_000)
             case "--ping-timeout": engineIO.pingTimeout = .milliseconds(Int(value) ?? 20_000)
+            case "--connect-timeout": config.socketIOConnectTimeout = .milliseconds(Int(value) ?? 45_000)
             case "--token": token = value
             case "--redis": config.adapter = RedisWsAdapter(address: value)
             default: fatalError("unknown flag \(flag)")

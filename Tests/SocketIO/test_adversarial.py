@@ -176,3 +176,19 @@ async def test_errors_reach_the_client_as_ack_or_exception_event(sio_server):
     reply = await sock.recv()
     assert reply.startswith("438[") and "error" in json.loads(reply[3:])[0]
     await sock.ws.close()
+
+
+@pytest.mark.server_args("--connect-timeout", "300")
+async def test_a_connection_that_joins_no_namespace_is_closed_after_the_connect_timeout(sio_server):
+    idle = await RawSocket.open(sio_server)
+    refused = await RawSocket.open(sio_server)
+    await refused.ws.send('40/interop,{"token":"wrong"}')
+    assert (await refused.recv()).startswith('44/interop,{"message":"unauthorized"')
+    joined = await RawSocket.open(sio_server)
+    await joined.connect()
+    await idle.expect_closed()
+    await refused.expect_closed()
+    await asyncio.sleep(0.3)
+    await joined.ws.send('42["message","kept"]')
+    assert await joined.recv() == '42["message-back","kept"]'
+    await joined.ws.close()

@@ -131,7 +131,9 @@ final class AnyGateway: Sendable {
                 })
             }
         }
-        handlerList = ContiguousArray(handlers.values)
+        // In a fixed order (by name): a dictionary's order changes from run to run, and with it
+        // the cost of finding a handler.
+        handlerList = ContiguousArray(handlers.values.sorted { $0.name < $1.name })
         hasConnectionHandler = definition.connectionHandler != nil
         hasDisconnectionHandler = definition.disconnectionHandler != nil
         hasBinaryHandler = definition.binaryHandler != nil

@@ -29,6 +29,9 @@ public struct WsConfig: Sendable {
     /// Bytes in an event name as sent; 256, for the same reason. A longer one is answered with
     /// `limit_exceeded`, and error replies echo at most this many bytes of a name.
     public var maxEventNameBytes: Int = 256
+    /// How long a Socket.IO connection may stay without a namespace joined (no CONNECT, or
+    /// every CONNECT refused) before it is closed; 45 s, Socket.IO's `connectTimeout`.
+    public var socketIOConnectTimeout: Duration = .seconds(45)
 
     /// The spec's options; those left nil keep the engine's defaults. `port` is 3000, the port
     /// of the spec's examples (0 lets the kernel pick one: ``NaviosApplication/listeningPort``).

@@ -4,8 +4,10 @@ struct WsGatewayLimits: Sendable {
     var maxRoomsPerClient: Int
     var maxRoomNameBytes: Int
     var maxEventNameBytes: Int
+    var socketIOConnectTimeout: Duration
 
     init(_ config: WsConfig) {
+        socketIOConnectTimeout = config.socketIOConnectTimeout
         maxRoomsPerClient = config.maxRoomsPerClient
         maxRoomNameBytes = config.maxRoomNameBytes
         maxEventNameBytes = config.maxEventNameBytes

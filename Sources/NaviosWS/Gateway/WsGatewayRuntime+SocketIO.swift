@@ -110,6 +110,20 @@ extension WsGatewayRuntime {
 
     // MARK: namespaces
 
+    /// Closes the connection if it has joined no namespace within the connect timeout, as
+    /// Socket.IO servers do (a connection that never CONNECTs only costs the server).
+    func closeUnlessConnected(_ id: WsConnectionID, _ connection: WsSocketIOConnection) {
+        let timeout = limits.socketIOConnectTimeout
+        let address = ObjectIdentifier(connection)
+        runAsync(on: id) {
+            try? await Task.sleep(for: timeout)
+            // On the loop's executor: the connection's object, if it is still open.
+            guard let current = self.engine.userObject(WsLoopObject.self, for: id), ObjectIdentifier(current) == address,
+                  let still = current as? WsSocketIOConnection, !still.everConnected else { return }
+            self.refuse(id, "no namespace joined within the connect timeout")
+        }
+    }
+
     /// A CONNECT: the namespace's client, made and set up (guards, then the CONNECT reply, then
     /// onConnection), or CONNECT_ERROR. A second CONNECT to a namespace joined does nothing.
     private func connect(
@@ -128,12 +142,22 @@ extension WsGatewayRuntime {
         }
         connection.sockets[namespace] = slot
         setUp(client, slot, accepted: {
+            self.markConnected(id)
             client.send { _, buffer in SocketIOPacket.writeConnected(sid: client.id, namespace: namespace, into: &buffer) }
         }, refuse: { error, accepted in
             if accepted { return self.disconnectNamespace(of: client) }   // onConnection threw
             self.forget(client)
             self.sendPacket(id) { buffer in Self.writeConnectError(error, namespace: namespace, into: &buffer) }
         })
+    }
+
+    /// The connection joined a namespace (on its loop, or posted there).
+    private func markConnected(_ id: WsConnectionID) {
+        guard engine.currentLoop == id.loop else {
+            try? engine.post(toLoop: id.loop) { self.markConnected(id) }
+            return
+        }
+        (engine.userObject(WsLoopObject.self, for: id) as? WsSocketIOConnection)?.everConnected = true
     }
 
     /// CONNECT_ERROR for a refusal: a guard's ``WsException`` gives its message and itself as

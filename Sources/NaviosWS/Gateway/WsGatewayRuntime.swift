@@ -71,6 +71,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             // Its clients come with its CONNECT packets, one per namespace.
             let object = WsSocketIOConnection(request: request)
             engine.setUserObject(Unmanaged.passRetained(object).takeUnretainedValue(), for: connection.id)
+            closeUnlessConnected(connection.id, object)
             return
         }
         guard let gateway = gateways[request.path] else {
@@ -258,11 +259,18 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             case .event(let name, let escaped, let payload, let ack):
                 dispatch(slot, client, event: name, escaped: escaped, payload, ack, inlineAllowed: inlineAllowed)
             case .answer(let id, let payload):
-                client.resolveAck(id, .success(WsArguments(payload: payload)))
+                Self.resolve(client, answer: id, payload)
             case .invalid(let reason):
                 client.sendError("error", ack: nil, WsException(.invalidEnvelope, "\(reason)"))
             }
         }
+    }
+
+    /// A JSON client's answer to `emitWithAck`: its `data` is one argument. Out of line: rare,
+    /// and the message path around it is tighter without it.
+    @inline(never)
+    private static func resolve(_ client: WsClient, answer id: Int64, _ payload: UnsafeRawBufferPointer?) {
+        client.resolveAck(id, .success(WsArguments(payload: payload)))
     }
 
     /// A JSON client's event: its payload is its one argument (a handler of ``WsArguments`` is
@@ -349,6 +357,17 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             }
             return
         }
+        runQueued(handler, event: event, slot, client, gateway, data, ack, attachments)
+    }
+
+    /// A handler run from a task on the loop's executor, after those queued before it. Out of
+    /// line: inlined into the readers, the task's set-up would cost every message its stack space
+    /// and a metadata lookup, taken or not.
+    @inline(never)
+    private func runQueued(
+        _ handler: AnyGateway.Handler, event: String, _ slot: WsLoopSlot, _ client: WsClient, _ gateway: AnyGateway,
+        _ data: UnsafeRawBufferPointer?, _ ack: Int64?, _ attachments: WsAttachments?
+    ) {
         let payload = data.map(Array.init)
         slot.queuedRuns += 1
         let id = client.connectionID

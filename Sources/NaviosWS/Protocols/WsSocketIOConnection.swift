@@ -9,6 +9,8 @@ final class WsSocketIOConnection: WsLoopObject {
     /// A BINARY_EVENT or BINARY_ACK waiting for its attachments: its text, how many it announced,
     /// and those that came (each a binary message, in order).
     var pending: (text: [UInt8], expected: Int, attachments: [[UInt8]])?
+    /// Whether a CONNECT was ever accepted (else the connect timeout closes the connection).
+    var everConnected = false
 
     init(request: WsUpgradeRequest) {
         self.request = request
