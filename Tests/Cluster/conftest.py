@@ -83,21 +83,7 @@ def pytest_configure(config):
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
     """Runs `async def` tests in a fresh event loop, bounded by the test's deadline."""
-    func = pyfuncitem.obj
-    if not inspect.iscoroutinefunction(func):
-        return None
-    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    marker = pyfuncitem.get_closest_marker("deadline")
-    limit = float(marker.args[0]) if marker else DEFAULT_DEADLINE_S
-
-    async def bounded():
-        try:
-            await asyncio.wait_for(func(**kwargs), limit)
-        except TimeoutError:
-            pytest.fail(f"test did not finish within its deadline of {limit:g} s", pytrace=False)
-
-    asyncio.run(bounded())
-    return True
+    return interop.run_async_test(pyfuncitem, DEFAULT_DEADLINE_S)
 
 
 # ---- redis-server ----------------------------------------------------------------------------

@@ -25,14 +25,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
-import inspect
 import json
-import os
 import re
-import select
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -90,43 +85,19 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f"NaviosWS gateway: tests skipped: {reason}", yellow=True)
 
 
-def _deadline(item) -> float:
-    marker = item.get_closest_marker("deadline")
-    return float(marker.args[0]) if marker else DEFAULT_DEADLINE_S
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
     """Runs `async def` tests in a fresh event loop, bounded by the test's deadline."""
-    func = pyfuncitem.obj
-    if not inspect.iscoroutinefunction(func):
-        return None
-    names = pyfuncitem._fixtureinfo.argnames
-    kwargs = {name: pyfuncitem.funcargs[name] for name in names}
-    limit = _deadline(pyfuncitem)
-
-    async def bounded():
-        task = asyncio.ensure_future(func(**kwargs))
-        done, _ = await asyncio.wait({task}, timeout=limit)
-        if not done:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            pytest.fail(f"test did not finish within its deadline of {limit:g} s", pytrace=False)
-        task.result()   # the test's own failure, with its traceback
-
-    asyncio.run(bounded())
-    return True
+    return interop.run_async_test(pyfuncitem, DEFAULT_DEADLINE_S)
 
 
 # ---- the server ------------------------------------------------------------------------------
 
-class ChatServer(interop.EchoServer):
-    """One running chat-example. Reuses the interop server's process handling; only the command
-    line and the ready line differ."""
+class ChatServer(interop.AppServer):
+    """One running chat-example."""
 
     def __init__(self, binary: Path, args: tuple[str, ...]):
-        super().__init__(binary, "auto", args)
+        super().__init__(binary, args, READY_LINE, ("--host", "127.0.0.1", "--port", "0"))
 
     @property
     def url(self) -> str:
@@ -134,22 +105,6 @@ class ChatServer(interop.EchoServer):
 
     def ws_url(self, path: str = "/ws/chat") -> str:
         return f"ws://{self.host}:{self.port}{path}"
-
-    def start(self) -> None:
-        cmd = [str(self.binary), "--host", self.host, "--port", "0", *self.args]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        out, m = interop.read_ready_line(self, cmd, READY_LINE, deadline)
-        self.host = m["host"].decode()
-        self.port = int(m["port"])
-        assert self.port != 0, f"the ready line names port 0: {out!r}"
-        # The ready line is printed once signals are handled; check anyway, a SIGTERM that
-        # kills the process outright would fail the exit-status check for the wrong reason.
-        while not self.handles_sigterm():
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.kill()
-                raise interop.ServerStartError(f"the server never installed a SIGTERM handler\n{self.stderr_text()}")
-            time.sleep(0.001)
 
 
 def _marker_args(request) -> tuple[str, ...]:

@@ -271,6 +271,61 @@ class EchoServer:
         self.returncode = self.proc.returncode if self.proc else None
 
 
+class AppServer(EchoServer):
+    """An application binary (not the echo server) that names its address in its ready line:
+    started with `launch` (its own flags for an ephemeral port) and the test's flags; the echo
+    server's process handling otherwise."""
+
+    def __init__(self, binary: Path, args: tuple[str, ...], ready_line: re.Pattern, launch: tuple[str, ...]):
+        super().__init__(binary, "auto", args)
+        self.ready_line = ready_line
+        self.launch = launch
+
+    def start(self) -> None:
+        cmd = [str(self.binary), *self.launch, *self.args]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        out, m = read_ready_line(self, cmd, self.ready_line, deadline)
+        self.host = m["host"].decode()
+        self.port = int(m["port"])
+        assert self.port != 0, f"the ready line names port 0: {out!r}"
+        # The ready line is printed once signals are handled; check anyway, a SIGTERM that
+        # kills the process outright would fail the exit-status check for the wrong reason.
+        while not self.handles_sigterm():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.kill()
+                raise ServerStartError(f"the server never installed a SIGTERM handler\n{self.stderr_text()}")
+            time.sleep(0.001)
+
+
+def run_async_test(pyfuncitem, default_deadline: float):
+    """For a `pytest_pyfunc_call` hook: runs an `async def` test in a fresh event loop, bounded
+    by its `deadline` marker (seconds) or `default_deadline`; None for a plain test."""
+    import asyncio
+    import contextlib
+    import inspect
+
+    func = pyfuncitem.obj
+    if not inspect.iscoroutinefunction(func):
+        return None
+    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    marker = pyfuncitem.get_closest_marker("deadline")
+    limit = float(marker.args[0]) if marker else default_deadline
+
+    async def bounded():
+        task = asyncio.ensure_future(func(**kwargs))
+        done, _ = await asyncio.wait({task}, timeout=limit)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            pytest.fail(f"test did not finish within its deadline of {limit:g} s", pytrace=False)
+        task.result()   # the test's own failure, with its traceback
+
+    asyncio.run(bounded())
+    return True
+
+
 def _is_uring_unavailable(err: ServerStartError) -> bool:
     text = str(err)
     return "NWS_EURING" in text or "io_uring is unavailable" in text

@@ -14,14 +14,9 @@ Async tests:       `async def test_...` run in their own event loop, bounded by 
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import importlib.util
-import inspect
 import re
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -57,32 +52,14 @@ def pytest_configure(config):
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
     """Runs `async def` tests in a fresh event loop, bounded by the test's deadline."""
-    func = pyfuncitem.obj
-    if not inspect.iscoroutinefunction(func):
-        return None
-    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    marker = pyfuncitem.get_closest_marker("deadline")
-    limit = float(marker.args[0]) if marker else DEFAULT_DEADLINE_S
-
-    async def bounded():
-        task = asyncio.ensure_future(func(**kwargs))
-        done, _ = await asyncio.wait({task}, timeout=limit)
-        if not done:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            pytest.fail(f"test did not finish within its deadline of {limit:g} s", pytrace=False)
-        task.result()
-
-    asyncio.run(bounded())
-    return True
+    return interop.run_async_test(pyfuncitem, DEFAULT_DEADLINE_S)
 
 
-class SocketIOServer(interop.EchoServer):
-    """One running navios-ws-socketio-server; the interop server's process handling."""
+class SocketIOServer(interop.AppServer):
+    """One running navios-ws-socketio-server."""
 
     def __init__(self, binary: Path, args: tuple[str, ...]):
-        super().__init__(binary, "auto", args)
+        super().__init__(binary, args, READY_LINE, ("--port", "0"))
 
     @property
     def url(self) -> str:
@@ -90,19 +67,6 @@ class SocketIOServer(interop.EchoServer):
 
     def ws_url(self, path: str = "/") -> str:
         return f"ws://{self.host}:{self.port}{path}"
-
-    def start(self) -> None:
-        cmd = [str(self.binary), "--port", "0", *self.args]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
-        deadline = time.monotonic() + interop.READY_TIMEOUT_S
-        out, m = interop.read_ready_line(self, cmd, READY_LINE, deadline)
-        self.host = m["host"].decode()
-        self.port = int(m["port"])
-        while not self.handles_sigterm():
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.kill()
-                raise interop.ServerStartError(f"the server never installed a SIGTERM handler\n{self.stderr_text()}")
-            time.sleep(0.001)
 
 
 def _marker_args(request) -> tuple[str, ...]:
