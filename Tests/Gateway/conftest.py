@@ -104,14 +104,8 @@ class ChatServer(interop.AppServer):
         return f"http://{self.host}:{self.port}/"
 
     def ws_url(self, path: str = "/ws/chat") -> str:
-        return f"ws://{self.host}:{self.port}{path}"
+        return super().ws_url(path)
 
-
-def _marker_args(request) -> tuple[str, ...]:
-    args: list[str] = []
-    for marker in request.node.iter_markers("chat_args"):
-        args[:0] = [str(a) for a in marker.args]   # closest marker last, so it wins
-    return tuple(args)
 
 
 @pytest.fixture
@@ -122,7 +116,7 @@ def chat_server(request):
     if not binary.exists():
         pytest.fail(f"chat-example binary {binary} does not exist (build it with "
                     f"`swift build --product chat-example`, or set NAVIOS_CHAT_EXAMPLE)", pytrace=False)
-    srv = ChatServer(binary, _marker_args(request))
+    srv = ChatServer(binary, interop.marker_args(request, "chat_args"))
     try:
         srv.start()
     except interop.ServerStartError as err:

@@ -281,6 +281,9 @@ class AppServer(EchoServer):
         self.ready_line = ready_line
         self.launch = launch
 
+    def ws_url(self, path: str) -> str:
+        return f"ws://{self.host}:{self.port}{path}"
+
     def start(self) -> None:
         cmd = [str(self.binary), *self.launch, *self.args]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
@@ -331,10 +334,11 @@ def _is_uring_unavailable(err: ServerStartError) -> bool:
     return "NWS_EURING" in text or "io_uring is unavailable" in text
 
 
-def _marker_args(request) -> tuple[str, ...]:
+def marker_args(request, name: str = "server_args") -> tuple[str, ...]:
+    """A test's extra server flags, from its markers called `name` (the closest last, so it wins)."""
     args: list[str] = []
-    for marker in request.node.iter_markers("server_args"):
-        args[:0] = [str(a) for a in marker.args]   # closest marker last, so it wins
+    for marker in request.node.iter_markers(name):
+        args[:0] = [str(a) for a in marker.args]
     return tuple(args)
 
 
@@ -346,7 +350,7 @@ def server(request, backend):
     binary = default_binary()
     if not binary.exists():
         pytest.fail(f"echo server binary {binary} does not exist (set NAVIOS_WS_ECHO)")
-    srv = EchoServer(binary, backend, _marker_args(request))
+    srv = EchoServer(binary, backend, marker_args(request))
     try:
         srv.start()
     except ServerStartError as err:

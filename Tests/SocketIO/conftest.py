@@ -65,15 +65,6 @@ class SocketIOServer(interop.AppServer):
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def ws_url(self, path: str = "/") -> str:
-        return f"ws://{self.host}:{self.port}{path}"
-
-
-def _marker_args(request) -> tuple[str, ...]:
-    args: list[str] = []
-    for marker in request.node.iter_markers("server_args"):
-        args[:0] = [str(a) for a in marker.args]
-    return tuple(args)
 
 
 @pytest.fixture
@@ -82,7 +73,7 @@ def sio_server(request):
     if not binary.exists():
         pytest.fail(f"{binary} does not exist (swift build -c release --product navios-ws-socketio-server, "
                     f"or set NAVIOS_SOCKETIO_SERVER)", pytrace=False)
-    srv = SocketIOServer(binary, _marker_args(request))
+    srv = SocketIOServer(binary, interop.marker_args(request))
     try:
         srv.start()
     except interop.ServerStartError as err:

@@ -77,18 +77,24 @@ async def test_connects_to_namespaces_with_auth(sio_server, transports):
         await client.sio.disconnect()
 
 
-async def test_a_guard_refuses_a_connect_with_connect_error(sio_server, transports):
+async def refused(server, transports, namespace: str, auth=None):
+    """Connects to `namespace`, expecting a refusal: what the client's connect_error got."""
     client = Recorder()
     errors: asyncio.Queue = asyncio.Queue()
 
     async def on_error(data):
         await errors.put(data)
-    client.sio.on("connect_error", on_error, namespace="/interop")
+    client.sio.on("connect_error", on_error, namespace=namespace)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.sio.connect(sio_server.url, transports=transports, namespaces=["/interop"],
-                                 auth={"token": "wrong"}, wait_timeout=WAIT_S)
-    assert await asyncio.wait_for(errors.get(), WAIT_S) == {"message": "unauthorized"}
+        await client.sio.connect(server.url, transports=transports, namespaces=[namespace], auth=auth,
+                                 wait_timeout=WAIT_S)
+    error = await asyncio.wait_for(errors.get(), WAIT_S)
     await client.sio.disconnect()
+    return error
+
+
+async def test_a_guard_refuses_a_connect_with_connect_error(sio_server, transports):
+    assert await refused(sio_server, transports, "/interop", {"token": "wrong"}) == {"message": "unauthorized"}
     # The server still serves others.
     other = await connected(sio_server, transports, namespaces=("/interop",), auth={"token": TOKEN})
     assert await other.next("auth", "/interop") == ({"token": TOKEN},)
@@ -96,16 +102,7 @@ async def test_a_guard_refuses_a_connect_with_connect_error(sio_server, transpor
 
 
 async def test_an_unknown_namespace_is_refused(sio_server, transports):
-    client = Recorder()
-    errors: asyncio.Queue = asyncio.Queue()
-
-    async def on_error(data):
-        await errors.put(data)
-    client.sio.on("connect_error", on_error, namespace="/nowhere")
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await client.sio.connect(sio_server.url, transports=transports, namespaces=["/nowhere"], wait_timeout=WAIT_S)
-    assert await asyncio.wait_for(errors.get(), WAIT_S) == {"message": "Invalid namespace"}
-    await client.sio.disconnect()
+    assert await refused(sio_server, transports, "/nowhere") == {"message": "Invalid namespace"}
 
 
 async def test_events_and_acks_both_ways(sio_server, transports):
