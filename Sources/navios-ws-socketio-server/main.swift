@@ -4,7 +4,10 @@
 // the JSON protocol at once, so clients of both share its rooms.
 //   navios-ws-socketio-server [--port N] [--loops N] [--backend auto|epoll|io_uring]
 //       [--eio-path /socket.io/] [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS]
-//       [--token T] [--redis HOST:PORT]
+//       [--token T] [--redis HOST:PORT] [--recovery-window MS]
+// --recovery-window turns connection state recovery on (off by default, as the protocol suite
+// needs): CONNECT replies carry a pid, broadcasts an offset, and on connection a client is also
+// sent `recovered` with whether it was recovered.
 // Namespaces: `/` and `/custom` (anyone), `/interop` (CONNECT auth {"token": T}, default
 // "s3cret"; others get CONNECT_ERROR {"message":"unauthorized"}). On each, after the CONNECT
 // reply, the client is sent `auth` with its CONNECT payload; then, per event:
@@ -45,6 +48,9 @@ struct Options {
             case "--ping-timeout": engineIO.pingTimeout = .milliseconds(Int(value) ?? 20_000)
             case "--connect-timeout": config.socketIOConnectTimeout = .milliseconds(Int(value) ?? 45_000)
             case "--token": token = value
+            case "--recovery-window":
+                config.connectionStateRecovery = WsConnectionStateRecovery(
+                    maxDisconnectionDuration: .milliseconds(Int(value) ?? 120_000))
             case "--redis": config.adapter = RedisWsAdapter(address: value)
             default: fatalError("unknown flag \(flag)")
             }
@@ -59,7 +65,10 @@ let options = Options(Array(CommandLine.arguments.dropFirst()))
 enum Contract {
     static func definition<G: WsGateway>(_ type: G.Type, namespace: String) -> WsGatewayDefinition<G> {
         WsGatewayDefinition<G>(namespace: namespace, protocols: [.socketIO, .json])
-            .onConnection { _, client in client.emit("auth", client.handshake.auth) }
+            .onConnection { _, client in
+                client.emit("auth", client.handshake.auth)
+                if options.config.connectionStateRecovery != nil { client.emit("recovered", client.recovered) }
+            }
             .onMessage("message", WsArguments.self) { _, params in params.client.emit("message-back", params.payload) }
             .onMessage("message-with-ack", WsArguments.self) { _, params in params.payload }
             .onMessage("ask-client", WsArguments.self) { _, params async throws -> WsArguments in

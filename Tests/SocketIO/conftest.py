@@ -14,12 +14,19 @@ Async tests:       `async def test_...` run in their own event loop, bounded by 
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
+import json
+import os
 import re
+import socket
 import sys
 from pathlib import Path
 
 import pytest
+import websockets
+from websockets.asyncio.client import connect as ws_connect
 
 
 def _load_interop_conftest():
@@ -79,6 +86,10 @@ def sio_server(request):
     except interop.ServerStartError as err:
         pytest.fail(str(err), pytrace=False)
     yield srv
+    # Sockets a test left open are closed first: the server's graceful stop would wait for them.
+    for sock in RawSocket.opened:
+        sock.shut()
+    RawSocket.opened.clear()
     interop.finish_server(srv)
 
 
@@ -87,3 +98,84 @@ def transports(request) -> list[str]:
     """Each python-socketio transport setting: WebSocket only, long-polling only, and
     long-polling that upgrades to WebSocket."""
     return TRANSPORTS[request.param]
+
+
+# ---- a Socket.IO client spoken by hand ---------------------------------------------------------
+
+WAIT_S = 5.0
+
+
+def eio_url(server) -> str:
+    return server.ws_url("/socket.io/?EIO=4&transport=websocket")
+
+
+class RawSocket:
+    """An Engine.IO WebSocket session spoken by hand: open packet read, pings answered."""
+
+    opened: list["RawSocket"] = []
+
+    def __init__(self, ws):
+        self.ws = ws
+        RawSocket.opened.append(self)
+
+    def shut(self) -> None:
+        """Ends the connection at the TCP level, outside any event loop (the test's is closed):
+        the server sees it end without a close handshake. A closed or dropped one is left."""
+        transport = self.ws.transport
+        if transport is None or transport.is_closing():
+            return
+        with socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno())) as raw:
+            with contextlib.suppress(OSError):
+                raw.shutdown(socket.SHUT_RDWR)
+
+    @classmethod
+    async def open(cls, server) -> "RawSocket":
+        ws = await ws_connect(eio_url(server), max_size=None)
+        opened = await asyncio.wait_for(ws.recv(), WAIT_S)
+        assert opened.startswith("0{") and json.loads(opened[1:])["sid"]
+        return cls(ws)
+
+    async def recv(self, timeout: float = WAIT_S):
+        while True:
+            message = await asyncio.wait_for(self.ws.recv(), timeout)
+            if message == "2":
+                await self.ws.send("3")
+                continue
+            return message
+
+    async def connect(self, namespace: str = "/", auth: dict | None = None, then_auth: bool = True) -> dict:
+        """CONNECT, and the reply (returned: sid, and pid with recovery on); then, unless
+        `then_auth` is false, the contract's `auth` event."""
+        prefix = "" if namespace == "/" else namespace + ","
+        await self.ws.send("40" + prefix + (json.dumps(auth, separators=(",", ":")) if auth is not None else ""))
+        reply = await self.recv()
+        assert reply.startswith("40" + prefix + '{"sid":'), reply
+        if then_auth:
+            assert await self.recv() == "42" + prefix + '["auth",' + json.dumps(auth or {}, separators=(",", ":")) + "]"
+        return json.loads(reply[2 + len(prefix):])
+
+    async def event(self) -> list:
+        """The next event packet's arguments (name first), on the main namespace."""
+        message = await self.recv()
+        assert message.startswith("42"), message
+        return json.loads(message[2:])
+
+    def drop(self) -> None:
+        """Ends the connection as a network failure would: no close frame."""
+        self.ws.transport.abort()
+
+    async def expect_closed(self) -> None:
+        """The server closes the connection (pings aside, nothing else comes first)."""
+        with pytest.raises(websockets.exceptions.ConnectionClosed):
+            while True:
+                message = await asyncio.wait_for(self.ws.recv(), WAIT_S)
+                assert message in ("2", "6"), f"expected the connection closed, got {message!r}"
+
+
+async def assert_serves(server) -> None:
+    """A fresh, well-behaved client connects and gets an echo."""
+    sock = await RawSocket.open(server)
+    await sock.connect()
+    await sock.ws.send('42["message","still served"]')
+    assert await sock.recv() == '42["message-back","still served"]'
+    await sock.ws.close()

@@ -10,58 +10,8 @@ import json
 
 import pytest
 import websockets
-from websockets.asyncio.client import connect as ws_connect
 
-WAIT_S = 5.0
-
-
-def eio_url(server) -> str:
-    return server.ws_url("/socket.io/?EIO=4&transport=websocket")
-
-
-class RawSocket:
-    """An Engine.IO WebSocket session spoken by hand: open packet read, pings answered."""
-
-    def __init__(self, ws):
-        self.ws = ws
-
-    @classmethod
-    async def open(cls, server) -> "RawSocket":
-        ws = await ws_connect(eio_url(server), max_size=None)
-        opened = await asyncio.wait_for(ws.recv(), WAIT_S)
-        assert opened.startswith("0{") and json.loads(opened[1:])["sid"]
-        return cls(ws)
-
-    async def recv(self, timeout: float = WAIT_S):
-        while True:
-            message = await asyncio.wait_for(self.ws.recv(), timeout)
-            if message == "2":
-                await self.ws.send("3")
-                continue
-            return message
-
-    async def connect(self, namespace: str = "/", auth: dict | None = None) -> None:
-        prefix = "" if namespace == "/" else namespace + ","
-        await self.ws.send("40" + prefix + (json.dumps(auth) if auth is not None else ""))
-        reply = await self.recv()
-        assert reply.startswith("40" + prefix + '{"sid":'), reply
-        assert await self.recv() == "42" + prefix + '["auth",' + json.dumps(auth or {}, separators=(",", ":")) + "]"
-
-    async def expect_closed(self) -> None:
-        """The server closes the connection (pings aside, nothing else comes first)."""
-        with pytest.raises(websockets.exceptions.ConnectionClosed):
-            while True:
-                message = await asyncio.wait_for(self.ws.recv(), WAIT_S)
-                assert message in ("2", "6"), f"expected the connection closed, got {message!r}"
-
-
-async def assert_serves(server) -> None:
-    """A fresh, well-behaved client connects and gets an echo."""
-    sock = await RawSocket.open(server)
-    await sock.connect()
-    await sock.ws.send('42["message","still served"]')
-    assert await sock.recv() == '42["message-back","still served"]'
-    await sock.ws.close()
+from conftest import RawSocket, assert_serves
 
 
 @pytest.mark.parametrize("packet, why", [

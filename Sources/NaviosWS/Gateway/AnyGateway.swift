@@ -102,9 +102,6 @@ final class AnyGateway: Sendable {
         return nil
     }
 
-    /// Connections of this gateway wait for guards or onConnection before their messages run.
-    var needsSetup: Bool { !guards.isEmpty || hasConnectionHandler }
-
     init<G: WsGateway>(_ instance: G) {
         let definition = G.gateway
         type = G.self

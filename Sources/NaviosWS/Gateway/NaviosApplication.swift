@@ -50,7 +50,8 @@ public final class NaviosApplication: Service, Sendable {
         }
         let runtime = WsGatewayRuntime(container: container, gateways: gateways, rateLimit: config.rateLimit,
                                          limits: WsGatewayLimits(config), adapter: config.adapter,
-                                         engineIOPath: engineConfiguration.engineIO?.path, logger: logger)
+                                         engineIOPath: engineConfiguration.engineIO?.path,
+                                         recovery: config.connectionStateRecovery, logger: logger)
         let engine = try WsEngine(configuration: engineConfiguration, handler: runtime, logger: logger)
         runtime.attach(engine)
         WsHub.hub(for: container).attach(runtime)

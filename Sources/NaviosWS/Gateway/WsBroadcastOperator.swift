@@ -66,19 +66,20 @@ public struct WsBroadcastOperator: Sendable {
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) {
         guard let runtime else { return }
         if let arguments = data as? WsArguments {
-            return runtime.broadcast(self, attachments: arguments.attachments) { codec, namespace, buffer in
-                codec.writeArguments(arguments, event: event, namespace: namespace, id: nil, ack: nil, into: &buffer)
+            return runtime.broadcast(self, attachments: arguments.attachments) { codec, namespace, offset, buffer in
+                codec.writeArguments(arguments, event: event, namespace: namespace, id: nil, ack: nil, offset: offset,
+                                     into: &buffer)
                 return true
             }
         }
-        runtime.broadcast(self) { codec, namespace, buffer in
-            runtime.writeEmit(event, data, codec: codec, namespace: namespace, into: &buffer)
+        runtime.broadcast(self) { codec, namespace, offset, buffer in
+            runtime.writeEmit(event, data, codec: codec, namespace: namespace, offset: offset, into: &buffer)
         }
     }
 
     public func emit(_ event: String) {
-        runtime?.broadcast(self) { codec, namespace, buffer in
-            codec.writeEvent(event, namespace: namespace, into: &buffer)
+        runtime?.broadcast(self) { codec, namespace, offset, buffer in
+            codec.writeEvent(event, namespace: namespace, offset: offset, into: &buffer)
             return true
         }
     }

@@ -54,7 +54,7 @@ extension WsClient {
     @usableFromInline
     func sendAck(_ ack: Int64, event: String, arguments: WsArguments) {
         send { codec, buffer in
-            codec.writeArguments(arguments, event: event, namespace: namespace, id: nil, ack: ack, into: &buffer)
+            codec.writeArguments(arguments, event: event, namespace: namespace, id: nil, ack: ack, offset: nil, into: &buffer)
         }
         sendAttachments(of: arguments)
     }

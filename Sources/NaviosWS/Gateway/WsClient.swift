@@ -8,12 +8,17 @@ public final class WsClient: Sendable, Identifiable {
     /// Unique while the server runs, across instances too (remote sockets are found by id):
     /// this instance's id and the connection's. Made when asked for, not kept: an idle
     /// connection holds no string for it.
-    public var id: String { runtime.id(of: connectionID, namespace: namespace) }
+    public var id: String { session?.id ?? runtime.id(of: connectionID, namespace: namespace) }
     public let handshake: WsHandshake
     /// The namespace of the gateway the client connected to.
     public var namespace: String { gateway.namespace }
     /// Per-client storage for handlers and guards.
-    public let data = WsClientData()
+    public let data: WsClientData
+    /// Whether this client is one whose connection dropped, back with its id, rooms, `data` and
+    /// the broadcasts it missed (``WsConnectionStateRecovery``): true in `onConnection` then.
+    public var recovered: Bool { session?.recovered ?? false }
+    /// Its recovery session, when recovery is on (nil otherwise: no cost to a client without).
+    let session: WsClientSession?
     /// The connection under the client. Users of a client reach it through the client only.
     let connectionID: WsConnectionID
     /// The engine's C server, held: a client kept after the server stopped answers `.closed`
@@ -37,8 +42,10 @@ public final class WsClient: Sendable, Identifiable {
     }
 
     init(connectionID: WsConnectionID, core: WsCoreServer, handshake: WsHandshake, gateway: AnyGateway,
-         wire: WsWireProtocol, runtime: WsGatewayRuntime) {
+         wire: WsWireProtocol, runtime: WsGatewayRuntime, session: WsClientSession? = nil, data: WsClientData = WsClientData()) {
         self.connectionID = connectionID
+        self.session = session
+        self.data = data
         self.core = core
         self.gateway = gateway
         self.wire = wire
@@ -64,7 +71,7 @@ public final class WsClient: Sendable, Identifiable {
         if let arguments = data as? WsArguments { return emit(event, arguments: arguments, id: nil) }
         do {
             return try send { codec, buffer in
-                guard runtime.writeEmit(event, data, codec: codec, namespace: namespace, into: &buffer) else {
+                guard runtime.writeEmit(event, data, codec: codec, namespace: namespace, offset: nil, into: &buffer) else {
                     throw WsException(.encodingFailed)
                 }
             }
@@ -77,14 +84,14 @@ public final class WsClient: Sendable, Identifiable {
     @discardableResult
     public func emit(_ event: String) -> WsSendResult {
         if isClosed { return .closed }
-        return send { codec, buffer in codec.writeEvent(event, namespace: namespace, into: &buffer) }
+        return send { codec, buffer in codec.writeEvent(event, namespace: namespace, offset: nil, into: &buffer) }
     }
 
     /// Arguments as they came (``WsArguments``), with their attachments when the protocol has them.
     @discardableResult
     func emit(_ event: String, arguments: WsArguments, id: Int64?) -> WsSendResult {
         let result = send { codec, buffer in
-            codec.writeArguments(arguments, event: event, namespace: namespace, id: id, ack: nil, into: &buffer)
+            codec.writeArguments(arguments, event: event, namespace: namespace, id: id, ack: nil, offset: nil, into: &buffer)
         }
         sendAttachments(of: arguments)
         return result
@@ -239,10 +246,10 @@ public final class WsClient: Sendable, Identifiable {
             guard case .event(let name, let escaped, let payload, _) = WsJSONEnvelope.decode(bytes) else { return }
             let event = WsGatewayRuntime.eventName(name, escaped: escaped)
             send { codec, buffer in
-                guard let payload else { return codec.writeEvent(event, namespace: namespace, into: &buffer) }
+                guard let payload else { return codec.writeEvent(event, namespace: namespace, offset: nil, into: &buffer) }
                 codec.writeEventHead(event, namespace: namespace, id: nil, into: &buffer)
                 buffer.put(payload)
-                codec.writeEventTail(id: nil, into: &buffer)
+                codec.writeEventTail(id: nil, offset: nil, into: &buffer)
             }
         }
     }

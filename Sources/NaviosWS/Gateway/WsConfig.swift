@@ -32,6 +32,9 @@ public struct WsConfig: Sendable {
     /// How long a Socket.IO connection may stay without a namespace joined (no CONNECT, or
     /// every CONNECT refused) before it is closed; 45 s, Socket.IO's `connectTimeout`.
     public var socketIOConnectTimeout: Duration = .seconds(45)
+    /// Connection state recovery (``WsConnectionStateRecovery``); nil (off) by default: it keeps
+    /// every broadcast for a while.
+    public var connectionStateRecovery: WsConnectionStateRecovery?
 
     /// The spec's options; those left nil keep the engine's defaults. `port` is 3000, the port
     /// of the spec's examples (0 lets the kernel pick one: ``NaviosApplication/listeningPort``).

@@ -57,7 +57,7 @@ extension WsGatewayRuntime {
         case .disconnect:
             guard let slot = connection.sockets.removeValue(forKey: namespace) else { return }
             leaveNamespace(slot.client)
-            disconnected(slot.client)
+            disconnected(slot.client, code: .normalClosure)   // on purpose: no session kept
         case .event, .binaryEvent, .ack, .binaryAck:
             // A packet for a namespace the connection has not joined is ignored, as Socket.IO does.
             guard let slot = connection.sockets[namespace] else { return }
@@ -135,15 +135,24 @@ extension WsGatewayRuntime {
         }
         let authObject = auth.flatMap { try? WsPayloadDecoding.decode([String: WsJSONValue].self, from: $0) } ?? [:]
         let handshake = WsHandshake(connection.request, auth: authObject)
+        // With recovery on, a client that had a session sends its `pid` and last offset in auth.
+        func text(_ key: String) -> String? {
+            if case .string(let value)? = authObject[key] { return value }
+            return nil
+        }
+        let recovering = recovery == nil ? nil : session(namespace: namespace, pid: text("pid"), offset: text("offset"))
         let client = WsClient(connectionID: id, core: engine.core, handshake: handshake, gateway: gateway, wire: .socketIO,
-                              runtime: self)
+                              runtime: self, session: recovering?.0, data: recovering?.1?.data ?? WsClientData())
         let slot = WsLoopSlot(client) { runtime, slot, text, inlineAllowed in
             runtime.readSocketIOPacket(slot, text, nil, inlineAllowed: inlineAllowed)
         }
         connection.sockets[namespace] = slot
-        setUp(client, slot, accepted: {
+        setUp(client, slot, skipGuards: client.recovered && recovery?.settings.skipGuards == true, accepted: {
             self.markConnected(id)
-            client.send { _, buffer in SocketIOPacket.writeConnected(sid: client.id, namespace: namespace, into: &buffer) }
+            client.send { _, buffer in
+                SocketIOPacket.writeConnected(sid: client.id, pid: client.session?.pid, namespace: namespace, into: &buffer)
+            }
+            if let recovering, let saved = recovering.1 { self.restore(client, saved, recovering.2) }
         }, refuse: { error, accepted in
             if accepted { return self.disconnectNamespace(of: client) }   // onConnection threw
             self.forget(client)
@@ -190,7 +199,7 @@ extension WsGatewayRuntime {
         connection.sockets[client.namespace] = nil
         client.send { _, buffer in SocketIOPacket.writeDisconnect(namespace: client.namespace, into: &buffer) }
         leaveNamespace(client)
-        disconnected(client)
+        disconnected(client, code: .normalClosure)
     }
 
     /// A client refused at its CONNECT: gone without a disconnection (it never connected).

@@ -33,9 +33,15 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// Every client of this instance: one per connection on the JSON protocol, one per
     /// namespace a Socket.IO connection joined.
     private let clientsByKey = Mutex<[WsClientKey: WsClient]>([:])
+    /// Connection state recovery's store (nil: off), and the clients that took back an id their
+    /// connection does not name, by that id.
+    let recovery: WsRecoveryStore?
+    let recoveredIDs = Mutex<[String: WsClientKey]>([:])
 
     init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, limits: WsGatewayLimits,
-         adapter: any WsAdapter, engineIOPath: String? = nil, logger: Logger) {
+         adapter: any WsAdapter, engineIOPath: String? = nil, recovery: WsConnectionStateRecovery? = nil,
+         logger: Logger) {
+        self.recovery = recovery.map(WsRecoveryStore.init)
         self.container = container
         self.logger = logger
         self.rateLimit = rateLimit
@@ -79,12 +85,27 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             return
         }
         let id = connection.id
+        // With recovery on, `?pid=…&offset=…` asks for a dropped connection's session back.
+        let query = recovery == nil ? [] : request.queryItems
+        let recovering = session(namespace: gateway.namespace, pid: query.last { $0.name == "pid" }?.value,
+                                 offset: query.last { $0.name == "offset" }?.value)
         let client = WsClient(connectionID: id, core: engine.core, handshake: WsHandshake(request), gateway: gateway,
-                              wire: .json, runtime: self)
+                              wire: .json, runtime: self, session: recovering?.0, data: recovering?.1?.data ?? WsClientData())
         let slot = WsLoopSlot(client, reader: gateway.readText)
         // Retained by the connection until onClose releases it.
         engine.setUserObject(Unmanaged.passRetained(slot).takeUnretainedValue(), for: id)
-        setUp(client, slot) { _, _ in client.close(.policyViolation, "unauthorized") }
+        var accepted: (@Sendable () -> Void)?
+        if let recovering {
+            // The session event comes first, then what the client missed.
+            accepted = {
+                self.sendSessionEvent(to: client)
+                if let saved = recovering.1 { self.restore(client, saved, recovering.2) }
+            }
+        }
+        let skipGuards = client.recovered && recovery?.settings.skipGuards == true
+        setUp(client, slot, skipGuards: skipGuards, accepted: accepted) { _, _ in
+            client.close(.policyViolation, "unauthorized")
+        }
     }
 
     /// Makes `client` known and a member of its namespace, then runs the gateway's guards and
@@ -93,12 +114,12 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// throwing) calls `refuse` with the error, if any, and whether `accepted` had run:
     /// `accepted` runs once the guards let the client in, before onConnection (where Socket.IO
     /// answers the CONNECT).
-    func setUp(_ client: WsClient, _ slot: WsLoopSlot, accepted: (@Sendable () -> Void)? = nil,
+    func setUp(_ client: WsClient, _ slot: WsLoopSlot, skipGuards: Bool = false, accepted: (@Sendable () -> Void)? = nil,
                refuse: @escaping @Sendable ((any Error)?, Bool) -> Void) {
         let gateway = client.gateway
         clientsByKey.withLock { $0[client.key] = client }   // holds it until it disconnects
         try? engine.join(client.connectionID, room: WsRoomKey.everyone(gateway.namespace))
-        if !gateway.needsSetup {
+        if !gateway.hasConnectionHandler && (skipGuards || gateway.guards.isEmpty) {
             accepted?()
             slot.ready = true
             return
@@ -106,7 +127,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         runAsync(on: client.connectionID) {
             var admitted = false
             do {
-                for guardType in gateway.guards {
+                for guardType in skipGuards ? [] : gateway.guards {
                     let allowed = try await self.check(guardType, WsExecutionContext(
                         client: client, event: nil, payload: nil, gateway: gateway.type))
                     if !allowed { return refuse(nil, false) }
@@ -204,13 +225,15 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         try? engine.post(toLoop: id.loop) {
             Unmanaged<WsLoopObject>.fromOpaque(UnsafeRawPointer(bitPattern: address)!).release()
         }
-        for slot in object.slots { disconnected(slot.client) }
+        for slot in object.slots { disconnected(slot.client, code: code) }
     }
 
     /// `client` is gone: it is forgotten, told apart from the living (what waits on it fails),
-    /// and its gateway's disconnection handler runs. Still in its rooms during this call.
-    func disconnected(_ client: WsClient) {
+    /// its session is saved when the close leaves one to recover, and its gateway's
+    /// disconnection handler runs. Still in its rooms during this call.
+    func disconnected(_ client: WsClient, code: WsCloseCode) {
         guard forgetClient(client) else { return }
+        if Self.isRecoverable(code) { saveSession(of: client, rooms: client.rooms) }
         let gateway = client.gateway
         guard gateway.hasDisconnectionHandler else { return }
         runAsync(on: client.connectionID) { await gateway.disconnected(client) }
@@ -221,6 +244,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     func forgetClient(_ client: WsClient) -> Bool {
         guard clientsByKey.withLock({ $0.removeValue(forKey: client.key) }) != nil else { return false }
         client.markClosed(rooms: rooms(of: client) ?? [])
+        if let id = client.session?.id { recoveredIDs.withLock { $0[id] = nil } }
         return true
     }
 
@@ -432,17 +456,20 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     func encodeJSONEnvelope<T: Encodable>(_ event: String, _ data: T) -> [UInt8]? {
         var buffer = JSONBuffer(capacity: 256)
         defer { buffer.free() }
-        guard writeEmit(event, data, codec: WsJSONEnvelope.self, namespace: "/", into: &buffer) else { return nil }
+        guard writeEmit(event, data, codec: WsJSONEnvelope.self, namespace: "/", offset: nil, into: &buffer) else { return nil }
         return Array(buffer.bytes)
     }
 
     /// Writes an emit of `event` with `data` in `codec`'s framing; false (logged) when `data`
     /// does not encode: the emit is dropped, as an emit from a service would be.
     func writeEmit<T: Encodable>(
-        _ event: String, _ data: T, codec: any WsWireCodec.Type, namespace: String, into buffer: inout JSONBuffer
+        _ event: String, _ data: T, codec: any WsWireCodec.Type, namespace: String, offset: String?,
+        into buffer: inout JSONBuffer
     ) -> Bool {
         do {
-            try codec.writeEvent(event, namespace: namespace, id: nil, into: &buffer) { try JSONEncoding.write(data, into: &$0) }
+            try codec.writeEvent(event, namespace: namespace, id: nil, offset: offset, into: &buffer) {
+                try JSONEncoding.write(data, into: &$0)
+            }
             return true
         } catch {
             logger.error("emit dropped: data does not encode", metadata: ["event": "\(event)", "error": "\(error)"])
@@ -462,23 +489,27 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// (the broadcast is dropped).
     func broadcast(
         _ selection: WsBroadcastOperator, attachments: [[UInt8]] = [],
-        write: (any WsWireCodec.Type, String, inout JSONBuffer) -> Bool
+        write: (any WsWireCodec.Type, String, String?, inout JSONBuffer) -> Bool
     ) {
-        func encode(_ codec: any WsWireCodec.Type, _ namespace: String) -> [UInt8]? {
+        func encode(_ codec: any WsWireCodec.Type, _ namespace: String, _ offset: String?) -> [UInt8]? {
             var buffer = JSONBuffer(capacity: 256)
             defer { buffer.free() }
-            return write(codec, namespace, &buffer) ? Array(buffer.bytes) : nil
+            return write(codec, namespace, offset, &buffer) ? Array(buffer.bytes) : nil
         }
+        // With recovery, each namespace's copy has its own offset, so its JSON envelope too.
+        let kept = recovery != nil && !selection.isVolatile
         var json: [UInt8]?
         for namespace in selection.namespace.map({ [$0] }) ?? namespaces {
             let spoken = protocols(of: namespace)
-            if spoken.json && json == nil {
-                guard let envelope = encode(WsJSONEnvelope.self, namespace) else { return }
+            let offset = kept ? recovery?.nextOffset() : nil
+            let offsetText = offset.map(WsRecoveryStore.text)
+            if spoken.json && (json == nil || kept) {
+                guard let envelope = encode(WsJSONEnvelope.self, namespace, offsetText) else { return }
                 json = envelope
             }
             var packet: [UInt8]?
             if spoken.socketIO {
-                guard let encoded = encode(WsSocketIOCodec.self, namespace) else { return }
+                guard let encoded = encode(WsSocketIOCodec.self, namespace, offsetText) else { return }
                 packet = encoded
             }
             let rooms = selection.selection.rooms.isEmpty
@@ -487,6 +518,12 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             let broadcast = WsClusterBroadcast(
                 rooms: rooms, exceptRooms: except, volatile: selection.isVolatile, envelope: spoken.json ? json ?? [] : [],
                 socketIO: packet, attachments: packet == nil ? [] : attachments)
+            if let offset, let recovery {
+                recovery.record(WsRecoveryStore.Broadcast(
+                    offset: offset, rooms: rooms, exceptRooms: except,
+                    exceptClient: selection.exceptID.map { clientID(of: WsClientKey(connection: $0, namespace: namespace)) },
+                    json: broadcast.envelope, socketIO: packet, attachments: broadcast.attachments, sentAt: .now), namespace: namespace)
+            }
             deliver(broadcast, exceptID: selection.exceptID)
             // Other instances get the same encodings (the sender, if any, is a client of this one).
             if !selection.isLocal { adapter.publish(broadcast) }
@@ -542,6 +579,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     /// The client of a client id of this instance (`WsClient.id`), or nil for another's.
     func clientKey(ofClient id: String) -> WsClientKey? {
+        if recovery != nil, let key = recoveredIDs.withLock({ $0[id] }) { return key }
         let prefix = nodeID + "-"
         guard id.hasPrefix(prefix) else { return nil }
         let parts = id.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
@@ -550,6 +588,11 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         guard let index, namespaces.indices.contains(index) else { return nil }
         let key = WsClientKey(connection: WsConnectionID(rawValue: raw), namespace: namespaces[index])
         return id == self.id(of: key.connection, namespace: key.namespace) ? key : nil   // only ids as WsClient writes them
+    }
+
+    /// The id of the client `key` names (a recovered one keeps the id it had).
+    func clientID(of key: WsClientKey) -> String {
+        clientsByKey.withLock { $0[key] }?.id ?? id(of: key.connection, namespace: key.namespace)
     }
 
     /// A client's id (`WsClient.id`): this instance's id, its connection's, and, after a dot,

@@ -61,11 +61,16 @@ extension SocketIOPacket {
         buffer.put(UInt8(ascii: "]"))
     }
 
-    /// The CONNECT reply: `0[/ns,]{"sid":"..."}`.
-    static func writeConnected(sid: String, namespace: String, into buffer: inout JSONBuffer) {
+    /// The CONNECT reply: `0[/ns,]{"sid":"..."}`, with the session's `pid` when connection
+    /// state recovery is on: `{"sid":"...","pid":"..."}`.
+    static func writeConnected(sid: String, pid: String? = nil, namespace: String, into buffer: inout JSONBuffer) {
         writeHeader(.connect, namespace: namespace, into: &buffer)
         buffer.put(#"{"sid":"#)
         buffer.writeString(sid)
+        if let pid {
+            buffer.put(#","pid":"#)
+            buffer.writeString(pid)
+        }
         buffer.put(UInt8(ascii: "}"))
     }
 

@@ -58,14 +58,23 @@ enum WsJSONEnvelope: WsFrameDecoding {
     }
 
     @usableFromInline
-    static func writeEventTail(id: Int64?, into buffer: inout JSONBuffer) {
+    static func writeEventTail(id: Int64?, offset: String?, into buffer: inout JSONBuffer) {
+        writeOffset(offset, into: &buffer)
         writeTail(#","id":"#, id, into: &buffer)
     }
 
+    /// `,"offset":"..."` of a broadcast kept for recovery.
+    private static func writeOffset(_ offset: String?, into buffer: inout JSONBuffer) {
+        guard let offset else { return }
+        buffer.put(#","offset":"#)
+        buffer.writeString(offset)
+    }
+
     @usableFromInline
-    static func writeEvent(_ event: String, namespace: String, into buffer: inout JSONBuffer) {
+    static func writeEvent(_ event: String, namespace: String, offset: String?, into buffer: inout JSONBuffer) {
         buffer.put(#"{"event":"#)
         buffer.writeString(event)
+        writeOffset(offset, into: &buffer)
         buffer.put(UInt8(ascii: "}"))
     }
 
@@ -109,7 +118,8 @@ enum WsJSONEnvelope: WsFrameDecoding {
     /// stay placeholders.
     @usableFromInline
     static func writeArguments(
-        _ arguments: WsArguments, event: String, namespace: String, id: Int64?, ack: Int64?, into buffer: inout JSONBuffer
+        _ arguments: WsArguments, event: String, namespace: String, id: Int64?, ack: Int64?, offset: String?,
+        into buffer: inout JSONBuffer
     ) {
         buffer.put(#"{"event":"#)
         buffer.writeString(event)
@@ -117,7 +127,7 @@ enum WsJSONEnvelope: WsFrameDecoding {
         buffer.put(#","data":"#)
         if !arguments.writePayload(into: &buffer) { buffer.truncate(to: start) }
         if let ack { return writeTail(#","ack":"#, ack, into: &buffer) }
-        writeTail(#","id":"#, id, into: &buffer)
+        writeEventTail(id: id, offset: offset, into: &buffer)
     }
 
     @usableFromInline

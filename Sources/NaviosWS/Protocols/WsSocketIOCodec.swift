@@ -31,13 +31,26 @@ enum WsSocketIOCodec: WsWireCodec {
     }
 
     @usableFromInline
-    static func writeEventTail(id: Int64?, into buffer: inout JSONBuffer) {
+    static func writeEventTail(id: Int64?, offset: String?, into buffer: inout JSONBuffer) {
+        writeOffset(offset, into: &buffer)
         SocketIOPacket.writeArgumentsTail(into: &buffer)
     }
 
+    /// A broadcast kept for recovery carries its offset as its last argument, as Socket.IO's
+    /// do: the client keeps the last it saw and names it when it reconnects.
+    private static func writeOffset(_ offset: String?, into buffer: inout JSONBuffer) {
+        guard let offset else { return }
+        buffer.put(UInt8(ascii: ","))
+        buffer.writeString(offset)
+    }
+
     @usableFromInline
-    static func writeEvent(_ event: String, namespace: String, into buffer: inout JSONBuffer) {
-        SocketIOPacket.writeEvent(event, namespace: namespace, into: &buffer)
+    static func writeEvent(_ event: String, namespace: String, offset: String?, into buffer: inout JSONBuffer) {
+        guard let offset else { return SocketIOPacket.writeEvent(event, namespace: namespace, into: &buffer) }
+        SocketIOPacket.writeHeader(.event, namespace: namespace, into: &buffer)
+        buffer.put(UInt8(ascii: "["))
+        buffer.writeString(event)
+        writeEventTail(id: nil, offset: offset, into: &buffer)
     }
 
     /// `3[/ns,]`: the ack id, `[`, the result and `]` follow.
@@ -83,7 +96,8 @@ enum WsSocketIOCodec: WsWireCodec {
     /// kinds `5N-`/`6N-` that announce them.
     @usableFromInline
     static func writeArguments(
-        _ arguments: WsArguments, event: String, namespace: String, id: Int64?, ack: Int64?, into buffer: inout JSONBuffer
+        _ arguments: WsArguments, event: String, namespace: String, id: Int64?, ack: Int64?, offset: String?,
+        into buffer: inout JSONBuffer
     ) {
         let binary = !arguments.attachments.isEmpty
         if let ack {
@@ -98,7 +112,7 @@ enum WsSocketIOCodec: WsWireCodec {
             if arguments.count > 0 { buffer.put(UInt8(ascii: ",")) }
         }
         arguments.writeSpread(into: &buffer)
-        SocketIOPacket.writeArgumentsTail(into: &buffer)
+        writeEventTail(id: nil, offset: ack == nil ? offset : nil, into: &buffer)
     }
 
     @usableFromInline

@@ -17,11 +17,13 @@ protocol WsWireCodec: Sendable {
     // caller, where the payload's type is known), and a tail. `namespace` is the client's (a
     // protocol that multiplexes namespaces on one connection names it in each message).
 
-    /// An event the server sends, asking the client to acknowledge it when `id` is set.
+    /// An event the server sends, asking the client to acknowledge it when `id` is set; a
+    /// broadcast kept for connection state recovery carries its `offset` (the client names the
+    /// last one it got when it reconnects).
     static func writeEventHead(_ event: String, namespace: String, id: Int64?, into buffer: inout JSONBuffer)
-    static func writeEventTail(id: Int64?, into buffer: inout JSONBuffer)
+    static func writeEventTail(id: Int64?, offset: String?, into buffer: inout JSONBuffer)
     /// An event without a payload.
-    static func writeEvent(_ event: String, namespace: String, into buffer: inout JSONBuffer)
+    static func writeEvent(_ event: String, namespace: String, offset: String?, into buffer: inout JSONBuffer)
     /// What every acknowledgement of `event` with a payload is made from: made once per handler
     /// (a handler belongs to one gateway, so to one namespace).
     static func ackPrefix(event: String, namespace: String) -> [UInt8]
@@ -39,7 +41,8 @@ protocol WsWireCodec: Sendable {
     /// arguments as they came (``WsArguments``: a protocol with attachments counts them in the
     /// header; the caller sends them after it when ``carriesAttachments``).
     static func writeArguments(
-        _ arguments: WsArguments, event: String, namespace: String, id: Int64?, ack: Int64?, into buffer: inout JSONBuffer
+        _ arguments: WsArguments, event: String, namespace: String, id: Int64?, ack: Int64?, offset: String?,
+        into buffer: inout JSONBuffer
     )
     /// Whether binary attachments follow a message, as binary frames.
     static var carriesAttachments: Bool { get }
@@ -58,11 +61,12 @@ protocol WsFrameDecoding: WsWireCodec {
 extension WsWireCodec {
     /// Head, payload, tail: for callers that have the payload as a writer.
     static func writeEvent(
-        _ event: String, namespace: String, id: Int64?, into buffer: inout JSONBuffer, payload: WsPayloadWriter
+        _ event: String, namespace: String, id: Int64?, offset: String? = nil, into buffer: inout JSONBuffer,
+        payload: WsPayloadWriter
     ) throws {
         writeEventHead(event, namespace: namespace, id: id, into: &buffer)
         try payload(&buffer)
-        writeEventTail(id: id, into: &buffer)
+        writeEventTail(id: id, offset: offset, into: &buffer)
     }
 
     @usableFromInline

@@ -1,0 +1,63 @@
+/// Connection state recovery in the runtime (``WsConnectionStateRecovery``): broadcasts get an
+/// offset and are kept, a dropped client's session is saved, and a client that comes back with
+/// its `pid` is made again from it: same id, rooms and `data`, then what it missed, in order.
+extension WsGatewayRuntime {
+    /// The session of a new client: its `pid` for next time, and, when `pid` and `offset` name
+    /// a session it can take back, what it gets back.
+    func session(namespace: String, pid: String?, offset: String?) -> (WsClientSession, WsRecoveryStore.Session?, [WsRecoveryStore.Broadcast])? {
+        guard let recovery else { return nil }
+        if let pid, let (saved, missed) = recovery.take(pid: pid, namespace: namespace, offset: offset) {
+            return (WsClientSession(pid: pid, id: saved.id, recovered: true, joinedAfter: saved.joinedAfter), saved, missed)
+        }
+        return (WsClientSession(pid: WsClientSession.newPID(), id: nil, recovered: false, joinedAfter: recovery.lastOffset), nil, [])
+    }
+
+    /// A recovered client is back in its rooms, and is sent what it missed (on its loop, after
+    /// the reply that tells it it is recovered and before anything else).
+    func restore(_ client: WsClient, _ saved: WsRecoveryStore.Session, _ missed: [WsRecoveryStore.Broadcast]) {
+        for key in saved.rooms { try? engine.join(client.connectionID, room: key) }
+        if let id = client.session?.id { recoveredIDs.withLock { $0[id] = client.key } }
+        for broadcast in missed {
+            if client.wire == .json {
+                client.send(broadcast.json)
+                continue
+            }
+            guard let packet = broadcast.socketIO else { continue }
+            client.send(packet)
+            for attachment in broadcast.attachments {
+                _ = attachment.withUnsafeBytes { client.core.send(client.connectionID, .binary, $0, false) }
+            }
+        }
+    }
+
+    /// Saves the session of a client whose connection dropped (not one closed on purpose).
+    func saveSession(of client: WsClient, rooms: Set<String>) {
+        guard let recovery, let session = client.session else { return }
+        var keys: Set<String> = [WsRoomKey.everyone(client.namespace)]
+        for room in rooms { keys.insert(WsRoomKey.room(client.namespace, room)) }
+        recovery.save(WsRecoveryStore.Session(
+            id: client.id, namespace: client.namespace, rooms: keys, data: client.data,
+            joinedAfter: session.joinedAfter, droppedAt: .now), pid: session.pid)
+    }
+
+    /// The JSON protocol's first message when recovery is on: the client's id, `pid` (to send
+    /// back in `?pid=…&offset=…`) and whether it was recovered.
+    func sendSessionEvent(to client: WsClient) {
+        guard let session = client.session else { return }
+        client.emit(Self.sessionEvent, WsSessionInfo(id: client.id, pid: session.pid, recovered: session.recovered))
+    }
+
+    static let sessionEvent = "session"
+
+    /// Whether a close leaves a session to recover: not one the client or the server asked for.
+    static func isRecoverable(_ code: WsCloseCode) -> Bool {
+        code != .normalClosure && code != .noStatusReceived
+    }
+}
+
+/// What a JSON client is told of its session (the `session` event).
+struct WsSessionInfo: Encodable, Sendable {
+    let id: String
+    let pid: String
+    let recovered: Bool
+}
