@@ -20,6 +20,9 @@ APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv chrom
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := build
+# The official Socket.IO client (see its rule below).
+SOCKETIO_CLIENT := $(BUILD)/socket.io.min.js
+SOCKETIO_CLIENT_SHA256 := b0e735814f8dcfecd6cdb8a7ce95a297a7e1e5f2727a29e6f5901801d52fa0c5
 PORT ?= 3000
 
 CORE_DIR := CSources/CNaviosWS
@@ -61,8 +64,19 @@ build: deps
 	swift build -c release --product navios-ws-socketio-server
 
 # The chat example prints its URL: open it in two browser windows.
-run: build
-	.build/release/chat-example --port $(PORT)
+run: build $(SOCKETIO_CLIENT)
+	.build/release/chat-example --port $(PORT) --socketio-client $(SOCKETIO_CLIENT)
+
+# The official Socket.IO client for the chat page and its browser test (v4.8.1, MIT), taken from
+# the PyPI package that ships it and checked by its hash; not kept in the repository.
+$(SOCKETIO_CLIENT): | venv
+	@mkdir -p $(BUILD)/wheels
+	$(VENV)/bin/pip download -q --disable-pip-version-check --no-deps nicegui==3.18.0 -d $(BUILD)/wheels
+	$(VENV)/bin/python -c "import glob, sys, zipfile; \
+		wheel = glob.glob('$(BUILD)/wheels/nicegui-3.18.0-*.whl')[0]; \
+		open(sys.argv[1], 'wb').write(zipfile.ZipFile(wheel).read('nicegui/static/socket.io.min.js'))" $@.tmp
+	echo "$(SOCKETIO_CLIENT_SHA256)  $@.tmp" | sha256sum --check --quiet
+	mv $@.tmp $@
 
 # The core as a static library, once per flavour (plain -O2, and sanitized).
 CORE_OBJS := $(patsubst $(CORE_DIR)/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
@@ -133,8 +147,9 @@ test-docs: venv
 
 # The gateway layer end to end: Python websockets clients and headless Chromium against
 # the chat example.
-test-gateway: build venv
-	NAVIOS_CHAT_EXAMPLE=.build/release/chat-example $(PY) -m pytest Tests/Gateway -q -p no:cacheprovider
+test-gateway: build venv $(SOCKETIO_CLIENT)
+	NAVIOS_CHAT_EXAMPLE=.build/release/chat-example NAVIOS_SOCKETIO_CLIENT=$(SOCKETIO_CLIENT) \
+		$(PY) -m pytest Tests/Gateway -q -p no:cacheprovider
 
 test-asan: $(addprefix $(BUILD)/asan/,$(C_TESTS) echo_server) test-redis-link-asan venv
 	@for t in $(C_TESTS); do $(BUILD)/asan/$$t || exit 1; done

@@ -1,10 +1,12 @@
 // The spec's ChatGateway: token auth at connect, rooms, typing notices that skip the sender,
-// and a typed chat:message whose return value is the acknowledgement.
+// and a typed chat:message whose return value is the acknowledgement. Native WebSocket clients
+// (JSON, at /ws/chat) and Socket.IO clients (namespace /chat at /socket.io/) share its rooms.
 //
 // Written with the macros, as DESIGN §3 writes it. The hand-written form is equivalent (it is
 // what @WebSocketGateway and @Injectable expand to): `final class ChatGateway: WsGateway` with
 // `init() {}` and
-//     static let gateway = WsGatewayDefinition<ChatGateway>(path: "/ws", namespace: "/chat")
+//     static let gateway = WsGatewayDefinition<ChatGateway>(path: "/ws", namespace: "/chat",
+//                                                            protocols: [.json, .socketIO])
 //         .onConnection { gateway, client in await gateway.handleConnection(client) }
 //         .onMessage("chat:join", RoomRef.self) { gateway, params in gateway.join(params) }
 //         .onMessage(chatMessage) { gateway, params in try gateway.message(params) }
@@ -15,7 +17,7 @@ import Glibc
 #endif
 import NaviosWS
 
-@WebSocketGateway(path: "/ws", namespace: "/chat")
+@WebSocketGateway(path: "/ws", namespace: "/chat", protocols: [.json, .socketIO])
 @Injectable
 final class ChatGateway {
     private let server = inject(WsServer.self)

@@ -1,12 +1,17 @@
 // chat-example — the spec's chat gateway as a runnable server with a browser page.
 //
 //   swift run -c release chat-example [--port 3000] [--host 127.0.0.1] [--rate N] [--redis HOST:PORT]
+//                                     [--socketio-client socket.io.min.js]
 // With --redis, instances on different ports share rooms and broadcasts (make run-cluster).
 // Open http://127.0.0.1:3000/ in two browser windows (tokens: alice-token, bob-token,
-// carol-token). The gateway is at ws://HOST:PORT/ws/chat, the guarded one at /ws/protected.
+// carol-token). The gateway is at ws://HOST:PORT/ws/chat, the guarded one at /ws/protected;
+// Socket.IO clients connect to namespace /chat at http://HOST:PORT/socket.io/. With
+// --socketio-client, the page can connect with the official Socket.IO client (that file, served
+// at /socket.io.min.js; `make run` fetches it). Connection state recovery is on.
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Logging
 import NaviosWS
 import NaviosWSRedis
@@ -18,6 +23,8 @@ let config = exampleConfig
 /// The example's configuration: heartbeat, the page, and what the flags ask for.
 func chatConfig(from commandLine: [String]) -> WsConfig {
     var config = WsConfig(heartbeat: .init(interval: .seconds(30), timeout: .seconds(10)))
+    config.connectionStateRecovery = WsConnectionStateRecovery()
+    var pages = [WsPage(path: "/", contentType: "text/html; charset=utf-8", body: Array(indexPage.utf8))]
     var arguments = commandLine.dropFirst()
     while let flag = arguments.popFirst() {
         guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
@@ -29,10 +36,13 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
             let rate = Double(value) ?? 10
             config.rateLimit = WsRateLimit(messagesPerSecond: rate, burst: rate, maxViolations: 3)
         case "--redis": config.adapter = RedisWsAdapter(address: value, keyPrefix: "chat-example")
+        case "--socketio-client":
+            guard let script = FileManager.default.contents(atPath: value) else { fatalError("cannot read \(value)") }
+            pages.append(WsPage(path: "/socket.io.min.js", contentType: "text/javascript", body: Array(script)))
         default: fatalError("unknown flag \(flag)")
         }
     }
-    config.pages = [WsPage(path: "/", contentType: "text/html; charset=utf-8", body: Array(indexPage.utf8))]
+    config.pages = pages
     return config
 }
 

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import importlib.util
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -108,6 +109,14 @@ class ChatServer(interop.AppServer):
 
 
 
+def socketio_client() -> Path | None:
+    """The official Socket.IO client the page can use (NAVIOS_SOCKETIO_CLIENT, default
+    build/socket.io.min.js, which the Makefile fetches), or None."""
+    path = Path(os.environ.get("NAVIOS_SOCKETIO_CLIENT", REPO / "build/socket.io.min.js"))
+    path = path if path.is_absolute() else REPO / path
+    return path if path.exists() else None
+
+
 @pytest.fixture
 def chat_server(request):
     """A fresh chat-example for this test (port 0, the test's chat_args); SIGTERM afterwards,
@@ -116,7 +125,11 @@ def chat_server(request):
     if not binary.exists():
         pytest.fail(f"chat-example binary {binary} does not exist (build it with "
                     f"`swift build --product chat-example`, or set NAVIOS_CHAT_EXAMPLE)", pytrace=False)
-    srv = ChatServer(binary, interop.marker_args(request, "chat_args"))
+    args = interop.marker_args(request, "chat_args")
+    client = socketio_client()
+    if client is not None:
+        args = ("--socketio-client", str(client), *args)
+    srv = ChatServer(binary, args)
     try:
         srv.start()
     except interop.ServerStartError as err:

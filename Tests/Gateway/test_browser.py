@@ -147,3 +147,93 @@ def test_two_browsers_chat_in_a_room(chat_server, browser_factory):
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert alice.save_screenshot(str(SCREENSHOT)), f"could not write {SCREENSHOT}"
     assert SCREENSHOT.stat().st_size > 1000
+
+
+# ---- the page on Socket.IO: the official client (socket.io.min.js 4.8.1) ----------------------
+
+def _require_socketio_client():
+    from .conftest import socketio_client
+    if socketio_client() is None:
+        reason = "the Socket.IO page tests need build/socket.io.min.js (make build/socket.io.min.js)"
+        note_skip(reason)
+        pytest.skip(reason)
+
+
+def _log_in_socketio(driver, chat_server, token: str, room: str, transports: str | None = None) -> None:
+    from selenium.webdriver.common.by import By
+
+    query = "?protocol=socketio" + (f"&transports={transports}" if transports else "")
+    _log_in(driver, chat_server.url + query, token, room)
+    assert driver.find_element(By.ID, "useSocketIO").is_selected()
+
+
+def _wait_for_transport(driver, text: str, who: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, BROWSER_TIMEOUT_S).until(
+        lambda d: d.find_element(By.ID, "transport").text == text,
+        message=f"{who}'s #transport never read {text!r}")
+
+
+def _chat_both_ways(socketio_page, json_page) -> None:
+    _send(socketio_page, "from the socket.io page")
+    _send(json_page, "from the websocket page")
+    for driver, who in ((socketio_page, "alice (Socket.IO)"), (json_page, "bob (JSON)")):
+        _wait_for_line(driver, "alice: from the socket.io page", who)
+        _wait_for_line(driver, "bob: from the websocket page", who)
+        severe = [e for e in driver.get_log("browser")
+                  if e.get("level") == "SEVERE" and "/favicon.ico" not in e.get("message", "")]
+        assert severe == [], f"{who}'s console: {severe}"
+
+
+def test_socketio_page_over_websocket_chats_with_a_websocket_page(chat_server, browser_factory):
+    _require_socketio_client()
+    alice, bob = browser_factory(), browser_factory()
+    _log_in_socketio(alice, chat_server, "alice-token", "general", transports="websocket")
+    _wait_for_transport(alice, "socket.io websocket", "alice")
+    _log_in(bob, chat_server.url, "bob-token", "general")
+    _chat_both_ways(alice, bob)
+
+
+def test_socketio_page_upgrades_from_polling_and_chats(chat_server, browser_factory):
+    _require_socketio_client()
+    alice, bob = browser_factory(), browser_factory()
+    _log_in_socketio(alice, chat_server, "alice-token", "general")   # polling, then the upgrade
+    _wait_for_transport(alice, "socket.io websocket", "alice")
+    _log_in(bob, chat_server.url, "bob-token", "general")
+    _chat_both_ways(alice, bob)
+
+
+def test_socketio_page_recovers_what_it_missed_after_a_dropped_transport(chat_server, browser_factory):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    _require_socketio_client()
+    alice, bob = browser_factory(), browser_factory()
+    _log_in_socketio(alice, chat_server, "alice-token", "general", transports="websocket")
+    _log_in(bob, chat_server.url, "bob-token", "general")
+    _send(bob, "before the drop")
+    _wait_for_line(alice, "bob: before the drop", "alice")
+    sid = alice.execute_script("return window.chatSocket.id")
+    # The transport closes under the client (no DISCONNECT): it will reconnect on its own, and
+    # hold off a second so that bob's messages come while it is away.
+    alice.execute_script("window.chatSocket.io.reconnectionDelay(1000); window.chatSocket.io.reconnectionDelayMax(1000);"
+                         "window.chatSocket.io.engine.close();")
+    WebDriverWait(alice, BROWSER_TIMEOUT_S).until(
+        lambda d: d.find_element(By.ID, "status").text.startswith("disconnected"),
+        message="alice's page never saw the transport close")
+    missed = [f"missed {n}" for n in range(3)]
+    for text in missed:
+        _send(bob, text)
+        _wait_for_line(bob, f"bob: {text}", "bob")
+    _wait_for_transport(alice, "socket.io websocket, recovered", "alice")
+    for text in missed:
+        _wait_for_line(alice, f"bob: {text}", "alice")
+    assert alice.execute_script("return window.chatSocket.recovered") is True
+    assert alice.execute_script("return window.chatSocket.id") == sid
+    # Back in the room: what comes now arrives too, once.
+    _send(bob, "after")
+    _wait_for_line(alice, "bob: after", "alice")
+    lines = [li.text for li in alice.find_elements(By.CSS_SELECTOR, "#messages li")]
+    assert all(lines.count(f"bob: {t}") == 1 for t in ["before the drop", *missed, "after"]), lines

@@ -36,6 +36,9 @@ public final class WsClient: Sendable, Identifiable {
         var pendingAcks: [Int64: CheckedContinuation<WsArguments, any Error>] = [:]
         var nextAckID: Int64 = 1
         var closed = false
+        /// The server closed the connection on purpose (not ``dropTransport()``): no session
+        /// is kept for recovery.
+        var closedByServer = false
         /// The rooms the client was in as it disconnected (read from the room index then).
         var roomsAtClose: Set<String> = []
         var rateLimit = WsRateLimitState()
@@ -227,6 +230,7 @@ public final class WsClient: Sendable, Identifiable {
 
     /// Starts the close handshake of the client's connection.
     func close(_ code: WsCloseCode, _ reason: String) {
+        if code != .abnormalClosure { state.withLock { $0.closedByServer = true } }
         _ = core.close(connectionID, code, reason)
     }
 

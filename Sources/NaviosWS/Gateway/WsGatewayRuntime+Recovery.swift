@@ -49,9 +49,13 @@ extension WsGatewayRuntime {
 
     static let sessionEvent = "session"
 
-    /// Whether a close leaves a session to recover: not one the client or the server asked for.
-    static func isRecoverable(_ code: WsCloseCode) -> Bool {
-        code != .normalClosure && code != .noStatusReceived
+    /// Whether a close leaves a session to recover: not one the server asked for, nor, on the
+    /// JSON protocol, a normal close by the client (1000, or a close without a code). A Socket.IO
+    /// client leaves on purpose with a DISCONNECT (handled apart); its transport closing, with
+    /// or without Engine.IO's close packet, is recoverable, as Socket.IO's own servers count it.
+    func isRecoverable(_ client: WsClient, _ code: WsCloseCode) -> Bool {
+        guard recovery != nil, !client.state.withLock({ $0.closedByServer }) else { return false }
+        return client.wire == .socketIO || (code != .normalClosure && code != .noStatusReceived)
     }
 }
 

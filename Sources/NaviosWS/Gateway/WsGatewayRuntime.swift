@@ -233,7 +233,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// disconnection handler runs. Still in its rooms during this call.
     func disconnected(_ client: WsClient, code: WsCloseCode) {
         guard forgetClient(client) else { return }
-        if Self.isRecoverable(code) { saveSession(of: client, rooms: client.rooms) }
+        if isRecoverable(client, code) { saveSession(of: client, rooms: client.rooms) }
         let gateway = client.gateway
         guard gateway.hasDisconnectionHandler else { return }
         runAsync(on: client.connectionID) { await gateway.disconnected(client) }

@@ -14,8 +14,8 @@
 /// than ``maxReplayed`` broadcasts, that comes back after the window, or whose `pid` is unknown
 /// (forged, used already, another namespace's) gets a fresh session. Volatile broadcasts are
 /// neither kept nor replayed; emits to one client are not broadcasts and are not kept either.
-/// A connection the client or the server closed on purpose (close code 1000, a namespace
-/// DISCONNECT) keeps no session.
+/// A client closed on purpose keeps no session: by the server, by a Socket.IO client's
+/// DISCONNECT, by a JSON client's normal close (1000, or no code).
 public struct WsConnectionStateRecovery: Sendable {
     /// How long a dropped connection's session is kept: 2 min, Socket.IO's default.
     public var maxDisconnectionDuration: Duration = .seconds(120)
