@@ -16,9 +16,12 @@ public struct WsClusterBroadcast: Sendable, Equatable {
     /// (nil when it has no Socket.IO gateway), and the binary attachments that follow it.
     public var socketIO: [UInt8]?
     public var attachments: [[UInt8]]
+    /// Its offset for connection state recovery, as its encodings carry it (nil: not kept).
+    public var offset: String?
 
     public init(rooms: [String], exceptRooms: [String] = [], volatile: Bool = false, envelope: [UInt8],
-                socketIO: [UInt8]? = nil, attachments: [[UInt8]] = []) {
+                socketIO: [UInt8]? = nil, attachments: [[UInt8]] = [], offset: String? = nil) {
+        self.offset = offset
         self.rooms = rooms
         self.exceptRooms = exceptRooms
         self.volatile = volatile

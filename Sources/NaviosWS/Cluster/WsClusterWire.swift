@@ -13,7 +13,8 @@ import Foundation
 ///     magic(4) version(1) node(u8 length + bytes) then, by magic:
 ///     "NWSB"  flags(1) rooms(u16 count, each u16 length + bytes) except(same)
 ///             [flag 2: Socket.IO packet (u32 length + bytes)] [flag 4: attachments (u16 count,
-///             each u32 length + bytes)] JSON envelope(rest)
+///             each u32 length + bytes)] [flag 8: recovery offset (u8 length + bytes)]
+///             JSON envelope(rest)
 ///     "NWSQ"  request id(u64 BE) JSON(WsClusterRequest)   (replies go to the sender's channel)
 ///     "NWSR"  request id(u64 BE) JSON(WsClusterReply)
 ///
@@ -34,13 +35,19 @@ enum WsClusterWire {
     static func encode(broadcast: WsClusterBroadcast, from node: String) -> [UInt8] {
         var out = header(broadcastMagic, node, capacity: broadcast.envelope.count + 64)
         let attachments = broadcast.attachments.prefix(Int(UInt16.max))
-        out.append((broadcast.volatile ? 1 : 0) | (broadcast.socketIO != nil ? 2 : 0) | (attachments.isEmpty ? 0 : 4))
+        let offset = broadcast.offset.map { Array($0.utf8.prefix(255)) }
+        out.append((broadcast.volatile ? 1 : 0) | (broadcast.socketIO != nil ? 2 : 0) | (attachments.isEmpty ? 0 : 4)
+                   | (offset != nil ? 8 : 0))
         appendList(broadcast.rooms, to: &out)
         appendList(broadcast.exceptRooms, to: &out)
         if let packet = broadcast.socketIO { appendBlob(packet, to: &out) }
         if !attachments.isEmpty {
             appendU16(attachments.count, to: &out)
             for attachment in attachments { appendBlob(attachment, to: &out) }
+        }
+        if let offset {
+            out.append(UInt8(offset.count))
+            out += offset
         }
         out += broadcast.envelope
         return out
@@ -64,7 +71,7 @@ enum WsClusterWire {
         var reader = Reader(bytes: bytes)
         guard let magic = reader.take(4), reader.byte() == version, let node = reader.shortString() else { return nil }
         if magic.elementsEqual(broadcastMagic) {
-            guard let flags = reader.byte(), flags & ~7 == 0,
+            guard let flags = reader.byte(), flags & ~15 == 0,
                   let rooms = reader.list(), !rooms.isEmpty, let except = reader.list() else { return nil }
             var socketIO: [UInt8]?
             if flags & 2 != 0 {
@@ -79,9 +86,14 @@ enum WsClusterWire {
                     attachments.append(Array(attachment))
                 }
             }
+            var offset: String?
+            if flags & 8 != 0 {
+                guard let text = reader.shortString() else { return nil }
+                offset = text
+            }
             return .broadcast(from: node, WsClusterBroadcast(
                 rooms: rooms, exceptRooms: except, volatile: flags & 1 != 0, envelope: Array(reader.rest()),
-                socketIO: socketIO, attachments: attachments))
+                socketIO: socketIO, attachments: attachments, offset: offset))
         }
         guard let id = reader.u64() else { return nil }
         let json = Data(reader.rest())

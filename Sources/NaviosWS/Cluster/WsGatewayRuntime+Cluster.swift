@@ -2,7 +2,18 @@
 /// cluster-wide operations of WsServer/WsService (this instance's part done here, the rest
 /// asked of the adapter).
 extension WsGatewayRuntime: WsAdapterNode {
-    func deliver(_ broadcast: WsClusterBroadcast) { deliver(broadcast, exceptID: nil) }
+    /// Another instance's broadcast: delivered here, and kept for recovery as this instance's
+    /// own are (in the order it delivered them).
+    func deliver(_ broadcast: WsClusterBroadcast) {
+        if let recovery, let offset = broadcast.offset, let room = broadcast.rooms.first,
+           let (namespace, _) = WsRoomKey.split(room) {
+            recovery.record(WsRecoveryStore.Broadcast(
+                offset: offset, rooms: broadcast.rooms, exceptRooms: broadcast.exceptRooms, exceptClient: nil,
+                json: broadcast.envelope, socketIO: broadcast.socketIO, attachments: broadcast.attachments, sentAt: .now),
+                namespace: namespace)
+        }
+        deliver(broadcast, exceptID: nil)
+    }
 
     func isDeliverable(_ broadcast: WsClusterBroadcast) -> Bool {
         guard !broadcast.envelope.isEmpty || broadcast.socketIO != nil else { return false }

@@ -7,9 +7,10 @@ extension WsGatewayRuntime {
     func session(namespace: String, pid: String?, offset: String?) -> (WsClientSession, WsRecoveryStore.Session?, [WsRecoveryStore.Broadcast])? {
         guard let recovery else { return nil }
         if let pid, let (saved, missed) = recovery.take(pid: pid, namespace: namespace, offset: offset) {
-            return (WsClientSession(pid: pid, id: saved.id, recovered: true, joinedAfter: saved.joinedAfter), saved, missed)
+            return (WsClientSession(pid: pid, id: saved.id, recovered: true, joinedAt: saved.joinedAt), saved, missed)
         }
-        return (WsClientSession(pid: WsClientSession.newPID(), id: nil, recovered: false, joinedAfter: recovery.lastOffset), nil, [])
+        let joinedAt = recovery.position(of: namespace)
+        return (WsClientSession(pid: WsClientSession.newPID(), id: nil, recovered: false, joinedAt: joinedAt), nil, [])
     }
 
     /// A recovered client is back in its rooms, and is sent what it missed (on its loop, after
@@ -37,7 +38,7 @@ extension WsGatewayRuntime {
         for room in rooms { keys.insert(WsRoomKey.room(client.namespace, room)) }
         recovery.save(WsRecoveryStore.Session(
             id: client.id, namespace: client.namespace, rooms: keys, data: client.data,
-            joinedAfter: session.joinedAfter, droppedAt: .now), pid: session.pid)
+            joinedAt: session.joinedAt, droppedAt: .now), pid: session.pid)
     }
 
     /// The JSON protocol's first message when recovery is on: the client's id, `pid` (to send

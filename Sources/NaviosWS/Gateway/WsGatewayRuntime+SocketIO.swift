@@ -57,7 +57,7 @@ extension WsGatewayRuntime {
         case .disconnect:
             guard let slot = connection.sockets.removeValue(forKey: namespace) else { return }
             leaveNamespace(slot.client)
-            disconnected(slot.client, code: .normalClosure)   // on purpose: no session kept
+            disconnected(slot.client, keepingSession: false)   // left on purpose
         case .event, .binaryEvent, .ack, .binaryAck:
             // A packet for a namespace the connection has not joined is ignored, as Socket.IO does.
             guard let slot = connection.sockets[namespace] else { return }
@@ -199,7 +199,7 @@ extension WsGatewayRuntime {
         connection.sockets[client.namespace] = nil
         client.send { _, buffer in SocketIOPacket.writeDisconnect(namespace: client.namespace, into: &buffer) }
         leaveNamespace(client)
-        disconnected(client, code: .normalClosure)
+        disconnected(client, keepingSession: false)
     }
 
     /// A client refused at its CONNECT: gone without a disconnection (it never connected).

@@ -41,13 +41,14 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, limits: WsGatewayLimits,
          adapter: any WsAdapter, engineIOPath: String? = nil, recovery: WsConnectionStateRecovery? = nil,
          logger: Logger) {
-        self.recovery = recovery.map(WsRecoveryStore.init)
+        let nodeID = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+        self.recovery = recovery.map { WsRecoveryStore($0, node: nodeID) }
         self.container = container
         self.logger = logger
         self.rateLimit = rateLimit
         self.limits = limits
         self.adapter = adapter
-        self.nodeID = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+        self.nodeID = nodeID
         let json = gateways.filter { $0.protocols.contains(.json) }
         let socketIO = gateways.filter { $0.protocols.contains(.socketIO) }
         self.gateways = Dictionary(json.map { ($0.url, $0) }, uniquingKeysWith: { first, _ in first })
@@ -225,15 +226,15 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         try? engine.post(toLoop: id.loop) {
             Unmanaged<WsLoopObject>.fromOpaque(UnsafeRawPointer(bitPattern: address)!).release()
         }
-        for slot in object.slots { disconnected(slot.client, code: code) }
+        for slot in object.slots { disconnected(slot.client, keepingSession: isRecoverable(slot.client, code)) }
     }
 
     /// `client` is gone: it is forgotten, told apart from the living (what waits on it fails),
-    /// its session is saved when the close leaves one to recover, and its gateway's
-    /// disconnection handler runs. Still in its rooms during this call.
-    func disconnected(_ client: WsClient, code: WsCloseCode) {
+    /// its session is saved for recovery when `keepingSession`, and its gateway's disconnection
+    /// handler runs. Still in its rooms during this call.
+    func disconnected(_ client: WsClient, keepingSession: Bool) {
         guard forgetClient(client) else { return }
-        if isRecoverable(client, code) { saveSession(of: client, rooms: client.rooms) }
+        if keepingSession { saveSession(of: client, rooms: client.rooms) }
         let gateway = client.gateway
         guard gateway.hasDisconnectionHandler else { return }
         runAsync(on: client.connectionID) { await gateway.disconnected(client) }
@@ -502,14 +503,13 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         for namespace in selection.namespace.map({ [$0] }) ?? namespaces {
             let spoken = protocols(of: namespace)
             let offset = kept ? recovery?.nextOffset() : nil
-            let offsetText = offset.map(WsRecoveryStore.text)
             if spoken.json && (json == nil || kept) {
-                guard let envelope = encode(WsJSONEnvelope.self, namespace, offsetText) else { return }
+                guard let envelope = encode(WsJSONEnvelope.self, namespace, offset) else { return }
                 json = envelope
             }
             var packet: [UInt8]?
             if spoken.socketIO {
-                guard let encoded = encode(WsSocketIOCodec.self, namespace, offsetText) else { return }
+                guard let encoded = encode(WsSocketIOCodec.self, namespace, offset) else { return }
                 packet = encoded
             }
             let rooms = selection.selection.rooms.isEmpty
@@ -517,7 +517,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             let except = selection.selection.exceptRooms.map { WsRoomKey.room(namespace, $0) }
             let broadcast = WsClusterBroadcast(
                 rooms: rooms, exceptRooms: except, volatile: selection.isVolatile, envelope: spoken.json ? json ?? [] : [],
-                socketIO: packet, attachments: packet == nil ? [] : attachments)
+                socketIO: packet, attachments: packet == nil ? [] : attachments, offset: offset)
             if let offset, let recovery {
                 recovery.record(WsRecoveryStore.Broadcast(
                     offset: offset, rooms: rooms, exceptRooms: except,

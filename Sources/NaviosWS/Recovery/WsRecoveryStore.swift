@@ -1,12 +1,17 @@
 import Synchronization
 
 /// What connection state recovery keeps on this instance (``WsConnectionStateRecovery``): each
-/// namespace's broadcasts since the oldest still needed, each with its offset and selection,
-/// and the sessions of dropped connections by `pid`. Bounded; the oldest go first.
+/// namespace's broadcasts since the oldest still needed, in the order this instance delivered
+/// them (its own and those that came from other instances), each with its offset and
+/// selection, and the sessions of dropped connections by `pid`. Bounded; the oldest go first.
+///
+/// An offset names the instance that sent the broadcast and its count there (`node:hex`), so it
+/// is the same on every instance that delivers it; a client's offset is looked up in the log of
+/// the instance it comes back to, and one it does not hold gets the client a fresh session.
 final class WsRecoveryStore: Sendable {
     /// A broadcast as it was sent: who it was for, and its encodings (offset included).
     struct Broadcast: Sendable {
-        let offset: UInt64
+        let offset: String
         let rooms: [String]
         let exceptRooms: [String]
         /// The id of the client it excluded (its sender), if any.
@@ -25,9 +30,9 @@ final class WsRecoveryStore: Sendable {
         /// Room keys (its namespace's own included).
         let rooms: Set<String>
         let data: WsClientData
-        /// The log's last offset when the client connected: without an offset, it got nothing
-        /// after this.
-        let joinedAfter: UInt64
+        /// Where its namespace's log stood when the client connected: without an offset, it got
+        /// nothing from there on.
+        let joinedAt: Int
         let droppedAt: ContinuousClock.Instant
     }
 
@@ -36,8 +41,9 @@ final class WsRecoveryStore: Sendable {
         /// Where the live part of `broadcasts` starts (dropped ones are compacted away in bulk).
         var start = 0
         var bytes = 0
-        /// Offsets up to this one may have been dropped: a client behind it cannot recover.
-        var droppedThrough: UInt64 = 0
+        /// Where each kept broadcast is in `broadcasts`, counted from the first ever kept.
+        var position: [String: Int] = [:]
+        var dropped = 0
     }
 
     private struct State {
@@ -50,26 +56,31 @@ final class WsRecoveryStore: Sendable {
     }
 
     let settings: WsConnectionStateRecovery
+    /// Names this instance in its offsets.
+    let node: String
     private let state = Mutex(State())
 
-    init(_ settings: WsConnectionStateRecovery) {
+    init(_ settings: WsConnectionStateRecovery, node: String) {
         self.settings = settings
+        self.node = node
     }
 
-    /// The offset the next broadcast will have.
-    func nextOffset() -> UInt64 {
-        state.withLock { state in
+    /// The offset of this instance's next broadcast.
+    func nextOffset() -> String {
+        let count = state.withLock { state in
             state.lastOffset += 1
             return state.lastOffset
         }
+        return node + ":" + String(count, radix: 16)
     }
 
-    var lastOffset: UInt64 { state.withLock { $0.lastOffset } }
 
-    /// Keeps a broadcast of `namespace` for replay, dropping the oldest past the bounds.
+    /// Keeps a broadcast of `namespace` for replay (one of this instance's, or one another sent
+    /// that this one delivered), dropping the oldest past the bounds.
     func record(_ broadcast: Broadcast, namespace: String) {
         state.withLock { state in
             var log = state.logs[namespace] ?? Log()
+            log.position[broadcast.offset] = log.dropped + log.broadcasts.count - log.start
             log.broadcasts.append(broadcast)
             log.bytes += broadcast.bytes
             // Past the bounds, or older than any session could need.
@@ -78,7 +89,8 @@ final class WsRecoveryStore: Sendable {
                 || broadcast.sentAt - log.broadcasts[log.start].sentAt > settings.maxDisconnectionDuration {
                 let dropped = log.broadcasts[log.start]
                 log.bytes -= dropped.bytes
-                log.droppedThrough = dropped.offset
+                log.position[dropped.offset] = nil
+                log.dropped += 1
                 log.start += 1
             }
             if log.start > 1024 && log.start * 2 > log.broadcasts.count {
@@ -119,17 +131,19 @@ final class WsRecoveryStore: Sendable {
             guard let session = state.sessions[pid], session.namespace == namespace else { return nil }
             state.sessions[pid] = nil
             guard now - session.droppedAt <= settings.maxDisconnectionDuration else { return nil }
-            let after: UInt64
-            if let offset {
-                guard let parsed = UInt64(offset, radix: 16), parsed <= state.lastOffset else { return nil }
-                after = parsed
-            } else {
-                after = session.joinedAfter
-            }
             let log = state.logs[namespace] ?? Log()
-            guard after >= log.droppedThrough else { return nil }   // some it missed are gone
+            // The first broadcast it may have missed: the one after its offset (which must still
+            // be here), or, without an offset, the first kept after it joined.
+            let first: Int
+            if let offset {
+                guard let position = log.position[offset] else { return nil }
+                first = position + 1
+            } else {
+                first = session.joinedAt
+            }
+            guard first >= log.dropped else { return nil }   // some it missed are gone
             var missed: [Broadcast] = []
-            for broadcast in log.broadcasts[log.start...] where broadcast.offset > after {
+            for broadcast in log.broadcasts[(log.start + first - log.dropped)...] {
                 guard broadcast.exceptClient != session.id, broadcast.rooms.contains(where: session.rooms.contains),
                       !broadcast.exceptRooms.contains(where: session.rooms.contains) else { continue }
                 missed.append(broadcast)
@@ -139,8 +153,13 @@ final class WsRecoveryStore: Sendable {
         }
     }
 
-    /// Offsets as clients see them.
-    static func text(_ offset: UInt64) -> String { String(offset, radix: 16) }
+    /// Where `namespace`'s log stands: the position the next broadcast will have.
+    func position(of namespace: String) -> Int {
+        state.withLock { state in
+            guard let log = state.logs[namespace] else { return 0 }
+            return log.dropped + log.broadcasts.count - log.start
+        }
+    }
 }
 
 /// A client's part in connection state recovery: its private session id, the id it keeps across
@@ -151,13 +170,14 @@ final class WsClientSession: Sendable {
     /// The id of the client it continues (nil: a fresh client, whose id is its connection's).
     let id: String?
     let recovered: Bool
-    let joinedAfter: UInt64
+    /// Where its namespace's broadcast log stood when it first connected.
+    let joinedAt: Int
 
-    init(pid: String, id: String?, recovered: Bool, joinedAfter: UInt64) {
+    init(pid: String, id: String?, recovered: Bool, joinedAt: Int) {
         self.pid = pid
         self.id = id
         self.recovered = recovered
-        self.joinedAfter = joinedAfter
+        self.joinedAt = joinedAt
     }
 
     /// 126 random bits, as 32 hex digits.
