@@ -18,7 +18,7 @@ import Testing
         let data: WsPayloadWriter = { $0.put(Array(#"{"x":1}"#.utf8)) }
         #expect(try written { try wire.writeEvent("e", namespace: "/", id: nil, into: &$0, payload: data) } == #"{"event":"e","data":{"x":1}}"#)
         #expect(try written { try wire.writeEvent("e", namespace: "/", id: 9, into: &$0, payload: data) } == #"{"event":"e","data":{"x":1},"id":9}"#)
-        #expect(written { wire.writeEvent("ping", namespace: "/", into: &$0) } == #"{"event":"ping"}"#)
+        #expect(written { wire.writeEvent("ping", namespace: "/", offset: nil, into: &$0) } == #"{"event":"ping"}"#)
         let prefix = wire.ackPrefix(event: "e", namespace: "/")
         #expect(try written { try wire.writeAck(7, prefix: prefix, into: &$0, payload: data) } == #"{"event":"e","data":{"x":1},"ack":7}"#)
         #expect(written { wire.writeAck(7, event: "e", namespace: "/", into: &$0) } == #"{"event":"e","ack":7}"#)
@@ -31,7 +31,7 @@ import Testing
     /// JSON has them, \u00XX for the other control characters.
     @Test func rfc8259_7_eventNamesAreQuotedAndEscapedByTheOneRoutine() {
         let odd = "a\"b\\c\n\u{1}é"
-        #expect(written { wire.writeEvent(odd, namespace: "/", into: &$0) } == #"{"event":"a\"b\\c\n\u0001é"}"#)
+        #expect(written { wire.writeEvent(odd, namespace: "/", offset: nil, into: &$0) } == #"{"event":"a\"b\\c\n\u0001é"}"#)
         #expect(wire.ackPrefix(event: odd, namespace: "/") == Array(#"{"event":"a\"b\\c\n\u0001é","data":"#.utf8))
     }
 
