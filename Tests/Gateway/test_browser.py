@@ -187,19 +187,12 @@ def _chat_both_ways(socketio_page, json_page) -> None:
         assert severe == [], f"{who}'s console: {severe}"
 
 
-def test_socketio_page_over_websocket_chats_with_a_websocket_page(chat_server, browser_factory):
+@pytest.mark.parametrize("transports", ["websocket", None], ids=["websocket", "polling-then-upgrade"])
+def test_socketio_page_chats_with_a_websocket_page(chat_server, browser_factory, transports):
+    """Over WebSocket from the start, or the client's default: long-polling, then the upgrade."""
     _require_socketio_client()
     alice, bob = browser_factory(), browser_factory()
-    _log_in_socketio(alice, chat_server, "alice-token", "general", transports="websocket")
-    _wait_for_transport(alice, "socket.io websocket", "alice")
-    _log_in(bob, chat_server.url, "bob-token", "general")
-    _chat_both_ways(alice, bob)
-
-
-def test_socketio_page_upgrades_from_polling_and_chats(chat_server, browser_factory):
-    _require_socketio_client()
-    alice, bob = browser_factory(), browser_factory()
-    _log_in_socketio(alice, chat_server, "alice-token", "general")   # polling, then the upgrade
+    _log_in_socketio(alice, chat_server, "alice-token", "general", transports=transports)
     _wait_for_transport(alice, "socket.io websocket", "alice")
     _log_in(bob, chat_server.url, "bob-token", "general")
     _chat_both_ways(alice, bob)

@@ -35,22 +35,28 @@ async def room_emit(sender: RawSocket, room: str, value) -> None:
     assert await sender.recv() == "439[true]"
 
 
-async def wait_until_gone(server, sock: RawSocket) -> None:
+async def wait_until_gone(sock: RawSocket) -> None:
     """Drops the socket and gives the server a moment to see the connection end."""
     sock.drop()
     await asyncio.sleep(0.2)
 
 
+async def dropped_after_a_broadcast(server, room: str) -> tuple[RawSocket, dict, str]:
+    """Alice and bob in `room`; bob broadcasts once, alice gets it, then alice's connection
+    drops. Bob's socket, alice's CONNECT reply, and the offset of what she got last."""
+    alice, first = await member_of(server, room)
+    assert first["pid"]
+    bob, _ = await member_of(server, room)
+    await room_emit(bob, room, 0)
+    got = await alice.event()
+    assert got[:3] == ["room-message", room, 0] and isinstance(got[3], str)   # the offset, last
+    await wait_until_gone(alice)
+    return bob, first, got[3]
+
+
 @pytest.mark.server_args("--recovery-window", "10000")
 async def test_a_client_recovers_every_missed_broadcast_in_order(sio_server):
-    alice, first = await member_of(sio_server, "r")
-    assert first["pid"]
-    bob, _ = await member_of(sio_server, "r")
-    await room_emit(bob, "r", 0)
-    got = await alice.event()
-    assert got[:3] == ["room-message", "r", 0] and isinstance(got[3], str)   # the offset, last
-    offset = got[3]
-    await wait_until_gone(sio_server, alice)
+    bob, first, offset = await dropped_after_a_broadcast(sio_server, "r")
     for n in range(1, 101):
         await room_emit(bob, "r", n)
     back = await RawSocket.open(sio_server)
@@ -70,7 +76,7 @@ async def test_a_client_recovers_every_missed_broadcast_in_order(sio_server):
 async def test_a_client_that_got_no_broadcast_recovers_without_an_offset(sio_server):
     alice, first = await member_of(sio_server, "quiet")
     bob, _ = await member_of(sio_server, "elsewhere")
-    await wait_until_gone(sio_server, alice)
+    await wait_until_gone(alice)
     for room in ("quiet", "elsewhere", "quiet"):
         await room_emit(bob, room, room)
     back = await RawSocket.open(sio_server)
@@ -83,13 +89,11 @@ async def test_a_client_that_got_no_broadcast_recovers_without_an_offset(sio_ser
 
 @pytest.mark.server_args("--recovery-window", "300")
 async def test_a_reconnect_after_the_window_gets_a_fresh_session(sio_server):
-    alice, first = await member_of(sio_server, "r")
-    bob, _ = await member_of(sio_server, "r")
-    await wait_until_gone(sio_server, alice)
+    bob, first, offset = await dropped_after_a_broadcast(sio_server, "r")
     await room_emit(bob, "r", 1)
     await asyncio.sleep(0.5)
     back = await RawSocket.open(sio_server)
-    reply = await back.connect(auth={"pid": first["pid"], "offset": "1"}, then_auth=False)
+    reply = await back.connect(auth={"pid": first["pid"], "offset": offset}, then_auth=False)
     assert reply["sid"] != first["sid"] and reply["pid"] != first["pid"]
     assert (await back.event())[0] == "auth"     # nothing replayed
     assert await back.event() == ["recovered", False]
@@ -97,13 +101,11 @@ async def test_a_reconnect_after_the_window_gets_a_fresh_session(sio_server):
 
 @pytest.mark.server_args("--recovery-window", "10000")
 async def test_a_forged_or_foreign_pid_gets_a_fresh_session(sio_server):
-    alice, first = await member_of(sio_server, "secret")
-    bob, _ = await member_of(sio_server, "secret")
-    await wait_until_gone(sio_server, alice)
+    bob, first, offset = await dropped_after_a_broadcast(sio_server, "secret")
     await room_emit(bob, "secret", "for alice")
     # A made-up pid, and alice's pid on another namespace: fresh sessions, nothing of alice's.
     forged = await RawSocket.open(sio_server)
-    reply = await forged.connect(auth={"pid": "0123456789abcdef0123456789abcdef", "offset": "1"}, then_auth=False)
+    reply = await forged.connect(auth={"pid": "0123456789abcdef0123456789abcdef", "offset": offset}, then_auth=False)
     assert reply["sid"] != first["sid"]
     assert (await forged.event())[0] == "auth"
     assert await forged.event() == ["recovered", False]
@@ -114,7 +116,7 @@ async def test_a_forged_or_foreign_pid_gets_a_fresh_session(sio_server):
     # Alice's own session is still hers, and taken once: a second try with her pid, while she
     # is back, starts afresh.
     back = await RawSocket.open(sio_server)
-    assert (await back.connect(auth={"pid": first["pid"]}, then_auth=False))["sid"] == first["sid"]
+    assert (await back.connect(auth={"pid": first["pid"], "offset": offset}, then_auth=False))["sid"] == first["sid"]
     assert (await back.event())[2] == "for alice"
     again = await RawSocket.open(sio_server)
     assert (await again.connect(auth={"pid": first["pid"]}, then_auth=False))["sid"] != first["sid"]

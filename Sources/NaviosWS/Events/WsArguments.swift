@@ -104,6 +104,17 @@ public struct WsArguments: Sendable, Equatable, Codable {
     }
 }
 
+extension WsArguments {
+    /// `value` when it is arguments (`T` is `WsArguments`), else nil. The type is compared
+    /// first: a pointer comparison, where a cast would be a dynamic cast on every emit of a
+    /// generic caller that is not specialised.
+    @inlinable
+    static func from<T>(_ value: T) -> WsArguments? {
+        guard T.self == WsArguments.self else { return nil }
+        return value as? WsArguments
+    }
+}
+
 /// The binary attachments that arrived with a Socket.IO packet, handed to its handler beside the
 /// payload's JSON. A class: nil for every message that has none, one word to pass.
 @usableFromInline

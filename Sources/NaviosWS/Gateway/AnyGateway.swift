@@ -63,9 +63,6 @@ final class AnyGateway: Sendable {
     let type: any WsGateway.Type
     /// The wire protocols the gateway's clients may speak.
     let protocols: [WsWireProtocol]
-    /// Reads a JSON client's text frame and dispatches it: the runtime's dispatch, specialised
-    /// for the JSON codec.
-    let readText: WsTextReader.Made
     let url: String
     let namespace: String
     let guards: [any WsGuard.Type]
@@ -106,7 +103,6 @@ final class AnyGateway: Sendable {
         let definition = G.gateway
         type = G.self
         protocols = definition.protocols
-        readText = WsTextReader().make(WsJSONEnvelope.self)
         url = definition.url
         namespace = definition.namespace
         guards = definition.guards

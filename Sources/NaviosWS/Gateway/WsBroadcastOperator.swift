@@ -65,7 +65,7 @@ public struct WsBroadcastOperator: Sendable {
     /// namespace they speak. ``WsArguments`` go out as the arguments they are.
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) {
         guard let runtime else { return }
-        if let arguments = data as? WsArguments {
+        if let arguments = WsArguments.from(data) {
             return runtime.broadcast(self, attachments: arguments.attachments) { codec, namespace, offset, buffer in
                 codec.writeArguments(arguments, event: event, namespace: namespace, id: nil, ack: nil, offset: offset,
                                      into: &buffer)

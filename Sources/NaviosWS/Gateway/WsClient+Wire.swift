@@ -43,7 +43,7 @@ extension WsClient {
     /// handler specialised where the gateway is defined) the check folds away.
     @inlinable
     func sendAck<T: Encodable>(_ ack: Int64, prefix: [UInt8], event: String, _ value: T) throws {
-        if let arguments = value as? WsArguments { return sendAck(ack, event: event, arguments: arguments) }
+        if let arguments = WsArguments.from(value) { return sendAck(ack, event: event, arguments: arguments) }
         if let codable = T.self as? any WsJSONCodable.Type {
             return try codable.sendAck(ack, prefix: prefix, result: value, to: self)
         }
@@ -56,7 +56,7 @@ extension WsClient {
         send { codec, buffer in
             codec.writeArguments(arguments, event: event, namespace: namespace, id: nil, ack: ack, offset: nil, into: &buffer)
         }
-        sendAttachments(of: arguments)
+        sendAttachments(arguments.attachments)
     }
 
     /// The result written through `Encodable`.

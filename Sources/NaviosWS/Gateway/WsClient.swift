@@ -71,7 +71,7 @@ public final class WsClient: Sendable, Identifiable {
     @discardableResult
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) -> WsSendResult {
         if isClosed { return .closed }
-        if let arguments = data as? WsArguments { return emit(event, arguments: arguments, id: nil) }
+        if let arguments = WsArguments.from(data) { return emit(event, arguments: arguments, id: nil) }
         do {
             return try send { codec, buffer in
                 guard runtime.writeEmit(event, data, codec: codec, namespace: namespace, offset: nil, into: &buffer) else {
@@ -96,14 +96,14 @@ public final class WsClient: Sendable, Identifiable {
         let result = send { codec, buffer in
             codec.writeArguments(arguments, event: event, namespace: namespace, id: id, ack: nil, offset: nil, into: &buffer)
         }
-        sendAttachments(of: arguments)
+        sendAttachments(arguments.attachments)
         return result
     }
 
     /// The binary frames that follow a message announcing them (none for a protocol without).
-    func sendAttachments(of arguments: WsArguments) {
+    func sendAttachments(_ attachments: [[UInt8]]) {
         guard codec.carriesAttachments else { return }
-        for attachment in arguments.attachments {
+        for attachment in attachments {
             _ = attachment.withUnsafeBytes { core.send(connectionID, .binary, $0, false) }
         }
     }
@@ -119,12 +119,12 @@ public final class WsClient: Sendable, Identifiable {
         guard let json = try? JSONEncoding.encode(data) else { throw WsException(.encodingFailed) }
         let namespace = self.namespace
         let reply = try await awaitAck(timeout: timeout) { id in
-            if let arguments = data as? WsArguments { return _ = self.emit(event, arguments: arguments, id: id) }
+            if let arguments = WsArguments.from(data) { return _ = self.emit(event, arguments: arguments, id: id) }
             self.send { codec, buffer in
                 try? codec.writeEvent(event, namespace: namespace, id: id, into: &buffer) { $0.put(json) }
             }
         }
-        if let arguments = reply as? R { return arguments }   // R is WsArguments: all of them, as they came
+        if R.self == WsArguments.self, let arguments = reply as? R { return arguments }   // all of them, as they came
         return try reply.payload.withOptionalBytes { try WsPayloadDecoding.decode(R.self, from: $0) }
     }
 

@@ -2,31 +2,43 @@
 /// offset and are kept, a dropped client's session is saved, and a client that comes back with
 /// its `pid` is made again from it: same id, rooms and `data`, then what it missed, in order.
 extension WsGatewayRuntime {
-    /// The session of a new client: its `pid` for next time, and, when `pid` and `offset` name
-    /// a session it can take back, what it gets back.
-    func session(namespace: String, pid: String?, offset: String?) -> (WsClientSession, WsRecoveryStore.Session?, [WsRecoveryStore.Broadcast])? {
-        guard let recovery else { return nil }
-        if let pid, let (saved, missed) = recovery.take(pid: pid, namespace: namespace, offset: offset) {
-            return (WsClientSession(pid: pid, id: saved.id, recovered: true, joinedAt: saved.joinedAt), saved, missed)
+    /// A new client of `gateway`: with recovery on, it has a session (its `pid` for next time),
+    /// and, when `pid` and `offset` name a session it can take back, it continues that client
+    /// (same id and `data`; ``restore(_:_:)`` gives back the rest once it is accepted).
+    func makeClient(
+        _ id: WsConnectionID, _ handshake: WsHandshake, _ gateway: AnyGateway, _ wire: WsWireProtocol,
+        pid: String?, offset: String?
+    ) -> (WsClient, WsRecoveryStart?) {
+        var start: WsRecoveryStart?
+        if let recovery {
+            if let pid, let (saved, missed) = recovery.take(pid: pid, namespace: gateway.namespace, offset: offset) {
+                start = WsRecoveryStart(
+                    session: WsClientSession(pid: pid, id: saved.id, recovered: true, joinedAt: saved.joinedAt),
+                    saved: saved, missed: missed, skipsGuards: recovery.settings.skipGuards)
+            } else {
+                start = WsRecoveryStart(
+                    session: WsClientSession(pid: WsClientSession.newPID(), id: nil, recovered: false,
+                                             joinedAt: recovery.position(of: gateway.namespace)),
+                    saved: nil, missed: [], skipsGuards: false)
+            }
         }
-        let joinedAt = recovery.position(of: namespace)
-        return (WsClientSession(pid: WsClientSession.newPID(), id: nil, recovered: false, joinedAt: joinedAt), nil, [])
+        let client = WsClient(connectionID: id, core: engine.core, handshake: handshake, gateway: gateway, wire: wire,
+                              runtime: self, session: start?.session, data: start?.saved?.data ?? WsClientData())
+        return (client, start)
     }
 
     /// A recovered client is back in its rooms, and is sent what it missed (on its loop, after
-    /// the reply that tells it it is recovered and before anything else).
-    func restore(_ client: WsClient, _ saved: WsRecoveryStore.Session, _ missed: [WsRecoveryStore.Broadcast]) {
+    /// the reply that tells it it is recovered and before anything else); nothing for a new one.
+    func restore(_ client: WsClient, _ start: WsRecoveryStart) {
+        guard let saved = start.saved else { return }
         for key in saved.rooms { try? engine.join(client.connectionID, room: key) }
         if let id = client.session?.id { recoveredIDs.withLock { $0[id] = client.key } }
-        for broadcast in missed {
+        for broadcast in start.missed {
             if client.wire == .json {
                 client.send(broadcast.json)
-                continue
-            }
-            guard let packet = broadcast.socketIO else { continue }
-            client.send(packet)
-            for attachment in broadcast.attachments {
-                _ = attachment.withUnsafeBytes { client.core.send(client.connectionID, .binary, $0, false) }
+            } else if let packet = broadcast.socketIO {
+                client.send(packet)
+                client.sendAttachments(broadcast.attachments)
             }
         }
     }
@@ -58,6 +70,16 @@ extension WsGatewayRuntime {
         guard recovery != nil, !client.state.withLock({ $0.closedByServer }) else { return false }
         return client.wire == .socketIO || (code != .normalClosure && code != .noStatusReceived)
     }
+}
+
+/// Where a new client stands in recovery: its session, and, when it continues a dropped client,
+/// that client's saved state and the broadcasts it missed.
+struct WsRecoveryStart: Sendable {
+    let session: WsClientSession
+    let saved: WsRecoveryStore.Session?
+    let missed: [WsRecoveryStore.Broadcast]
+    /// A recovered client passed the gateway's guards when it first connected.
+    let skipsGuards: Bool
 }
 
 /// What a JSON client is told of its session (the `session` event).

@@ -23,7 +23,7 @@ extension WsGatewayRuntime {
             return refuse(id, "malformed Socket.IO packet (\(error))")
         }
         if packet.attachments > 0 {
-            connection.pending = (Array(text), packet.attachments, [])
+            connection.pending = (Array(text), packet, [])
             return
         }
         handle(connection, id, packet, text, attachments: nil)
@@ -33,17 +33,13 @@ extension WsGatewayRuntime {
     func readSocketIOAttachment(_ connection: WsSocketIOConnection, _ id: WsConnectionID, _ data: UnsafeRawBufferPointer) {
         guard var pending = connection.pending else { return refuse(id, "an attachment came that no packet announced") }
         pending.attachments.append(Array(data))
-        guard pending.attachments.count == pending.expected else {
+        guard pending.attachments.count == pending.packet.attachments else {
             connection.pending = pending
             return
         }
         connection.pending = nil
         let attachments = WsAttachments(pending.attachments)
-        pending.text.withUnsafeBytes { text in
-            // Parsed once already, when it came.
-            guard let packet = try? SocketIOPacket.parse(text) else { return }
-            handle(connection, id, packet, text, attachments: attachments)
-        }
+        pending.text.withUnsafeBytes { handle(connection, id, pending.packet, $0, attachments: attachments) }
     }
 
     private func handle(
@@ -118,8 +114,8 @@ extension WsGatewayRuntime {
         runAsync(on: id) {
             try? await Task.sleep(for: timeout)
             // On the loop's executor: the connection's object, if it is still open.
-            guard let current = self.engine.userObject(WsLoopObject.self, for: id), ObjectIdentifier(current) == address,
-                  let still = current as? WsSocketIOConnection, !still.everConnected else { return }
+            guard let current = self.socketIOConnection(id), ObjectIdentifier(current) == address,
+                  !current.everConnected else { return }
             self.refuse(id, "no namespace joined within the connect timeout")
         }
     }
@@ -140,33 +136,22 @@ extension WsGatewayRuntime {
             if case .string(let value)? = authObject[key] { return value }
             return nil
         }
-        let recovering = recovery == nil ? nil : session(namespace: namespace, pid: text("pid"), offset: text("offset"))
-        let client = WsClient(connectionID: id, core: engine.core, handshake: handshake, gateway: gateway, wire: .socketIO,
-                              runtime: self, session: recovering?.0, data: recovering?.1?.data ?? WsClientData())
+        let (client, start) = makeClient(id, handshake, gateway, .socketIO, pid: text("pid"), offset: text("offset"))
         let slot = WsLoopSlot(client) { runtime, slot, text, inlineAllowed in
             runtime.readSocketIOPacket(slot, text, nil, inlineAllowed: inlineAllowed)
         }
         connection.sockets[namespace] = slot
-        setUp(client, slot, skipGuards: client.recovered && recovery?.settings.skipGuards == true, accepted: {
-            self.markConnected(id)
+        setUp(client, slot, skipGuards: start?.skipsGuards ?? false, accepted: {
+            self.socketIOConnection(id)?.everConnected = true
             client.send { _, buffer in
                 SocketIOPacket.writeConnected(sid: client.id, pid: client.session?.pid, namespace: namespace, into: &buffer)
             }
-            if let recovering, let saved = recovering.1 { self.restore(client, saved, recovering.2) }
+            if let start { self.restore(client, start) }
         }, refuse: { error, accepted in
             if accepted { return self.disconnectNamespace(of: client) }   // onConnection threw
             self.forget(client)
             self.sendPacket(id) { buffer in Self.writeConnectError(error, namespace: namespace, into: &buffer) }
         })
-    }
-
-    /// The connection joined a namespace (on its loop, or posted there).
-    private func markConnected(_ id: WsConnectionID) {
-        guard engine.currentLoop == id.loop else {
-            try? engine.post(toLoop: id.loop) { self.markConnected(id) }
-            return
-        }
-        (engine.userObject(WsLoopObject.self, for: id) as? WsSocketIOConnection)?.everConnected = true
     }
 
     /// CONNECT_ERROR for a refusal: a guard's ``WsException`` gives its message and itself as
@@ -194,9 +179,7 @@ extension WsGatewayRuntime {
             try? engine.post(toLoop: client.connectionID.loop) { self.disconnectNamespace(of: client) }
             return
         }
-        guard let connection = engine.userObject(WsLoopObject.self, for: client.connectionID) as? WsSocketIOConnection,
-              connection.sockets[client.namespace]?.client === client else { return }
-        connection.sockets[client.namespace] = nil
+        guard removeSocket(of: client) else { return }
         client.send { _, buffer in SocketIOPacket.writeDisconnect(namespace: client.namespace, into: &buffer) }
         leaveNamespace(client)
         disconnected(client, keepingSession: false)
@@ -204,12 +187,24 @@ extension WsGatewayRuntime {
 
     /// A client refused at its CONNECT: gone without a disconnection (it never connected).
     private func forget(_ client: WsClient) {
-        if let connection = engine.userObject(WsLoopObject.self, for: client.connectionID) as? WsSocketIOConnection,
-           connection.sockets[client.namespace]?.client === client {
-            connection.sockets[client.namespace] = nil
-        }
+        removeSocket(of: client)
         leaveNamespace(client)
         forgetClient(client)
+    }
+
+    /// Takes `client` off its connection's namespaces; false when it was not there (any more).
+    /// On the client's loop.
+    @discardableResult
+    private func removeSocket(of client: WsClient) -> Bool {
+        guard let connection = socketIOConnection(client.connectionID),
+              connection.sockets[client.namespace]?.client === client else { return false }
+        connection.sockets[client.namespace] = nil
+        return true
+    }
+
+    /// The Socket.IO connection `id` names, on its loop thread while it is open.
+    private func socketIOConnection(_ id: WsConnectionID) -> WsSocketIOConnection? {
+        engine.userObject(WsLoopObject.self, for: id) as? WsSocketIOConnection
     }
 
     /// The connection leaves every room of the client's namespace, its namespace's own included.

@@ -23,6 +23,8 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// The gateways of JSON clients, by URL, and of Socket.IO clients, by namespace.
     private let gateways: [String: AnyGateway]
     let socketIOGateways: [String: AnyGateway]
+    /// The namespaces that have JSON clients (a broadcast writes the JSON envelope for them).
+    private let jsonNamespaces: Set<String>
     /// Where Socket.IO clients connect (Engine.IO's path), without its trailing slash.
     private let engineIOPath: String?
     /// Every namespace served, each with its place in the sorted list (client ids name it).
@@ -53,6 +55,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         let socketIO = gateways.filter { $0.protocols.contains(.socketIO) }
         self.gateways = Dictionary(json.map { ($0.url, $0) }, uniquingKeysWith: { first, _ in first })
         self.socketIOGateways = Dictionary(socketIO.map { ($0.namespace, $0) }, uniquingKeysWith: { first, _ in first })
+        jsonNamespaces = Set(json.map(\.namespace))
         self.engineIOPath = socketIO.isEmpty ? nil : engineIOPath.map(Self.withoutTrailingSlash)
         namespaces = Set(gateways.map(\.namespace)).sorted()
         namespaceIndex = Dictionary(uniqueKeysWithValues: namespaces.enumerated().map { ($1, $0) })
@@ -88,23 +91,21 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         let id = connection.id
         // With recovery on, `?pid=…&offset=…` asks for a dropped connection's session back.
         let query = recovery == nil ? [] : request.queryItems
-        let recovering = session(namespace: gateway.namespace, pid: query.last { $0.name == "pid" }?.value,
-                                 offset: query.last { $0.name == "offset" }?.value)
-        let client = WsClient(connectionID: id, core: engine.core, handshake: WsHandshake(request), gateway: gateway,
-                              wire: .json, runtime: self, session: recovering?.0, data: recovering?.1?.data ?? WsClientData())
-        let slot = WsLoopSlot(client, reader: gateway.readText)
+        let (client, start) = makeClient(id, WsHandshake(request), gateway, .json,
+                                         pid: query.last { $0.name == "pid" }?.value,
+                                         offset: query.last { $0.name == "offset" }?.value)
+        let slot = WsLoopSlot(client, reader: Self.readJSON)
         // Retained by the connection until onClose releases it.
         engine.setUserObject(Unmanaged.passRetained(slot).takeUnretainedValue(), for: id)
+        // With recovery, the session event comes first, then what the client missed.
         var accepted: (@Sendable () -> Void)?
-        if let recovering {
-            // The session event comes first, then what the client missed.
+        if let start {
             accepted = {
                 self.sendSessionEvent(to: client)
-                if let saved = recovering.1 { self.restore(client, saved, recovering.2) }
+                self.restore(client, start)
             }
         }
-        let skipGuards = client.recovered && recovery?.settings.skipGuards == true
-        setUp(client, slot, skipGuards: skipGuards, accepted: accepted) { _, _ in
+        setUp(client, slot, skipGuards: start?.skipsGuards ?? false, accepted: accepted) { _, _ in
             client.close(.policyViolation, "unauthorized")
         }
     }
@@ -271,8 +272,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     // MARK: dispatch
 
-    /// One text frame, read by the gateway's codec `C` (each gateway calls this specialised for
-    /// its codec: `WsTextReader`).
+    /// One text frame, read by the codec `C` (called specialised for it: ``readJSON``).
     @inline(__always)
     fileprivate func dispatch<C: WsFrameDecoding>(
         _ codec: C.Type, _ slot: WsLoopSlot, _ text: UnsafeRawBufferPointer, inlineAllowed: Bool
@@ -480,7 +480,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     /// Which protocols the clients of a namespace may speak.
     func protocols(of namespace: String) -> (json: Bool, socketIO: Bool) {
-        (gateways.values.contains { $0.namespace == namespace }, socketIOGateways[namespace] != nil)
+        (jsonNamespaces.contains(namespace), socketIOGateways[namespace] != nil)
     }
 
     /// Broadcasts one event to a selection: for each namespace it covers, the event is written
@@ -610,12 +610,14 @@ struct WsClientKey: Hashable, Sendable {
     let namespace: String
 }
 
-/// Makes, for one codec, the function that reads a text frame with it and dispatches what it
-/// reads: the runtime's dispatch specialised for that codec.
-struct WsTextReader: WsCodecSpecialised {
-    typealias Made = @Sendable (WsGatewayRuntime, WsLoopSlot, UnsafeRawBufferPointer, Bool) -> Void
+/// Reads a client's text message and dispatches what it reads (the last argument: whether a
+/// sync handler may run inline).
+typealias WsTextReader = @Sendable (WsGatewayRuntime, WsLoopSlot, UnsafeRawBufferPointer, Bool) -> Void
 
-    func make<C: WsFrameDecoding>(_ codec: C.Type) -> Made {
-        { runtime, slot, text, inlineAllowed in runtime.dispatch(C.self, slot, text, inlineAllowed: inlineAllowed) }
+extension WsGatewayRuntime {
+    /// A JSON client's reader: the runtime's dispatch specialised for the JSON codec, so the
+    /// message path calls the codec directly, with no protocol witness, and inlines what it can.
+    static let readJSON: WsTextReader = { runtime, slot, text, inlineAllowed in
+        runtime.dispatch(WsJSONEnvelope.self, slot, text, inlineAllowed: inlineAllowed)
     }
 }

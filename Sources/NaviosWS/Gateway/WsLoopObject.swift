@@ -20,16 +20,17 @@ class WsLoopObject {
 /// handler runs queued.
 final class WsLoopSlot: WsLoopObject {
     let client: WsClient
-    /// The reader of the client's text messages (for a JSON client, ``AnyGateway/readText``),
-    /// kept here: a message reaches it through the one object it borrows.
-    let readText: WsTextReader.Made
+    /// The reader of the client's text messages (for a JSON client,
+    /// ``WsGatewayRuntime/readJSON``), kept here: a message reaches it through the one object
+    /// it borrows.
+    let readText: WsTextReader
     /// Until the gateway's guards and onConnection are done, messages wait in `early`, in order.
     var ready = false
     var early: [WsEarlyMessage] = []
     /// Async handler runs queued but not started: a later sync message must queue behind them.
     var queuedRuns = 0
 
-    init(_ client: WsClient, reader: @escaping WsTextReader.Made) {
+    init(_ client: WsClient, reader: @escaping WsTextReader) {
         self.client = client
         self.readText = reader
         super.init(isSocketIO: false)

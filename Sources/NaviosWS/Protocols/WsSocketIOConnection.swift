@@ -6,9 +6,10 @@ final class WsSocketIOConnection: WsLoopObject {
     let request: WsUpgradeRequest
     /// The client of each namespace joined, by namespace.
     var sockets: [String: WsLoopSlot] = [:]
-    /// A BINARY_EVENT or BINARY_ACK waiting for its attachments: its text, how many it announced,
-    /// and those that came (each a binary message, in order).
-    var pending: (text: [UInt8], expected: Int, attachments: [[UInt8]])?
+    /// A BINARY_EVENT or BINARY_ACK waiting for its attachments: its text, the packet read from
+    /// it (ranges into the text; it announces how many), and those that came (each a binary
+    /// message, in order).
+    var pending: (text: [UInt8], packet: SocketIOPacket, attachments: [[UInt8]])?
     /// Whether a CONNECT was ever accepted (else the connect timeout closes the connection).
     var everConnected = false
 

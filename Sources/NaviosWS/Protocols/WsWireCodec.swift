@@ -104,14 +104,6 @@ enum WsInbound {
     case invalid(StaticString)
 }
 
-/// Code generic over the codec, made once per gateway with its protocol's codec as the type
-/// parameter: the compiler specialises it for each codec, so the message path calls the codec
-/// directly, with no protocol witness, and inlines what it can.
-protocol WsCodecSpecialised {
-    associatedtype Made
-    func make<C: WsFrameDecoding>(_ codec: C.Type) -> Made
-}
-
 extension WsWireProtocol {
     /// The codec that speaks this protocol.
     @usableFromInline
