@@ -214,21 +214,20 @@ int nws_redis_publish(nws_redis_link *l, const char *channel, size_t channel_len
     return r;
 }
 
-int nws_redis_numsub(nws_redis_link *l, const char *channel, size_t channel_len, uint64_t token) {
-    if (l == NULL || (channel == NULL && channel_len > 0)) return -EINVAL;
-    const char *argv[3] = {"PUBSUB", "NUMSUB", channel ? channel : ""};
-    size_t lens[3] = {6, 6, channel_len};
+int nws_redis_command(nws_redis_link *l, int argc, const char *const *argv, const size_t *argv_len,
+                      uint64_t token) {
+    if (l == NULL || argc <= 0 || argv == NULL || argv_len == NULL) return -EINVAL;
     char *cmd = NULL;
-    int n = redisFormatCommandArgv(&cmd, 3, argv, lens);
+    int n = redisFormatCommandArgv(&cmd, argc, (const char **)argv, argv_len);
     if (n < 0) return -ENOMEM;
     int wake_needed = 0, r;
     pthread_mutex_lock(&l->mu);
     if (l->closed) {
         r = -ESHUTDOWN;
     } else {
-        r = accept_command(l, cmd, (size_t)n, NWS__EXPECT_NUMSUB, token, &wake_needed);
-        if (r == -ENOTCONN) {
-            /* Down: the answer is -1, given on the link thread like any other answer. */
+        r = accept_command(l, cmd, (size_t)n, NWS__EXPECT_REPLY, token, &wake_needed);
+        if (r == -ENOTCONN && token != 0) {
+            /* Down: the answer is NULL, given on the link thread like any other answer. */
             r = 0;
             if (l->failed_count == l->failed_cap) {
                 size_t cap = l->failed_cap ? l->failed_cap * 2 : 16;
@@ -249,6 +248,31 @@ int nws_redis_numsub(nws_redis_link *l, const char *channel, size_t channel_len,
     redisFreeCommand(cmd);
     if (r == 0 && wake_needed) wake(l);
     return r;
+}
+
+/* A reply is hiredis's own object: these read it without its header in ours. */
+int nws_redis_reply_type(const nws_redis_reply *reply) { return ((const redisReply *)reply)->type; }
+
+const char *nws_redis_reply_string(const nws_redis_reply *reply, size_t *len) {
+    const redisReply *r = (const redisReply *)reply;
+    int stringy = r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR;
+    *len = stringy ? r->len : 0;
+    return stringy ? r->str : NULL;
+}
+
+long long nws_redis_reply_integer(const nws_redis_reply *reply) {
+    const redisReply *r = (const redisReply *)reply;
+    return r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+}
+
+size_t nws_redis_reply_count(const nws_redis_reply *reply) {
+    const redisReply *r = (const redisReply *)reply;
+    return r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+}
+
+const nws_redis_reply *nws_redis_reply_element(const nws_redis_reply *reply, size_t index) {
+    const redisReply *r = (const redisReply *)reply;
+    return r->type == REDIS_REPLY_ARRAY && index < r->elements ? (const nws_redis_reply *)r->element[index] : NULL;
 }
 
 void nws_redis_stats_get(nws_redis_link *l, nws_redis_stats *out) {

@@ -23,21 +23,21 @@ uint64_t nws__redis_now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* ---- answering NUMSUB tokens that will get no reply ---- */
+/* ---- answering commands that will get no reply ---- */
 
 static void fail_tokens(nws_redis_link *l, nws__fifo *f) {
     nws__expect e;
     while (nws__fifo_pop(f, &e))
-        if (e.kind == NWS__EXPECT_NUMSUB && l->cb.on_numsub) l->cb.on_numsub(l->cb.ctx, e.token, -1);
+        if (e.kind == NWS__EXPECT_REPLY && e.token != 0 && l->cb.on_reply) l->cb.on_reply(l->cb.ctx, e.token, NULL);
 }
 
 static void fail_token_array(nws_redis_link *l, uint64_t *tokens, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (l->cb.on_numsub) l->cb.on_numsub(l->cb.ctx, tokens[i], -1);
+        if (l->cb.on_reply) l->cb.on_reply(l->cb.ctx, tokens[i], NULL);
     free(tokens);
 }
 
-/* Takes the link down under the lock, so that from here on publish and numsub are refused,
+/* Takes the link down under the lock, so that from here on publishes and commands are refused,
  * and hands back what had been accepted but will never be answered. */
 static void mark_down(nws_redis_link *l, nws__fifo *unanswered, int closing) {
     pthread_mutex_lock(&l->mu);
@@ -283,14 +283,9 @@ static void command_reply(nws_redis_link *l, redisReply *r, uint64_t *published)
     case NWS__EXPECT_PUBLISH:
         if (r->type == REDIS_REPLY_INTEGER) (*published)++;
         break;
-    case NWS__EXPECT_NUMSUB: {
-        long long n = -1;
-        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
-            r->element[1]->type == REDIS_REPLY_INTEGER)
-            n = r->element[1]->integer;
-        if (l->cb.on_numsub) l->cb.on_numsub(l->cb.ctx, e.token, n);
+    case NWS__EXPECT_REPLY:
+        if (e.token != 0 && l->cb.on_reply) l->cb.on_reply(l->cb.ctx, e.token, (const nws_redis_reply *)r);
         break;
-    }
     }
 }
 
@@ -464,7 +459,7 @@ void *nws__redis_thread(void *arg) {
         }
     }
 
-    /* Stopping: refuse new calls first, then answer every NUMSUB still waiting so no
+    /* Stopping: refuse new calls first, then answer every command still waiting so no
      * caller waits for an answer that will never come. */
     nws__fifo unanswered;
     mark_down(l, &unanswered, 1);

@@ -38,10 +38,10 @@ void nws__rbuf_consume(nws__rbuf *b, size_t n);
 void nws__rbuf_free(nws__rbuf *b);
 
 /* ---- what the command connection waits for, in the order the commands were written ---- */
-enum { NWS__EXPECT_AUTH, NWS__EXPECT_SELECT, NWS__EXPECT_PING, NWS__EXPECT_PUBLISH, NWS__EXPECT_NUMSUB };
+enum { NWS__EXPECT_AUTH, NWS__EXPECT_SELECT, NWS__EXPECT_PING, NWS__EXPECT_PUBLISH, NWS__EXPECT_REPLY };
 
 typedef struct nws__expect {
-    uint64_t token;           /* NUMSUB only */
+    uint64_t token;           /* EXPECT_REPLY: whom to answer (0: no one) */
     int kind;
 } nws__expect;
 
@@ -146,7 +146,7 @@ struct nws_redis_link {
     nws__rbuf pending;        /* commands accepted while up, not yet moved to the connection */
     nws__fifo pending_expect;
     size_t cmd_unsent;        /* bytes the command connection still has to write */
-    uint64_t *failed_tokens;  /* NUMSUB asked while down: answered -1 by the link thread */
+    uint64_t *failed_tokens;  /* commands asked while down: answered NULL by the link thread */
     size_t failed_count, failed_cap;
     nws_redis_stats stats;
 

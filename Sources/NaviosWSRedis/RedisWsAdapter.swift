@@ -88,6 +88,8 @@ public final class RedisWsAdapter: WsAdapter {
     public func stop() async { await cluster.stop() }
     public func publish(_ broadcast: WsClusterBroadcast) { cluster.publish(broadcast) }
     public func roomAdded(_ roomKey: String) { cluster.roomAdded(roomKey) }
+    /// Sessions under keys that expire and a stream per namespace (see ``RedisPubSubTransport``).
+    public var sharedStore: (any WsSharedStore)? { cluster.sharedStore }
     public func roomRemoved(_ roomKey: String) { cluster.roomRemoved(roomKey) }
     public func request(_ request: WsClusterRequest, timeout: Duration) async throws -> [WsClusterReply] {
         try await cluster.request(request, timeout: timeout)

@@ -17,6 +17,7 @@
 //                                 one argument, the array of the client's ack arguments
 //   join ROOM / leave ROOM     -> ack ROOM
 //   room-emit ROOM ...x (ack)  -> `room-message` ROOM ...x to the room but the sender; ack true
+//   remember NOTE / recall     -> keeps NOTE in the client's data; ack with the note kept (or null)
 //   drop-transport             -> the transport closes as a network failure would (clients reconnect)
 //   disconnect-me              -> namespace DISCONNECT (clients do not reconnect)
 #if canImport(Glibc)
@@ -91,6 +92,8 @@ enum Contract {
                 params.client.to(room).emit("room-message", params.payload)
                 return true
             }
+            .onMessage("remember", String.self) { _, params in params.client.data["note"] = params.payload }
+            .onMessage("recall", WsNoResponse.self) { _, params in params.client.data.get("note", as: String.self) }
             .onMessage("drop-transport", WsNoResponse.self) { _, params in params.client.dropTransport() }
             .onMessage("disconnect-me", WsNoResponse.self) { _, params in params.client.disconnect() }
     }

@@ -151,8 +151,10 @@ typedef struct probe {
     int states;                       /* on_state calls */
     int up[MAX_SEEN];
     char reason[MAX_SEEN][256];
-    int numsubs;                      /* on_numsub calls */
-    long long numsub[MAX_SEEN];       /* by token, LLONG_MIN until answered */
+    int replies;                      /* on_reply calls */
+    long long numsub[MAX_SEEN];       /* by token: a NUMSUB's count, -1 for no reply (NULL),
+                                       * -2 for another reply; LLONG_MIN until answered */
+    char reply[MAX_SEEN][128];        /* by token: the reply written out (see show_reply) */
     int stopped;                      /* set after nws_redis_link_stop returned */
     int after_stop;                   /* callbacks seen after that: must stay 0 */
 } probe;
@@ -190,13 +192,50 @@ static void on_state(void *ctx, int up, const char *reason) {
     pthread_mutex_unlock(&p->mu);
 }
 
-static void on_numsub(void *ctx, uint64_t token, long long subscribers) {
+/* A reply as text: "nil", ":42", "+OK", "-ERR ...", "$bytes", "*[a,b]" (nested). */
+static void show_reply(const nws_redis_reply *r, char *out, size_t cap) {
+    size_t len = 0;
+    const char *s = nws_redis_reply_string(r, &len);
+    switch (nws_redis_reply_type(r)) {
+    case NWS_REDIS_REPLY_NIL: snprintf(out, cap, "nil"); break;
+    case NWS_REDIS_REPLY_INTEGER: snprintf(out, cap, ":%lld", nws_redis_reply_integer(r)); break;
+    case NWS_REDIS_REPLY_STATUS: snprintf(out, cap, "+%.*s", (int)len, s); break;
+    case NWS_REDIS_REPLY_ERROR: snprintf(out, cap, "-%.*s", (int)len, s); break;
+    case NWS_REDIS_REPLY_STRING: snprintf(out, cap, "$%.*s", (int)len, s); break;
+    case NWS_REDIS_REPLY_ARRAY: {
+        size_t used = (size_t)snprintf(out, cap, "*[");
+        for (size_t i = 0; i < nws_redis_reply_count(r) && used < cap; i++) {
+            if (i > 0 && used + 1 < cap) out[used++] = ',';
+            show_reply(nws_redis_reply_element(r, i), out + used, cap - used);
+            used += strlen(out + used);
+        }
+        if (used + 1 < cap) snprintf(out + used, cap - used, "]");
+        break;
+    }
+    default: snprintf(out, cap, "?");
+    }
+}
+
+static void on_reply(void *ctx, uint64_t token, const nws_redis_reply *reply) {
     probe *p = ctx;
     pthread_mutex_lock(&p->mu);
     if (p->stopped) p->after_stop++;
-    if (token < MAX_SEEN) p->numsub[token] = subscribers;
-    p->numsubs++;
+    if (token < MAX_SEEN) {
+        long long n = reply == NULL ? -1 : -2;
+        const nws_redis_reply *count = reply ? nws_redis_reply_element(reply, 1) : NULL;
+        if (count != NULL && nws_redis_reply_type(count) == NWS_REDIS_REPLY_INTEGER) n = nws_redis_reply_integer(count);
+        p->numsub[token] = n;
+        if (reply != NULL) show_reply(reply, p->reply[token], sizeof p->reply[token]);
+        else snprintf(p->reply[token], sizeof p->reply[token], "(none)");
+    }
+    p->replies++;
     pthread_mutex_unlock(&p->mu);
+}
+
+static int numsub(nws_redis_link *l, const char *chan, size_t len, uint64_t token) {
+    const char *argv[3] = {"PUBSUB", "NUMSUB", chan};
+    size_t lens[3] = {6, 6, len};
+    return nws_redis_command(l, 3, argv, lens, token);
 }
 
 static void probe_init(probe *p) {
@@ -262,7 +301,7 @@ static int wait_subscribers(nws_redis_link *l, probe *p, const char *chan, size_
     uint64_t deadline = now_ms() + 5000;
     while (now_ms() < deadline && *token < MAX_SEEN) {
         uint64_t t = (*token)++;
-        if (nws_redis_numsub(l, chan, len, t) != 0) return 0;
+        if (numsub(l, chan, len, t) != 0) return 0;
         if (wait_numsub(p, t, 2000) == n) return 1;
         sleep_ms(10);
     }
@@ -281,7 +320,7 @@ static nws_redis_config config_for(int port) {
 
 static nws_redis_link *start_link(const nws_redis_config *c, probe *p) {
     nws_redis_callbacks cb = {.ctx = p, .on_message = on_message, .on_state = on_state,
-                              .on_numsub = on_numsub};
+                              .on_reply = on_reply};
     nws_redis_link *l = NULL;
     int r = nws_redis_link_start(c, &cb, &l);
     NWS_CHECK_EQ(r, 0);
@@ -519,25 +558,84 @@ static void numsub_countsBothLinksAndAnswersMinusOneWhenDown(void) {
      * Redis has seen both (tokens 16 upward, clear of the ones below). */
     uint64_t token = 16;
     NWS_CHECK(wait_subscribers(a, &pa, LIT("n"), 2, &token));
-    NWS_CHECK_EQ(nws_redis_numsub(a, LIT("nobody"), 8), 0);
+    NWS_CHECK_EQ(numsub(a, LIT("nobody"), 8), 0);
     NWS_CHECK_EQ(wait_numsub(&pa, 8, 2000), 0);
 
     /* Asked while Redis is frozen, then Redis dies: the question was written, the answer
      * never comes, and the link answers -1 when it goes down. */
     kill(redis, SIGSTOP);
-    NWS_CHECK_EQ(nws_redis_numsub(a, LIT("n"), 9), 0);
+    NWS_CHECK_EQ(numsub(a, LIT("n"), 9), 0);
     sleep_ms(50);
     NWS_CHECK_EQ(wait_numsub(&pa, 9, 0), LLONG_MIN);
     redis_kill(redis);
     NWS_CHECK_EQ(wait_numsub(&pa, 9, 2000), -1);
     NWS_CHECK(wait_state(&pa, 0, 2000));
     /* Asked while down: -1 from the link thread. */
-    NWS_CHECK_EQ(nws_redis_numsub(a, LIT("n"), 10), 0);
+    NWS_CHECK_EQ(numsub(a, LIT("n"), 10), 0);
     NWS_CHECK_EQ(wait_numsub(&pa, 10, 2000), -1);
     stop_link(a, &pa);
     stop_link(b, &pb);
     probe_free(&pa);
     probe_free(&pb);
+}
+
+/* What connection state recovery keeps in Redis goes through nws_redis_command: binary values
+ * round-trip, replies come back by token and in order with PUBLISH, errors are replies, and a
+ * command with token 0 gets no callback. */
+static void command_binaryValuesRepliesByTokenErrorsAndNoReplyWanted(void) {
+    int port = free_port();
+    pid_t redis = redis_start(port, NULL);
+    NWS_CHECK(redis > 0);
+    probe p;
+    probe_init(&p);
+    nws_redis_config c = config_for(port);
+    nws_redis_link *l = start_link(&c, &p);
+    NWS_CHECK(wait_state(&p, 1, 5000));
+
+    static const char value[] = {'a', 0, 'b', (char)0xff};
+    const char *set[5] = {"SET", "k\0", value, "PX", "60000"};
+    size_t set_len[5] = {3, 2, sizeof value, 2, 5};
+    NWS_CHECK_EQ(nws_redis_command(l, 5, set, set_len, 0), 0);   /* no reply wanted */
+    const char *getdel[2] = {"GETDEL", "k\0"};
+    size_t getdel_len[2] = {6, 2};
+    NWS_CHECK_EQ(nws_redis_command(l, 2, getdel, getdel_len, 1), 0);
+    NWS_CHECK_EQ(nws_redis_command(l, 2, getdel, getdel_len, 2), 0);   /* taken once */
+    const char *bad[1] = {"NOSUCHCOMMAND"};
+    size_t bad_len[1] = {13};
+    NWS_CHECK_EQ(nws_redis_command(l, 1, bad, bad_len, 3), 0);
+    for (int i = 0; i < 3; i++) {
+        char entry[2] = {(char)('x' + i), 0};
+        const char *xadd[7] = {"XADD", "s", "MAXLEN", "~", "100", "*", "b"};
+        const char *argv[8];
+        size_t lens[8] = {4, 1, 6, 1, 3, 1, 1, 1};
+        memcpy(argv, xadd, sizeof xadd);
+        argv[7] = entry;
+        NWS_CHECK_EQ(nws_redis_command(l, 8, argv, lens, 0), 0);
+    }
+    const char *range[6] = {"XREVRANGE", "s", "+", "-", "COUNT", "2"};
+    size_t range_len[6] = {9, 1, 1, 1, 5, 1};
+    NWS_CHECK_EQ(nws_redis_command(l, 6, range, range_len, 4), 0);
+    NWS_CHECK(wait_count(&p, &p.replies, 4, 2000));
+    pthread_mutex_lock(&p.mu);
+    NWS_CHECK_EQ(memcmp(p.reply[1], "$a", 3), 0);   /* the NUL ends the text; length checked below */
+    NWS_CHECK_EQ(strcmp(p.reply[2], "nil"), 0);
+    NWS_CHECK_EQ(strncmp(p.reply[3], "-ERR unknown command", 20), 0);
+    /* Newest first, two of three: *[*[id,*[$b,$z]],*[id,*[$b,$y]]] */
+    NWS_CHECK(strstr(p.reply[4], "$b,$z]") != NULL);
+    NWS_CHECK(strstr(p.reply[4], "$b,$y]") != NULL);
+    NWS_CHECK(strstr(p.reply[4], "$x") == NULL);
+    NWS_CHECK_EQ(p.replies, 4);
+    pthread_mutex_unlock(&p.mu);
+
+    /* Asked while down: NULL from the link thread; token 0 is refused instead. */
+    redis_kill(redis);
+    NWS_CHECK(wait_state(&p, 0, 2000));
+    NWS_CHECK_EQ(nws_redis_command(l, 2, getdel, getdel_len, 5), 0);
+    NWS_CHECK_EQ(wait_numsub(&p, 5, 2000), -1);
+    NWS_CHECK_EQ(nws_redis_command(l, 5, set, set_len, 0), -ENOTCONN);
+    NWS_CHECK_EQ(nws_redis_command(l, 0, set, set_len, 6), -EINVAL);
+    stop_link(l, &p);
+    probe_free(&p);
 }
 
 static void auth_rightPasswordComesUpWithOrWithoutUsernameAndSelect(void) {
@@ -731,7 +829,7 @@ static void stop_returnsPromptlyWhileUpAndAnswersPendingNumsub(void) {
     NWS_CHECK_EQ(nws_redis_subscribe(l, LIT("s")), 0);
     NWS_CHECK(wait_state(&p, 1, 5000));
     kill(redis, SIGSTOP);   /* the question below stays unanswered */
-    NWS_CHECK_EQ(nws_redis_numsub(l, LIT("s"), 3), 0);
+    NWS_CHECK_EQ(numsub(l, LIT("s"), 3), 0);
     sleep_ms(20);
     uint64_t t0 = now_ms();
     stop_link(l, &p);
@@ -816,6 +914,7 @@ int main(void) {
     NWS_RUN(startWithRedisDown_reportsDownOnceThenComesUpByItself);
     NWS_RUN(unsubscribe_stopsDelivery);
     NWS_RUN(numsub_countsBothLinksAndAnswersMinusOneWhenDown);
+    NWS_RUN(command_binaryValuesRepliesByTokenErrorsAndNoReplyWanted);
     NWS_RUN(auth_rightPasswordComesUpWithOrWithoutUsernameAndSelect);
     NWS_RUN(auth_wrongPasswordOrBadDbReportsDownWithTheReason);
     NWS_RUN(publish_overThePendingCapIsDroppedWithEnobufs);

@@ -23,7 +23,7 @@ import Testing
     func session(_ store: WsRecoveryStore, id: String = "c1", rooms: [String], joinedAt: Int = 0,
                  droppedAt: ContinuousClock.Instant = .now) -> WsRecoveryStore.Session {
         WsRecoveryStore.Session(id: id, namespace: "/", rooms: Set(rooms.map { WsRoomKey.room("/", $0) } + [WsRoomKey.everyone("/")]),
-                                data: WsClientData(), joinedAt: joinedAt, droppedAt: droppedAt)
+                                data: WsClientData(), joinedAt: joinedAt, joinedAtTime: 0, droppedAt: droppedAt)
     }
 
     func offsets(_ missed: [WsRecoveryStore.Broadcast]) -> [String] { missed.map(\.offset) }

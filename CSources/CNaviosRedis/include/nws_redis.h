@@ -21,6 +21,9 @@
  * with what other instances delivered meanwhile. Messages already written when a connection
  * breaks may be lost too (at most once).
  *
+ * Commands (nws_redis_command) share the command connection with PUBLISH, in order, and are
+ * answered by token; a command cut off by a broken connection is answered NULL, never resent.
+ *
  * Memory: pending commands are copied into the command connection's write buffer, capped at
  * max_pending_bytes; beyond it a publish is dropped and counted (a stalled Redis must not
  * grow the process without bound).
@@ -32,6 +35,18 @@
 #include <stdint.h>
 
 typedef struct nws_redis_link nws_redis_link;
+
+/* A reply as Redis sent it (RESP2), read with the nws_redis_reply_* functions below. */
+typedef struct nws_redis_reply nws_redis_reply;
+
+enum {
+    NWS_REDIS_REPLY_STRING = 1,
+    NWS_REDIS_REPLY_ARRAY = 2,
+    NWS_REDIS_REPLY_INTEGER = 3,
+    NWS_REDIS_REPLY_NIL = 4,
+    NWS_REDIS_REPLY_STATUS = 5,
+    NWS_REDIS_REPLY_ERROR = 6,
+};
 
 typedef struct nws_redis_config {
     const char *host;            /* name or address; required */
@@ -64,9 +79,9 @@ typedef struct nws_redis_callbacks {
      * went down (up = 0, with a reason). Called once per change; the first attempt's failure
      * reports up = 0 too. */
     void (*on_state)(void *ctx, int up, const char *reason);
-    /* The answer of nws_redis_numsub: subscribers of the channel, or -1 when the link went
-     * down before the answer came. */
-    void (*on_numsub)(void *ctx, uint64_t token, long long subscribers);
+    /* The reply to nws_redis_command's command with this token, or NULL when the link was or
+     * went down before it came. The reply is valid during the call only. */
+    void (*on_reply)(void *ctx, uint64_t token, const nws_redis_reply *reply);
 } nws_redis_callbacks;
 
 typedef struct nws_redis_stats {
@@ -99,10 +114,20 @@ int nws_redis_unsubscribe(nws_redis_link *link, const char *channel, size_t chan
 int nws_redis_publish(nws_redis_link *link, const char *channel, size_t channel_len,
                       const uint8_t *data, size_t len);
 
-/* PUBSUB NUMSUB channel; the answer comes to on_numsub with the same token. When the link
- * is down, on_numsub(-1) runs on the link thread soon after. 0 or a negative errno (then no
- * callback comes): -ENOBUFS over max_pending_bytes. */
-int nws_redis_numsub(nws_redis_link *link, const char *channel, size_t channel_len, uint64_t token);
+/* Any command, its arguments as byte strings (copied). With a token other than 0 its reply
+ * comes to on_reply with that token; when the link is down, on_reply(NULL) runs on the link
+ * thread soon after. Token 0 wants no reply: refused with -ENOTCONN while down, as a publish.
+ * 0 or a negative errno (then no callback comes): -ENOBUFS over max_pending_bytes. */
+int nws_redis_command(nws_redis_link *link, int argc, const char *const *argv, const size_t *argv_len,
+                      uint64_t token);
+
+/* Reading a reply: its type (NWS_REDIS_REPLY_*); the bytes of a string, status or error (NULL
+ * for other types); an integer; an array's length and elements. */
+int nws_redis_reply_type(const nws_redis_reply *reply);
+const char *nws_redis_reply_string(const nws_redis_reply *reply, size_t *len);
+long long nws_redis_reply_integer(const nws_redis_reply *reply);
+size_t nws_redis_reply_count(const nws_redis_reply *reply);
+const nws_redis_reply *nws_redis_reply_element(const nws_redis_reply *reply, size_t index);
 
 void nws_redis_stats_get(nws_redis_link *link, nws_redis_stats *out);
 

@@ -22,6 +22,14 @@ public protocol WsAdapter: AnyObject, Sendable {
     /// none); throws `WsException(.clusterTimeout)` when some instance did not answer
     /// within `timeout`.
     func request(_ request: WsClusterRequest, timeout: Duration) async throws -> [WsClusterReply]
+    /// A store every instance reaches, where connection state recovery keeps sessions and
+    /// broadcast logs so a client may come back to any instance; nil (the default): recovery
+    /// keeps them on each instance.
+    var sharedStore: (any WsSharedStore)? { get }
+}
+
+extension WsAdapter {
+    public var sharedStore: (any WsSharedStore)? { nil }
 }
 
 /// The instance as an adapter sees it: where remote broadcasts and requests land.

@@ -102,6 +102,11 @@ public final class WsClusterAdapter: WsAdapter {
         }
     }
 
+    /// The transport's store, when it has one, with the adapter's key prefix on every key.
+    public var sharedStore: (any WsSharedStore)? {
+        (transport as? any WsSharedStore).map { WsPrefixedStore(base: $0, prefix: keyPrefix + "#") }
+    }
+
     public func roomAdded(_ roomKey: String) { transport.subscribe(broadcastChannel(roomKey)) }
     public func roomRemoved(_ roomKey: String) { transport.unsubscribe(broadcastChannel(roomKey)) }
 
@@ -210,4 +215,29 @@ public final class WsClusterAdapter: WsAdapter {
                            metadata: ["reason": "\(reason ?? "unknown")"])
         }
     }
+}
+
+/// A shared store whose keys and logs all start with one prefix (an application's).
+final class WsPrefixedStore: WsSharedStore {
+    let base: any WsSharedStore
+    let prefix: String
+
+    init(base: any WsSharedStore, prefix: String) {
+        self.base = base
+        self.prefix = prefix
+    }
+
+    func append(_ fields: [(name: String, value: [UInt8])], to log: String, maxLength: Int) {
+        base.append(fields, to: prefix + log, maxLength: maxLength)
+    }
+
+    func entries(of log: String, before: String?, count: Int) async -> [WsSharedLogEntry]? {
+        await base.entries(of: prefix + log, before: before, count: count)
+    }
+
+    func put(_ value: [UInt8], at key: String, expiringAfter: Duration) {
+        base.put(value, at: prefix + key, expiringAfter: expiringAfter)
+    }
+
+    func take(_ key: String) async -> [UInt8]? { await base.take(prefix + key) }
 }

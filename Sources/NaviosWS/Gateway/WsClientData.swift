@@ -9,9 +9,17 @@ public final class WsClientData: Sendable {
         set { values.withLock { $0[key] = newValue } }
     }
 
-    /// The value under `key` if it has type `T`.
+    /// The value under `key` if it has type `T`, or if it is JSON that decodes as `T` (what a
+    /// client recovered on another instance has: its entries came as JSON).
     public func get<T: Sendable>(_ key: String, as type: T.Type = T.self) -> T? {
-        values.withLock { $0[key] as? T }
+        let value = values.withLock { $0[key] }
+        if let value = value as? T { return value }
+        guard let json = value as? WsJSONValue, let decodable = T.self as? any Decodable.Type,
+              let bytes = try? JSONEncoding.encode(json) else { return nil }
+        func decode<D: Decodable>(_ type: D.Type) -> T? {
+            try? bytes.withUnsafeBytes { try WsPayloadDecoding.decode(D.self, from: $0) } as? T
+        }
+        return decode(decodable)
     }
 
     /// The entries that encode as JSON, as JSON values (what another instance sees of them).

@@ -1,39 +1,76 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Connection state recovery in the runtime (``WsConnectionStateRecovery``): broadcasts get an
 /// offset and are kept, a dropped client's session is saved, and a client that comes back with
 /// its `pid` is made again from it: same id, rooms and `data`, then what it missed, in order.
+/// Sessions live on this instance, or, when the adapter has a shared store
+/// (``WsAdapter/sharedStore``), in that store, where any instance can take them back.
 extension WsGatewayRuntime {
+    /// Takes back the session `pid` names for `namespace`, with the broadcasts missed after
+    /// `offset`, and calls `then` with it (nil: none to take) on the loop of `connection`: at
+    /// once from this instance's store, after a round trip from a shared one.
+    func takeSession(
+        pid: String?, offset: String?, namespace: String, for connection: WsConnectionID,
+        then: @escaping @Sendable (WsRecoveredSession?) -> Void
+    ) {
+        guard let recovery, let pid else { return then(nil) }
+        guard let shared = sharedStore else {
+            return then(recovery.take(pid: pid, namespace: namespace, offset: offset).map { saved, missed in
+                WsRecoveredSession(pid: pid, id: saved.id, rooms: saved.rooms, data: saved.data, missed: missed,
+                                   joinedAt: saved.joinedAt, joinedAtTime: saved.joinedAtTime, shared: nil)
+            })
+        }
+        Task {
+            let recovered = await self.takeSharedSession(shared, pid: pid, namespace: namespace, offset: offset)
+            do {
+                try self.engine.post(toLoop: connection.loop) { then(recovered) }
+            } catch {
+                if let recovered { self.giveBack(recovered) }
+            }
+        }
+    }
+
     /// A new client of `gateway`: with recovery on, it has a session (its `pid` for next time),
-    /// and, when `pid` and `offset` name a session it can take back, it continues that client
-    /// (same id and `data`; ``restore(_:_:)`` gives back the rest once it is accepted).
+    /// and when `recovered` it continues that client (same id and `data`; ``restore(_:_:)``
+    /// gives back the rest once it is accepted).
     func makeClient(
         _ id: WsConnectionID, _ handshake: WsHandshake, _ gateway: AnyGateway, _ wire: WsWireProtocol,
-        pid: String?, offset: String?
+        recovered: WsRecoveredSession?
     ) -> (WsClient, WsRecoveryStart?) {
         var start: WsRecoveryStart?
         if let recovery {
-            if let pid, let (saved, missed) = recovery.take(pid: pid, namespace: gateway.namespace, offset: offset) {
+            let position = recovery.position(of: gateway.namespace)
+            if let recovered {
+                // Back on the instance it left, its place in the log is where it was; elsewhere,
+                // where this instance's log is now.
+                let joinedAt = recovered.shared == nil ? recovered.joinedAt : position
                 start = WsRecoveryStart(
-                    session: WsClientSession(pid: pid, id: saved.id, recovered: true, joinedAt: saved.joinedAt),
-                    saved: saved, missed: missed, skipsGuards: recovery.settings.skipGuards)
+                    session: WsClientSession(pid: recovered.pid, id: recovered.id, recovered: true, joinedAt: joinedAt,
+                                             joinedAtTime: recovered.joinedAtTime),
+                    recovered: recovered, skipsGuards: recovery.settings.skipGuards)
             } else {
                 start = WsRecoveryStart(
-                    session: WsClientSession(pid: WsClientSession.newPID(), id: nil, recovered: false,
-                                             joinedAt: recovery.position(of: gateway.namespace)),
-                    saved: nil, missed: [], skipsGuards: false)
+                    session: WsClientSession(pid: WsClientSession.newPID(), id: nil, recovered: false, joinedAt: position,
+                                             joinedAtTime: Self.now()),
+                    recovered: nil, skipsGuards: false)
             }
         }
         let client = WsClient(connectionID: id, core: engine.core, handshake: handshake, gateway: gateway, wire: wire,
-                              runtime: self, session: start?.session, data: start?.saved?.data ?? WsClientData())
+                              runtime: self, session: start?.session, data: start?.recovered?.data ?? WsClientData())
         return (client, start)
     }
 
     /// A recovered client is back in its rooms, and is sent what it missed (on its loop, after
     /// the reply that tells it it is recovered and before anything else); nothing for a new one.
     func restore(_ client: WsClient, _ start: WsRecoveryStart) {
-        guard let saved = start.saved else { return }
-        for key in saved.rooms { try? engine.join(client.connectionID, room: key) }
+        guard let recovered = start.recovered else { return }
+        for key in recovered.rooms { try? engine.join(client.connectionID, room: key) }
         if let id = client.session?.id { recoveredIDs.withLock { $0[id] = client.key } }
-        for broadcast in start.missed {
+        for broadcast in recovered.missed {
             if client.wire == .json {
                 client.send(broadcast.json)
             } else if let packet = broadcast.socketIO {
@@ -48,9 +85,16 @@ extension WsGatewayRuntime {
         guard let recovery, let session = client.session else { return }
         var keys: Set<String> = [WsRoomKey.everyone(client.namespace)]
         for room in rooms { keys.insert(WsRoomKey.room(client.namespace, room)) }
-        recovery.save(WsRecoveryStore.Session(
+        let saved = WsRecoveryStore.Session(
             id: client.id, namespace: client.namespace, rooms: keys, data: client.data,
-            joinedAt: session.joinedAt, droppedAt: .now), pid: session.pid)
+            joinedAt: session.joinedAt, joinedAtTime: session.joinedAtTime, droppedAt: .now)
+        guard let shared = sharedStore else { return recovery.save(saved, pid: session.pid) }
+        let (delivered, all) = recovery.delivered(to: saved)
+        let record = WsSharedSession(
+            id: saved.id, namespace: saved.namespace, rooms: keys.sorted(), data: client.data.jsonEntries(),
+            delivered: delivered, deliveredAll: all, joinedAt: session.joinedAtTime, droppedAt: Self.now())
+        guard let bytes = try? JSONEncoding.encode(record) else { return }
+        shared.put(bytes, at: WsSharedSession.key(pid: session.pid), expiringAfter: recovery.settings.maxDisconnectionDuration)
     }
 
     /// The JSON protocol's first message when recovery is on: the client's id, `pid` (to send
@@ -70,14 +114,32 @@ extension WsGatewayRuntime {
         guard recovery != nil, !client.state.withLock({ $0.closedByServer }) else { return false }
         return client.wire == .socketIO || (code != .normalClosure && code != .noStatusReceived)
     }
+
+    /// Wall-clock time in ms since 1970: what a shared store's log ids are compared with.
+    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+}
+
+/// A dropped client's session, taken back: who it was and what it missed.
+struct WsRecoveredSession: Sendable {
+    let pid: String
+    let id: String
+    /// Room keys (its namespace's own included).
+    let rooms: Set<String>
+    let data: WsClientData
+    let missed: [WsRecoveryStore.Broadcast]
+    /// Where the log of the instance it was on stood when it connected; when it connected.
+    let joinedAt: Int
+    let joinedAtTime: Int64
+    /// Taken from a shared store: the session as it was stored (given back if the connection
+    /// that took it is gone before it could use it).
+    let shared: WsSharedSession?
 }
 
 /// Where a new client stands in recovery: its session, and, when it continues a dropped client,
-/// that client's saved state and the broadcasts it missed.
+/// that client's state and the broadcasts it missed.
 struct WsRecoveryStart: Sendable {
     let session: WsClientSession
-    let saved: WsRecoveryStore.Session?
-    let missed: [WsRecoveryStore.Broadcast]
+    let recovered: WsRecoveredSession?
     /// A recovered client passed the gateway's guards when it first connected.
     let skipsGuards: Bool
 }

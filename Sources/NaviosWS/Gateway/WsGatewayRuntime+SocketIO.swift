@@ -125,7 +125,7 @@ extension WsGatewayRuntime {
     private func connect(
         _ connection: WsSocketIOConnection, _ id: WsConnectionID, _ namespace: String, auth: UnsafeRawBufferPointer?
     ) {
-        guard connection.sockets[namespace] == nil else { return }
+        guard connection.sockets[namespace] == nil, !connection.connecting.contains(namespace) else { return }
         guard let gateway = socketIOGateways[namespace] else {
             return sendPacket(id) { SocketIOPacket.writeConnectError(Self.invalidNamespace, namespace: namespace, into: &$0) }
         }
@@ -136,7 +136,26 @@ extension WsGatewayRuntime {
             if case .string(let value)? = authObject[key] { return value }
             return nil
         }
-        let (client, start) = makeClient(id, handshake, gateway, .socketIO, pid: text("pid"), offset: text("offset"))
+        // Packets for the namespace are ignored until its CONNECT is answered (a client waits
+        // for the answer before it emits); a second CONNECT meanwhile does nothing.
+        connection.connecting.insert(namespace)
+        takeSession(pid: text("pid"), offset: text("offset"), namespace: namespace, for: id) { recovered in
+            guard let connection = self.socketIOConnection(id), connection.connecting.remove(namespace) != nil else {
+                if let recovered { self.giveBack(recovered) }   // gone meanwhile
+                return
+            }
+            self.accept(connection, id, gateway, handshake, recovered)
+        }
+    }
+
+    /// A CONNECT whose session, if it asked for one, was looked for: its client is made and set
+    /// up, and answered once the guards let it in.
+    private func accept(
+        _ connection: WsSocketIOConnection, _ id: WsConnectionID, _ gateway: AnyGateway, _ handshake: WsHandshake,
+        _ recovered: WsRecoveredSession?
+    ) {
+        let namespace = gateway.namespace
+        let (client, start) = makeClient(id, handshake, gateway, .socketIO, recovered: recovered)
         let slot = WsLoopSlot(client) { runtime, slot, text, inlineAllowed in
             runtime.readSocketIOPacket(slot, text, nil, inlineAllowed: inlineAllowed)
         }

@@ -38,6 +38,9 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// Connection state recovery's store (nil: off), and the clients that took back an id their
     /// connection does not name, by that id.
     let recovery: WsRecoveryStore?
+    /// Where sessions and broadcast logs live when every instance must reach them (the
+    /// adapter's shared store, with recovery on); nil: on this instance.
+    let sharedStore: (any WsSharedStore)?
     let recoveredIDs = Mutex<[String: WsClientKey]>([:])
 
     init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, limits: WsGatewayLimits,
@@ -45,6 +48,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
          logger: Logger) {
         let nodeID = String(UInt64.random(in: 1...UInt64.max), radix: 36)
         self.recovery = recovery.map { WsRecoveryStore($0, node: nodeID) }
+        sharedStore = recovery == nil ? nil : adapter.sharedStore
         self.container = container
         self.logger = logger
         self.rateLimit = rateLimit
@@ -89,15 +93,38 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             return
         }
         let id = connection.id
+        let handshake = WsHandshake(request)
         // With recovery on, `?pid=…&offset=…` asks for a dropped connection's session back.
         let query = recovery == nil ? [] : request.queryItems
-        let (client, start) = makeClient(id, WsHandshake(request), gateway, .json,
-                                         pid: query.last { $0.name == "pid" }?.value,
-                                         offset: query.last { $0.name == "offset" }?.value)
+        let pid = query.last { $0.name == "pid" }?.value
+        let (client, start) = makeClient(id, handshake, gateway, .json, recovered: nil)
         let slot = WsLoopSlot(client, reader: Self.readJSON)
         // Retained by the connection until onClose releases it.
         engine.setUserObject(Unmanaged.passRetained(slot).takeUnretainedValue(), for: id)
-        // With recovery, the session event comes first, then what the client missed.
+        guard pid != nil else { return open(client, slot, start) }
+        // Its messages wait in the slot (not ready) while its session is taken back; a fresh
+        // client goes on with this one, a recovered one with a slot of its own.
+        let address = UInt(bitPattern: Unmanaged.passUnretained(slot).toOpaque())
+        takeSession(pid: pid, offset: query.last { $0.name == "offset" }?.value, namespace: gateway.namespace,
+                    for: id) { recovered in
+            guard let pointer = self.engine.userObject(for: id), UInt(bitPattern: pointer) == address else {
+                if let recovered { self.giveBack(recovered) }   // gone meanwhile
+                return
+            }
+            let waiting = Unmanaged<WsLoopSlot>.fromOpaque(pointer).takeUnretainedValue()
+            guard let recovered else { return self.open(waiting.client, waiting, start) }
+            let (client, start) = self.makeClient(id, handshake, gateway, .json, recovered: recovered)
+            let slot = WsLoopSlot(client, reader: Self.readJSON)
+            slot.early = waiting.early
+            self.engine.setUserObject(Unmanaged.passRetained(slot).takeUnretainedValue(), for: id)
+            Unmanaged.passUnretained(waiting).release()
+            self.open(client, slot, start)
+        }
+    }
+
+    /// A JSON client goes through its gateway's guards; with recovery, its session event comes
+    /// first, then what it missed.
+    private func open(_ client: WsClient, _ slot: WsLoopSlot, _ start: WsRecoveryStart?) {
         var accepted: (@Sendable () -> Void)?
         if let start {
             accepted = {
@@ -519,10 +546,11 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
                 rooms: rooms, exceptRooms: except, volatile: selection.isVolatile, envelope: spoken.json ? json ?? [] : [],
                 socketIO: packet, attachments: packet == nil ? [] : attachments, offset: offset)
             if let offset, let recovery {
+                let exceptClient = selection.exceptID.map { clientID(of: WsClientKey(connection: $0, namespace: namespace)) }
                 recovery.record(WsRecoveryStore.Broadcast(
-                    offset: offset, rooms: rooms, exceptRooms: except,
-                    exceptClient: selection.exceptID.map { clientID(of: WsClientKey(connection: $0, namespace: namespace)) },
+                    offset: offset, rooms: rooms, exceptRooms: except, exceptClient: exceptClient,
                     json: broadcast.envelope, socketIO: packet, attachments: broadcast.attachments, sentAt: .now), namespace: namespace)
+                if !selection.isLocal { appendToSharedLog(broadcast, namespace: namespace, exceptClient: exceptClient) }
             }
             deliver(broadcast, exceptID: selection.exceptID)
             // Other instances get the same encodings (the sender, if any, is a client of this one).

@@ -6,6 +6,8 @@ final class WsSocketIOConnection: WsLoopObject {
     let request: WsUpgradeRequest
     /// The client of each namespace joined, by namespace.
     var sockets: [String: WsLoopSlot] = [:]
+    /// Namespaces whose CONNECT waits for its session to be taken back.
+    var connecting: Set<String> = []
     /// A BINARY_EVENT or BINARY_ACK waiting for its attachments: its text, the packet read from
     /// it (ranges into the text; it announces how many), and those that came (each a binary
     /// message, in order).

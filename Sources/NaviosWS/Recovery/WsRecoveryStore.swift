@@ -31,8 +31,9 @@ final class WsRecoveryStore: Sendable {
         let rooms: Set<String>
         let data: WsClientData
         /// Where its namespace's log stood when the client connected: without an offset, it got
-        /// nothing from there on.
+        /// nothing from there on. When it first connected, in ms since 1970.
         let joinedAt: Int
+        let joinedAtTime: Int64
         let droppedAt: ContinuousClock.Instant
     }
 
@@ -153,6 +154,29 @@ final class WsRecoveryStore: Sendable {
         }
     }
 
+    /// The offsets of the last kept broadcasts delivered to the client of `session` (those its
+    /// rooms select since it connected), oldest first, as ``WsSharedSession/delivered`` lists
+    /// them; and whether they are all it was delivered.
+    func delivered(to session: Session, now: ContinuousClock.Instant = .now) -> (offsets: [String], all: Bool) {
+        state.withLock { state in
+            guard let log = state.logs[session.namespace] else { return ([], true) }
+            let first = log.start + max(session.joinedAt - log.dropped, 0)
+            var offsets: [String] = []
+            var index = log.broadcasts.count - 1
+            while index >= first && offsets.count <= settings.maxReplayed {
+                let broadcast = log.broadcasts[index]
+                if offsets.count >= WsSharedSession.deliveredMinimum
+                    && now - broadcast.sentAt > WsSharedSession.deliveredWindow { break }
+                if broadcast.exceptClient != session.id, broadcast.rooms.contains(where: session.rooms.contains),
+                   !broadcast.exceptRooms.contains(where: session.rooms.contains) {
+                    offsets.append(broadcast.offset)
+                }
+                index -= 1
+            }
+            return (offsets.reversed(), index < first && session.joinedAt >= log.dropped)
+        }
+    }
+
     /// Where `namespace`'s log stands: the position the next broadcast will have.
     func position(of namespace: String) -> Int {
         state.withLock { state in
@@ -170,14 +194,17 @@ final class WsClientSession: Sendable {
     /// The id of the client it continues (nil: a fresh client, whose id is its connection's).
     let id: String?
     let recovered: Bool
-    /// Where its namespace's broadcast log stood when it first connected.
+    /// Where its namespace's broadcast log on this instance stood when it connected here, and
+    /// when it first connected (ms since 1970; with a shared store, ``WsSharedSession``).
     let joinedAt: Int
+    let joinedAtTime: Int64
 
-    init(pid: String, id: String?, recovered: Bool, joinedAt: Int) {
+    init(pid: String, id: String?, recovered: Bool, joinedAt: Int, joinedAtTime: Int64) {
         self.pid = pid
         self.id = id
         self.recovered = recovered
         self.joinedAt = joinedAt
+        self.joinedAtTime = joinedAtTime
     }
 
     /// 126 random bits, as 32 hex digits.
