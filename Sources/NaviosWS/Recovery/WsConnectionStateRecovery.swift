@@ -8,7 +8,10 @@
 /// "recovered"}}` first, broadcasts carry `"offset"`, and it reconnects with
 /// `?pid=…&offset=…` in its URL (`offset` left out when it got no broadcast).
 ///
-/// What is kept, in memory, bounded (the oldest go first): the broadcasts of each namespace, for
+/// Where: on each instance, or, when the adapter has a shared store (the Redis adapter's), in
+/// that store, so a client may come back to any instance (see ``WsSharedSession``).
+///
+/// What is kept, bounded (the oldest go first): the broadcasts of each namespace, for
 /// replay (``maxBufferedBroadcasts`` and ``maxBufferedBytes``), and the sessions of dropped
 /// connections (``maxSessions``). A client whose offset has gone from the log, that missed more
 /// than ``maxReplayed`` broadcasts, that comes back after the window, or whose `pid` is unknown
