@@ -34,4 +34,19 @@ package enum JSONEncoding {
             buffer.put(Array(try encoder.encode(value)))
         }
     }
+
+    /// `value` with its `Data` and `[UInt8]` as Socket.IO's placeholders, their bytes appended
+    /// to `attachments`. A value the writer declines (one holding a `Date` or `URL`, say) is
+    /// written by JSONEncoder, whose `Data` is base64 text: no attachment.
+    package static func write<T: Encodable>(_ value: T, into buffer: inout JSONBuffer, attachments: inout [[UInt8]]) throws {
+        let start = buffer.count
+        let before = attachments.count
+        do {
+            try WsJSONWriter.write(value, into: &buffer, attachments: &attachments)
+        } catch is WsJSONWriter.Unsupported {
+            buffer.truncate(to: start)
+            attachments.removeSubrange(before...)
+            buffer.put(Array(try encoder.encode(value)))
+        }
+    }
 }

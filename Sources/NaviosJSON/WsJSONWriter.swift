@@ -40,6 +40,20 @@ package struct WsJSONWriter {
         try sink.encodeValue(value)
         if sink.unsupported { throw Unsupported() }
     }
+
+    /// The same, with every `Data` and `[UInt8]` in `value` written as the placeholder
+    /// `{"_placeholder":true,"num":N}` and its bytes appended to `attachments` (N counts from
+    /// the number already there): binary as Socket.IO carries it.
+    package static func write<T: Encodable>(_ value: T, into buffer: inout JSONBuffer, attachments: inout [[UInt8]]) throws {
+        let sink = Sink(continuing: buffer)
+        sink.attachments = attachments
+        defer {
+            buffer = sink.surrender()
+            attachments = sink.attachments ?? []
+        }
+        try sink.encodeValue(value)
+        if sink.unsupported { throw Unsupported() }
+    }
 }
 
 /// The shared state of one encoding: the output and the containers still open.
@@ -53,6 +67,9 @@ final class Sink {
     @exclusivity(unchecked) var open: [(close: UInt8, hasMember: Bool)] = []
     /// Set by requests this writer does not serve (see WsJSONWriter); the result is discarded.
     var unsupported = false
+    /// Where binary values go when they become placeholders (nil: they are not, and `Data`
+    /// is declined as JSONEncoder writes it, in base64).
+    var attachments: [[UInt8]]?
 
     init(capacity: Int = 256) {
         buffer = JSONBuffer(capacity: capacity)
@@ -104,6 +121,7 @@ final class Sink {
         if T.self == UInt8.self { return writeInteger(Int64(unsafeBitCast(value, to: UInt8.self))) }
         if T.self == Int16.self { return writeInteger(Int64(unsafeBitCast(value, to: Int16.self))) }
         if T.self == Int8.self { return writeInteger(Int64(unsafeBitCast(value, to: Int8.self))) }
+        if attachments != nil, try writePlaceholder(value) { return }
         if T.self == Data.self || T.self == URL.self || T.self == Date.self || T.self == Decimal.self {
             throw WsJSONWriter.Unsupported()
         }
@@ -113,6 +131,23 @@ final class Sink {
         while open.count > depth { put(open.removeLast().close) }
         // A value that encoded nothing: JSONEncoder writes an empty object.
         if count == start { put(emptyObject) }
+    }
+
+    /// A binary value as a placeholder, its bytes kept; false for any other value.
+    private func writePlaceholder<T: Encodable>(_ value: T) throws -> Bool {
+        let bytes: [UInt8]
+        if T.self == Data.self {
+            bytes = Array(unsafeBitCast(value, to: Data.self))
+        } else if T.self == [UInt8].self {
+            bytes = unsafeBitCast(value, to: [UInt8].self)
+        } else {
+            return false
+        }
+        put(#"{"_placeholder":true,"num":"#)
+        writeInteger(Int64(attachments!.count))
+        put(UInt8(ascii: "}"))
+        attachments!.append(bytes)
+        return true
     }
 
     func beginMember() {

@@ -17,6 +17,9 @@
 //                                 one argument, the array of the client's ack arguments
 //   join ROOM / leave ROOM     -> ack ROOM
 //   room-emit ROOM ...x (ack)  -> `room-message` ROOM ...x to the room but the sender; ack true
+//   upload {name, data, bytes} -> typed payload with Data and [UInt8] (binary on Socket.IO):
+//                                 both reversed, sent back as its ack, as `uploaded` to the
+//                                 sender and as `file` to the room `files`
 //   remember NOTE / recall     -> keeps NOTE in the client's data; ack with the note kept (or null)
 //   drop-transport             -> the transport closes as a network failure would (clients reconnect)
 //   disconnect-me              -> namespace DISCONNECT (clients do not reconnect)
@@ -24,6 +27,7 @@
 import Glibc
 #endif
 import Dispatch
+import Foundation
 import Logging
 import NaviosDI
 import NaviosWS
@@ -92,11 +96,25 @@ enum Contract {
                 params.client.to(room).emit("room-message", params.payload)
                 return true
             }
+            .onMessage("upload", Upload.self) { _, params in
+                let reversed = Upload(name: params.payload.name, data: Data(params.payload.data.reversed()),
+                                      bytes: params.payload.bytes.reversed())
+                params.client.emit("uploaded", reversed)
+                params.client.to("files").emit("file", reversed)
+                return reversed
+            }
             .onMessage("remember", String.self) { _, params in params.client.data["note"] = params.payload }
             .onMessage("recall", WsNoResponse.self) { _, params in params.client.data.get("note", as: String.self) }
             .onMessage("drop-transport", WsNoResponse.self) { _, params in params.client.dropTransport() }
             .onMessage("disconnect-me", WsNoResponse.self) { _, params in params.client.disconnect() }
     }
+}
+
+/// A typed payload with binary values.
+struct Upload: Codable, Sendable {
+    var name: String
+    var data: Data
+    var bytes: [UInt8]
 }
 
 final class MainGateway: WsGateway {

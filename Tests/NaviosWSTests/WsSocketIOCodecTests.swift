@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Testing
 @testable import NaviosJSON
 @testable import NaviosWS
@@ -103,5 +108,50 @@ import Testing
         let wrapped = one.withUnsafeBytes { WsArguments(payload: $0) }
         #expect(wrapped.count == 1 && wrapped.payload == one)
         #expect(WsArguments(json: Array("{}".utf8)) == nil)
+    }
+
+    struct Upload: Codable, Equatable {
+        var name: String
+        var data: Data
+        var bytes: [UInt8]
+        var note: String?
+    }
+
+    @Test func binaryValuesInATypedPayloadBecomeAttachmentsAndTheBinaryKinds() throws {
+        let upload = Upload(name: "f", data: Data([1, 2]), bytes: [3], note: nil)
+        var attachments: [[UInt8]] = []
+        let event = try written { buffer in
+            try wire.writeEvent("up", namespace: "/chat", id: 4, into: &buffer) {
+                try wire.writePayload(upload, into: &$0, attachments: &attachments)
+            }
+        }
+        #expect(event == #"52-/chat,4["up",{"name":"f","data":{"_placeholder":true,"num":0},"bytes":{"_placeholder":true,"num":1}}]"#)
+        #expect(attachments == [[1, 2], [3]])
+        attachments = []
+        let ack = try written { buffer in
+            try wire.writeAck(9, prefix: wire.ackPrefix(event: "up", namespace: "/"), into: &buffer) {
+                try wire.writePayload(Data([7]), into: &$0, attachments: &attachments)
+            }
+        }
+        #expect(ack == #"61-9[{"_placeholder":true,"num":0}]"#)
+        // Without binary values, the plain kinds; on the JSON protocol, base64 and numbers.
+        attachments = []
+        #expect(try written { try wire.writePayload("text", into: &$0, attachments: &attachments) } == #""text""#)
+        #expect(attachments.isEmpty)
+        #expect(try written { try WsJSONEnvelope.writePayload(upload, into: &$0, attachments: &attachments) }
+            == #"{"bytes":[3],"data":"AQI=","name":"f"}"#)
+        #expect(attachments.isEmpty)
+    }
+
+    @Test func placeholdersInATypedPayloadDecodeAsTheirAttachments() throws {
+        let json = Array(#"{"name":"f","data":{"_placeholder":true,"num":1},"bytes":{"_placeholder":true,"num":0}}"#.utf8)
+        let upload = try json.withUnsafeBytes {
+            try WsPayloadDecoding.decode(Upload.self, from: $0, attachments: WsAttachments([[9, 8], [1, 2, 3]]), validating: false)
+        }
+        #expect(upload == Upload(name: "f", data: Data([1, 2, 3]), bytes: [9, 8], note: nil))
+        // Base64 text (the JSON protocol's Data) still decodes.
+        let text = Array(#"{"name":"j","data":"AQI=","bytes":[5]}"#.utf8)
+        #expect(try text.withUnsafeBytes { try WsPayloadDecoding.decode(Upload.self, from: $0) }
+            == Upload(name: "j", data: Data([1, 2]), bytes: [5], note: nil))
     }
 }

@@ -7,6 +7,7 @@ reconnection after a dropped transport, and a server-side namespace disconnect.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 
 import pytest
@@ -139,6 +140,44 @@ async def test_binary_arguments(sio_server, transports):
         assert await client.sio.call("message-with-ack", (b"\xff\x00", 7), timeout=WAIT_S) == (b"\xff\x00", 7)
     finally:
         await client.sio.disconnect()
+
+
+async def test_typed_payloads_with_binary_values(sio_server, transports):
+    """A handler's typed payload with `Data` and `[UInt8]` fields takes the client's binary
+    values, and what it sends back with them (its ack, an emit to the sender, a broadcast) goes
+    out as attachments; a JSON client in the room gets `Data` as base64 and `[UInt8]` as numbers."""
+    sender = await connected(sio_server, transports)
+    member = await connected(sio_server, transports)
+    sender.listen("uploaded")
+    member.listen("file")
+    data, raw = bytes(range(256)) * 8, b"\x00abc\xff"
+    expected = {"name": "f", "data": data[::-1], "bytes": raw[::-1]}
+    try:
+        async with ws_connect(sio_server.ws_url("/")) as json_client:
+            assert json.loads(await asyncio.wait_for(json_client.recv(), WAIT_S))["event"] == "auth"
+            await json_client.send(json.dumps({"event": "join", "data": "files", "id": 1}))
+            assert json.loads(await asyncio.wait_for(json_client.recv(), WAIT_S))["ack"] == 1
+            assert await member.sio.call("join", "files", timeout=WAIT_S) == "files"
+            ack = await sender.sio.call("upload", {"name": "f", "data": data, "bytes": raw}, timeout=WAIT_S)
+            assert ack == expected
+            assert await sender.next("uploaded") == (expected,)
+            assert await member.next("file") == (expected,)
+            as_json = json.loads(await asyncio.wait_for(json_client.recv(), WAIT_S))
+            assert as_json["event"] == "file"
+            assert base64.b64decode(as_json["data"]["data"]) == data[::-1]
+            assert as_json["data"]["bytes"] == list(raw[::-1])
+            # The JSON protocol sends the same payload as base64 and numbers, and is answered alike.
+            await json_client.send(json.dumps({"event": "upload", "id": 2, "data": {
+                "name": "j", "data": base64.b64encode(b"xyz").decode(), "bytes": [1, 2]}}))
+            uploaded = json.loads(await asyncio.wait_for(json_client.recv(), WAIT_S))
+            answer = json.loads(await asyncio.wait_for(json_client.recv(), WAIT_S))
+            assert uploaded["event"] == "uploaded" and uploaded["data"] == answer["data"]
+            assert answer["ack"] == 2 and base64.b64decode(answer["data"]["data"]) == b"zyx"
+            assert answer["data"]["bytes"] == [2, 1]
+            assert await member.next("file") == ({"name": "j", "data": b"zyx", "bytes": b"\x02\x01"},)
+    finally:
+        await sender.sio.disconnect()
+        await member.sio.disconnect()
 
 
 async def test_rooms_are_shared_with_json_clients(sio_server, transports):

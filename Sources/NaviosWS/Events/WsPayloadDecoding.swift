@@ -13,7 +13,21 @@ public enum WsPayloadDecoding {
     /// per-call scanner and decoder. It stays private and its options are never changed, so all
     /// payloads decode with the defaults clients expect, and no allocation of a decoder per
     /// message.
-    private static let decoder = JSONDecoder()
+    /// `Data` decodes from base64 text (JSONDecoder's default) or from an array of byte values
+    /// (a Socket.IO attachment, see ``decodeBinary``).
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dataDecodingStrategy = .custom { decoder in
+            if let bytes = try? [UInt8](from: decoder) { return Data(bytes) }
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let data = Data(base64Encoded: text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                        debugDescription: "Encountered Data is not valid Base64."))
+            }
+            return data
+        }
+        return decoder
+    }()
 
     /// What an absent `data` member decodes as.
     private static let null = Data("null".utf8)
@@ -37,7 +51,43 @@ public enum WsPayloadDecoding {
         _ type: P.Type, from json: UnsafeRawBufferPointer?, attachments: WsAttachments?, validating: Bool
     ) throws(WsPayloadError) -> P {
         if P.self == WsArguments.self { return try arguments(json, attachments) as! P }
+        if let attachments, let json { return try decodeBinary(P.self, from: json, attachments, validating: validating) }
         return try decode(P.self, from: json, validating: validating)
+    }
+
+    /// A payload with binary values (Socket.IO attachments): each placeholder
+    /// `{"_placeholder":true,"num":N}` is replaced by attachment N as an array of byte values,
+    /// which a `[UInt8]` decodes as it is and a `Data` through ``decoder``'s strategy.
+    @usableFromInline
+    static func decodeBinary<P: Decodable>(
+        _ type: P.Type, from json: UnsafeRawBufferPointer, _ binary: WsAttachments, validating: Bool
+    ) throws(WsPayloadError) -> P {
+        let attachments = binary.buffers
+        func resolve(_ value: WsJSONValue) -> WsJSONValue {
+            switch value {
+            case .array(let items): return .array(items.map(resolve))
+            case .object(let members):
+                if members.count == 2, members["_placeholder"] == .bool(true), let num = members["num"]?.numberValue,
+                   let index = Int(exactly: num), attachments.indices.contains(index) {
+                    return .array(attachments[index].map { .number(Double($0)) })
+                }
+                return .object(members.mapValues(resolve))
+            default: return value
+            }
+        }
+        let value = try decode(WsJSONValue.self, from: json, validating: false)
+        guard let resolved = try? JSONEncoding.encode(resolve(value)) else {
+            throw WsPayloadError(message: "payload is not valid JSON", issues: [issue([], "not valid JSON")])
+        }
+        var result: Result<P, WsPayloadError>!
+        resolved.withUnsafeBytes { bytes in
+            do throws(WsPayloadError) {
+                result = .success(try decode(P.self, from: bytes, validating: validating))
+            } catch {
+                result = .failure(error)
+            }
+        }
+        return try result.get()
     }
 
     @usableFromInline

@@ -66,19 +66,20 @@ public struct WsBroadcastOperator: Sendable {
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) {
         guard let runtime else { return }
         if let arguments = WsArguments.from(data) {
-            return runtime.broadcast(self, attachments: arguments.attachments) { codec, namespace, offset, buffer in
+            return runtime.broadcast(self, attachments: arguments.attachments) { codec, namespace, offset, buffer, _ in
                 codec.writeArguments(arguments, event: event, namespace: namespace, id: nil, ack: nil, offset: offset,
                                      into: &buffer)
                 return true
             }
         }
-        runtime.broadcast(self) { codec, namespace, offset, buffer in
-            runtime.writeEmit(event, data, codec: codec, namespace: namespace, offset: offset, into: &buffer)
+        runtime.broadcast(self) { codec, namespace, offset, buffer, attachments in
+            runtime.writeEmit(event, data, codec: codec, namespace: namespace, offset: offset, into: &buffer,
+                              attachments: &attachments)
         }
     }
 
     public func emit(_ event: String) {
-        runtime?.broadcast(self) { codec, namespace, offset, buffer in
+        runtime?.broadcast(self) { codec, namespace, offset, buffer, _ in
             codec.writeEvent(event, namespace: namespace, offset: offset, into: &buffer)
             return true
         }

@@ -62,9 +62,11 @@ extension WsClient {
     /// The result written through `Encodable`.
     @usableFromInline
     func sendEncodedAck<T: Encodable>(_ ack: Int64, prefix: [UInt8], _ value: T) throws {
+        var attachments: [[UInt8]] = []
         try send { codec, buffer in
-            try codec.writeAck(ack, prefix: prefix, into: &buffer) { try JSONEncoding.write(value, into: &$0) }
+            try codec.writeAck(ack, prefix: prefix, into: &buffer) { try codec.writePayload(value, into: &$0, attachments: &attachments) }
         }
+        sendAttachments(attachments)
     }
 
     /// The result written by its own codec between the wire codec's head and tail, in one

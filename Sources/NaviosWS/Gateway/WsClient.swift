@@ -72,12 +72,16 @@ public final class WsClient: Sendable, Identifiable {
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) -> WsSendResult {
         if isClosed { return .closed }
         if let arguments = WsArguments.from(data) { return emit(event, arguments: arguments, id: nil) }
+        var attachments: [[UInt8]] = []
         do {
-            return try send { codec, buffer in
-                guard runtime.writeEmit(event, data, codec: codec, namespace: namespace, offset: nil, into: &buffer) else {
+            let result = try send { codec, buffer in
+                guard runtime.writeEmit(event, data, codec: codec, namespace: namespace, offset: nil, into: &buffer,
+                                        attachments: &attachments) else {
                     throw WsException(.encodingFailed)
                 }
             }
+            sendAttachments(attachments)
+            return result
         } catch {
             return .closed   // logged by writeEmit
         }
@@ -120,9 +124,15 @@ public final class WsClient: Sendable, Identifiable {
         let namespace = self.namespace
         let reply = try await awaitAck(timeout: timeout) { id in
             if let arguments = WsArguments.from(data) { return _ = self.emit(event, arguments: arguments, id: id) }
+            var attachments: [[UInt8]] = []
             self.send { codec, buffer in
-                try? codec.writeEvent(event, namespace: namespace, id: id, into: &buffer) { $0.put(json) }
+                try? codec.writeEvent(event, namespace: namespace, id: id, into: &buffer) {
+                    // Socket.IO: binary values become attachments, so the payload is written for it.
+                    guard codec.carriesAttachments else { return $0.put(json) }
+                    try codec.writePayload(data, into: &$0, attachments: &attachments)
+                }
             }
+            self.sendAttachments(attachments)
         }
         if R.self == WsArguments.self, let arguments = reply as? R { return arguments }   // all of them, as they came
         return try reply.payload.withOptionalBytes { try WsPayloadDecoding.decode(R.self, from: $0) }

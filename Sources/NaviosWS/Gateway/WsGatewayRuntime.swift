@@ -484,19 +484,22 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     func encodeJSONEnvelope<T: Encodable>(_ event: String, _ data: T) -> [UInt8]? {
         var buffer = JSONBuffer(capacity: 256)
         defer { buffer.free() }
-        guard writeEmit(event, data, codec: WsJSONEnvelope.self, namespace: "/", offset: nil, into: &buffer) else { return nil }
+        var none: [[UInt8]] = []
+        guard writeEmit(event, data, codec: WsJSONEnvelope.self, namespace: "/", offset: nil, into: &buffer, attachments: &none)
+        else { return nil }
         return Array(buffer.bytes)
     }
 
-    /// Writes an emit of `event` with `data` in `codec`'s framing; false (logged) when `data`
-    /// does not encode: the emit is dropped, as an emit from a service would be.
+    /// Writes an emit of `event` with `data` in `codec`'s framing (its binary values into
+    /// `attachments`, for a protocol that has them); false (logged) when `data` does not encode:
+    /// the emit is dropped, as an emit from a service would be.
     func writeEmit<T: Encodable>(
         _ event: String, _ data: T, codec: any WsWireCodec.Type, namespace: String, offset: String?,
-        into buffer: inout JSONBuffer
+        into buffer: inout JSONBuffer, attachments: inout [[UInt8]]
     ) -> Bool {
         do {
             try codec.writeEvent(event, namespace: namespace, id: nil, offset: offset, into: &buffer) {
-                try JSONEncoding.write(data, into: &$0)
+                try codec.writePayload(data, into: &$0, attachments: &attachments)
             }
             return true
         } catch {
@@ -516,13 +519,19 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// protocol. `write` writes the event in a codec's framing for a namespace, or returns false
     /// (the broadcast is dropped).
     func broadcast(
-        _ selection: WsBroadcastOperator, attachments: [[UInt8]] = [],
-        write: (any WsWireCodec.Type, String, String?, inout JSONBuffer) -> Bool
+        _ selection: WsBroadcastOperator, attachments given: [[UInt8]] = [],
+        write: (any WsWireCodec.Type, String, String?, inout JSONBuffer, inout [[UInt8]]) -> Bool
     ) {
+        // The Socket.IO packet's attachments: those given (arguments as they came), or the
+        // binary values its writing turned into attachments.
+        var attachments = given
         func encode(_ codec: any WsWireCodec.Type, _ namespace: String, _ offset: String?) -> [UInt8]? {
             var buffer = JSONBuffer(capacity: 256)
             defer { buffer.free() }
-            return write(codec, namespace, offset, &buffer) ? Array(buffer.bytes) : nil
+            var written = given
+            guard write(codec, namespace, offset, &buffer, &written) else { return nil }
+            if codec.carriesAttachments { attachments = written }
+            return Array(buffer.bytes)
         }
         // With recovery, each namespace's copy has its own offset, so its JSON envelope too.
         let kept = recovery != nil && !selection.isVolatile

@@ -29,6 +29,18 @@ extension SocketIOPacket {
         if let ackID { buffer.writeInteger(ackID) }
     }
 
+    /// Turns the EVENT or ACK packet that `buffer` holds from its start into its binary kind,
+    /// announcing `attachments`: `2…` becomes `5N-…`, `3…` becomes `6N-…`.
+    static func markBinary(attachments: Int, in buffer: inout JSONBuffer) {
+        let packet = Array(buffer.bytes)
+        guard let kind = packet.first, kind == UInt8(ascii: "2") || kind == UInt8(ascii: "3") else { return }
+        buffer.truncate(to: 0)
+        buffer.put(kind + 3)
+        buffer.writeInteger(Int64(attachments))
+        buffer.put(UInt8(ascii: "-"))
+        buffer.put(Array(packet[1...]))
+    }
+
     /// `2[/ns,][id]["event",` — the payload follows, then ``writeArgumentsTail``.
     static func writeEventHead(_ event: String, namespace: String, ackID: Int64?, into buffer: inout JSONBuffer) {
         writeHeader(.event, namespace: namespace, ackID: ackID, into: &buffer)

@@ -133,6 +133,11 @@ enum WsJSONEnvelope: WsFrameDecoding {
     @usableFromInline
     static var carriesAttachments: Bool { false }
 
+    @usableFromInline
+    static func writePayload<T: Encodable>(_ value: T, into buffer: inout JSONBuffer, attachments: inout [[UInt8]]) throws {
+        try JSONEncoding.write(value, into: &buffer)
+    }
+
     /// `{"event":E` and `field`, which is `,"<key>":`
     private static func writeHead(_ event: String, field: StaticString, into buffer: inout JSONBuffer) {
         buffer.put(#"{"event":"#)

@@ -118,6 +118,15 @@ enum WsSocketIOCodec: WsWireCodec {
     @usableFromInline
     static var carriesAttachments: Bool { true }
 
+    /// `Data` and `[UInt8]` anywhere in `value` become attachments, as socket.io-client sends
+    /// an `ArrayBuffer`; the packet, an EVENT or ACK, becomes a BINARY_EVENT or BINARY_ACK.
+    @usableFromInline
+    static func writePayload<T: Encodable>(_ value: T, into buffer: inout JSONBuffer, attachments: inout [[UInt8]]) throws {
+        let before = attachments.count
+        try JSONEncoding.write(value, into: &buffer, attachments: &attachments)
+        if attachments.count > before { SocketIOPacket.markBinary(attachments: attachments.count, in: &buffer) }
+    }
+
     @usableFromInline
     static func writeErrorTail(ack: Int64?, into buffer: inout JSONBuffer) {
         buffer.put(UInt8(ascii: "}"))

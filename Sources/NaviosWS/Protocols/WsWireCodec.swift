@@ -46,6 +46,11 @@ protocol WsWireCodec: Sendable {
     )
     /// Whether binary attachments follow a message, as binary frames.
     static var carriesAttachments: Bool { get }
+    /// A payload (an event's data, an ack's result) in this protocol's encoding, inside a
+    /// message that `buffer` holds from its start: the JSON protocol writes `Data` as base64
+    /// text; a protocol with attachments writes `Data` and `[UInt8]` as attachments, appended
+    /// to `attachments` (the caller sends them after the message), and marks the message binary.
+    static func writePayload<T: Encodable>(_ value: T, into buffer: inout JSONBuffer, attachments: inout [[UInt8]]) throws
 }
 
 /// A protocol whose every text frame is one message of one client: the runtime's dispatch reads
