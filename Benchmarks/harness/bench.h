@@ -62,7 +62,7 @@ const char *bench_error_message(int err);
  * NaviosWS gateway JSON events (echo, latency: an event and its ack; fanout: join/publish);
  * broadcast: fanout against a server that relays every message to every client. Unset until
  * the scenario's check picks its default. */
-enum bench_protocol { PROTO_UNSET = -1, PROTO_RAW, PROTO_GATEWAY, PROTO_BROADCAST };
+enum bench_protocol { PROTO_UNSET = -1, PROTO_RAW, PROTO_GATEWAY, PROTO_BROADCAST, PROTO_SOCKETIO };
 
 #define BENCH_MAX_PORTS 8
 
@@ -142,6 +142,7 @@ typedef struct wsconn {
     char accept[32];          /* the Sec-WebSocket-Accept the server must answer */
     nws_decoder dec;
     uint64_t msg_len;         /* payload bytes of the message being received */
+    uint8_t sio;              /* --protocol socketio: enum sio_stage (sio_session.c) */
     void *user;               /* the scenario's state for this connection */
 } wsconn;
 
@@ -310,6 +311,17 @@ void ws_kill(worker *w, wsconn *c, int err);
 /* The connection holds nothing in the ring any more: close the fd, free the slot. */
 void ws_release_if_idle(worker *w, wsconn *c);
 void ws_free_buffers(wsconn *c);
+
+/* Counts the connection as open and tells the scenario (after the 101, or after the
+ * Socket.IO handshake). */
+void ws_opened(worker *w, wsconn *c);
+
+/* ---- sio_session.c: --protocol socketio's Engine.IO and Socket.IO session ------------------ */
+
+enum sio_stage { SIO_NONE, SIO_WAIT_OPEN, SIO_WAIT_CONNECTED, SIO_CONNECTED };
+/* A data message of a connection with a session: 1 when it was the session's (handshake or
+ * ping, answered here), 0 when it is the scenario's. Whole messages only in the handshake. */
+int sio_on_message(worker *w, wsconn *c, const nws_decoded *d);
 
 /* ---- procstat.c ------------------------------------------------------------------------- */
 

@@ -21,7 +21,8 @@ void cli_usage(FILE *f) {
     fputs("\ntarget:\n"
           "  --host H              server address or name, also sent as Host (127.0.0.1)\n"
           "  --port N              (9001)\n"
-          "  --path P              request target of the upgrade (/)\n"
+          "  --path P              request target of the upgrade (/; socketio:\n"
+          "                        /socket.io/?EIO=4&transport=websocket)\n"
           "load:\n"
           "  --connections N       echo, latency, idle: connections (100)\n"
           "  --size BYTES          payload of each message (echo, latency: 20; fanout: pads the text)\n"
@@ -37,7 +38,11 @@ void cli_usage(FILE *f) {
           "                        message a NaviosWS event {\"event\":E,\"data\":{\"text\":PAYLOAD},\n"
           "                        \"id\":N} answered by its ack {...,\"ack\":N}) (raw);\n"
           "                        fanout: gateway (NaviosWS JSON events join/publish) or broadcast\n"
-          "                        (the server relays every text message to every client) (gateway)\n"
+          "                        (the server relays every text message to every client) (gateway);\n"
+          "                        any scenario: socketio (each connection an Engine.IO v4 session\n"
+          "                        CONNECTed to \"/\", pings answered; echo, latency: the event\n"
+          "                        42N[\"E\",{\"text\":PAYLOAD}] answered by its ack 43N[{...}];\n"
+          "                        fanout: join and room-emit, delivered as room-message)\n"
           "  --event NAME          echo, latency, gateway protocol: the event sent (echo)\n"
           "  --room NAME           fanout, gateway protocol (bench)\n"
           "  --concurrency C       connect: handshakes in flight (16)\n"
@@ -107,7 +112,7 @@ void cli_defaults(bench_opts *o) {
     memset(o, 0, sizeof *o);
     o->host = "127.0.0.1";
     o->port = 9001;
-    o->path = "/";
+    o->path = NULL;   /* "/", or Engine.IO's WebSocket URL for --protocol socketio */
     o->threads = 1;
     o->connections = 100;
     o->size = CLI_UNSET_SIZE;
@@ -161,6 +166,7 @@ static int parse_option(bench_opts *o, const char *a, const char *v) {
         if (v && !strcmp(v, "raw")) return o->protocol = PROTO_RAW, 2;
         if (v && !strcmp(v, "gateway")) return o->protocol = PROTO_GATEWAY, 2;
         if (v && !strcmp(v, "broadcast")) return o->protocol = PROTO_BROADCAST, 2;
+        if (v && !strcmp(v, "socketio")) return o->protocol = PROTO_SOCKETIO, 2;
         return bad(a, v);
     }
     if (!strcmp(a, "--scenario")) {
@@ -198,5 +204,6 @@ int cli_parse(bench_opts *o, int argc, char **argv) {
         return -1;
     }
     if (o->sources < 0) o->sources = 0;
+    if (o->path == NULL) o->path = o->protocol == PROTO_SOCKETIO ? "/socket.io/?EIO=4&transport=websocket" : "/";
     return 0;
 }

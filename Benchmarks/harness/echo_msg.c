@@ -14,14 +14,14 @@ static const char hex_digits[] = "0123456789abcdef";
 
 const char *echo_msg_check(bench_opts *o) {
     if (o->protocol == PROTO_UNSET) o->protocol = PROTO_RAW;
-    if (o->protocol == PROTO_BROADCAST) return "--protocol broadcast is for fanout; echo takes raw or gateway";
-    if (o->protocol == PROTO_GATEWAY && o->binary) return "gateway events are JSON text: --binary does not apply";
+    if (o->protocol == PROTO_BROADCAST) return "--protocol broadcast is for fanout; echo takes raw, gateway or socketio";
+    if (o->protocol != PROTO_RAW && o->binary) return "gateway and Socket.IO events are JSON text: --binary does not apply";
     return NULL;
 }
 
 void report_protocol(report *r, const bench_opts *o) {
-    report_param_str(r, "protocol", o->protocol == PROTO_GATEWAY ? "gateway" : "raw");
-    if (o->protocol == PROTO_GATEWAY) report_param_str(r, "event", o->event);
+    report_param_str(r, "protocol", o->protocol == PROTO_GATEWAY ? "gateway" : o->protocol == PROTO_SOCKETIO ? "socketio" : "raw");
+    if (o->protocol != PROTO_RAW) report_param_str(r, "event", o->event);
 }
 
 int echo_msg_init(echo_msg *m, const bench_opts *o) {
@@ -35,6 +35,7 @@ int echo_msg_init(echo_msg *m, const bench_opts *o) {
     m->opcode = o->binary ? NWS_OP_BINARY : NWS_OP_TEXT;
     m->verify = (uint8_t)o->verify;
     if (o->protocol == PROTO_GATEWAY) return echo_gw_init(m, o->event);
+    if (o->protocol == PROTO_SOCKETIO) return echo_sio_init(m, o->event);
     m->numbered = size >= ECHO_SEQ_DIGITS;
     return 0;
 }
@@ -87,6 +88,10 @@ void echo_conn_reset(echo_conn *ec) {
 void echo_msg_send(worker *w, wsconn *c, echo_conn *ec, echo_msg *m) {
     if (m->gateway) {
         echo_gw_send(w, c, ec, m);
+        return;
+    }
+    if (m->socketio) {
+        echo_sio_send(w, c, ec, m);
         return;
     }
     const uint8_t *key;
@@ -147,6 +152,7 @@ static void finish_answer(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m
 
 int echo_msg_on_chunk(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m, const nws_decoded *d) {
     if (m->gateway) return echo_gw_on_chunk(w, c, ec, m, d);
+    if (m->socketio) return echo_sio_on_chunk(w, c, ec, m, d);
     if (d->first && d->opcode != m->opcode) ec->mismatch = 1;
     if (m->numbered) take_seq_digits(ec, c->msg_len, d->data, d->len);
     if (m->verify && !ec->mismatch && !body_matches(m, c->msg_len, d->data, d->len)) ec->mismatch = 1;

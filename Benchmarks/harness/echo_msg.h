@@ -11,7 +11,8 @@
  * turns "the counts are off at the end" into "message 9 of connection 3 never came back".
  *
  * With --protocol gateway the same body travels as the text of a NaviosWS gateway event and
- * the number as its id (echo_gateway.c); the answer must be the event's ack envelope.
+ * the number as its id (echo_gateway.c); the answer must be the event's ack envelope. With
+ * --protocol socketio, as a Socket.IO event asking for an ack (echo_socketio.c).
  *
  * Per connection state lives in echo_conn; a worker's template in echo_msg. Worker thread
  * only; echo_msg_init allocates the template once.
@@ -32,6 +33,9 @@ typedef struct echo_msg {
                             gateway always */
     uint8_t verify;      /* compare every byte */
     uint8_t gateway;     /* --protocol gateway (echo_gateway.c) */
+    uint8_t socketio;    /* --protocol socketio (echo_socketio.c): request is the EVENT after
+                            its number, answer the ACK after its number, head_len where BODY
+                            starts in it */
     /* gateway: the request up to its id, {"event":E,"data":{"text":"BODY"},"id": with room
      * after it for the digits and the closing brace; the answer up to its number,
      * {"event":E,"data":{"text":"BODY"},"ack":; BODY starts at head_len in both. */
@@ -50,6 +54,9 @@ typedef struct echo_conn {
     uint8_t seq_digits[ECHO_SEQ_DIGITS + 1];   /* of the answer being received (gateway: the
                                                   ack's digits and its closing brace) */
     uint8_t mismatch;          /* the answer being received already differs */
+    uint8_t sio_at;            /* socketio: where the answer's reading is (echo_socketio.c) */
+    uint64_t sio_ack;          /* socketio: the answer's number so far */
+    uint64_t sio_rest_at;      /* socketio: where its fixed rest starts */
 } echo_conn;
 
 /* The echo and latency scenarios' check of the protocol options (raw unless told). */
@@ -72,5 +79,10 @@ int echo_msg_on_chunk(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m, co
 int echo_gw_init(echo_msg *m, const char *event);
 void echo_gw_send(worker *w, wsconn *c, echo_conn *ec, echo_msg *m);
 int echo_gw_on_chunk(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m, const nws_decoded *d);
+
+/* echo_socketio.c: the same for --protocol socketio. */
+int echo_sio_init(echo_msg *m, const char *event);
+void echo_sio_send(worker *w, wsconn *c, echo_conn *ec, echo_msg *m);
+int echo_sio_on_chunk(worker *w, wsconn *c, echo_conn *ec, const echo_msg *m, const nws_decoded *d);
 
 #endif

@@ -114,6 +114,7 @@ static void echo_report(worker **ws, int n, bench_run *run, report *r) {
     report_protocol(r, o);
     const char *check = o->verify ? "every byte"
                         : o->protocol == PROTO_GATEWAY ? "envelope, opcode, ack id"
+                        : o->protocol == PROTO_SOCKETIO ? "packet, opcode, ack id"
                         : o->size >= ECHO_SEQ_DIGITS ? "length, opcode, sequence"
                                                      : "length, opcode";
     report_param_str(r, "check", check);

@@ -8,6 +8,11 @@
  *              {"event":"join","ack":1}; a publisher sends {"event":"publish","data":{"room":
  *              ROOM,"text":T}} and every member gets {"event":"message","data":{"text":T}}.
  *              Publishers do not join, so they get nothing back.
+ *   socketio   the Socket.IO conformance kit's server contract (Sources/navios-ws-socketio-server,
+ *              python-socketio's ref_server.py), over sio_session.c's session: a subscriber
+ *              sends 421["join",ROOM] and is ready at its ack 431[...]; a publisher sends
+ *              42["room-emit",ROOM,T] and every member gets 42["room-message",ROOM,T].
+ *              Publishers do not join.
  *   broadcast  a plain broadcast server (Benchmarks/peers/node-ws/broadcast.js): every text
  *              message a client sends goes to every client. Subscribers send nothing;
  *              publishers ignore what comes back to them.
@@ -72,7 +77,7 @@ static const char *fan_check(bench_opts *o) {
     if (o->size == CLI_UNSET_SIZE) o->size = 0;
     if (o->rate < 0) o->rate = 100;
     if (o->protocol == PROTO_UNSET) o->protocol = PROTO_GATEWAY;
-    if (o->protocol == PROTO_RAW) return "fanout takes --protocol gateway or broadcast";
+    if (o->protocol == PROTO_RAW) return "fanout takes --protocol gateway, socketio or broadcast";
     if (o->size > 65536) return "--size over 65536 makes no sense for fan-out";
     uint64_t p = publishes_per_publisher(o);
     if (p == 0) return "rate x (warmup + duration) gives no publish per publisher";
@@ -136,7 +141,9 @@ static void fan_on_open(worker *w, wsconn *c) {
         return;
     }
     char join[256];
-    int n = snprintf(join, sizeof join, "{\"event\":\"join\",\"data\":\"%s\",\"id\":1}", w->opt->room);
+    int n = w->opt->protocol == PROTO_SOCKETIO
+        ? snprintf(join, sizeof join, "421[\"join\",\"%s\"]", w->opt->room)
+        : snprintf(join, sizeof join, "{\"event\":\"join\",\"data\":\"%s\",\"id\":1}", w->opt->room);
     ws_send_frame(w, c, NWS_OP_TEXT, (const uint8_t *)join, (size_t)n);
 }
 
@@ -165,11 +172,17 @@ static int parse_marker(const char *s, const char *end, uint64_t v[3]) {
 static const char *delivery_text(const bench_opts *o, const uint8_t *m, size_t len) {
     static const char prefix[] = "{\"event\":\"message\",\"data\":{\"text\":\"";
     if (o->protocol == PROTO_BROADCAST) return len > 0 && m[0] == 'P' ? (const char *)m : NULL;
+    if (o->protocol == PROTO_SOCKETIO) {
+        char head[192];
+        int n = snprintf(head, sizeof head, "42[\"room-message\",\"%s\",\"", o->room);
+        return len > (size_t)n && memcmp(m, head, (size_t)n) == 0 ? (const char *)m + n : NULL;
+    }
     if (len < sizeof prefix - 1 || memcmp(m, prefix, sizeof prefix - 1) != 0) return NULL;
     return (const char *)m + sizeof prefix - 1;
 }
 
-static int is_join_ack(const uint8_t *m, size_t len) {
+static int is_join_ack(const bench_opts *o, const uint8_t *m, size_t len) {
+    if (o->protocol == PROTO_SOCKETIO) return len >= 5 && memcmp(m, "431[", 4) == 0 && m[len - 1] == ']';
     static const char ack[] = "{\"event\":\"join\",\"ack\":1}";
     return len == sizeof ack - 1 && memcmp(m, ack, len) == 0;
 }
@@ -208,7 +221,7 @@ static void on_message(worker *w, fan_worker *f, fan_conn *fc, const uint8_t *m,
         return;
     }
     if (!fc->joined) {
-        if (is_join_ack(m, len)) subscriber_joined(f, fc);
+        if (is_join_ack(w->opt, m, len)) subscriber_joined(f, fc);
         else w->errors[ERR_UNEXPECTED]++;
         return;
     }
@@ -274,12 +287,15 @@ static void publish(worker *w, fan_worker *f, wsconn *c, fan_conn *fc, uint64_t 
     size_t n = 0;
     if (o->protocol == PROTO_GATEWAY) {
         n = (size_t)snprintf(f->text, f->text_cap, "{\"event\":\"publish\",\"data\":{\"room\":\"%s\",\"text\":\"%s", o->room, marker);
+    } else if (o->protocol == PROTO_SOCKETIO) {
+        n = (size_t)snprintf(f->text, f->text_cap, "42[\"room-emit\",\"%s\",\"%s", o->room, marker);
     } else {
         n = (size_t)snprintf(f->text, f->text_cap, "%s", marker);
     }
     memset(f->text + n, 'x', pad);
     n += pad;
     if (o->protocol == PROTO_GATEWAY) n += (size_t)snprintf(f->text + n, f->text_cap - n, "\"}}");
+    if (o->protocol == PROTO_SOCKETIO) n += (size_t)snprintf(f->text + n, f->text_cap - n, "\"]");
     ws_send_frame(w, c, NWS_OP_TEXT, (const uint8_t *)f->text, n);
     f->published++;
 }
@@ -339,8 +355,8 @@ static void fan_report(worker **ws, int n, bench_run *run, report *r) {
     uint64_t per_pub = publishes_per_publisher(o);
     uint64_t planned = per_pub * (uint64_t)o->publishers;
     uint64_t expected = (uint64_t)o->subscribers * published;
-    report_param_str(r, "protocol", o->protocol == PROTO_GATEWAY ? "gateway" : "broadcast");
-    if (o->protocol == PROTO_GATEWAY) report_param_str(r, "room", o->room);
+    report_param_str(r, "protocol", o->protocol == PROTO_GATEWAY ? "gateway" : o->protocol == PROTO_SOCKETIO ? "socketio" : "broadcast");
+    if (o->protocol != PROTO_BROADCAST) report_param_str(r, "room", o->room);
     report_param_int(r, "subscribers", o->subscribers);
     report_param_int(r, "publishers", o->publishers);
     report_param_num(r, "rate", o->rate, 1);

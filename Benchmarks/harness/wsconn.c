@@ -88,7 +88,8 @@ void ws_on_send(worker *w, wsconn *c, int res) {
         return;
     }
     if (res <= 0) {
-        ws_kill(w, c, c->state == WS_UPGRADING ? ERR_HANDSHAKE : ERR_CLOSED);
+        int handshaking = c->state == WS_UPGRADING || (c->state == WS_OPEN && !c->counted_open);
+    ws_kill(w, c, handshaking ? ERR_HANDSHAKE : ERR_CLOSED);
         return;
     }
     c->wire.off += (size_t)res;
@@ -212,15 +213,21 @@ static void on_upgrade_bytes(worker *w, wsconn *c, uint8_t *buf, size_t len) {
     free(c->hs);
     c->hs = NULL;
     c->state = WS_OPEN;
-    c->opened = now_ns();
     c->msg_len = 0;
+    nws_decoder_limits lim = {.max_frame = 0, .max_message = 0, .require_mask = 0};
+    nws_decoder_init(&c->dec, &lim);
+    /* With a Socket.IO session the connection is open for the scenario once it is connected. */
+    c->sio = w->opt->protocol == PROTO_SOCKETIO ? SIO_WAIT_OPEN : SIO_NONE;
+    if (c->sio == SIO_NONE) ws_opened(w, c);
+    if (used_of_buf < len && c->state != WS_DEAD) on_frames(w, c, buf + used_of_buf, len - used_of_buf);
+}
+
+void ws_opened(worker *w, wsconn *c) {
+    c->opened = now_ns();
     w->connecting--;
     w->open++;
     c->counted_open = 1;
-    nws_decoder_limits lim = {.max_frame = 0, .max_message = 0, .require_mask = 0};
-    nws_decoder_init(&c->dec, &lim);
     if (w->sc->on_open) w->sc->on_open(w, c);
-    if (used_of_buf < len && c->state != WS_DEAD) on_frames(w, c, buf + used_of_buf, len - used_of_buf);
 }
 
 /* ---- frames in ----------------------------------------------------------------------- */
@@ -250,6 +257,7 @@ static void on_frames(worker *w, wsconn *c, uint8_t *buf, size_t len) {
         buf += n;
         len -= (size_t)n;
         if (d.kind == NWS_DECODED_DATA) {
+            if (c->sio != SIO_NONE && sio_on_message(w, c, &d)) continue;
             if (c->state == WS_OPEN && w->sc->on_data) w->sc->on_data(w, c, &d);
         } else if (d.kind == NWS_DECODED_CONTROL) {
             on_control(w, c, &d);
@@ -269,7 +277,8 @@ static void on_end_of_stream(worker *w, wsconn *c, int res) {
         ws_release_if_idle(w, c);
         return;
     }
-    ws_kill(w, c, c->state == WS_UPGRADING ? ERR_HANDSHAKE : ERR_CLOSED);
+    int handshaking = c->state == WS_UPGRADING || (c->state == WS_OPEN && !c->counted_open);
+    ws_kill(w, c, handshaking ? ERR_HANDSHAKE : ERR_CLOSED);
 }
 
 void ws_on_recv(worker *w, wsconn *c, struct io_uring_cqe *cqe) {
@@ -307,7 +316,9 @@ void ws_close(worker *w, wsconn *c) {
 void ws_kill(worker *w, wsconn *c, int err) {
     if (c->state == WS_DEAD || c->state == WS_FREE) return;
     if (err >= 0) w->errors[err]++;
-    if (c->state == WS_CONNECTING || c->state == WS_UPGRADING) w->connecting--;
+    /* Still connecting: before the 101, or open but in its Socket.IO handshake. */
+    if (c->state == WS_CONNECTING || c->state == WS_UPGRADING || (c->state == WS_OPEN && !c->counted_open))
+        w->connecting--;
     if (c->counted_open) w->open--;
     c->counted_open = 0;
     c->state = WS_DEAD;

@@ -1,11 +1,14 @@
 // navios-ws-gateway-echo — one gateway, one typed event whose handler returns its payload:
 // what `make bench` measures of the gateway path next to the raw C echo.
 //   navios-ws-gateway-echo [--port N] [--loops N] [--backend auto|epoll|io_uring] [--redis HOST:PORT]
+//       [--socketio on]
 // Clients send {"event":"echo","data":{"text":"..."},"id":1} to ws://HOST:PORT/ and get
 // {"event":"echo","data":{"text":"..."},"ack":1} back. For room fan-out, {"event":"join",
 // "data":"ROOM"} joins a room and {"event":"publish","data":{"room":"ROOM","text":"..."}}
 // sends {"event":"message","data":{"text":"..."}} to every member, the publisher included;
-// with --redis, to the members on every instance that uses the same Redis.
+// with --redis, to the members on every instance that uses the same Redis. With --socketio on,
+// the same gateway also speaks Socket.IO at /socket.io/ (namespace "/"): 42N["echo",{"text":
+// "..."}] is answered 43N[{"text":"..."}], by the same handler.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,7 +38,8 @@ let echo = wsBuilder().declareWsEvent(event: "echo", payload: EchoText.self, res
 final class EchoGateway: WsGateway {
     let server = inject(WsServer.self)
     init() {}
-    static let gateway = WsGatewayDefinition<EchoGateway>(path: "/")
+    static let gateway = WsGatewayDefinition<EchoGateway>(
+        path: "/", protocols: benchOptions.socketIO ? [.json, .socketIO] : [.json])
         .onMessage(echo) { _, params in params.payload }
         .onMessage("join", String.self) { _, params in try params.client.join(params.payload) }
         .onMessage("publish", Publish.self) { gateway, params in
@@ -48,11 +52,13 @@ final class BenchModule: Module {
 }
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }   // before any Logger exists
-let benchConfig: WsConfig = {
+let benchOptions: (config: WsConfig, socketIO: Bool) = {
     var config = WsConfig(port: 9002, maxPayload: 16 << 20)
+    var socketIO = false
     var arguments = CommandLine.arguments.dropFirst()
     while let flag = arguments.popFirst(), let value = arguments.popFirst() {
         switch flag {
+        case "--socketio": socketIO = value == "on"
         case "--port": config.port = Int(value) ?? config.port
         case "--loops": config.loopThreads = Int(value) ?? 0
         case "--backend": config.backend = value == "epoll" ? .epoll : value == "io_uring" ? .ioUring : .auto
@@ -60,9 +66,9 @@ let benchConfig: WsConfig = {
         default: fatalError("unknown flag \(flag)")
         }
     }
-    return config
+    return (config, socketIO)
 }()
-let BenchConfigToken = provideWsService(benchConfig)
+let BenchConfigToken = provideWsService(benchOptions.config)
 
 let logger = Logger(label: "navios-ws-gateway-echo")
 
