@@ -5,6 +5,7 @@
 #   Benchmarks/callgrind-per-message.sh raw      # the C core's echo server (build/echo_server)
 #   Benchmarks/callgrind-per-message.sh gateway  # navios-ws-gateway-echo: typed JSON echo
 #   Benchmarks/callgrind-per-message.sh fanout   # navios-ws-gateway-echo: room fan-out, per delivery
+#   Benchmarks/callgrind-per-message.sh socketio # navios-ws-gateway-echo: the typed echo over Socket.IO
 #
 # The server runs under callgrind with one loop; a warm-up load runs first, then the counters
 # are zeroed (callgrind_control -z), a measured load runs, and the counters are dumped. The
@@ -19,12 +20,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 kind=${1:-gateway}
+server_args=()
 port=${PORT:-$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")}
 case "$kind" in
     raw) binary=build/echo_server; gateway_args=() ;;
     gateway) binary=.build/release/navios-ws-gateway-echo; gateway_args=(--protocol gateway --event echo) ;;
     fanout) binary=.build/release/navios-ws-gateway-echo ;;
-    *) echo "usage: $0 raw|gateway|fanout" >&2; exit 2 ;;
+    socketio) binary=.build/release/navios-ws-gateway-echo; gateway_args=(--protocol socketio --event echo)
+        server_args=(--socketio on) ;;
+    *) echo "usage: $0 raw|gateway|fanout|socketio" >&2; exit 2 ;;
 esac
 load=build/navios-ws-bench
 [ -x "$binary" ] && [ -x "$load" ] || { echo "build $binary and $load first (make build build/echo_server bench-harness)" >&2; exit 2; }
@@ -39,7 +43,7 @@ finish() {
 trap finish EXIT
 strip --strip-debug -o "$work/server" "$binary"
 
-valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$work/server" --port "$port" --loops 1 \
+valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$work/server" --port "$port" --loops 1 "${server_args[@]}" \
     >"$work/server.log" 2>&1 &
 server=$!
 # Start-up under callgrind takes 5-40 s. Ready means the port takes connections: the kernel

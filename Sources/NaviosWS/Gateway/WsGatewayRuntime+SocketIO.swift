@@ -56,7 +56,7 @@ extension WsGatewayRuntime {
             disconnected(slot.client, keepingSession: false)   // left on purpose
         case .event, .binaryEvent, .ack, .binaryAck:
             // A packet for a namespace the connection has not joined is ignored, as Socket.IO does.
-            guard let slot = connection.sockets[namespace] else { return }
+            guard let slot = packet.namespace == nil ? connection.main : connection.sockets[namespace] else { return }
             guard slot.ready else { return keepEarly(slot, text, attachments: attachments) }
             dispatch(slot, text, packet, attachments, inlineAllowed: slot.queuedRuns == 0)
         case .connectError:

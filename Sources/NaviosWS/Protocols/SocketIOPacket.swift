@@ -44,6 +44,8 @@ struct SocketIOPacket: Equatable {
     private static let reservedEvents: [[UInt8]] = [
         "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener",
     ].map { Array($0.utf8) }
+    /// By byte: whether a reserved name starts with it (an array lookup, no hashing).
+    private static let reservedInitials: [Bool] = (0...255).map { byte in reservedEvents.contains { $0.first == UInt8(byte) } }
 
     static func parse(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> SocketIOPacket {
         guard let first = bytes.first else { throw .emptyPacket }
@@ -105,7 +107,9 @@ struct SocketIOPacket: Equatable {
             if kind == .event || kind == .binaryEvent {
                 guard shape.count >= 1, let name = shape.firstString else { throw .payloadShape }
                 let nameBytes = UnsafeRawBufferPointer(rebasing: json[name])
-                if Self.reservedEvents.contains(where: { $0.elementsEqual(nameBytes) }) { throw .payloadShape }
+                // Every reserved name starts with c, d, n or r: most events are passed at their first byte.
+                if let first = nameBytes.first, Self.reservedInitials[Int(first)],
+                   Self.reservedEvents.contains(where: { $0.elementsEqual(nameBytes) }) { throw .payloadShape }
             }
             arguments = shape
         case .connectError:

@@ -5,7 +5,11 @@
 final class WsSocketIOConnection: WsLoopObject {
     let request: WsUpgradeRequest
     /// The client of each namespace joined, by namespace.
-    var sockets: [String: WsLoopSlot] = [:]
+    var sockets: [String: WsLoopSlot] = [:] {
+        didSet { main = sockets["/"] }
+    }
+    /// The client of the main namespace, where nearly every packet goes: found without hashing.
+    private(set) var main: WsLoopSlot?
     /// Namespaces whose CONNECT waits for its session to be taken back.
     var connecting: Set<String> = []
     /// A BINARY_EVENT or BINARY_ACK waiting for its attachments: its text, the packet read from
