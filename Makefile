@@ -37,7 +37,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-floor autobahn clean
+.PHONY: deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -264,6 +264,16 @@ ifndef NO_SWIFT_BUILD
 	swift build -c release --package-path $(VAPOR_PEER) || echo "the Vapor peer did not build: the suite skips it"
 endif
 	SUITE_COMMAND="make $@$(if $(NO_SWIFT_BUILD), NO_SWIFT_BUILD=1)" bash Benchmarks/run-suite.sh $(if $(filter bench-quick,$@),--quick)
+	bash Benchmarks/run-socketio.sh $(if $(filter bench-quick,$@),--quick)
+
+# Socket.IO side by side (Benchmarks/run-socketio.sh): echo with ack over our JSON gateway, the
+# same gateway over Socket.IO, the conformance contract server and python-socketio's; fan-out,
+# idle memory and the cost of a recovery. Writes Benchmarks/results/socketio-latest.md.
+bench-socketio: bench-harness venv
+ifndef NO_SWIFT_BUILD
+	$(MAKE) build
+endif
+	bash Benchmarks/run-socketio.sh
 
 AUTOBAHN_PREFIX ?= /opt/autobahn-py27
 $(AUTOBAHN_PREFIX)/bin/wstest: | deps

@@ -11,7 +11,8 @@
 #
 # Scenarios: echo with ack, $ECHO_CONNS connections, one in flight and $PIPELINE pipelined
 # (msgs/s and server CPU per message); fan-out through a room (join, room-emit) to
-# $FANOUT_SUBS subscribers at $FANOUT_RATE publishes/s (python-socketio: $PY_FANOUT_SUBS);
+# $FANOUT_SUBS subscribers at $FANOUT_RATE publishes/s (python-socketio: $PY_FANOUT_SUBS at
+# $PY_FANOUT_RATE);
 # idle memory per connection ($IDLE_CONNS held); and connection state recovery's cost
 # (Benchmarks/socketio_recovery_cost.py, in memory and behind a redis-server it starts).
 # Output: Benchmarks/results/socketio-latest.json and socketio-latest.md.
@@ -32,6 +33,7 @@ else
     RECOVERY_CLIENTS=100
 fi
 FANOUT_RATE=100 DRAIN=3
+PY_FANOUT_RATE=10   # python-socketio saturates near 20,000 deliveries/s: 10 publishes/s to 1,000 fit
 BENCH=$ROOT/build/navios-ws-bench
 GATEWAY=$ROOT/.build/release/navios-ws-gateway-echo
 CONTRACT=$ROOT/.build/release/navios-ws-socketio-server
@@ -106,8 +108,8 @@ for server in json-gateway sio-gateway sio-contract python-socketio; do
             --depth "$depth" --warmup "$WARMUP" --duration "$DURATION" --drain "$DRAIN" --connect-timeout 30
     done
     stop_server
-    subs=$FANOUT_SUBS
-    [ "$server" = python-socketio ] && subs=$PY_FANOUT_SUBS
+    subs=$FANOUT_SUBS rate=$FANOUT_RATE
+    [ "$server" = python-socketio ] && subs=$PY_FANOUT_SUBS rate=$PY_FANOUT_RATE
     fan_proto=$PROTO
     [ "$server" = sio-gateway ] && continue   # its room events are the JSON gateway's
     start_server "$server" || continue
@@ -116,7 +118,7 @@ for server in json-gateway sio-gateway sio-contract python-socketio; do
     stop_server
     start_server "$server" || continue
     bench "$server" "fanout-$subs" fanout --protocol "$fan_proto" --subscribers "$subs" --publishers 1 \
-        --rate "$FANOUT_RATE" --size 20 --warmup "$WARMUP" --duration "$DURATION" --drain "$DRAIN" --connect-timeout 120
+        --rate "$rate" --size 20 --warmup "$WARMUP" --duration "$DURATION" --drain "$DRAIN" --connect-timeout 120
     stop_server
 done
 

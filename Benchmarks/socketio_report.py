@@ -59,22 +59,23 @@ def main() -> None:
                          if cpu is not None else f"| {server} | {depth} | {rate:,.0f} | | {ratio} | |")
     lines += ["", "(× CPU/msg: the JSON gateway's CPU per message over this server's; above 1 is cheaper.)", "",
               "## Fan-out through a room", "",
-              "| server | subscribers | deliveries/s | server CPU µs/delivery | p50 / p99 latency ms | missing |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+              "| server | subscribers | publishes/s | deliveries/s | server CPU µs/delivery | p50 / p99 latency ms | missing |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in runs:
         if not r["label"].startswith("fanout-"):
             continue
         result = r["result"]
         if not result:
-            lines.append(f"| {r['server']} | {r['label'][7:]} | no result | | | |")
+            lines.append(f"| {r['server']} | {r['label'][7:]} | | no result | | | |")
             continue
         x = result["results"]
         lat = x.get("delivery_latency_us") or {}
         cpu = cpu_us_per(result, "deliveries_per_s")
         state = "" if ok(result) else " (failed)"
-        lines.append(f"| {r['server']} | {x.get('subscribers_opened')} | {x['deliveries_per_s']:,.0f}{state} | "
+        rate = result["parameters"].get("rate")
+        lines.append(f"| {r['server']} | {x.get('subscribers_opened')} | {rate} | {x['deliveries_per_s']:,.0f}{state} | "
                      f"{cpu:.2f} | {lat.get('p50', 0) / 1000:.1f} / {lat.get('p99', 0) / 1000:.1f} | {x.get('missing')} |"
-                     if cpu is not None else f"| {r['server']} | {x.get('subscribers_opened')} | {x['deliveries_per_s']:,.0f}{state} | | | {x.get('missing')} |")
+                     if cpu is not None else f"| {r['server']} | {x.get('subscribers_opened')} | {rate} | {x['deliveries_per_s']:,.0f}{state} | | | | {x.get('missing')} |")
     lines += ["", "## Idle memory", "", "| server | connections | server RSS bytes per connection |", "| --- | ---: | ---: |"]
     for r in runs:
         if r["label"] != "idle" or not r["result"]:

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// The top-level shape of a JSON array: how many elements, where the first two are, and where
 /// the elements after the first lie together. For wire protocols whose messages are arrays
 /// (Socket.IO's events are `["name", arg, ...]`, its acks `[arg, ...]`): the elements stay in
@@ -68,7 +71,8 @@ package struct JSONArrayShape: Equatable, Sendable {
                 shape.first = start..<end
                 if span.byte(start) == .quote {
                     shape.firstString = (start + 1)..<(end - 1)
-                    shape.firstStringEscaped = span.bytes[(start + 1)..<(end - 1)].contains(.backslash)
+                    // The string was scanned already: memchr, not a byte loop, finds an escape.
+                    shape.firstStringEscaped = memchr(span.bytes.baseAddress! + start + 1, Int32(UInt8.backslash), end - 1 - start - 1) != nil
                 }
             case 1:
                 shape.second = start..<end

@@ -74,13 +74,17 @@ struct SocketIOPacket: Equatable {
             if p < bytes.count { p += 1 }   // the comma (a packet may end with its namespace: "40/chat")
             if packet.namespace == start..<(start + 1) { packet.namespace = nil }   // "/" itself
         }
+        // The ack id, read as it is scanned (a digit more than allowed is refused before it could overflow).
         let digits = p
-        while p < bytes.count, bytes[p].isDigit { p += 1 }
+        var ackID: Int64 = 0
+        while p < bytes.count, bytes[p].isDigit {
+            guard p - digits < maxAckDigits else { throw .badAckID }
+            ackID = ackID &* 10 &+ Int64(bytes[p] &- UInt8(ascii: "0"))
+            p += 1
+        }
         if p > digits {
-            guard p - digits <= maxAckDigits, kind != .connect, kind != .disconnect, kind != .connectError else {
-                throw .badAckID
-            }
-            packet.ackID = Int64(Self.number(bytes, digits..<p))
+            guard kind != .connect, kind != .disconnect, kind != .connectError else { throw .badAckID }
+            packet.ackID = ackID
         }
         if p < bytes.count { packet.payload = p..<bytes.count }
         try packet.checkPayload(bytes)
