@@ -33,7 +33,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 READY_TIMEOUT_S = 15.0
-READY_PORT = re.compile(rb"listening on ws://[^\s/:]+:(\d+)/")
+READY_PORT = re.compile(rb"listening on (?:ws|http)://[^\s/:]+:(\d+)/")
 EXIT_OK, EXIT_MISBEHAVED = 0, 3
 
 
@@ -141,6 +141,27 @@ def gateway_server():
     srv = Server([str(binary), "--port", "0", "--loops", "1"], "navios-ws-gateway-echo")
     yield srv
     assert srv.alive(), f"navios-ws-gateway-echo died during the test\n{srv.stderr_text()}"
+    srv.stop()
+
+
+@pytest.fixture
+def socketio_gateway_server():
+    """navios-ws-gateway-echo --socketio on: the typed echo over Socket.IO too."""
+    binary = _server_binary("NAVIOS_WS_GATEWAY_ECHO", "navios-ws-gateway-echo")
+    srv = Server([str(binary), "--port", "0", "--loops", "1", "--socketio", "on"], "navios-ws-gateway-echo")
+    yield srv
+    assert srv.alive(), f"navios-ws-gateway-echo died during the test\n{srv.stderr_text()}"
+    srv.stop()
+
+
+@pytest.fixture
+def socketio_contract_server():
+    """navios-ws-socketio-server: the conformance contract (join, room-emit, an auth greeting)."""
+    binary = _server_binary("NAVIOS_SOCKETIO_SERVER", "navios-ws-socketio-server")
+    srv = Server([str(binary), "--port", "0", "--loops", "1", "--ping-interval", "200", "--ping-timeout", "5000"],
+                 "navios-ws-socketio-server")
+    yield srv
+    assert srv.alive(), f"navios-ws-socketio-server died during the test\n{srv.stderr_text()}"
     srv.stop()
 
 
