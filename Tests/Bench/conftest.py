@@ -124,45 +124,38 @@ def _server_binary(variable: str, product: str) -> Path:
     return path
 
 
+def _serving(variable: str, product: str, *flags: str):
+    """One of our servers, one loop, for a test: checked alive at its end, then stopped."""
+    binary = _server_binary(variable, product)
+    srv = Server([str(binary), "--port", "0", "--loops", "1", *flags], product)
+    yield srv
+    assert srv.alive(), f"{product} died during the test\n{srv.stderr_text()}"
+    srv.stop()
+
+
 @pytest.fixture
 def echo_server():
     """navios-ws-echo, one io_uring loop."""
-    binary = _server_binary("NAVIOS_WS_ECHO", "navios-ws-echo")
-    srv = Server([str(binary), "--host", "127.0.0.1", "--port", "0", "--loops", "1"], "navios-ws-echo")
-    yield srv
-    assert srv.alive(), f"navios-ws-echo died during the test\n{srv.stderr_text()}"
-    srv.stop()
+    yield from _serving("NAVIOS_WS_ECHO", "navios-ws-echo", "--host", "127.0.0.1")
 
 
 @pytest.fixture
 def gateway_server():
     """navios-ws-gateway-echo, one loop: join / publish / message events."""
-    binary = _server_binary("NAVIOS_WS_GATEWAY_ECHO", "navios-ws-gateway-echo")
-    srv = Server([str(binary), "--port", "0", "--loops", "1"], "navios-ws-gateway-echo")
-    yield srv
-    assert srv.alive(), f"navios-ws-gateway-echo died during the test\n{srv.stderr_text()}"
-    srv.stop()
+    yield from _serving("NAVIOS_WS_GATEWAY_ECHO", "navios-ws-gateway-echo")
 
 
 @pytest.fixture
 def socketio_gateway_server():
     """navios-ws-gateway-echo --socketio on: the typed echo over Socket.IO too."""
-    binary = _server_binary("NAVIOS_WS_GATEWAY_ECHO", "navios-ws-gateway-echo")
-    srv = Server([str(binary), "--port", "0", "--loops", "1", "--socketio", "on"], "navios-ws-gateway-echo")
-    yield srv
-    assert srv.alive(), f"navios-ws-gateway-echo died during the test\n{srv.stderr_text()}"
-    srv.stop()
+    yield from _serving("NAVIOS_WS_GATEWAY_ECHO", "navios-ws-gateway-echo", "--socketio", "on")
 
 
 @pytest.fixture
 def socketio_contract_server():
     """navios-ws-socketio-server: the conformance contract (join, room-emit, an auth greeting)."""
-    binary = _server_binary("NAVIOS_SOCKETIO_SERVER", "navios-ws-socketio-server")
-    srv = Server([str(binary), "--port", "0", "--loops", "1", "--ping-interval", "200", "--ping-timeout", "5000"],
-                 "navios-ws-socketio-server")
-    yield srv
-    assert srv.alive(), f"navios-ws-socketio-server died during the test\n{srv.stderr_text()}"
-    srv.stop()
+    yield from _serving("NAVIOS_SOCKETIO_SERVER", "navios-ws-socketio-server", "--ping-interval", "200",
+                        "--ping-timeout", "5000")
 
 
 @pytest.fixture

@@ -301,6 +301,15 @@ async def open_client(server: ChatServer, path: str = "/ws/chat", *, token: str 
         await ws.close()
 
 
+def with_text(text):
+    return lambda data: isinstance(data, dict) and data.get("message") == text
+
+
+async def say(client, room: str, text: str) -> dict:
+    """chat:message with an id; returns the ack's data (the ChatMessageResponse)."""
+    return await client.request("chat:message", {"roomId": room, "text": text})
+
+
 async def join(client: JsonClient, room: str) -> None:
     """chat:join and its two answers: the chat:joined event and the ack."""
     n = client.next_id()

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from .conftest import ChatServer, default_binary, join, open_client
+from .conftest import ChatServer, default_binary, join, open_client, say, with_text
 from .conftest import interop
 
 
@@ -54,14 +54,6 @@ def two_instances(redis_port):
     yield servers
     for server in servers:
         interop.finish_server(server)
-
-
-async def say(client, room: str, text: str) -> dict:
-    return await client.request("chat:message", {"roomId": room, "text": text})
-
-
-def with_text(text):
-    return lambda data: isinstance(data, dict) and data.get("message") == text
 
 
 async def until_linked(sender, receiver, room: str) -> None:

@@ -19,21 +19,12 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect as ws_connect
 
-from .conftest import (CLOSE_POLICY, assert_complete_http_error, http_exchange, join,
+from .conftest import (CLOSE_POLICY, assert_complete_http_error, http_exchange, join, say, with_text,
                       open_client)
 
 
 def in_room(room):
     return lambda data: isinstance(data, dict) and data.get("roomId") == room
-
-
-def with_text(text):
-    return lambda data: isinstance(data, dict) and data.get("message") == text
-
-
-async def say(client, room: str, text: str) -> dict:
-    """chat:message with an id; returns the ack's data (the ChatMessageResponse)."""
-    return await client.request("chat:message", {"roomId": room, "text": text})
 
 
 # ---- rooms -----------------------------------------------------------------------------------

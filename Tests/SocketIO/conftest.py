@@ -29,17 +29,18 @@ import websockets
 from websockets.asyncio.client import connect as ws_connect
 
 
-def _load_interop_conftest():
-    """Tests/Interop/conftest.py as a plain module (its process handling is reused)."""
-    path = Path(__file__).resolve().parents[1] / "Interop" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("navios_interop_conftest", path)
+def load_conftest(folder: str):
+    """Tests/<folder>/conftest.py as a plain module, for what it has to share (Interop's process
+    handling, Cluster's redis-server)."""
+    path = Path(__file__).resolve().parents[1] / folder / "conftest.py"
+    spec = importlib.util.spec_from_file_location(f"navios_{folder.lower()}_conftest", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
 
-interop = _load_interop_conftest()
+interop = load_conftest("Interop")
 
 READY_LINE = re.compile(rb"navios-ws-socketio-server listening on http://(?P<host>[^\s/:]+):(?P<port>\d+)/")
 DEFAULT_DEADLINE_S = 30.0

@@ -7,29 +7,16 @@ fresh session there too, and a session is taken once, whichever instance asks.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect as ws_connect
 
-from conftest import RawSocket, SocketIOServer, WAIT_S, interop
+from conftest import RawSocket, SocketIOServer, WAIT_S, interop, load_conftest
 from test_recovery import member_of, recv_json, room_emit, wait_until_gone
 
 
-def _load_cluster_conftest():
-    """Tests/Cluster/conftest.py as a plain module (its redis-server handling is reused)."""
-    path = Path(__file__).resolve().parents[1] / "Cluster" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("navios_cluster_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-cluster = _load_cluster_conftest()
+cluster = load_conftest("Cluster")   # its redis-server handling
 
 
 @pytest.fixture
