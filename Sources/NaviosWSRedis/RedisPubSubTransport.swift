@@ -95,21 +95,22 @@ final class RedisPubSubTransport: WsPubSubTransport {
     /// errno (-ENOTCONN while the link is down).
     @discardableResult
     func send(_ arguments: [[UInt8]], token: UInt64 = 0) -> Int32 {
-        // The C call copies the arguments: the pointers need live only through it.
-        func withPointers(_ index: Int, _ pointers: inout [UnsafePointer<CChar>?], _ lengths: [Int]) -> Int32 {
-            guard index < arguments.count else {
-                return withLink { link in nws_redis_command(link, Int32(arguments.count), pointers, lengths, token) }
-            }
-            return arguments[index].withUnsafeBytes { bytes in
-                // An empty argument still needs a pointer that is not null.
-                let base = bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start)
-                pointers.append(base.assumingMemoryBound(to: CChar.self))
-                return withPointers(index + 1, &pointers, lengths)
-            }
+        // The arguments side by side in one buffer (a byte more, so an empty one still has an
+        // address), each named by a pointer into it; the C call copies them.
+        var joined: [UInt8] = []
+        joined.reserveCapacity(arguments.reduce(1) { $0 + $1.count })
+        var starts: [Int] = []
+        for argument in arguments {
+            starts.append(joined.count)
+            joined += argument
         }
-        var pointers: [UnsafePointer<CChar>?] = []
-        pointers.reserveCapacity(arguments.count)
-        return withPointers(0, &pointers, arguments.map(\.count))
+        joined.append(0)
+        return joined.withUnsafeBufferPointer { buffer in
+            let pointers: [UnsafePointer<CChar>?] = starts.map {
+                UnsafeRawPointer(buffer.baseAddress! + $0).assumingMemoryBound(to: CChar.self)
+            }
+            return withLink { link in nws_redis_command(link, Int32(arguments.count), pointers, arguments.map(\.count), token) }
+        }
     }
 
     var linkStats: nws_redis_stats {

@@ -21,6 +21,12 @@ final class WsRecoveryStore: Sendable {
         let attachments: [[UInt8]]
         let sentAt: ContinuousClock.Instant
         var bytes: Int { json.count + (socketIO?.count ?? 0) + attachments.reduce(0) { $0 + $1.count } }
+
+        /// Whether it was for the client `id` in `rooms` (room keys): one of its rooms, none it
+        /// excluded, and not its sender.
+        func selects(_ id: String, in rooms: Set<String>) -> Bool {
+            exceptClient != id && self.rooms.contains(where: rooms.contains) && !exceptRooms.contains(where: rooms.contains)
+        }
     }
 
     /// A dropped connection's client, as it will come back.
@@ -145,8 +151,7 @@ final class WsRecoveryStore: Sendable {
             guard first >= log.dropped else { return nil }   // some it missed are gone
             var missed: [Broadcast] = []
             for broadcast in log.broadcasts[(log.start + first - log.dropped)...] {
-                guard broadcast.exceptClient != session.id, broadcast.rooms.contains(where: session.rooms.contains),
-                      !broadcast.exceptRooms.contains(where: session.rooms.contains) else { continue }
+                guard broadcast.selects(session.id, in: session.rooms) else { continue }
                 missed.append(broadcast)
                 if missed.count > settings.maxReplayed { return nil }
             }
@@ -167,8 +172,7 @@ final class WsRecoveryStore: Sendable {
                 let broadcast = log.broadcasts[index]
                 if offsets.count >= WsSharedSession.deliveredMinimum
                     && now - broadcast.sentAt > WsSharedSession.deliveredWindow { break }
-                if broadcast.exceptClient != session.id, broadcast.rooms.contains(where: session.rooms.contains),
-                   !broadcast.exceptRooms.contains(where: session.rooms.contains) {
+                if broadcast.selects(session.id, in: session.rooms) {
                     offsets.append(broadcast.offset)
                 }
                 index -= 1

@@ -105,8 +105,7 @@ struct WsReplayPlan {
             reached = entry.milliseconds < time
             included = !reached
         }
-        if included, let broadcast, !received.contains(broadcast.offset), broadcast.exceptClient != session.id,
-           broadcast.rooms.contains(where: rooms.contains), !broadcast.exceptRooms.contains(where: rooms.contains) {
+        if included, let broadcast, !received.contains(broadcast.offset), broadcast.selects(session.id, in: rooms) {
             missed.append(broadcast)
             if missed.count > maxReplayed { return .tooMany }
         }
