@@ -4,7 +4,7 @@
 // the JSON protocol at once, so clients of both share its rooms.
 //   navios-ws-socketio-server [--port N] [--loops N] [--backend auto|epoll|io_uring]
 //       [--eio-path /socket.io/] [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS]
-//       [--token T] [--redis HOST:PORT] [--recovery-window MS]
+//       [--token T] [--redis HOST:PORT] [--recovery-window MS] [--max-backlog BYTES]
 // --recovery-window turns connection state recovery on (off by default, as the protocol suite
 // needs): CONNECT replies carry a pid, broadcasts an offset, and on connection a client is also
 // sent `recovered` with whether it was recovered.
@@ -17,6 +17,11 @@
 //                                 one argument, the array of the client's ack arguments
 //   join ROOM / leave ROOM     -> ack ROOM
 //   room-emit ROOM ...x (ack)  -> `room-message` ROOM ...x to the room but the sender; ack true
+//   volatile-room-emit ROOM ...x (ack) -> the same, volatile: dropped for a client whose
+//                                 backlog is over --max-backlog instead of closing it
+//   flood {count, size, volatile} (ack) -> `flood` {n, text} (text of `size` bytes) sent
+//                                 `count` times to the sender, volatile or not; ack with how
+//                                 many were dropped
 //   upload {name, data, bytes} -> typed payload with Data and [UInt8] (binary on Socket.IO):
 //                                 both reversed, sent back as its ack, as `uploaded` to the
 //                                 sender and as `file` to the room `files`
@@ -57,6 +62,7 @@ struct Options {
                 config.connectionStateRecovery = WsConnectionStateRecovery(
                     maxDisconnectionDuration: .milliseconds(Int(value) ?? 120_000))
             case "--redis": config.adapter = RedisWsAdapter(address: value)
+            case "--max-backlog": config.maxBacklog = Int(value) ?? config.maxBacklog
             default: fatalError("unknown flag \(flag)")
             }
         }
@@ -90,11 +96,23 @@ enum Contract {
                 return params.payload
             }
             .onMessage("room-emit", WsArguments.self) { _, params in
-                guard let room = params.payload.decode(String.self, at: 0) else {
-                    throw WsException(.invalidPayload, "the first argument is the room")
-                }
-                params.client.to(room).emit("room-message", params.payload)
+                try params.client.to(room(params.payload)).emit("room-message", params.payload)
                 return true
+            }
+            .onMessage("volatile-room-emit", WsArguments.self) { _, params in
+                try params.client.to(room(params.payload)).volatile.emit("room-message", params.payload)
+                return true
+            }
+            .onMessage("flood", Flood.self) { _, params in
+                let flood = params.payload, client = params.client
+                let text = String(repeating: "x", count: flood.size)
+                var dropped = 0
+                for n in 0..<flood.count {
+                    let item = FloodItem(n: n, text: text)
+                    let result = flood.volatile ? client.volatile.emit("flood", item) : client.emit("flood", item)
+                    if result == .dropped { dropped += 1 }
+                }
+                return dropped
             }
             .onMessage("upload", Upload.self) { _, params in
                 let reversed = Upload(name: params.payload.name, data: Data(params.payload.data.reversed()),
@@ -108,6 +126,25 @@ enum Contract {
             .onMessage("drop-transport", WsNoResponse.self) { _, params in params.client.dropTransport() }
             .onMessage("disconnect-me", WsNoResponse.self) { _, params in params.client.disconnect() }
     }
+
+    /// The room a room emit names in its first argument.
+    private static func room(_ arguments: WsArguments) throws -> String {
+        guard let room = arguments.decode(String.self, at: 0) else {
+            throw WsException(.invalidPayload, "the first argument is the room")
+        }
+        return room
+    }
+}
+
+struct Flood: Codable, Sendable {
+    var count: Int
+    var size: Int
+    var volatile: Bool
+}
+
+struct FloodItem: Codable, Sendable {
+    var n: Int
+    var text: String
 }
 
 /// A typed payload with binary values.

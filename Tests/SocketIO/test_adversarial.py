@@ -142,3 +142,22 @@ async def test_a_connection_that_joins_no_namespace_is_closed_after_the_connect_
     await joined.ws.send('42["message","kept"]')
     assert await joined.recv() == '42["message-back","kept"]'
     await joined.ws.close()
+
+
+@pytest.mark.server_args("--connect-timeout", "300")
+async def test_the_connect_timeout_keeps_counting_for_connections_opened_later(sio_server):
+    # A loop waits for its oldest deadline only: one opened while it waits is due later, and
+    # one opened after every deadline passed starts the wait again.
+    first = await RawSocket.open(sio_server)
+    await asyncio.sleep(0.15)
+    second = await RawSocket.open(sio_server)
+    joined_late = await RawSocket.open(sio_server)
+    await first.expect_closed()
+    await joined_late.connect()   # before its own deadline: kept
+    await second.expect_closed()
+    await asyncio.sleep(0.5)
+    after = await RawSocket.open(sio_server)
+    await after.expect_closed()
+    await joined_late.ws.send('42["message","kept"]')
+    assert await joined_late.recv() == '42["message-back","kept"]'
+    await joined_late.ws.close()

@@ -70,37 +70,52 @@ public final class WsClient: Sendable, Identifiable {
     /// does not encode).
     @discardableResult
     public func emit<T: Encodable & Sendable>(_ event: String, _ data: T) -> WsSendResult {
+        emit(event, data, droppable: false)
+    }
+
+    /// Sends one event without data.
+    @discardableResult
+    public func emit(_ event: String) -> WsSendResult {
+        emit(event, droppable: false)
+    }
+
+    /// Emits that are dropped (`.dropped`) rather than queued while the client's queue is over
+    /// its limit, as Socket.IO's `socket.volatile.emit`: for what is worthless late (positions,
+    /// typing indicators). A message with binary attachments is dropped whole or sent whole.
+    public var volatile: WsVolatileEmitter { WsVolatileEmitter(client: self) }
+
+    func emit<T: Encodable & Sendable>(_ event: String, _ data: T, droppable: Bool) -> WsSendResult {
         if isClosed { return .closed }
-        if let arguments = WsArguments.from(data) { return emit(event, arguments: arguments, id: nil) }
+        if let arguments = WsArguments.from(data) { return emit(event, arguments: arguments, id: nil, droppable: droppable) }
         var attachments: [[UInt8]] = []
         do {
-            let result = try send { codec, buffer in
+            let result = try send(droppable: droppable) { codec, buffer in
                 guard runtime.writeEmit(event, data, codec: codec, namespace: namespace, offset: nil, into: &buffer,
                                         attachments: &attachments) else {
                     throw WsException(.encodingFailed)
                 }
             }
-            sendAttachments(attachments)
+            if result == .sent { sendAttachments(attachments) }
             return result
         } catch {
             return .closed   // logged by writeEmit
         }
     }
 
-    /// Sends one event without data.
-    @discardableResult
-    public func emit(_ event: String) -> WsSendResult {
+    func emit(_ event: String, droppable: Bool) -> WsSendResult {
         if isClosed { return .closed }
-        return send { codec, buffer in codec.writeEvent(event, namespace: namespace, offset: nil, into: &buffer) }
+        return send(droppable: droppable) { codec, buffer in
+            codec.writeEvent(event, namespace: namespace, offset: nil, into: &buffer)
+        }
     }
 
     /// Arguments as they came (``WsArguments``), with their attachments when the protocol has them.
     @discardableResult
-    func emit(_ event: String, arguments: WsArguments, id: Int64?) -> WsSendResult {
-        let result = send { codec, buffer in
+    func emit(_ event: String, arguments: WsArguments, id: Int64?, droppable: Bool = false) -> WsSendResult {
+        let result = send(droppable: droppable) { codec, buffer in
             codec.writeArguments(arguments, event: event, namespace: namespace, id: id, ack: nil, offset: nil, into: &buffer)
         }
-        sendAttachments(arguments.attachments)
+        if result == .sent { sendAttachments(arguments.attachments) }
         return result
     }
 

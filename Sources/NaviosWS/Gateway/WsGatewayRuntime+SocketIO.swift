@@ -23,7 +23,7 @@ extension WsGatewayRuntime {
             return refuse(id, "malformed Socket.IO packet (\(error))")
         }
         if packet.attachments > 0 {
-            connection.pending = (Array(text), packet, [])
+            connection.pending = WsSocketIOConnection.PendingBinary(text: Array(text), packet: packet)
             return
         }
         handle(connection, id, packet, text, attachments: nil)
@@ -31,12 +31,9 @@ extension WsGatewayRuntime {
 
     /// A binary message: the next attachment of the packet waiting for it.
     func readSocketIOAttachment(_ connection: WsSocketIOConnection, _ id: WsConnectionID, _ data: UnsafeRawBufferPointer) {
-        guard var pending = connection.pending else { return refuse(id, "an attachment came that no packet announced") }
+        guard let pending = connection.pending else { return refuse(id, "an attachment came that no packet announced") }
         pending.attachments.append(Array(data))
-        guard pending.attachments.count == pending.packet.attachments else {
-            connection.pending = pending
-            return
-        }
+        guard pending.attachments.count == pending.packet.attachments else { return }
         connection.pending = nil
         let attachments = WsAttachments(pending.attachments)
         pending.text.withUnsafeBytes { handle(connection, id, pending.packet, $0, attachments: attachments) }
@@ -51,12 +48,13 @@ extension WsGatewayRuntime {
         case .connect:
             connect(connection, id, namespace, auth: packet.payload.map { UnsafeRawBufferPointer(rebasing: text[$0]) })
         case .disconnect:
-            guard let slot = connection.sockets.removeValue(forKey: namespace) else { return }
+            guard let slot = connection[namespace] else { return }
+            connection[namespace] = nil
             leaveNamespace(slot.client)
             disconnected(slot.client, keepingSession: false)   // left on purpose
         case .event, .binaryEvent, .ack, .binaryAck:
             // A packet for a namespace the connection has not joined is ignored, as Socket.IO does.
-            guard let slot = packet.namespace == nil ? connection.main : connection.sockets[namespace] else { return }
+            guard let slot = packet.namespace == nil ? connection.main : connection[namespace] else { return }
             guard slot.ready else { return keepEarly(slot, text, attachments: attachments) }
             dispatch(slot, text, packet, attachments, inlineAllowed: slot.queuedRuns == 0)
         case .connectError:
@@ -109,14 +107,20 @@ extension WsGatewayRuntime {
     /// Closes the connection if it has joined no namespace within the connect timeout, as
     /// Socket.IO servers do (a connection that never CONNECTs only costs the server).
     func closeUnlessConnected(_ id: WsConnectionID, _ connection: WsSocketIOConnection) {
-        let timeout = limits.socketIOConnectTimeout
-        let address = ObjectIdentifier(connection)
+        let deadlines = connectDeadlines[id.loop]
+        let entry = WsConnectDeadlines.Entry(id: id, object: ObjectIdentifier(connection),
+                                             due: .now + limits.socketIOConnectTimeout)
+        guard deadlines.add(entry) else { return }
         runAsync(on: id) {
-            try? await Task.sleep(for: timeout)
-            // On the loop's executor: the connection's object, if it is still open.
-            guard let current = self.socketIOConnection(id), ObjectIdentifier(current) == address,
-                  !current.everConnected else { return }
-            self.refuse(id, "no namespace joined within the connect timeout")
+            // On the loop's executor, as long as deadlines are left.
+            while let due = deadlines.nextDue {
+                try? await Task.sleep(until: due, clock: .continuous)
+                for entry in deadlines.takeDue(now: .now) {
+                    guard let current = self.socketIOConnection(entry.id), ObjectIdentifier(current) == entry.object,
+                          !current.everConnected else { continue }
+                    self.refuse(entry.id, "no namespace joined within the connect timeout")
+                }
+            }
         }
     }
 
@@ -125,12 +129,12 @@ extension WsGatewayRuntime {
     private func connect(
         _ connection: WsSocketIOConnection, _ id: WsConnectionID, _ namespace: String, auth: UnsafeRawBufferPointer?
     ) {
-        guard connection.sockets[namespace] == nil, !connection.connecting.contains(namespace) else { return }
+        guard !connection.isJoiningOrJoined(namespace) else { return }
         guard let gateway = socketIOGateways[namespace] else {
             return sendPacket(id) { SocketIOPacket.writeConnectError(Self.invalidNamespace, namespace: namespace, into: &$0) }
         }
         let authObject = auth.flatMap { try? WsPayloadDecoding.decode([String: WsJSONValue].self, from: $0) } ?? [:]
-        let handshake = WsHandshake(connection.request, auth: authObject)
+        let handshake = WsHandshake(connection.handshake, auth: authObject)
         // With recovery on, a client that had a session sends its `pid` and last offset in auth.
         func text(_ key: String) -> String? {
             if case .string(let value)? = authObject[key] { return value }
@@ -138,9 +142,9 @@ extension WsGatewayRuntime {
         }
         // Packets for the namespace are ignored until its CONNECT is answered (a client waits
         // for the answer before it emits); a second CONNECT meanwhile does nothing.
-        connection.connecting.insert(namespace)
+        connection.startConnecting(namespace)
         takeSession(pid: text("pid"), offset: text("offset"), namespace: namespace, for: id) { recovered in
-            guard let connection = self.socketIOConnection(id), connection.connecting.remove(namespace) != nil else {
+            guard let connection = self.socketIOConnection(id), connection.finishConnecting(namespace) else {
                 if let recovered { self.giveBack(recovered) }   // gone meanwhile
                 return
             }
@@ -159,7 +163,7 @@ extension WsGatewayRuntime {
         let slot = WsLoopSlot(client) { runtime, slot, text, inlineAllowed in
             runtime.readSocketIOPacket(slot, text, nil, inlineAllowed: inlineAllowed)
         }
-        connection.sockets[namespace] = slot
+        connection[namespace] = slot
         setUp(client, slot, skipGuards: start?.skipsGuards ?? false, accepted: {
             self.socketIOConnection(id)?.everConnected = true
             client.send { _, buffer in
@@ -216,8 +220,8 @@ extension WsGatewayRuntime {
     @discardableResult
     private func removeSocket(of client: WsClient) -> Bool {
         guard let connection = socketIOConnection(client.connectionID),
-              connection.sockets[client.namespace]?.client === client else { return false }
-        connection.sockets[client.namespace] = nil
+              connection[client.namespace]?.client === client else { return false }
+        connection[client.namespace] = nil
         return true
     }
 

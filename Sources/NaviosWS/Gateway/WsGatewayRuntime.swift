@@ -11,8 +11,9 @@ import Synchronization
 /// handler's payload type is decoded from the span only. A synchronous handler with no handler
 /// guards runs right there; anything async goes to the loop's executor, in arrival order.
 final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
-    // @unchecked: `engine` and `executors` are set once in `attach`, before the engine starts;
-    // everything mutable after that is behind a Mutex.
+    // @unchecked: `engine`, `executors` and `connectDeadlines` are set once in `attach`, before
+    // the engine starts; everything mutable after that is behind a Mutex (or, like each loop's
+    // connect deadlines, touched only on its loop's thread).
     let container: Container
     let logger: Logger
     let rateLimit: WsRateLimit?
@@ -32,6 +33,8 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     private let namespaceIndex: [String: Int]
     private(set) var engine: WsEngine!
     private var executors: [LoopExecutor] = []
+    /// Per loop: the Socket.IO connections that must join a namespace in time.
+    private(set) var connectDeadlines: [WsConnectDeadlines] = []
     /// Every client of this instance: one per connection on the JSON protocol, one per
     /// namespace a Socket.IO connection joined.
     private let clientsByKey = Mutex<[WsClientKey: WsClient]>([:])
@@ -72,6 +75,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     func attach(_ engine: WsEngine) {
         self.engine = engine
         executors = (0..<engine.loopThreads).map { LoopExecutor(core: engine.core, loop: $0) }
+        connectDeadlines = (0..<engine.loopThreads).map { _ in WsConnectDeadlines() }
     }
 
     // MARK: engine events
@@ -83,7 +87,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     func onOpen(_ connection: borrowing WsConnection, request: WsUpgradeRequest) {
         if request.engineIO {
             // Its clients come with its CONNECT packets, one per namespace.
-            let object = WsSocketIOConnection(request: request)
+            let object = WsSocketIOConnection(handshake: WsHandshake(request, credentials: false))
             engine.setUserObject(Unmanaged.passRetained(object).takeUnretainedValue(), for: connection.id)
             closeUnlessConnected(connection.id, object)
             return

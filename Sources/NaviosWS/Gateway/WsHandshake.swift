@@ -9,26 +9,30 @@ public struct WsHandshake: Sendable, Codable, Equatable {
     /// The path and query as requested.
     public let url: String
 
-    /// A Socket.IO client's: its credentials are its CONNECT packet's `auth` object, as Socket.IO
-    /// servers give them.
-    init(_ request: WsUpgradeRequest, auth: [String: WsJSONValue]) {
-        let plain = WsHandshake(request)
-        headers = plain.headers
-        query = plain.query
-        url = plain.url
+    /// A Socket.IO client's: its connection's, with its CONNECT packet's `auth` object as its
+    /// credentials, as Socket.IO servers give them.
+    init(_ connection: WsHandshake, auth: [String: WsJSONValue]) {
+        headers = connection.headers
+        query = connection.query
+        url = connection.url
         self.auth = auth
     }
 
-    init(_ request: WsUpgradeRequest) {
+    /// `credentials`: whether the query and an `Authorization: Bearer` header make `auth` (a
+    /// Socket.IO connection's clients take theirs from their CONNECT packets instead).
+    init(_ request: WsUpgradeRequest, credentials: Bool = true) {
         var headers: [String: String] = [:]
         for (name, value) in request.headers where headers[name.lowercased()] == nil {
             headers[name.lowercased()] = value
         }
         var query: [String: String] = [:]
         for (name, value) in request.queryItems where query[name] == nil { query[name] = value }
-        var auth = query.mapValues { WsJSONValue.string($0) }
-        if let authorization = headers["authorization"], authorization.lowercased().hasPrefix("bearer ") {
-            auth["token"] = .string(String(authorization.dropFirst(7)).trimmingWhitespace())
+        var auth: [String: WsJSONValue] = [:]
+        if credentials {
+            auth = query.mapValues { WsJSONValue.string($0) }
+            if let authorization = headers["authorization"], authorization.lowercased().hasPrefix("bearer ") {
+                auth["token"] = .string(String(authorization.dropFirst(7)).trimmingWhitespace())
+            }
         }
         self.headers = headers
         self.query = query
