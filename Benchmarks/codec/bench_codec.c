@@ -122,15 +122,21 @@ static void row(const char *name, op_fn op, uint8_t *src, uint8_t *dst) {
     printf("\n");
 }
 
-/* Mixed text of 1-, 2-, 3- and 4-byte characters, cut on a character boundary at every
- * size the table uses (it is validated before timing). */
-static void fill_mixed(uint8_t *p, size_t n) {
-    static const char sample[] =
-        "Gr\xC3\xBC\xC3\x9F" "e aus K\xC3\xB6ln \xE2\x80\x94 "
-        "\xE6\x9D\xB1\xE4\xBA\xAC\xE3\x81\xAF\xE6\x99\xB4\xE3\x82\x8C\xE3\x80\x82 "
-        "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82, \xD0\xBC\xD0\xB8\xD1\x80! "
-        "\xF0\x9F\x8E\x89 ok; ";
-    size_t k = sizeof sample - 1;
+/* Mixed text of 1-, 2-, 3- and 4-byte characters. */
+static const char mixed_sample[] =
+    "Gr\xC3\xBC\xC3\x9F" "e aus K\xC3\xB6ln \xE2\x80\x94 "
+    "\xE6\x9D\xB1\xE4\xBA\xAC\xE3\x81\xAF\xE6\x99\xB4\xE3\x82\x8C\xE3\x80\x82 "
+    "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82, \xD0\xBC\xD0\xB8\xD1\x80! "
+    "\xF0\x9F\x8E\x89 ok; ";
+/* Chinese without a space: 3-byte characters only. */
+static const char cjk_sample[] =
+    "\xE6\x9D\xB1\xE4\xBA\xAC\xE3\x81\xAF\xE6\x99\xB4\xE3\x82\x8C\xE3\x80\x82"
+    "\xE4\xBD\xA0\xE5\xA5\xBD\xE4\xB8\x96\xE7\x95\x8C";
+
+/* `sample` repeated, cut on a character boundary at every size the table uses (it is
+ * validated before timing). */
+static void fill_text(uint8_t *p, size_t n, const char *sample) {
+    size_t k = strlen(sample);
     for (size_t i = 0; i < n; i++) {
         p[i] = (uint8_t)sample[i % k];
     }
@@ -144,12 +150,17 @@ static void fill_mixed(uint8_t *p, size_t n) {
             start--;
         }
         if (!nws_utf8_valid(p, end)) {
-            memset(p + start, ' ', end - start);
+            /* the whole character, its bytes past the end too */
+            size_t stop = end;
+            while (stop < n && (p[stop] & 0xC0) == 0x80) {
+                stop++;
+            }
+            memset(p + start, ' ', stop - start);
         }
     }
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (!nws_utf8_valid(p, sizes[i])) {
-            fprintf(stderr, "mixed sample is not valid UTF-8 at %zu bytes\n", sizes[i]);
+            fprintf(stderr, "sample text is not valid UTF-8 at %zu bytes\n", sizes[i]);
             exit(1);
         }
     }
@@ -220,7 +231,12 @@ int main(int argc, char **argv) {
         src[i] = (uint8_t)(' ' + i % 90);
     }
     memcpy(dst, src, BIG);
-    fill_mixed(mixed, BIG);
+    fill_text(mixed, BIG, mixed_sample);
+    uint8_t *cjk = malloc(BIG);
+    if (cjk == NULL) {
+        return 1;
+    }
+    fill_text(cjk, BIG, cjk_sample);
 
     const char *mask_impl = nws_mask_impl(), *utf8_impl = nws_utf8_impl();
     char name[64];
@@ -247,12 +263,16 @@ int main(int argc, char **argv) {
     }
     snprintf(name, sizeof name, "utf8 mixed (%s)", utf8_impl);
     row(name, op_utf8, mixed, dst);
+    row("  utf8 mixed, DFA only", op_utf8_scalar, mixed, dst);
+    snprintf(name, sizeof name, "utf8 Chinese (%s)", utf8_impl);
+    row(name, op_utf8, cjk, dst);
     printf("\n");
     decode_row("decode 20 B text frames", 20, 4096);
     decode_row("decode 1 KiB text frames", 1024, 64);
     free(src);
     free(dst);
     free(mixed);
+    free(cjk);
     free(frames);
     return 0;
 }

@@ -36,6 +36,8 @@ void nws__mask_avx2(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t 
                     size_t phase);
 size_t nws__ascii_sse2(const uint8_t *p, size_t len);
 size_t nws__ascii_avx2(const uint8_t *p, size_t len);
+/* 1 when p[0..len) is complete, valid UTF-8 (utf8_avx2.c): any text, 32 bytes at a time. */
+int nws__utf8_valid_avx2(const uint8_t *p, size_t len);
 
 /* __builtin_cpu_supports also checks that the OS saves the YMM registers (XCR0), so a
  * hypervisor that hides AVX state is handled. */
@@ -51,5 +53,11 @@ static inline int nws__cpu_avx2(void) {
 
 /* nws_utf8_step with a given ASCII skipper (nws_utf8_step passes the dispatched one). */
 uint32_t nws__utf8_step_with(nws__ascii_fn skip, uint32_t state, const uint8_t *p, size_t len);
+
+/* 1 when p[0..len) is complete, valid UTF-8. */
+typedef int (*nws__text_fn)(const uint8_t *p, size_t len);
+/* nws_utf8_step with a whole-text validator: the DFA finishes a sequence `state` left open and
+ * takes a sequence the input leaves open; `valid` checks everything between. */
+uint32_t nws__utf8_step_blocks(nws__text_fn valid, uint32_t state, const uint8_t *p, size_t len);
 
 #endif

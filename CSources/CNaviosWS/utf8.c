@@ -243,26 +243,89 @@ uint32_t nws__utf8_step_with(nws__ascii_fn skip, uint32_t state, const uint8_t *
     return (uint32_t)(st & 63) / 6;
 }
 
-/* Same resolve-once dispatch as mask.c: a relaxed atomic pointer that starts at a resolver. */
-static size_t ascii_resolve(const uint8_t *p, size_t len);
-static _Atomic(nws__ascii_fn) ascii_impl = ascii_resolve;
-
-static nws__ascii_fn ascii_select(void) {
-#if NWS__X86
-    if (nws__cpu_avx2()) {
-        return nws__ascii_avx2;
+/* How much of p[0..n) ends on a character boundary: all of it, unless one of its last three
+ * bytes is a lead byte whose sequence needs more than what follows it. */
+static size_t complete_prefix(const uint8_t *p, size_t n) {
+    for (size_t k = 1; k <= 3 && k <= n; k++) {
+        uint8_t b = p[n - k];
+        if (b < 0x80) {
+            return n;
+        }
+        if (b >= 0xC0) {
+            size_t need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+            return need > k ? n - k : n;
+        }
     }
-    if (nws__cpu_sse2()) {
-        return nws__ascii_sse2;
-    }
-#endif
-    return nws__ascii_scalar;
+    return n;
 }
 
-static size_t ascii_resolve(const uint8_t *p, size_t len) {
-    nws__ascii_fn fn = ascii_select();
-    atomic_store_explicit(&ascii_impl, fn, memory_order_relaxed);
-    return fn(p, len);
+uint32_t nws__utf8_step_blocks(nws__text_fn valid, uint32_t state, const uint8_t *p, size_t len) {
+    if (state >= S_COUNT) {
+        return S_REJECT;
+    }
+    /* A sequence left open by the previous piece: at most three bytes of DFA. */
+    uint64_t st = (uint64_t)state * 6;
+    size_t i = 0;
+    while ((st & 63) != S_ACCEPT * 6) {
+        if ((st & 63) == S_REJECT * 6 || i == len) {
+            return (uint32_t)(st & 63) / 6;
+        }
+        st = transition[byte_class[p[i++]]] >> (st & 63);
+    }
+    size_t end = i + complete_prefix(p + i, len - i);
+    if (!valid(p + i, end - i)) {
+        return S_REJECT;
+    }
+    /* What this piece leaves open goes on in the next one. */
+    return nws__utf8_step_with(nws__ascii_scalar, S_ACCEPT, p + end, len - end);
+}
+
+/* Text of at least this many bytes past its ASCII start goes to the block validator, where
+ * the CPU has one: below it, the DFA is done before the blocks would pay off. */
+#define BLOCKS_MIN 64
+
+static uint32_t step_scalar(uint32_t state, const uint8_t *p, size_t len) {
+    return nws__utf8_step_with(nws__ascii_scalar, state, p, len);
+}
+
+#if NWS__X86
+static uint32_t step_sse2(uint32_t state, const uint8_t *p, size_t len) {
+    return nws__utf8_step_with(nws__ascii_sse2, state, p, len);
+}
+
+/* ASCII at the start is skipped at the skipper's speed (most JSON is ASCII); from the first
+ * other byte on, the block validator takes the rest whatever its mix. */
+static uint32_t step_avx2(uint32_t state, const uint8_t *p, size_t len) {
+    size_t i = state == S_ACCEPT ? nws__ascii_avx2(p, len) : 0;
+    if (len - i < BLOCKS_MIN) {
+        return nws__utf8_step_with(nws__ascii_avx2, state, p + i, len - i);
+    }
+    return nws__utf8_step_blocks(nws__utf8_valid_avx2, state, p + i, len - i);
+}
+#endif
+
+typedef uint32_t (*step_fn)(uint32_t state, const uint8_t *p, size_t len);
+
+/* Same resolve-once dispatch as mask.c: a relaxed atomic pointer that starts at a resolver. */
+static uint32_t step_resolve(uint32_t state, const uint8_t *p, size_t len);
+static _Atomic(step_fn) step_impl = step_resolve;
+
+static step_fn step_select(void) {
+#if NWS__X86
+    if (nws__cpu_avx2()) {
+        return step_avx2;
+    }
+    if (nws__cpu_sse2()) {
+        return step_sse2;
+    }
+#endif
+    return step_scalar;
+}
+
+static uint32_t step_resolve(uint32_t state, const uint8_t *p, size_t len) {
+    step_fn fn = step_select();
+    atomic_store_explicit(&step_impl, fn, memory_order_relaxed);
+    return fn(state, p, len);
 }
 
 uint32_t nws_utf8_step(uint32_t state, const uint8_t *p, size_t len) {
@@ -275,8 +338,7 @@ uint32_t nws_utf8_step(uint32_t state, const uint8_t *p, size_t len) {
         }
         return nws__utf8_step_with(nws__ascii_scalar, state, p, len);
     }
-    return nws__utf8_step_with(atomic_load_explicit(&ascii_impl, memory_order_relaxed), state, p,
-                               len);
+    return atomic_load_explicit(&step_impl, memory_order_relaxed)(state, p, len);
 }
 
 int nws_utf8_valid(const uint8_t *p, size_t len) {
@@ -284,12 +346,12 @@ int nws_utf8_valid(const uint8_t *p, size_t len) {
 }
 
 const char *nws_utf8_impl(void) {
-    nws__ascii_fn fn = ascii_select();
+    step_fn fn = step_select();
 #if NWS__X86
-    if (fn == nws__ascii_avx2) {
+    if (fn == step_avx2) {
         return "avx2";
     }
-    if (fn == nws__ascii_sse2) {
+    if (fn == step_sse2) {
         return "sse2";
     }
 #endif

@@ -288,6 +288,29 @@ static size_t encode(uint32_t cp, uint8_t *out) {
     return 4;
 }
 
+/* The block validator (where the CPU has AVX2) on its own, whatever the length (the dispatch
+ * uses it from 64 bytes on): whole, through the step at every two-piece split, and with the
+ * state after each piece's prefix matching the reference. */
+static int blocks_agree(const uint8_t *p, size_t n) {
+#if NWS__X86
+    if (!nws__cpu_avx2()) {
+        return 1;
+    }
+    int ref = ref_utf8(p, n);
+    int bad = nws__utf8_valid_avx2(p, n) != (ref == 0);
+    for (size_t k = 0; k <= n; k++) {
+        uint32_t head = nws__utf8_step_blocks(nws__utf8_valid_avx2, NWS_UTF8_ACCEPT, p, k);
+        bad |= state_class(head) != ref_utf8(p, k);
+        uint32_t s = nws__utf8_step_blocks(nws__utf8_valid_avx2, head, p + k, n - k);
+        bad |= state_class(s) != ref;
+    }
+    return !bad;
+#else
+    (void)p, (void)n;
+    return 1;
+#endif
+}
+
 /* Checks one input every way: whole through each variant, at every two-piece split, byte
  * by byte with the state after each prefix matching the reference (fail fast), and against
  * the expected verdict when one is given (want < 0: trust the reference). */
@@ -304,6 +327,7 @@ static int check_utf8(const uint8_t *p, size_t n, int want) {
         uint32_t s = nws_utf8_step(nws_utf8_step(NWS_UTF8_ACCEPT, p, k), p + k, n - k);
         bad |= (s == NWS_UTF8_ACCEPT) != ref;
     }
+    bad |= !blocks_agree(p, n);
     uint32_t s = NWS_UTF8_ACCEPT;
     for (size_t k = 0; k < n; k++) {
         s = nws_utf8_step(s, p + k, 1);
@@ -505,6 +529,84 @@ static void rfc3629_fuzzLongMostlyAsciiText(void) {
     NWS_CHECK(!bad);
 }
 
+/* Every lead byte with every second byte class, and the 3- and 4-byte forms around their
+ * limits, at each offset of three 32-byte blocks inside ASCII and inside other valid
+ * characters: every pair of bytes, and every third and fourth byte, meets a block boundary. */
+static void utf8_blocksSeeEverySequenceAcrossBlockBoundaries(void) {
+    static const uint8_t seconds[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xE0, 0xF0, 0xFF};
+    static const uint8_t others[] = {0x80, 0x8F, 0xBF, 0x41, 0xC2};
+    static const char *fillers[] = {"a", "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\x98\x80"};
+    uint8_t buf[128];
+    int bad = 0;
+    for (int lead = 0x80; lead <= 0xFF && !bad; lead++) {
+        for (size_t si = 0; si < sizeof seconds; si++) {
+            for (size_t oi = 0; oi < sizeof others; oi++) {
+                uint8_t seq[4] = {(uint8_t)lead, seconds[si], others[oi], others[(oi + 1) % sizeof others]};
+                for (size_t len = 1; len <= 4; len++) {
+                    for (size_t fi = 0; fi < 4; fi++) {
+                        size_t flen = strlen(fillers[fi]);
+                        for (size_t at = 0; at + len <= sizeof buf && at < 100; at += 1 + (at > 36 && at < 90) * 2) {
+                            size_t n = 0;
+                            while (n + flen <= at) {
+                                memcpy(buf + n, fillers[fi], flen), n += flen;
+                            }
+                            memcpy(buf + n, seq, len);
+                            n += len;
+                            while (n + flen <= sizeof buf) {
+                                memcpy(buf + n, fillers[fi], flen), n += flen;
+                            }
+                            int ref = ref_utf8(buf, n) == 0;
+                            bad |= nws_utf8_valid(buf, n) != ref;
+#if NWS__X86
+                            if (nws__cpu_avx2()) {
+                                bad |= nws__utf8_valid_avx2(buf, n) != ref;
+                            }
+#endif
+                            if (bad) {
+                                fprintf(stderr, "  lead %02X len %zu filler %zu at %zu\n", lead, len, fi, at);
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    NWS_CHECK(!bad);
+}
+
+/* Long text of every script mix against the reference: the block path whole and in random
+ * pieces (a message's fragments), with the state after each piece. */
+static void rfc3629_fuzzLongMixedText(void) {
+    static uint8_t buf[4100];
+    int bad = 0;
+    for (int i = 0; i < 3000 && !bad; i++) {
+        size_t n = random_text(buf, 4096, 0);
+        int ref = ref_utf8(buf, n) == 0;
+        bad |= nws_utf8_valid(buf, n) != ref;
+        uint32_t s = NWS_UTF8_ACCEPT;
+        for (size_t at = 0; at < n;) {
+            size_t piece = 1 + rnd() % 300;
+            if (piece > n - at) {
+                piece = n - at;
+            }
+            s = nws_utf8_step(s, buf + at, piece);
+            at += piece;
+            bad |= state_class(s) != ref_utf8(buf, at);
+        }
+        bad |= (s == NWS_UTF8_ACCEPT) != ref;
+#if NWS__X86
+        if (nws__cpu_avx2()) {
+            bad |= nws__utf8_valid_avx2(buf, n) != ref;
+        }
+#endif
+        if (bad) {
+            fprintf(stderr, "  mixed fuzz mismatch at %d (%zu bytes)\n", i, n);
+        }
+    }
+    NWS_CHECK(!bad);
+}
+
 int main(void) {
     report_skips();
     NWS_RUN(rfc6455_5_3_maskEveryLengthPhaseAndOffsetMatchesReference);
@@ -518,5 +620,7 @@ int main(void) {
     NWS_RUN(utf8_rejectIsStickyAndAcceptIsZero);
     NWS_RUN(rfc3629_fuzzAgainstReferenceDecoder);
     NWS_RUN(rfc3629_fuzzLongMostlyAsciiText);
+    NWS_RUN(utf8_blocksSeeEverySequenceAcrossBlockBoundaries);
+    NWS_RUN(rfc3629_fuzzLongMixedText);
     return nws_test_summary("mask_utf8");
 }
