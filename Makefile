@@ -7,6 +7,7 @@
 #                     the gateway end to end, the load harness's self-tests, Autobahn
 #   make bench        the side-by-side benchmark suite (make bench-quick: a short one)
 #   make test-asan    the C core's tests and the interop suites under ASan + UBSan
+#   make fuzz         libFuzzer on every C parser, FUZZ_SECONDS each (make test: 20 s each)
 #   make bench-codec  codec microbenchmarks (masking, UTF-8, frame decoding)
 #   make autobahn     the Autobahn|Testsuite fuzzingclient against navios-ws-echo, both backends
 #   make clean
@@ -37,7 +38,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -
 LIBS := -luring -lssl -lcrypto -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor autobahn clean
+.PHONY: fuzz fuzz-build test-fuzz deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor autobahn clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -113,17 +114,46 @@ $(BUILD)/libnwsjson.a: $(JSON_OBJS)
 $(BUILD)/asan/libnwsjson.a: $(JSON_ASAN_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/libnws.a $(BUILD)/libnwsjson.a
+$(BUILD)/%: Tests/CTests/%.c Tests/CTests/nws_test.h Tests/CTests/utf8_reference.h $(BUILD)/libnws.a $(BUILD)/libnwsjson.a
 	$(CC) $(CFLAGS_COMMON) -O2 $< $(BUILD)/libnws.a $(BUILD)/libnwsjson.a -o $@ $(LIBS)
 
-$(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a
+$(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h Tests/CTests/utf8_reference.h $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a
 	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------
-test: test-docs test-c test-redis-link test-swift test-interop test-socketio test-protocol-suites test-gateway test-cluster test-bench-harness test-autobahn
+test: test-docs test-c test-fuzz test-redis-link test-swift test-interop test-socketio test-protocol-suites test-gateway test-cluster test-bench-harness test-autobahn
 
 test-c: $(addprefix $(BUILD)/,$(C_TESTS))
 	@for t in $(C_TESTS); do $(BUILD)/$$t || exit 1; done
+
+# ---- fuzzing: a libFuzzer target per parser (Tests/Fuzz), with ASan and UBSan ----------------
+# `make fuzz` runs each for FUZZ_SECONDS (60) from its seed corpus; `make test` for 20 seconds.
+# The compiler is the Swift toolchain's clang, which ships libFuzzer.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := http frame utf8 mask json eio
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fuse-ld=lld \
+	-I$(CORE_DIR)/include -I$(CORE_DIR) -I$(JSON_DIR)/include -ITests/CTests -ITests/Fuzz
+FUZZ_SRCS_http := $(CORE_DIR)/http.c $(CORE_DIR)/handshake.c $(CORE_DIR)/error.c
+FUZZ_SRCS_frame := $(CORE_DIR)/frame.c $(CORE_DIR)/mask.c $(CORE_DIR)/utf8.c $(CORE_DIR)/utf8_avx2.c $(CORE_DIR)/error.c
+FUZZ_SRCS_utf8 := $(CORE_DIR)/utf8.c $(CORE_DIR)/utf8_avx2.c
+FUZZ_SRCS_mask := $(CORE_DIR)/mask.c
+FUZZ_SRCS_json := $(JSON_DIR)/json.c
+FUZZ_SRCS_eio := $(CORE_DIR)/eio_packet.c $(CORE_DIR)/error.c
+FUZZ_LIBS_http := -lcrypto
+FUZZ_LIBS_eio := -lcrypto
+
+$(BUILD)/fuzz/fuzz_%: Tests/Fuzz/fuzz_%.c Tests/Fuzz/fuzz_common.h Tests/CTests/utf8_reference.h $(CORE_SRCS) $(CORE_HDRS) $(JSON_SRCS) $(JSON_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_SRCS_$*) -o $@ $(FUZZ_LIBS_$*)
+
+fuzz-build: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run-fuzzers.sh $(FUZZ_TARGETS)
+
+test-fuzz: fuzz-build
+	FUZZ_SECONDS=20 Tests/Fuzz/run-fuzzers.sh $(FUZZ_TARGETS)
 
 test-swift: deps
 	swift test

@@ -38,9 +38,12 @@ enum {
 /* The errors that do not depend on the first byte's low nibble. */
 #define ANY_LOW (TOO_SHORT | TOO_LONG | TWO_CONTS)
 
-#define TABLE(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, aA, aB, aC, aD, aE, aF)                      \
-    _mm256_setr_epi8(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, aA, aB, aC, aD, aE, aF, a0, a1, a2, a3, \
-                     a4, a5, a6, a7, a8, a9, aA, aB, aC, aD, aE, aF)
+/* A 16-entry table in both 128-bit lanes (a shuffle looks up within its own lane). */
+#define C(x) ((char)(uint8_t)(x))
+#define TABLE(a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, aA, aB, aC, aD, aE, aF)                        \
+    _mm256_setr_epi8(C(a0), C(a1), C(a2), C(a3), C(a4), C(a5), C(a6), C(a7), C(a8), C(a9), C(aA), C(aB), \
+                     C(aC), C(aD), C(aE), C(aF), C(a0), C(a1), C(a2), C(a3), C(a4), C(a5), C(a6), C(a7), \
+                     C(a8), C(a9), C(aA), C(aB), C(aC), C(aD), C(aE), C(aF))
 
 /* Each byte's error bits for its pair with the byte before it (prev1). */
 __attribute__((target("avx2"))) static inline __m256i pair_errors(__m256i input, __m256i prev1) {
