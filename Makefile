@@ -33,9 +33,9 @@ CORE_HDRS := $(wildcard $(CORE_DIR)/*.h $(CORE_DIR)/include/*.h)
 JSON_DIR := CSources/CNaviosJSON
 JSON_SRCS := $(wildcard $(JSON_DIR)/*.c)
 JSON_HDRS := $(wildcard $(JSON_DIR)/include/*.h)
-C_TESTS := test_frame test_mask_utf8 test_http test_eio test_timer test_json test_rooms test_post test_liveness
+C_TESTS := test_frame test_mask_utf8 test_http test_eio test_timer test_json test_rooms test_post test_liveness test_deflate
 CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -I$(JSON_DIR)/include
-LIBS := -luring -lssl -lcrypto -lpthread
+LIBS := -luring -lssl -lcrypto -lz -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .PHONY: fuzz fuzz-build test-fuzz deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor autobahn clean
@@ -114,10 +114,10 @@ $(BUILD)/libnwsjson.a: $(JSON_OBJS)
 $(BUILD)/asan/libnwsjson.a: $(JSON_ASAN_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/%: Tests/CTests/%.c Tests/CTests/nws_test.h Tests/CTests/utf8_reference.h $(BUILD)/libnws.a $(BUILD)/libnwsjson.a
+$(BUILD)/%: Tests/CTests/%.c Tests/CTests/nws_test.h Tests/CTests/utf8_reference.h Tests/CTests/null_loop.h $(BUILD)/libnws.a $(BUILD)/libnwsjson.a
 	$(CC) $(CFLAGS_COMMON) -O2 $< $(BUILD)/libnws.a $(BUILD)/libnwsjson.a -o $@ $(LIBS)
 
-$(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h Tests/CTests/utf8_reference.h $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a
+$(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h Tests/CTests/utf8_reference.h Tests/CTests/null_loop.h $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a
 	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------

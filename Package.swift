@@ -33,13 +33,16 @@ let package = Package(
             name: "COpenSSL", path: "CSources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
         .systemLibrary(
+            name: "CZlib", path: "CSources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
             name: "CHiredis", path: "CSources/CHiredis", pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]),
         // The C core, transport only: handshake, frames, masking, UTF-8, event loops,
         // connections, send queues, rooms.
         .target(
             name: "CNaviosWS",
-            dependencies: ["CLibURing", "COpenSSL"],
+            dependencies: ["CLibURing", "COpenSSL", "CZlib"],
             path: "CSources/CNaviosWS"),
         // The engine: the C core driven from Swift. The only Swift target that imports CNaviosWS.
         .target(

@@ -53,7 +53,8 @@ static nws_msg *msg_create(int opcode, const void *data, size_t len, int engine_
     if (m == NULL) return NULL;
     atomic_init(&m->buf.refs, 1);
     m->buf.cap = m->buf.len = (uint32_t)(hlen + prefix + len);
-    m->buf.pooled = 0;
+    m->buf.pooled = NWS__POOL_MSG;
+    atomic_init(&m->deflated, NULL);
     m->buf.engine_io = (uint16_t)(engine_io != 0);
     memcpy(m->buf.data, header, hlen);
     if (prefix) m->buf.data[hlen] = '4';

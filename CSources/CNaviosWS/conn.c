@@ -9,6 +9,7 @@
  * backend, which frees once no I/O refers to the connection any more.
  */
 #include "internal.h"
+#include "nws_utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,8 @@ static void schedule_open_timer(nws_loop *loop, nws_conn *c) {
 /* The upgrade succeeded (upgrade.c): frames from now on, and the connection's timers. */
 void nws__conn_opened(nws_loop *loop, nws_conn *c) {
     const nws_server_config *k = cfg(loop);
-    nws_decoder_limits limits = {.max_frame = k->max_frame, .max_message = k->max_message, .require_mask = 1};
+    nws_decoder_limits limits = {.max_frame = k->max_frame, .max_message = k->max_message, .require_mask = 1,
+                                 .allow_rsv1 = c->deflate != 0};
     nws_decoder_init(&c->decoder, &limits);
     c->state = NWS__OPEN;
     c->opened = 1;
@@ -131,17 +133,44 @@ nws_conn *nws__conn_accepted(nws_loop *loop, int fd) {
 
 /* ---- sending ---- */
 
-static int queue_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
+__attribute__((always_inline)) static inline int queue_frame_rsv(nws_loop *loop, nws_conn *c, int opcode, int rsv1,
+                                                                const void *data, size_t len) {
     /* The header is written straight into the queue, in front of the copied payload. */
     size_t hlen = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
     uint8_t *dst = nws__sendq_reserve(loop, c, hlen + len);
     if (dst == NULL) return NWS_ENOMEM;
-    nws_frame_header(dst, (uint8_t)opcode, 1, 0, len, NULL);
+    nws_frame_header(dst, (uint8_t)opcode, 1, rsv1, len, NULL);
     if (len) memcpy(dst + hlen, data, len);
     count(&loop->stats.messages_out, 1);
     count(&loop->stats.bytes_out, hlen + len);
     nws__conn_mark_dirty(loop, c);
     return 0;
+}
+
+static int queue_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
+    return queue_frame_rsv(loop, c, opcode, 0, data, len);
+}
+
+static int queue_message_packet(nws_loop *loop, nws_conn *c, const void *data, size_t len);
+
+/* Whether a message for c is compressed: it negotiated permessage-deflate and the message
+ * reaches the threshold. */
+static inline int compresses(const nws_loop *loop, const nws_conn *c, size_t len) {
+    return c->deflate != 0 && len >= cfg(loop)->deflate.threshold;
+}
+
+/* A message compressed for c (prefix: Engine.IO's '4', or none), or plain when compressing
+ * did not shorten it. Out of line: see queue_message_packet. */
+__attribute__((noinline)) static int queue_compressed(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *prefix,
+                                                      size_t prefix_len, const void *data, size_t len) {
+    const uint8_t *z;
+    size_t zlen;
+    int rc = nws__deflate_compress(loop, c, prefix, prefix_len, data, len, &z, &zlen);
+    if (rc == 1) rc = queue_frame_rsv(loop, c, opcode, 1, z, zlen);
+    else if (rc == 0 && prefix_len == 0) rc = queue_frame(loop, c, opcode, data, len);
+    else if (rc == 0) rc = queue_message_packet(loop, c, data, len);
+    nws__deflate_done(loop);
+    return rc;
 }
 
 /* An Engine.IO text: a message packet, '4' and the text, in one frame. Apart from queue_frame,
@@ -204,8 +233,10 @@ __attribute__((noinline)) static int send_engine_io(nws_loop *loop, nws_conn *c,
     int rc = admit(loop, target, len, flags);
     if (rc != 0) return rc;
     if (target->eio == NWS__EIO_POLLING) return nws__eio_session_send(loop, target, opcode, data, len);
-    return opcode == NWS_OP_TEXT ? queue_message_packet(loop, target, data, len)
-                                 : queue_frame(loop, target, opcode, data, len);
+    int text = opcode == NWS_OP_TEXT;
+    if (compresses(loop, target, len + text) && opcode <= NWS_OP_BINARY)
+        return queue_compressed(loop, target, opcode, (const uint8_t *)"4", (size_t)text, data, len);
+    return text ? queue_message_packet(loop, target, data, len) : queue_frame(loop, target, opcode, data, len);
 }
 
 int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags) {
@@ -213,7 +244,41 @@ int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, si
     if (__builtin_expect(c->eio != 0, 0)) return send_engine_io(loop, c, opcode, data, len, flags);
     int rc = admit(loop, c, len, flags);
     if (rc != 0) return rc;
+    if (__builtin_expect(compresses(loop, c, len), 0) && opcode <= NWS_OP_BINARY)
+        return queue_compressed(loop, c, opcode, NULL, 0, data, len);
     return queue_frame(loop, c, opcode, data, len);
+}
+
+/* A framed buffer shared with other queues. */
+static inline int send_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
+    int rc = nws__sendq_append_shared(loop, c, b);
+    if (rc != 0) return rc;
+    count(&loop->stats.messages_out, 1);
+    count(&loop->stats.bytes_out, b->len);
+    nws__conn_mark_dirty(loop, c);
+    return 0;
+}
+
+/* A shared message to a connection that compresses: the message's one compressed frame when
+ * the connection compresses without context at the full window (every shared-mode one);
+ * with its own context, its own compression; plain when compressing does not shorten it. */
+__attribute__((noinline)) static int send_msg_compressed(nws_loop *loop, nws_conn *c, nws_msg *m) {
+    const uint8_t *frame = m->buf.data;
+    if ((frame[0] & 0x0f) > NWS_OP_BINARY) return send_shared(loop, c, &m->buf);
+    uint8_t len7 = frame[1] & 0x7f;
+    size_t hlen = len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
+    if (m->buf.len - hlen < cfg(loop)->deflate.threshold) return send_shared(loop, c, &m->buf);
+    if ((c->deflate & NWS__DEFLATE_SHARED_OUT) && ((c->deflate >> NWS__DEFLATE_BITS_SHIFT) & 7) == 7) {
+        nws_buf *z = nws__deflate_shared_frame(loop, m);
+        return send_shared(loop, c, z != NULL ? z : &m->buf);
+    }
+    const uint8_t *z;
+    size_t zlen;
+    int rc = nws__deflate_compress(loop, c, NULL, 0, frame + hlen, m->buf.len - hlen, &z, &zlen);
+    if (rc == 1) rc = queue_frame_rsv(loop, c, frame[0] & 0x0f, 1, z, zlen);
+    else if (rc == 0) rc = send_shared(loop, c, &m->buf);
+    nws__deflate_done(loop);
+    return rc;
 }
 
 int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags) {
@@ -229,12 +294,8 @@ int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags) 
     }
     int rc = admit(loop, c, m->buf.len, flags);
     if (rc != 0) return rc;
-    rc = nws__sendq_append_shared(loop, c, &m->buf);
-    if (rc != 0) return rc;
-    count(&loop->stats.messages_out, 1);
-    count(&loop->stats.bytes_out, m->buf.len);
-    nws__conn_mark_dirty(loop, c);
-    return 0;
+    if (__builtin_expect(compresses(loop, c, m->buf.len), 0)) return send_msg_compressed(loop, c, m);
+    return send_shared(loop, c, &m->buf);
 }
 
 /* ---- closing ---- */
@@ -373,8 +434,37 @@ static inline void deliver(nws_loop *loop, nws_conn *c, int opcode, const uint8_
     else deliver_message(loop, c, opcode, data, len);
 }
 
+/* A chunk of a compressed message: the message is inflated once whole (the decoder did not
+ * check its text, which is compressed), then checked and delivered. */
+__attribute__((noinline)) static void on_compressed_chunk(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
+    const uint8_t *in = ev->data;
+    size_t in_len = ev->len;
+    int whole = ev->first && ev->last;
+    if (!whole) {
+        if (nws__message_append(loop, c, ev->data, ev->len, ev->len + c->decoder.remaining) != 0) {
+            nws__conn_fail(loop, c, NWS_ENOMEM);
+            return;
+        }
+        if (!ev->last) return;
+        in = c->message;
+        in_len = c->message_len;
+    }
+    const uint8_t *text;
+    size_t len;
+    int rc = nws__deflate_inflate(loop, c, in, in_len, &text, &len);
+    if (!whole) nws__message_release(loop, c);
+    if (rc == 0 && ev->opcode == NWS_OP_TEXT && !nws_utf8_valid(text, len)) rc = NWS_EUTF8;
+    if (rc != 0) nws__conn_fail(loop, c, rc);
+    else deliver(loop, c, ev->opcode, text, len);
+    nws__deflate_done(loop);
+}
+
 static void on_data_chunk(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
     if (c->close_sent || c->close_received) return;   /* §5.5.1: nothing after a close */
+    if (__builtin_expect(ev->compressed, 0)) {
+        on_compressed_chunk(loop, c, ev);
+        return;
+    }
     if (ev->first && ev->last) {
         deliver(loop, c, ev->opcode, ev->data, ev->len);   /* whole message in this read: no copy */
         return;
@@ -491,6 +581,7 @@ void nws__conn_free(nws_loop *loop, nws_conn *c) {
     nws__sendq_clear(loop, c);
     nws__rooms_leave_all(loop, c);
     nws__message_release(loop, c);
+    nws__deflate_conn_free(c);
     free(c->http);
     set_slot(loop, c->slot, NULL);
     loop->free_slots[loop->free_count++] = c->slot;

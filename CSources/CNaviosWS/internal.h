@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "nws_deflate.h"
 #include "nws_error.h"
 #include "nws_frame.h"
 #include "nws_http.h"
@@ -51,6 +52,9 @@ typedef struct nws_buf {
  * connection that falls behind holds about a kilobyte, not 16. */
 #define NWS__BUF_SMALL 1024u
 enum { NWS__POOL_NONE, NWS__POOL_LARGE, NWS__POOL_SMALL, NWS__POOL_KINDS };
+/* nws_buf.pooled of a shared message's buffer (never pooled): its release frees the nws_msg
+ * around it, and the compressed copy it may hold. */
+#define NWS__POOL_MSG 0xFFFFu
 
 typedef struct nws__buf_pool {  /* free buffers of one size, linked through their data */
     nws_buf *head;
@@ -58,8 +62,16 @@ typedef struct nws__buf_pool {  /* free buffers of one size, linked through thei
 } nws__buf_pool;
 
 struct nws_msg {              /* a framed message: header and payload contiguous in buf */
+    /* The same message framed compressed (permessage-deflate, no context), made by the first
+     * loop that sends it to a connection that negotiated compression; NWS__NO_GAIN when
+     * compressing it did not make it shorter (deflate.c). */
+    _Atomic(nws_buf *) deflated;
     nws_buf buf;
 };
+#define NWS__NO_GAIN ((nws_buf *)1)
+static inline nws_msg *nws__msg_of(nws_buf *b) {
+    return (nws_msg *)((char *)b - offsetof(nws_msg, buf));
+}
 
 /* ---- send queue: a list of slices of refcounted buffers ---- */
 typedef struct nws__seg {
@@ -120,6 +132,7 @@ struct nws_conn {
     uint8_t eio;              /* speaks Engine.IO (eio.c): enum nws__eio_kind, or 0 */
     uint8_t handoff;          /* moving to loop handoff - 1 (handoff.c); 0: staying */
     uint8_t kept_alive;       /* an HTTP connection kept open after an Engine.IO answer, for the next request */
+    uint8_t deflate;          /* permessage-deflate as negotiated: NWS__DEFLATE_* bits, 0 when not */
     uint32_t mark;            /* the last broadcast that reached it: each one at most once */
     uint32_t http_prev;       /* the request's (see http below): here it fills what was padding */
     nws__seg *head, *tail;
@@ -141,6 +154,7 @@ struct nws_conn {
     uint64_t message_len, message_cap;
     nws_decoder decoder;
     struct nws__eio_session *session;   /* a long-polling session's state, shared with its GET and its WebSocket */
+    struct nws__deflate_conn *deflate_state;   /* dedicated compression streams (deflate.c), or NULL */
 };
 
 /* ---- rooms: a chained hash table of named rooms (rooms.c) ---- */
@@ -231,6 +245,7 @@ struct nws_loop {
     uint32_t spare_count;
     nws__room_table rooms;       /* room name -> local members (rooms.c) */
     uint32_t broadcast_seq;
+    struct nws__deflate_loop *deflate;   /* the loop's shared compression streams and buffers (deflate.c) */
     struct nws_conn **fanout_overflow;   /* fanout.c: closed once a fan-out is over */
     uint32_t fanout_overflow_cap;
     nws__loop_stats stats;
@@ -506,6 +521,34 @@ nws__room *nws__room_find(const nws__room_table *t, const char *name, size_t len
 void nws__rooms_leave_all(nws_loop *loop, nws_conn *c);
 void nws__rooms_free(nws_loop *loop);
 void nws__registry_free(nws_server *s);
+
+/* ---- deflate.c: permessage-deflate's compression and decompression ---- */
+enum {
+    NWS__DEFLATE_ON = 1,            /* negotiated: RSV1 is allowed and messages may be compressed */
+    NWS__DEFLATE_SHARED_OUT = 2,    /* server_no_context_takeover: the loop's compressor */
+    NWS__DEFLATE_SHARED_IN = 4,     /* client_no_context_takeover: the loop's decompressor */
+    NWS__DEFLATE_BITS_SHIFT = 3,    /* bits 3..5: the server's window bits - 8 */
+};
+/* The upgrade agreed on p: c's flags, and its own streams when a side keeps context. 0 or NWS_ENOMEM. */
+int nws__deflate_accept(nws_conn *c, const nws_deflate_params *p);
+/* Compresses prefix (0 or 1 byte: Engine.IO's '4') then data as one message for c, into a
+ * buffer of the loop's that stays valid until the next call. 1: *out holds the payload to send
+ * with RSV1; 0: send it plain (it did not get shorter, and no context forbids that); or NWS_E*. */
+int nws__deflate_compress(nws_loop *loop, nws_conn *c, const uint8_t *prefix, size_t prefix_len, const void *data,
+                          size_t len, const uint8_t **out, size_t *out_len);
+/* m framed compressed, once for every loop (the connections with a window of 15 and no
+ * context: any shared-mode one); NULL when it did not get shorter or memory ran out. */
+nws_buf *nws__deflate_shared_frame(nws_loop *loop, nws_msg *m);
+/* Inflates a whole compressed message of c; *out is the loop's, valid until the next call.
+ * 0, NWS_ETOOBIG past max_message (before more is spent), NWS_EINFLATE, NWS_ENOMEM. */
+int nws__deflate_inflate(nws_loop *loop, nws_conn *c, const uint8_t *in, size_t len, const uint8_t **out,
+                         size_t *out_len);
+/* What nws__deflate_compress or nws__deflate_inflate gave is used: large buffers go back. */
+void nws__deflate_done(nws_loop *loop);
+void nws__deflate_conn_free(nws_conn *c);
+void nws__deflate_loop_free(nws_loop *loop);
+/* A shared message's last reference went: it is freed with its compressed copy. */
+void nws__msg_free(nws_buf *b);
 
 /* ---- fanout.c ---- */
 typedef struct nws__fanout {

@@ -61,6 +61,10 @@ void nws__buf_release(nws_loop *loop, nws_buf *b) {
     if (atomic_load_explicit(&b->refs, memory_order_acquire) != 1 &&
         atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
         return;
+    if (b->pooled == NWS__POOL_MSG) {
+        nws__msg_free(b);
+        return;
+    }
     nws__buf_pool *pool = loop != NULL && b->pooled != NWS__POOL_NONE ? &loop->buf_pools[b->pooled] : NULL;
     if (pool != NULL && pool->count < pool_sizes[b->pooled].max) {
         *(nws_buf **)b->data = pool->head;

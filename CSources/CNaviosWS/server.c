@@ -41,6 +41,20 @@ static void apply_defaults(nws_server_config *k) {
     if (k->eio.ping_timeout_ms == 0) k->eio.ping_timeout_ms = NWS_DEFAULT_EIO_PING_TIMEOUT_MS;
     if (k->eio.max_payload == 0) k->eio.max_payload = NWS_DEFAULT_EIO_MAX_PAYLOAD;
     if (k->eio.max_payload > UINT32_MAX / 2) k->eio.max_payload = UINT32_MAX / 2;   /* request buffers count in 32 bits */
+    nws_deflate_config *z = &k->deflate;
+    if (z->threshold == 0) z->threshold = NWS_DEFAULT_DEFLATE_THRESHOLD;
+    if (z->level == 0) z->level = NWS_DEFAULT_DEFLATE_LEVEL;
+    if (z->window_bits == 0) z->window_bits = NWS_DEFAULT_DEFLATE_WINDOW_BITS;
+    if (z->mem_level == 0) z->mem_level = NWS_DEFAULT_DEFLATE_MEM_LEVEL;
+    if (z->client_window_bits == 0) z->client_window_bits = NWS_DEFAULT_DEFLATE_WINDOW_BITS;
+}
+
+/* permessage-deflate's settings within what zlib and RFC 7692 take. */
+static int deflate_config_valid(const nws_deflate_config *z) {
+    if (z->mode < NWS_DEFLATE_OFF || z->mode > NWS_DEFLATE_DEDICATED) return 0;
+    if (z->level < 0 || z->level > 9 || z->mem_level > 9) return 0;
+    if (z->window_bits != 0 && (z->window_bits < 8 || z->window_bits > 15)) return 0;
+    return z->client_window_bits == 0 || (z->client_window_bits >= 8 && z->client_window_bits <= 15);
 }
 
 /* Pages are copied path, type and body into one block each, so the caller's may go. */
@@ -69,6 +83,7 @@ int nws_server_create(const nws_server_config *config, const nws_server_callback
     *out = NULL;
     if (config == NULL || callbacks == NULL) return NWS_EINVAL;
     if (config->backend < NWS_BACKEND_AUTO || config->backend > NWS_BACKEND_EPOLL) return NWS_EINVAL;
+    if (!deflate_config_valid(&config->deflate)) return NWS_EINVAL;
     nws_server *s = calloc(1, sizeof *s);
     if (s == NULL) return NWS_ENOMEM;
     pthread_mutex_init(&s->rooms_lock, NULL);
@@ -272,6 +287,7 @@ void nws_server_destroy(nws_server *s) {
             if (loop->slots[j]) nws__conn_free(loop, loop->slots[j]);
         }
         nws__rooms_free(loop);   /* empty by now: every connection left its rooms */
+        nws__deflate_loop_free(loop);
         free(loop->fanout_overflow);
         nws__message_spares_free(loop);
         nws__loop_pools_free(loop);

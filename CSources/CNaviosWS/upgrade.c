@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define HTTP_BUF_START 1024u
 
@@ -103,6 +104,21 @@ static int serve_page(nws_loop *loop, nws_conn *c, const nws_http_request *req) 
     return 0;
 }
 
+/* permessage-deflate: the first acceptable offer over every Sec-WebSocket-Extensions line
+ * (RFC 7692 §5). 1 and the answer's extension when one was accepted. */
+static int negotiate_deflate(const nws_loop *loop, const nws_http_request *req, nws_deflate_params *params,
+                             char response[NWS_DEFLATE_RESPONSE_MAX], size_t *response_len) {
+    const nws_deflate_config *k = &cfg(loop)->deflate;
+    if (k->mode == NWS_DEFLATE_OFF) return 0;
+    for (size_t i = 0; i < req->num_headers; i++) {
+        const nws_http_header *h = &req->headers[i];
+        if (h->name_len == 24 && strncasecmp(h->name, "Sec-WebSocket-Extensions", 24) == 0 &&
+            nws_deflate_negotiate(k, h->value, h->value_len, params, response, response_len))
+            return 1;
+    }
+    return 0;
+}
+
 /* A complete request head is in c->http[0..head_len). Returns 1 when the connection is open. */
 static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_t head_len) {
     nws_upgrade up;
@@ -144,8 +160,14 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, siz
             return 0;
         }
     }
-    char answer[512];
-    int n = nws_handshake_response(answer, sizeof answer, up.key, up.key_len, protocol, protocol_len, NULL, 0);
+    nws_deflate_params deflate;
+    char extension[NWS_DEFLATE_RESPONSE_MAX];
+    size_t extension_len = 0;
+    if (negotiate_deflate(loop, req, &deflate, extension, &extension_len) && nws__deflate_accept(c, &deflate) != 0)
+        extension_len = 0;   /* no memory for its streams: the connection goes on uncompressed */
+    char answer[512 + NWS_DEFLATE_RESPONSE_MAX];
+    int n = nws_handshake_response(answer, sizeof answer, up.key, up.key_len, protocol, protocol_len,
+                                   extension_len ? extension : NULL, extension_len);
     if (n < 0 || nws__sendq_append(loop, c, (const uint8_t *)answer, (size_t)n, NULL, 0) != 0) {
         nws__conn_abort(loop, c, 0);
         return 0;

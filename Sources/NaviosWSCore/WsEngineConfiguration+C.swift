@@ -28,6 +28,15 @@ extension WsEngineConfiguration {
             config.eio.ping_timeout_ms = engineIO.pingTimeout.milliseconds
             config.eio.max_payload = UInt64(clamping: engineIO.maxPayload)
         }
+        if let deflate {
+            config.deflate.mode = Int32(
+                deflate.mode == .shared ? NWS_DEFLATE_SHARED.rawValue : NWS_DEFLATE_DEDICATED.rawValue)
+            config.deflate.threshold = UInt32(clamping: max(deflate.threshold, 1))
+            config.deflate.level = Int32(clamping: deflate.level)
+            config.deflate.window_bits = UInt8(clamping: deflate.windowBits)
+            config.deflate.mem_level = UInt8(clamping: deflate.memoryLevel)
+            config.deflate.client_window_bits = UInt8(clamping: deflate.clientWindowBits)
+        }
         return host.withCString { hostPointer in
             config.host = hostPointer
             return withCPages(pages) { cPages in

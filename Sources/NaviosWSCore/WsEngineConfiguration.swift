@@ -41,6 +41,36 @@ public struct WsEngineConfiguration: Sendable {
         }
     }
 
+    /// permessage-deflate (RFC 7692), which browsers offer on every connection.
+    public struct Deflate: Sendable {
+        public enum Mode: Sendable {
+            /// One compressor and one decompressor per loop thread, no context kept between
+            /// messages: no compression memory per connection, and a broadcast is compressed
+            /// once for all its members.
+            case shared
+            /// A compressor and a decompressor per connection, kept across messages: better
+            /// ratios for long conversations, at the memory their windows take.
+            case dedicated
+        }
+
+        public var mode: Mode
+        /// 64 bytes: below it a message goes out as it is (deflate makes a short line longer).
+        public var threshold: Int = Int(NWS_DEFAULT_DEFLATE_THRESHOLD.rawValue)
+        /// zlib's level, 1 (fastest, the default: chat text compresses well at any level) to 9.
+        public var level: Int = Int(NWS_DEFAULT_DEFLATE_LEVEL.rawValue)
+        /// The server's compression window, 8 to 15 bits (a client may ask for less).
+        public var windowBits: Int = Int(NWS_DEFAULT_DEFLATE_WINDOW_BITS.rawValue)
+        /// zlib's memory level of the compressor, 1 to 9.
+        public var memoryLevel: Int = Int(NWS_DEFAULT_DEFLATE_MEM_LEVEL.rawValue)
+        /// Dedicated mode: the window asked of clients that can limit theirs (the memory of
+        /// each connection's decompressor), 8 to 15 bits.
+        public var clientWindowBits: Int = Int(NWS_DEFAULT_DEFLATE_WINDOW_BITS.rawValue)
+
+        public init(mode: Mode) {
+            self.mode = mode
+        }
+    }
+
     /// Loopback by default: listening on every interface should be a decision.
     public var host: String = "127.0.0.1"
     /// 0 lets the kernel pick a free port; ``WsEngine/port`` tells which.
@@ -86,6 +116,8 @@ public struct WsEngineConfiguration: Sendable {
     public var maxRoomsPerConnection: Int = 0
     /// nil = no Engine.IO: every path speaks plain WebSocket.
     public var engineIO: EngineIO? = nil
+    /// nil = permessage-deflate is declined: messages go uncompressed.
+    public var deflate: Deflate? = nil
 
     public init() {}
 }

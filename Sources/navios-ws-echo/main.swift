@@ -6,7 +6,9 @@
 //                                       [--handshake-timeout MS] [--close-timeout MS] [--idle-timeout MS]
 //                                       [--ping-interval MS] [--pong-timeout MS]
 //                                       [--eio-path PATH] [--eio-ping-interval MS] [--eio-ping-timeout MS]
-// With --eio-path, requests to PATH speak Engine.IO v4: a bare Engine.IO echo server (what the
+//                                       [--deflate shared|dedicated] [--deflate-threshold BYTES]
+//                                       [--deflate-level 1-9] [--deflate-window-bits 8-15] [--deflate-mem-level 1-9]
+// --help lists them. With --eio-path, requests to PATH speak Engine.IO v4: a bare Engine.IO echo server (what the
 // official Engine.IO protocol suite drives at /engine.io/).
 // SIGINT/SIGTERM shut it down gracefully (1001 to every client, drain, exit).
 #if canImport(Glibc)
@@ -41,22 +43,33 @@ struct ReadyLine: Service {
     }
 }
 
-func usage() -> Never {
+func usage(status: Int32 = 2) -> Never {
     print("""
         usage: navios-ws-echo [--host ADDR] [--port N] [--loops N] [--backend auto|epoll|io_uring]
                               [--max-message BYTES] [--max-backlog BYTES] [--handshake-timeout MS]
                               [--close-timeout MS] [--idle-timeout MS] [--ping-interval MS] [--pong-timeout MS]
                               [--eio-path PATH] [--eio-ping-interval MS] [--eio-ping-timeout MS]
+                              [--deflate shared|dedicated] [--deflate-threshold BYTES] [--deflate-level 1-9]
+                              [--deflate-window-bits 8-15] [--deflate-mem-level 1-9]
+          --deflate MODE         accept permessage-deflate: shared (one compressor per loop, no context
+                                 between messages) or dedicated (per connection, context kept)
+          --deflate-threshold N  messages shorter than N bytes go out uncompressed (default 64);
+                                 the --deflate-* settings apply with --deflate
         """)
-    exit(2)
+    exit(status)
 }
+
 
 var configuration = WsEngineConfiguration()
 configuration.port = 9001
 configuration.healthPath = "/health"
 configuration.maxMessageSize = 16 << 20   // the interop suite's largest messages (the default suits applications)
+// Applied once every flag is read: the --deflate-* settings may come before --deflate.
+var deflate = WsEngineConfiguration.Deflate(mode: .shared)
+var deflateOn = false
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
+    if flag == "--help" || flag == "-h" { usage(status: 0) }
     guard let value = arguments.popFirst() else { usage() }
     switch flag {
     case "--host": configuration.host = value
@@ -78,6 +91,17 @@ while let flag = arguments.popFirst() {
         configuration.engineIO?.pingInterval = .milliseconds(Int(value) ?? { usage() }())
     case "--eio-ping-timeout":
         configuration.engineIO?.pingTimeout = .milliseconds(Int(value) ?? { usage() }())
+    case "--deflate":
+        switch value {
+        case "shared": deflate.mode = .shared
+        case "dedicated": deflate.mode = .dedicated
+        default: usage()
+        }
+        deflateOn = true
+    case "--deflate-threshold": deflate.threshold = Int(value) ?? { usage() }()
+    case "--deflate-level": deflate.level = Int(value) ?? { usage() }()
+    case "--deflate-window-bits": deflate.windowBits = Int(value) ?? { usage() }()
+    case "--deflate-mem-level": deflate.memoryLevel = Int(value) ?? { usage() }()
     case "--backend":
         switch value {
         case "auto": configuration.backend = .auto
@@ -88,6 +112,8 @@ while let flag = arguments.popFirst() {
     default: usage()
     }
 }
+
+if deflateOn { configuration.deflate = deflate }
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 let logger = Logger(label: "navios-ws-echo")

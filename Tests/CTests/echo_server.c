@@ -7,6 +7,8 @@
  *                    [--handshake-timeout MS] [--ping-interval MS] [--pong-timeout MS]
  *                    [--max-backlog N] [--idle-timeout MS]
  *                    [--eio-path PATH] [--eio-ping-interval MS] [--eio-ping-timeout MS]
+ *                    [--deflate shared|dedicated] [--deflate-threshold N] [--deflate-level N]
+ *                    [--deflate-window-bits N] [--deflate-mem-level N]
  * With --eio-path, requests to PATH speak Engine.IO v4 (a bare Engine.IO echo server, as the
  * official protocol suite wants at /engine.io/).
  * Prints the same "listening on ws://HOST:PORT/" line as navios-ws-echo once ready; SIGTERM/SIGINT shut it down gracefully.
@@ -56,6 +58,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--max-backlog")) config.max_backlog = arg_num(v);
         else if (!strcmp(k, "--close-timeout")) config.close_timeout_ms = (uint32_t)arg_num(v);
         else if (!strcmp(k, "--eio-path")) config.eio.path = v;
+        else if (!strcmp(k, "--deflate")) config.deflate.mode = !strcmp(v, "dedicated") ? NWS_DEFLATE_DEDICATED : NWS_DEFLATE_SHARED;
+        else if (!strcmp(k, "--deflate-threshold")) config.deflate.threshold = (uint32_t)arg_num(v);
+        else if (!strcmp(k, "--deflate-level")) config.deflate.level = (int)arg_num(v);
+        else if (!strcmp(k, "--deflate-window-bits")) config.deflate.window_bits = (uint8_t)arg_num(v);
+        else if (!strcmp(k, "--deflate-mem-level")) config.deflate.mem_level = (uint8_t)arg_num(v);
         else if (!strcmp(k, "--eio-ping-interval")) config.eio.ping_interval_ms = (uint32_t)arg_num(v);
         else if (!strcmp(k, "--eio-ping-timeout")) config.eio.ping_timeout_ms = (uint32_t)arg_num(v);
         else {

@@ -43,7 +43,8 @@
     X(NWS_EHTTPLIMIT,     -24,     0, "HTTP request over a size or count limit")           \
     X(NWS_ESHUTDOWN,      -25,  1001, "server is shutting down")                           \
     X(NWS_EJSON,          -26,     0, "malformed JSON or envelope")                        \
-    X(NWS_ELIMIT,         -27,     0, "over a configured count limit")
+    X(NWS_ELIMIT,         -27,     0, "over a configured count limit")                     \
+    X(NWS_EINFLATE,       -28,  1007, "compressed message does not inflate")
 
 enum nws_error {
 #define NWS__ERR_ENUM(name, value, close, msg) name = value,

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nws_deflate.h"
 #include "nws_http.h"
 
 typedef uint64_t nws_conn_id;
@@ -96,6 +97,7 @@ typedef struct nws_server_config {
     size_t page_count;
     uint32_t max_rooms_per_conn;    /* rooms one connection may be in (nws_room_join: NWS_ELIMIT); 0 = no limit */
     nws_eio_config eio;             /* Engine.IO on a path; off when eio.path is NULL */
+    nws_deflate_config deflate;     /* permessage-deflate (nws_deflate.h); off when mode is 0 */
 } nws_server_config;
 
 /* What a callback learns of a connection as it opens. */

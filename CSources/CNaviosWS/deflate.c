@@ -1,0 +1,312 @@
+/*
+ * deflate.c — permessage-deflate's streams (RFC 7692 §7.2): messages compressed on the way
+ * out, inflated on the way in, with zlib's raw deflate.
+ *
+ * A side that keeps no context compresses each message on its own. Such messages need no
+ * stream of their own, so the loop's streams serve every connection: a compressor per window
+ * size, reset before each message, and one decompressor with the largest window, reset
+ * likewise. A side that keeps context has its connection's own stream, made when first used.
+ *
+ * A message is compressed with a sync flush, whose last 4 bytes (00 00 ff ff) are left off
+ * the wire (§7.2.1); they are put back before a received message is inflated (§7.2.2). A
+ * received message is inflated only once whole, so the loop's decompressor is never left
+ * mid-message. Its output grows to max_message bytes and no further: a small frame that
+ * would inflate to gigabytes is refused (1009) once it crosses that.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define WINDOWS 8   /* window bits 8..15 */
+/* Scratch buffers larger than this are given back after the message that needed them. */
+#define SCRATCH_KEEP (256u * 1024u)
+
+typedef struct scratch {
+    uint8_t *data;
+    size_t cap;
+} scratch;
+
+typedef struct nws__deflate_loop {
+    z_stream *compressors[WINDOWS];   /* no context, by window bits - 8 */
+    z_stream *decompressor;           /* no context, window 15 */
+    scratch deflated, inflated;       /* a compressed payload; an inflated message */
+} nws__deflate_loop;
+
+struct nws__deflate_conn {
+    z_stream *compressor;             /* context kept: NULL until the first compressed send */
+    z_stream *decompressor;           /* context kept: NULL until the first compressed message */
+    uint8_t client_bits;              /* the decompressor's window */
+};
+
+static const uint8_t FLUSH_TAIL[4] = {0x00, 0x00, 0xff, 0xff};
+
+/* ---- streams ---- */
+
+static const nws_deflate_config *config(const nws_loop *loop) { return &cfg(loop)->deflate; }
+
+/* zlib's raw deflate cannot use a window of 8 bits (it would write 9). Run-length matches,
+ * at distance 1, fit any window: a client that asks for 8 gets those. */
+static z_stream *compressor_new(const nws_loop *loop, int bits) {
+    z_stream *z = calloc(1, sizeof *z);
+    if (z == NULL) return NULL;
+    const nws_deflate_config *k = config(loop);
+    int strategy = bits == 8 ? Z_RLE : Z_DEFAULT_STRATEGY;
+    if (deflateInit2(z, k->level, Z_DEFLATED, -(bits == 8 ? 9 : bits), k->mem_level, strategy) != Z_OK) {
+        free(z);
+        return NULL;
+    }
+    return z;
+}
+
+static z_stream *decompressor_new(int bits) {
+    z_stream *z = calloc(1, sizeof *z);
+    if (z != NULL && inflateInit2(z, -bits) != Z_OK) {
+        free(z);
+        return NULL;
+    }
+    return z;
+}
+
+static void compressor_free(z_stream *z) {
+    if (z == NULL) return;
+    deflateEnd(z);
+    free(z);
+}
+
+static void decompressor_free(z_stream *z) {
+    if (z == NULL) return;
+    inflateEnd(z);
+    free(z);
+}
+
+static nws__deflate_loop *loop_state(nws_loop *loop) {
+    if (loop->deflate == NULL) loop->deflate = calloc(1, sizeof *loop->deflate);
+    return loop->deflate;
+}
+
+int nws__deflate_accept(nws_conn *c, const nws_deflate_params *p) {
+    uint8_t flags = NWS__DEFLATE_ON | (uint8_t)((p->server_max_window_bits - 8) << NWS__DEFLATE_BITS_SHIFT);
+    if (p->server_no_context_takeover) flags |= NWS__DEFLATE_SHARED_OUT;
+    if (p->client_no_context_takeover) flags |= NWS__DEFLATE_SHARED_IN;
+    if (!p->server_no_context_takeover || !p->client_no_context_takeover) {
+        c->deflate_state = calloc(1, sizeof *c->deflate_state);
+        if (c->deflate_state == NULL) return NWS_ENOMEM;
+        c->deflate_state->client_bits = p->client_max_window_bits;
+    }
+    c->deflate = flags;
+    return 0;
+}
+
+void nws__deflate_conn_free(nws_conn *c) {
+    if (c->deflate_state == NULL) return;
+    compressor_free(c->deflate_state->compressor);
+    decompressor_free(c->deflate_state->decompressor);
+    free(c->deflate_state);
+    c->deflate_state = NULL;
+}
+
+void nws__deflate_loop_free(nws_loop *loop) {
+    nws__deflate_loop *d = loop->deflate;
+    if (d == NULL) return;
+    for (int i = 0; i < WINDOWS; i++) compressor_free(d->compressors[i]);
+    decompressor_free(d->decompressor);
+    free(d->deflated.data);
+    free(d->inflated.data);
+    free(d);
+    loop->deflate = NULL;
+}
+
+static int server_bits(const nws_conn *c) { return 8 + ((c->deflate >> NWS__DEFLATE_BITS_SHIFT) & 7); }
+
+/* The loop's compressor for a window, reset for a new message. */
+static z_stream *shared_compressor(nws_loop *loop, int bits) {
+    nws__deflate_loop *d = loop_state(loop);
+    if (d == NULL) return NULL;
+    z_stream **z = &d->compressors[bits - 8];
+    if (*z == NULL) *z = compressor_new(loop, bits);
+    else deflateReset(*z);
+    return *z;
+}
+
+/* ---- compressing ---- */
+
+/* Room for exactly `need` bytes in s (callers grow it geometrically), keeping its first
+ * `keep`. 0 or NWS_ENOMEM. */
+static int scratch_reserve(scratch *s, size_t need, size_t keep) {
+    if (need <= s->cap) return 0;
+    uint8_t *p = keep ? realloc(s->data, need) : malloc(need);
+    if (p == NULL) return NWS_ENOMEM;
+    if (!keep) free(s->data);
+    s->data = p;
+    s->cap = need;
+    return 0;
+}
+
+static void scratch_trim(scratch *s) {
+    if (s->cap <= SCRATCH_KEEP) return;
+    free(s->data);
+    s->data = NULL;
+    s->cap = 0;
+}
+
+/* Feeds in[0..len) to z with `flush`, growing out as needed; *written counts its bytes. */
+static int deflate_into(z_stream *z, scratch *out, size_t *written, const uint8_t *in, size_t len, int flush) {
+    z->next_in = (Bytef *)(uintptr_t)in;
+    z->avail_in = (uInt)len;
+    for (;;) {
+        /* deflateBound is for a whole stream; a flush adds a few bytes, and the loop grows it
+         * again in case a pending block needs more. */
+        size_t bound = deflateBound(z, (uLong)len) + 64;
+        if (out->cap - *written < bound && scratch_reserve(out, *written + bound, *written) != 0) return NWS_ENOMEM;
+        z->next_out = out->data + *written;
+        z->avail_out = (uInt)(out->cap - *written);
+        int rc = deflate(z, flush);
+        *written = (size_t)(z->next_out - out->data);
+        if (rc == Z_STREAM_ERROR) return NWS_ENOMEM;
+        /* Done when the input is taken and the flush's output fitted (room was left over). */
+        if (z->avail_in == 0 && z->avail_out > 0) return 0;
+        len = z->avail_in;
+    }
+}
+
+/* Compresses one message with z into d->deflated, the flush's tail left off. */
+static int compress_message(nws__deflate_loop *d, z_stream *z, const uint8_t *prefix, size_t prefix_len,
+                            const void *data, size_t len, size_t *out_len) {
+    size_t written = 0;
+    int rc = 0;
+    if (prefix_len) rc = deflate_into(z, &d->deflated, &written, prefix, prefix_len, Z_NO_FLUSH);
+    if (rc == 0) rc = deflate_into(z, &d->deflated, &written, data, len, Z_SYNC_FLUSH);
+    if (rc != 0) return rc;
+    if (written < 4 || memcmp(d->deflated.data + written - 4, FLUSH_TAIL, 4) != 0) return NWS_ENOMEM;
+    *out_len = written - 4;
+    return 0;
+}
+
+int nws__deflate_compress(nws_loop *loop, nws_conn *c, const uint8_t *prefix, size_t prefix_len, const void *data,
+                          size_t len, const uint8_t **out, size_t *out_len) {
+    nws__deflate_loop *d = loop_state(loop);
+    if (d == NULL) return NWS_ENOMEM;
+    int own = !(c->deflate & NWS__DEFLATE_SHARED_OUT);
+    z_stream *z;
+    if (own) {
+        z_stream **mine = &c->deflate_state->compressor;
+        if (*mine == NULL) *mine = compressor_new(loop, server_bits(c));
+        z = *mine;
+    } else {
+        z = shared_compressor(loop, server_bits(c));
+    }
+    if (z == NULL) return NWS_ENOMEM;
+    int rc = compress_message(d, z, prefix, prefix_len, data, len, out_len);
+    if (rc != 0) return rc;
+    *out = d->deflated.data;
+    /* With its own context the peer's decompressor must see every byte its compressor took;
+     * without, a message that did not shrink goes out plain and saves the peer the work. */
+    return own || *out_len < prefix_len + len;
+}
+
+nws_buf *nws__deflate_shared_frame(nws_loop *loop, nws_msg *m) {
+    nws_buf *ready = atomic_load_explicit(&m->deflated, memory_order_acquire);
+    if (ready != NULL) return ready == NWS__NO_GAIN ? NULL : ready;
+    const uint8_t *frame = m->buf.data;
+    uint8_t len7 = frame[1] & 0x7f;
+    size_t hlen = len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
+    size_t len = m->buf.len - hlen, zlen;
+    nws__deflate_loop *d = loop_state(loop);
+    z_stream *z = shared_compressor(loop, 15);
+    if (d == NULL || z == NULL || compress_message(d, z, NULL, 0, frame + hlen, len, &zlen) != 0) return NULL;
+    nws_buf *made = NWS__NO_GAIN;
+    if (zlen < len && (made = malloc(sizeof(nws_buf) + NWS_FRAME_HEADER_MAX + zlen)) != NULL) {
+        size_t zh = nws_frame_header(made->data, frame[0] & 0x0f, 1, 1, zlen, NULL);
+        memcpy(made->data + zh, d->deflated.data, zlen);
+        atomic_init(&made->refs, 1);
+        made->cap = made->len = (uint32_t)(zh + zlen);
+        made->pooled = NWS__POOL_NONE;
+        made->engine_io = m->buf.engine_io;
+    }
+    nws__deflate_done(loop);
+    if (made == NULL) return NULL;   /* out of memory: plain this time, tried again next time */
+    /* Another loop may have made it meanwhile: the first one stays. */
+    nws_buf *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&m->deflated, &expected, made, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        if (made != NWS__NO_GAIN) free(made);
+        made = expected;
+    }
+    return made == NWS__NO_GAIN ? NULL : made;
+}
+
+void nws__msg_free(nws_buf *b) {
+    nws_msg *m = nws__msg_of(b);
+    nws_buf *z = atomic_load_explicit(&m->deflated, memory_order_acquire);
+    if (z != NULL && z != NWS__NO_GAIN) nws__buf_release(NULL, z);
+    free(m);
+}
+
+/* ---- inflating ---- */
+
+/* Inflates in[0..len) into d->inflated from *written on, never past limit + 1 bytes. 1 when
+ * the stream ended (a final block), else 0; or NWS_E*. */
+static int inflate_into(z_stream *z, scratch *out, size_t *written, const uint8_t *in, size_t len,
+                        uint64_t limit) {
+    z->next_in = (Bytef *)(uintptr_t)in;
+    z->avail_in = (uInt)len;
+    for (;;) {
+        if (*written == out->cap) {
+            if (out->cap > limit) return NWS_ETOOBIG;
+            size_t want = out->cap ? out->cap * 2 : 4096;   /* geometric: a large message reallocs a few times */
+            if (want < len * 4) want = len * 4;
+            if (want > limit + 1) want = (size_t)limit + 1;
+            if (scratch_reserve(out, want, *written) != 0) return NWS_ENOMEM;
+        }
+        z->next_out = out->data + *written;
+        z->avail_out = (uInt)(out->cap - *written);
+        int rc = inflate(z, Z_SYNC_FLUSH);
+        *written = (size_t)(z->next_out - out->data);
+        if (*written > limit) return NWS_ETOOBIG;
+        if (rc == Z_STREAM_END) return 1;
+        if (rc == Z_BUF_ERROR && z->avail_out > 0) return 0;   /* input taken, nothing more to write */
+        if (rc != Z_OK && rc != Z_BUF_ERROR) return rc == Z_MEM_ERROR ? NWS_ENOMEM : NWS_EINFLATE;
+        if (z->avail_in == 0 && z->avail_out > 0) return 0;
+    }
+}
+
+/* A stream the peer ended with a final block: ready for its next message, with the window
+ * kept when the peer keeps context. */
+static int restart(z_stream *z, int keep_window) {
+    uint8_t window[32768];
+    uInt window_len = 0;
+    if (keep_window && inflateGetDictionary(z, window, &window_len) != Z_OK) return NWS_EINFLATE;
+    if (inflateReset(z) != Z_OK) return NWS_EINFLATE;
+    if (window_len && inflateSetDictionary(z, window, window_len) != Z_OK) return NWS_EINFLATE;
+    return 0;
+}
+
+int nws__deflate_inflate(nws_loop *loop, nws_conn *c, const uint8_t *in, size_t len, const uint8_t **out,
+                         size_t *out_len) {
+    nws__deflate_loop *d = loop_state(loop);
+    if (d == NULL) return NWS_ENOMEM;
+    int own = !(c->deflate & NWS__DEFLATE_SHARED_IN);
+    z_stream **zp = own ? &c->deflate_state->decompressor : &d->decompressor;
+    if (*zp == NULL) *zp = decompressor_new(own ? c->deflate_state->client_bits : 15);
+    else if (!own) inflateReset(*zp);
+    z_stream *z = *zp;
+    if (z == NULL) return NWS_ENOMEM;
+    uint64_t limit = cfg(loop)->max_message;
+    size_t written = 0;
+    int rc = inflate_into(z, &d->inflated, &written, in, len, limit);
+    /* The tail goes after the message (§7.2.2) unless the message ended the stream itself. */
+    if (rc == 0) rc = inflate_into(z, &d->inflated, &written, FLUSH_TAIL, sizeof FLUSH_TAIL, limit);
+    if (rc == 1) rc = z->avail_in == 0 ? restart(z, own) : NWS_EINFLATE;   /* nothing after the final block */
+    if (rc != 0) return rc;
+    *out = d->inflated.data;
+    *out_len = written;
+    return 0;
+}
+
+void nws__deflate_done(nws_loop *loop) {
+    if (loop->deflate == NULL) return;
+    scratch_trim(&loop->deflate->inflated);
+    scratch_trim(&loop->deflate->deflated);
+}
