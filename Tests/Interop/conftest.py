@@ -364,6 +364,31 @@ def server(request, backend):
     finish_server(srv)
 
 
+@pytest.fixture
+def server_factory(backend):
+    """Starts echo servers on `backend` with the flags given, as many as a test needs; each is
+    checked and stopped as `server` is."""
+    started: list[EchoServer] = []
+
+    def start(*args: str) -> EchoServer:
+        if backend in _skip_reasons:
+            pytest.skip(_skip_reasons[backend])
+        srv = EchoServer(default_binary(), backend, tuple(args))
+        try:
+            srv.start()
+        except ServerStartError as err:
+            if backend == "io_uring" and _is_uring_unavailable(err):
+                _skip_reasons[backend] = f"io_uring cannot be set up on this machine ({srv.stderr_text(400).strip()})"
+                pytest.skip(_skip_reasons[backend])
+            pytest.fail(str(err), pytrace=False)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        finish_server(srv)
+
+
 def finish_server(srv) -> None:
     """After a test: the server must still be alive (unless the test stopped it) and must
     exit with status 0 on SIGTERM, the graceful shutdown."""
@@ -447,9 +472,10 @@ class Frame:
         return self.payload[2:].decode("utf-8")   # §5.5.1: the reason must be UTF-8
 
 
-def parse_server_frame(buf: bytes | bytearray) -> tuple[Frame, int] | None:
+def parse_server_frame(buf: bytes | bytearray, rsv_allowed: int = 0) -> tuple[Frame, int] | None:
     """The first whole frame in buf and its length, or None when more bytes are needed.
-    Checks what a server frame must be (§5.1: never masked; §5.2: no RSV bits)."""
+    Checks what a server frame must be (§5.1: never masked; §5.2: no RSV bits but those of a
+    negotiated extension, `rsv_allowed`)."""
     if len(buf) < 2:
         return None
     b0, b1 = buf[0], buf[1]
@@ -469,7 +495,7 @@ def parse_server_frame(buf: bytes | bytearray) -> tuple[Frame, int] | None:
     if len(buf) < at + n:
         return None
     frame = Frame(bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F, bytes(buf[at:at + n]))
-    assert frame.rsv == 0, f"server frame has RSV bits {frame.rsv:03b}"
+    assert frame.rsv & ~rsv_allowed == 0, f"server frame has RSV bits {frame.rsv:03b}"
     return frame, at + n
 
 
@@ -505,18 +531,22 @@ def expected_accept(key: str) -> str:
 class RawWebSocket:
     """A WebSocket client on a plain socket: sends whatever frame it is told, checks what comes back."""
 
-    def __init__(self, sock: socket.socket, buffered: bytes = b""):
+    def __init__(self, sock: socket.socket, buffered: bytes = b"", headers: dict[str, str] | None = None):
         self.sock = sock
         self.buf = bytearray(buffered)
+        self.headers = headers or {}
+        self.last_rsv = 0   # of the last message's first frame
+        # RSV1 is permessage-deflate's once the answer names it (RFC 7692 §6).
+        self.rsv_allowed = 0b100 if "permessage-deflate" in self.headers.get("sec-websocket-extensions", "") else 0
 
     @classmethod
     def connect(cls, server: EchoServer, *, path: str = "/", timeout: float = 5.0, rcvbuf: int | None = None,
-                pipelined: bytes = b"") -> "RawWebSocket":
+                pipelined: bytes = b"", extra_headers: tuple[str, ...] = ()) -> "RawWebSocket":
         """Opens a connection and completes the RFC 6455 §4 handshake; `pipelined` bytes (frames)
         go out in the same send() as the request."""
         sock = _connect_socket(server, timeout, rcvbuf)
         key = base64.b64encode(os.urandom(16)).decode()
-        sock.sendall(upgrade_request(server, key, path) + pipelined)
+        sock.sendall(upgrade_request(server, key, path, extra_headers) + pipelined)
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = sock.recv(4096)
@@ -529,7 +559,7 @@ class RawWebSocket:
         headers = {k.strip().lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
         assert headers.get("sec-websocket-accept") == expected_accept(key), head
         assert headers.get("upgrade", "").lower() == "websocket", head
-        return cls(sock, rest)
+        return cls(sock, rest, headers)
 
     def close_socket(self) -> None:
         try:
@@ -575,7 +605,7 @@ class RawWebSocket:
         """The next frame; raises ConnectionEnded when the server ends TCP first."""
         deadline = time.monotonic() + timeout
         while True:
-            parsed = parse_server_frame(self.buf)
+            parsed = parse_server_frame(self.buf, self.rsv_allowed)
             if parsed:
                 frame, n = parsed
                 del self.buf[:n]
@@ -588,6 +618,8 @@ class RawWebSocket:
         opcode, parts = None, []
         while True:
             frame = self.recv_frame(max(0.0, deadline - time.monotonic()))
+            if opcode is None and frame.opcode in (OP_TEXT, OP_BINARY):
+                self.last_rsv = frame.rsv
             if frame.opcode == OP_PING:
                 if answer_pings:
                     self.send_frame(OP_PONG, frame.payload)
@@ -603,6 +635,18 @@ class RawWebSocket:
             parts.append(frame.payload)
             if frame.fin:
                 return opcode, b"".join(parts)
+
+    def recv_message_inflated(self, timeout: float = 5.0) -> tuple[int, bytes]:
+        """The next whole data message, inflated when it came compressed (RFC 7692 §7.2.2), with
+        one decompressor for the connection when the server keeps its context."""
+        import zlib
+        opcode, payload = self.recv_message(timeout)
+        if not self.last_rsv & 0b100:
+            return opcode, payload
+        keeps_context = "server_no_context_takeover" not in self.headers.get("sec-websocket-extensions", "")
+        if not keeps_context or getattr(self, "_inflater", None) is None:
+            self._inflater = zlib.decompressobj(-15)
+        return opcode, self._inflater.decompress(payload + b"\x00\x00\xff\xff")
 
     def wait_end(self, timeout: float = 5.0) -> str:
         """Reads until the server ends TCP; fails when data arrives instead. "eof" or "reset"."""
