@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http frame utf8 mask json eio)
+[ ${#targets[@]} -gt 0 ] || targets=(http frame utf8 mask json eio deflate)
 mkdir -p build/fuzz/crashes
 printf '%-8s %12s %10s %8s %8s %s\n' target executions exec/s cov ft corpus
 for t in "${targets[@]}"; do
