@@ -79,6 +79,7 @@ typedef struct bench_opts {
     int depth;                /* echo: messages in flight per connection */
     int binary;               /* echo, latency: binary frames instead of text */
     int verify;               /* echo, latency: compare every byte, not only the sequence number */
+    int deflate;              /* offer permessage-deflate, compress what is sent (deflate.c) */
     double rate;              /* latency: requests/s over all connections; fanout: publishes/s */
     double warmup, duration, drain, connect_timeout;
     int json;
@@ -144,6 +145,7 @@ typedef struct wsconn {
     uint64_t msg_len;         /* payload bytes of the message being received */
     uint8_t sio;              /* --protocol socketio: enum sio_stage (sio_session.c) */
     void *user;               /* the scenario's state for this connection */
+    struct wsd_conn *deflate; /* permessage-deflate as negotiated (deflate.c), or NULL */
 } wsconn;
 
 /* ---- a worker --------------------------------------------------------------------------- */
@@ -189,6 +191,7 @@ typedef struct worker {
     uint8_t keys[KEY_POOL * 4];
     int keys_left;
     int fatal;                /* a system failure on this thread (the message is printed) */
+    struct wsd_worker *deflate;   /* the shared compression streams (deflate.c), made when first used */
 } worker;
 
 /* ---- the run as the main thread sees it ----------------------------------------------- */
@@ -303,6 +306,23 @@ void ws_send_frame(worker *w, wsconn *c, uint8_t opcode, const uint8_t *data, si
  * scenarios that build a payload in place instead of copying it twice. */
 uint8_t *ws_reserve_frame(worker *w, wsconn *c, uint8_t opcode, size_t len, const uint8_t **key);
 void ws_commit_frame(worker *w, wsconn *c, size_t len);
+/* The same, never compressed, with RSV1 as asked (deflate.c writes its frames with it). */
+uint8_t *ws_reserve_plain_frame(worker *w, wsconn *c, uint8_t opcode, int rsv1, size_t len, const uint8_t **key);
+
+/* ---- deflate.c: permessage-deflate, the client's side ------------------------------------ */
+/* The offer's header line, CRLF included. */
+const char *wsd_offer_header(void);
+/* The server's answer (the Sec-WebSocket-Extensions value): 0 and c->deflate set, or -1. */
+int wsd_accept(wsconn *c, const char *answer, size_t len);
+/* ws_reserve_frame of a data frame on a compressing connection: plain payload, a zero key. */
+uint8_t *wsd_reserve(worker *w, wsconn *c, uint8_t opcode, size_t len, const uint8_t **key);
+/* ws_commit_frame: 1 when a reserved payload was compressed and queued, 0 when none waited. */
+int wsd_commit(worker *w, wsconn *c, size_t len);
+/* A chunk of a compressed message: 1 when *whole holds the message inflated, 0 while more
+ * chunks are needed, -1 when it does not inflate (or its text is not UTF-8). */
+int wsd_on_data(worker *w, wsconn *c, const nws_decoded *in, nws_decoded *whole);
+void wsd_conn_free(wsconn *c);
+void wsd_worker_free(worker *w);
 /* Starts the closing handshake (close 1000); the connection ends cleanly once the server has
  * answered with its close frame and ended TCP. */
 void ws_close(worker *w, wsconn *c);

@@ -114,6 +114,7 @@ void worker_destroy(worker *w) {
     free(w->free_slots);
     free(w->dirty);
     hist_free(w->hist);
+    wsd_worker_free(w);
 }
 
 /* ---- connections ---------------------------------------------------------------------- */

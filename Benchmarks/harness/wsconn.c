@@ -51,18 +51,24 @@ static int outbuf_reserve(outbuf *b, size_t more) {
 }
 
 uint8_t *ws_reserve_frame(worker *w, wsconn *c, uint8_t opcode, size_t len, const uint8_t **key) {
+    if (c->deflate != NULL && (opcode == NWS_OP_TEXT || opcode == NWS_OP_BINARY)) return wsd_reserve(w, c, opcode, len, key);
+    return ws_reserve_plain_frame(w, c, opcode, 0, len, key);
+}
+
+uint8_t *ws_reserve_plain_frame(worker *w, wsconn *c, uint8_t opcode, int rsv1, size_t len, const uint8_t **key) {
     if (outbuf_reserve(&c->out, NWS_FRAME_HEADER_MAX + len) != 0) {
         fprintf(stderr, "navios-ws-bench: out of memory for a send buffer\n");
         abort();   /* a load generator without memory has no meaningful result left */
     }
     *key = worker_mask_key(w);
     uint8_t *p = c->out.data + c->out.len;
-    size_t h = nws_frame_header(p, opcode, 1, 0, len, *key);
+    size_t h = nws_frame_header(p, opcode, 1, rsv1, len, *key);
     c->out.len += h;
     return p + h;
 }
 
 void ws_commit_frame(worker *w, wsconn *c, size_t len) {
+    if (c->deflate != NULL && wsd_commit(w, c, len)) return;
     c->out.len += len;
     worker_mark_dirty(w, c);
 }
@@ -119,8 +125,9 @@ static void send_upgrade_request(worker *w, wsconn *c) {
     int n = snprintf(req, sizeof req,
                      "GET %s HTTP/1.1\r\nHost: %s%s%s:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n",
-                     w->opt->path, v6 ? "[" : "", w->opt->host, v6 ? "]" : "", w->opt->port, key);
+                     "Sec-WebSocket-Version: 13\r\n%s\r\n",
+                     w->opt->path, v6 ? "[" : "", w->opt->host, v6 ? "]" : "", w->opt->port, key,
+                     w->opt->deflate ? wsd_offer_header() : "");
     if (n < 0 || (size_t)n >= sizeof req) abort();   /* the CLI caps what goes in */
     queue_raw(w, c, req, (size_t)n);
 }
@@ -174,7 +181,7 @@ static int has_token(const char *v, size_t len, const char *token) {
 }
 
 /* RFC 6455 §4.1, the client's checks of the server's handshake. */
-static int upgrade_accepted(const wsconn *c, const char *head) {
+static int upgrade_accepted(wsconn *c, const char *head, int offered_deflate) {
     if (strncmp(head, "HTTP/1.1 101", 12) != 0) return 0;
     size_t len = 0;
     const char *v = header_value(head, "Upgrade", &len);
@@ -183,8 +190,10 @@ static int upgrade_accepted(const wsconn *c, const char *head) {
     if (v == NULL || !has_token(v, len, "upgrade")) return 0;
     v = header_value(head, "Sec-WebSocket-Accept", &len);
     if (v == NULL || len != strlen(c->accept) || memcmp(v, c->accept, len) != 0) return 0;
-    /* We offered no extension and no subprotocol: a server that picks one is wrong. */
-    if (header_value(head, "Sec-WebSocket-Extensions", &len) != NULL) return 0;
+    /* No subprotocol was offered, and no extension but permessage-deflate with --deflate, which
+     * the server must then take (a run that meant to measure compression measures it). */
+    v = header_value(head, "Sec-WebSocket-Extensions", &len);
+    if (offered_deflate != (v != NULL) || (v != NULL && wsd_accept(c, v, len) != 0)) return 0;
     if (header_value(head, "Sec-WebSocket-Protocol", &len) != NULL) return 0;
     return 1;
 }
@@ -204,7 +213,7 @@ static void on_upgrade_bytes(worker *w, wsconn *c, uint8_t *buf, size_t len) {
     }
     size_t head_len = (size_t)(end - c->hs) + 4;
     end[2] = '\0';   /* header_value stops at the blank line */
-    if (!upgrade_accepted(c, c->hs)) {
+    if (!upgrade_accepted(c, c->hs, w->opt->deflate)) {
         ws_kill(w, c, ERR_HANDSHAKE);
         return;
     }
@@ -214,7 +223,7 @@ static void on_upgrade_bytes(worker *w, wsconn *c, uint8_t *buf, size_t len) {
     c->hs = NULL;
     c->state = WS_OPEN;
     c->msg_len = 0;
-    nws_decoder_limits lim = {.max_frame = 0, .max_message = 0, .require_mask = 0};
+    nws_decoder_limits lim = {.max_frame = 0, .max_message = 0, .require_mask = 0, .allow_rsv1 = c->deflate != NULL};
     nws_decoder_init(&c->dec, &lim);
     /* With a Socket.IO session the connection is open for the scenario once it is connected. */
     c->sio = w->opt->protocol == PROTO_SOCKETIO ? SIO_WAIT_OPEN : SIO_NONE;
@@ -256,6 +265,16 @@ static void on_frames(worker *w, wsconn *c, uint8_t *buf, size_t len) {
         }
         buf += n;
         len -= (size_t)n;
+        if (d.kind == NWS_DECODED_DATA && d.compressed) {
+            nws_decoded whole;
+            int got = wsd_on_data(w, c, &d, &whole);
+            if (got < 0) {
+                ws_kill(w, c, ERR_PROTOCOL);
+                return;
+            }
+            if (got == 0) continue;
+            d = whole;
+        }
         if (d.kind == NWS_DECODED_DATA) {
             if (c->sio != SIO_NONE && sio_on_message(w, c, &d)) continue;
             if (c->state == WS_OPEN && w->sc->on_data) w->sc->on_data(w, c, &d);
@@ -336,4 +355,5 @@ void ws_free_buffers(wsconn *c) {
     c->out = (outbuf){0};
     c->wire = (outbuf){0};
     c->hs = NULL;
+    wsd_conn_free(c);
 }
