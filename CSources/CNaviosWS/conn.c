@@ -122,6 +122,10 @@ nws_conn *nws__conn_new_virtual(nws_loop *loop) {
 nws_conn *nws__conn_accepted(nws_loop *loop, int fd) {
     nws_conn *c = conn_new(loop, fd);
     if (c == NULL) return NULL;
+    if (loop->server->tls_contexts != NULL && nws__tls_accept(loop, c) != 0) {
+        nws__conn_abort(loop, c, 0);
+        return NULL;
+    }
     count(&loop->stats.accepted, 1);
     nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->handshake_timeout_ms);
     if (loop->backend->conn_added(loop, c) != 0) {
@@ -404,6 +408,10 @@ static void on_close_frame(nws_loop *loop, nws_conn *c, uint16_t code, const uin
 void nws__conn_sent_all(nws_loop *loop, nws_conn *c) {
     if (c->dead) return;
     if (!c->close_sent && c->state != NWS__REFUSING) return;
+    if (c->tls != NULL && nws__tls_close_notify(loop, c)) {
+        nws__conn_mark_dirty(loop, c);   /* its close_notify goes first */
+        return;
+    }
     if (!c->write_shut) {
         c->write_shut = 1;
         loop->backend->shutdown_write(loop, c);
@@ -522,6 +530,11 @@ void nws__conn_on_data(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
     if (c->dead) return;
     c->last_in_ms = loop->now_ms;
     count(&loop->stats.bytes_in, len);
+    if (__builtin_expect(c->tls != NULL, 0)) nws__tls_input(loop, c, data, len);
+    else nws__conn_on_plain(loop, c, data, len);
+}
+
+void nws__conn_on_plain(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
     switch (c->state) {
     case NWS__HANDSHAKE: nws__upgrade_input(loop, c, data, len); break;
     case NWS__OPEN:
@@ -536,6 +549,11 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
     nws__liveness l = liveness_of(c);
     switch (nws__liveness_on_timer(&l, cfg(loop), loop->now_ms)) {
     case NWS__TIMER_HANDSHAKE_TIMEOUT:
+        if (c->tls != NULL && !c->tls->established) {   /* stalled in the TLS handshake: no HTTP to answer with */
+            count(&loop->stats.handshake_timeouts, 1);
+            nws__conn_abort(loop, c, 0);
+            return;
+        }
         if (c->kept_alive && c->http_len == 0) {   /* an idle kept-alive connection: just closed */
             nws__conn_abort(loop, c, 0);
             return;
@@ -579,6 +597,7 @@ void nws__conn_free(nws_loop *loop, nws_conn *c) {
     if (c->session) nws__eio_conn_gone(loop, c);
     nws__wheel_cancel(&loop->wheel, &c->timer);
     nws__sendq_clear(loop, c);
+    nws__tls_free(loop, c);
     nws__rooms_leave_all(loop, c);
     nws__message_release(loop, c);
     nws__deflate_conn_free(c);

@@ -84,7 +84,7 @@ nws_conn *nws__eio_session_open(nws_loop *loop, nws_conn *get, const nws_http_re
     owner->eio = NWS__EIO_POLLING;
     nws__conn_opened(loop, owner);
     if (cb->on_open) {
-        nws_open_info info = {req, &up, NULL, 0, loop->index, 1};
+        nws_open_info info = {req, &up, NULL, 0, loop->index, 1, get->tls != NULL, nws__tls_peer_subject(get)};
         cb->on_open(cb->ctx, conn_id(loop, owner), &info);
     }
     return owner;

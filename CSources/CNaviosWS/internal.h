@@ -155,7 +155,22 @@ struct nws_conn {
     nws_decoder decoder;
     struct nws__eio_session *session;   /* a long-polling session's state, shared with its GET and its WebSocket */
     struct nws__deflate_conn *deflate_state;   /* dedicated compression streams (deflate.c), or NULL */
+    struct nws__tls_conn *tls;  /* a TLS connection's session and records (tls.c), or NULL */
 };
+
+/* A TLS connection (tls.c): what is queued on the connection is plaintext, sealed into records
+ * at the end of an iteration; the records wait in their own queue, the one backends send. */
+typedef struct nws__tls_conn {
+    void *ssl;                /* SSL * */
+    struct nws__tls_contexts *contexts;   /* a reference: the certificates it was served */
+    const uint8_t *in;        /* received bytes the session reads, during nws__tls_input */
+    size_t in_len;
+    nws__seg *wire_head, *wire_tail;   /* records to send */
+    uint8_t established;      /* the handshake is done */
+    uint8_t notified;         /* close_notify is queued */
+    uint8_t failed;           /* the handshake failed: the alert goes, then the connection */
+    char *peer_subject;       /* mTLS: the client certificate's subject (RFC 2253), or NULL */
+} nws__tls_conn;
 
 /* ---- rooms: a chained hash table of named rooms (rooms.c) ---- */
 typedef struct nws__room nws__room;
@@ -246,6 +261,7 @@ struct nws_loop {
     nws__room_table rooms;       /* room name -> local members (rooms.c) */
     uint32_t broadcast_seq;
     struct nws__deflate_loop *deflate;   /* the loop's shared compression streams and buffers (deflate.c) */
+    uint8_t *tls_plain;          /* TLS: a record's plaintext, read or sealed (tls.c) */
     struct nws_conn **fanout_overflow;   /* fanout.c: closed once a fan-out is over */
     uint32_t fanout_overflow_cap;
     nws__loop_stats stats;
@@ -275,6 +291,8 @@ struct nws_server {
      * released, in order, by one thread at a time (rooms.c). */
     nws__room *room_events, *room_events_tail;
     int room_events_telling;
+    struct nws__tls_contexts *tls_contexts;   /* the certificates new connections get (tls.c), or NULL */
+    pthread_mutex_t tls_lock;     /* guards tls_contexts against a reload */
 };
 
 /* ---- backend interface: what differs between io_uring and epoll ---- */
@@ -482,18 +500,26 @@ uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n);
 int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
                       const void *payload, size_t payload_len);
 int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b);
+/* The queue a backend sends: the connection's, or a TLS connection's records. */
+static inline nws__seg *nws__sendq_wire(const nws_conn *c) {
+    return __builtin_expect(c->tls != NULL, 0) ? c->tls->wire_head : c->head;
+}
 /* Fills iov with up to max slices from the head; returns the count. */
 int nws__sendq_iov(nws_conn *c, struct iovec *iov, int max);
+/* TLS records, appended to the records' queue (counted in c->queued); the plaintext they
+ * sealed leaves the connection's queue with nws__sendq_consume_plain. */
+int nws__sendq_append_records(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len);
+void nws__sendq_consume_plain(nws_loop *loop, nws_conn *c, size_t n);
 /* The queue's one slice when it holds a single segment (the usual cork buffer), else 0: a
  * backend sends it with no iovec array, and without a call on every flush. */
 static inline int nws__sendq_single(const nws_conn *c, struct iovec *iov) {
-    const nws__seg *s = c->head;
+    const nws__seg *s = nws__sendq_wire(c);
     if (s == NULL || s->next != NULL) return 0;
     iov->iov_base = s->buf->data + s->off;
     iov->iov_len = s->len;
     return 1;
 }
-/* Drops n sent bytes from the head. */
+/* Drops n sent bytes from the head of what backends send. */
 void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n);
 void nws__sendq_clear(nws_loop *loop, nws_conn *c);
 void nws__loop_pools_free(nws_loop *loop);
@@ -549,6 +575,21 @@ void nws__deflate_conn_free(nws_conn *c);
 void nws__deflate_loop_free(nws_loop *loop);
 /* A shared message's last reference went: it is freed with its compressed copy. */
 void nws__msg_free(nws_buf *b);
+
+/* ---- tls.c ---- */
+int nws__tls_server_init(nws_server *s);      /* the certificates of config.tls; NWS_EINVAL when they do not load */
+void nws__tls_server_free(nws_server *s);
+int nws__tls_accept(nws_loop *loop, nws_conn *c);   /* a new connection's session: 0 or NWS_ENOMEM */
+void nws__tls_free(nws_loop *loop, nws_conn *c);
+/* Bytes received: records read, plaintext handed to nws__conn_on_plain, answers queued. */
+void nws__tls_input(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len);
+/* The plaintext queued on c, sealed into records (the backends send those). */
+void nws__tls_seal(nws_loop *loop, nws_conn *c);
+/* Queues close_notify once; 1 when records wait to be sent before the write side shuts. */
+int nws__tls_close_notify(nws_loop *loop, nws_conn *c);
+const char *nws__tls_peer_subject(const nws_conn *c);
+/* Plaintext of a connection: what nws__conn_on_data does with bytes once TLS is off them. */
+void nws__conn_on_plain(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
 
 /* ---- fanout.c ---- */
 typedef struct nws__fanout {

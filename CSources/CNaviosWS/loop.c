@@ -47,7 +47,10 @@ void nws__loop_flush_dirty(nws_loop *loop) {
         c->dirty = 0;
         if (c->dead) continue;
         if (c->eio == NWS__EIO_POLLING) nws__eio_session_flush(loop, c);   /* no socket: to its waiting GET */
-        else loop->backend->flush(loop, c);
+        else {
+            if (c->tls != NULL) nws__tls_seal(loop, c);
+            loop->backend->flush(loop, c);
+        }
     }
 }
 

@@ -83,6 +83,7 @@ static int ep_conn_added(nws_loop *loop, nws_conn *c) {
  * so a queue left over is resumed when the socket drains, with no epoll_ctl per write. */
 static void ep_flush(nws_loop *loop, nws_conn *c) {
     struct iovec iov[MAX_IOV];
+    if (c->tls != NULL) nws__tls_seal(loop, c);
     while (c->queued > 0 && !c->dead) {
         int n = nws__sendq_iov(c, iov, MAX_IOV);
         ssize_t w = writev(c->fd, iov, n);

@@ -273,6 +273,8 @@ static void start_send(nws_loop *loop, nws_conn *c) {
 
 /* What is queued leaves in one send, or the connection learns that its queue is empty. */
 static void send_queued(nws_loop *loop, nws_conn *c) {
+    if (c->tls != NULL) nws__tls_seal(loop, c);
+    if (c->dead) return;
     if (c->queued == 0) nws__conn_sent_all(loop, c);
     else start_send(loop, c);
 }

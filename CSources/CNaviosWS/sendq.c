@@ -75,8 +75,9 @@ void nws__buf_release(nws_loop *loop, nws_buf *b) {
     free(b);
 }
 
+/* A segment: the connection's own first one when free (c NULL: never), else a pooled one. */
 static nws__seg *seg_new(nws_loop *loop, nws_conn *c) {
-    if (!c->first_seg_busy) {
+    if (c != NULL && !c->first_seg_busy) {
         c->first_seg_busy = 1;
         c->first_seg.next = NULL;
         return &c->first_seg;
@@ -101,10 +102,18 @@ static void seg_free(nws_loop *loop, nws_conn *c, nws__seg *s) {
     loop->seg_pool = s;
 }
 
-static void seg_push(nws_conn *c, nws__seg *s) {
-    if (c->tail) c->tail->next = s;
-    else c->head = s;
-    c->tail = s;
+/* A queue: the connection's (head, tail), or a TLS connection's records (tls.c). */
+typedef struct queue {
+    nws__seg **head, **tail;
+    nws_conn *first_owner;    /* whose first_seg its segments may use, or NULL */
+} queue;
+
+static queue own_queue(nws_conn *c) { return (queue){&c->head, &c->tail, c}; }
+
+static void seg_push(queue q, nws__seg *s) {
+    if (*q.tail) (*q.tail)->next = s;
+    else *q.head = s;
+    *q.tail = s;
 }
 
 static void count_queued(nws_loop *loop, nws_conn *c, size_t n) {
@@ -114,12 +123,12 @@ static void count_queued(nws_loop *loop, nws_conn *c, size_t n) {
 
 /* n bytes at the tail of c's queue; a new tail buffer is a small one when small is set (n is
  * then at most COPY_BROADCAST_MAX), else a pooled 16 KiB or an exact one. */
-static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int small) {
-    nws__seg *t = c->tail;
+static uint8_t *reserve_in(nws_loop *loop, nws_conn *c, queue q, size_t n, int small) {
+    nws__seg *t = *q.tail;
     if (t == NULL || !t->appendable || t->buf->cap - t->buf->len < n) {
         nws_buf *b = small ? buf_new_of(loop, n, NWS__POOL_SMALL) : nws__buf_new(loop, n);
         if (b == NULL) return NULL;
-        nws__seg *s = seg_new(loop, c);
+        nws__seg *s = seg_new(loop, q.first_owner);
         if (s == NULL) {
             nws__buf_release(loop, b);
             return NULL;
@@ -128,7 +137,7 @@ static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int small) {
         s->off = 0;
         s->len = 0;
         s->appendable = 1;
-        seg_push(c, s);
+        seg_push(q, s);
         t = s;
     }
     uint8_t *dst = t->buf->data + t->buf->len;
@@ -138,7 +147,19 @@ static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int small) {
     return dst;
 }
 
+static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int small) {
+    return reserve_in(loop, c, own_queue(c), n, small);
+}
+
 uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, 0); }
+
+int nws__sendq_append_records(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len) {
+    queue q = {&c->tls->wire_head, &c->tls->wire_tail, NULL};
+    uint8_t *dst = reserve_in(loop, c, q, len, 0);
+    if (dst == NULL) return NWS_ENOMEM;
+    memcpy(dst, data, len);
+    return 0;
+}
 
 int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
                       const void *payload, size_t payload_len) {
@@ -163,14 +184,14 @@ int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
     s->off = 0;
     s->len = b->len;
     s->appendable = 0;
-    seg_push(c, s);
+    seg_push(own_queue(c), s);
     count_queued(loop, c, b->len);
     return 0;
 }
 
 int nws__sendq_iov(nws_conn *c, struct iovec *iov, int max) {
     int n = 0;
-    for (nws__seg *s = c->head; s != NULL && n < max; s = s->next) {
+    for (nws__seg *s = nws__sendq_wire(c); s != NULL && n < max; s = s->next) {
         if (s->len == 0) continue;
         iov[n].iov_base = s->buf->data + s->off;
         iov[n].iov_len = s->len;
@@ -179,11 +200,12 @@ int nws__sendq_iov(nws_conn *c, struct iovec *iov, int max) {
     return n;
 }
 
-void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n) {
+/* Drops n bytes from the head of q. */
+static void consume_from(nws_loop *loop, nws_conn *c, queue q, size_t n) {
     nws__stat_sub(&loop->stats.queued, n);
     c->queued -= n;
-    while (n > 0 && c->head != NULL) {
-        nws__seg *s = c->head;
+    while (n > 0 && *q.head != NULL) {
+        nws__seg *s = *q.head;
         if (n < s->len) {
             s->off += (uint32_t)n;
             s->len -= (uint32_t)n;
@@ -194,23 +216,35 @@ void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n) {
         s->len = 0;
         /* Fully sent buffers go back to the pool at once, tail included: an idle
          * connection keeps no send buffer. */
-        c->head = s->next;
-        if (c->head == NULL) c->tail = NULL;
+        *q.head = s->next;
+        if (*q.head == NULL) *q.tail = NULL;
         nws__buf_release(loop, s->buf);
         seg_free(loop, c, s);
     }
 }
 
-void nws__sendq_clear(nws_loop *loop, nws_conn *c) {
-    nws__stat_sub(&loop->stats.queued, c->queued);
-    c->queued = 0;
-    while (c->head != NULL) {
-        nws__seg *s = c->head;
-        c->head = s->next;
+void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n) {
+    if (__builtin_expect(c->tls != NULL, 0)) consume_from(loop, c, (queue){&c->tls->wire_head, &c->tls->wire_tail, NULL}, n);
+    else consume_from(loop, c, own_queue(c), n);
+}
+
+void nws__sendq_consume_plain(nws_loop *loop, nws_conn *c, size_t n) { consume_from(loop, c, own_queue(c), n); }
+
+static void clear(nws_loop *loop, nws_conn *c, queue q) {
+    while (*q.head != NULL) {
+        nws__seg *s = *q.head;
+        *q.head = s->next;
         nws__buf_release(loop, s->buf);
         seg_free(loop, c, s);
     }
-    c->tail = NULL;
+    *q.tail = NULL;
+}
+
+void nws__sendq_clear(nws_loop *loop, nws_conn *c) {
+    nws__stat_sub(&loop->stats.queued, c->queued);
+    c->queued = 0;
+    clear(loop, c, own_queue(c));
+    if (c->tls != NULL) clear(loop, c, (queue){&c->tls->wire_head, &c->tls->wire_tail, NULL});
 }
 
 void nws__loop_pools_free(nws_loop *loop) {

@@ -116,6 +116,17 @@ int nws_server_create(const nws_server_config *config, const nws_server_callback
         s->loops[i].listen_fd = -1;
         s->loops[i].inbox.eventfd = -1;
     }
+    /* The certificates load now, once: the caller's strings need not outlive this call. */
+    int rc = nws__tls_server_init(s);
+    s->config.tls = (nws_tls_config){0};
+    for (int i = 0; rc == 0 && s->tls_contexts != NULL && i < s->loop_count; i++) {
+        s->loops[i].tls_plain = malloc(16384);
+        if (s->loops[i].tls_plain == NULL) rc = NWS_ENOMEM;
+    }
+    if (rc != 0) {
+        nws_server_destroy(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -288,6 +299,7 @@ void nws_server_destroy(nws_server *s) {
         }
         nws__rooms_free(loop);   /* empty by now: every connection left its rooms */
         nws__deflate_loop_free(loop);
+        free(loop->tls_plain);
         free(loop->fanout_overflow);
         nws__message_spares_free(loop);
         nws__loop_pools_free(loop);
@@ -296,6 +308,7 @@ void nws_server_destroy(nws_server *s) {
         free(loop->free_slots);
     }
     free(s->loops);
+    nws__tls_server_free(s);
     nws__registry_free(s);
     pthread_mutex_destroy(&s->rooms_lock);
     for (size_t i = 0; i < s->config.page_count; i++) free((char *)s->page_copies[i].path);

@@ -192,7 +192,8 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, siz
         return 0;
     }
     if (cb->on_open) {
-        nws_open_info info = {req, &up, protocol, protocol_len, loop->index, engine_io};
+        nws_open_info info = {req, &up, protocol, protocol_len, loop->index, engine_io, c->tls != NULL,
+                              nws__tls_peer_subject(c)};
         cb->on_open(cb->ctx, conn_id(loop, c), &info);
     }
     return c->state == NWS__OPEN || c->state == NWS__CLOSING;

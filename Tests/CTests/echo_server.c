@@ -9,6 +9,7 @@
  *                    [--eio-path PATH] [--eio-ping-interval MS] [--eio-ping-timeout MS]
  *                    [--deflate shared|dedicated] [--deflate-threshold N] [--deflate-level N]
  *                    [--deflate-window-bits N] [--deflate-mem-level N]
+ *                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
  * With --eio-path, requests to PATH speak Engine.IO v4 (a bare Engine.IO echo server, as the
  * official protocol suite wants at /engine.io/).
  * Prints the same "listening on ws://HOST:PORT/" line as navios-ws-echo once ready; SIGTERM/SIGINT shut it down gracefully.
@@ -44,6 +45,7 @@ static unsigned long arg_num(const char *s) { return strtoul(s, NULL, 10); }
 int main(int argc, char **argv) {
     /* 16 MiB messages: the interop suite's largest (the default, 1 MiB, suits applications). */
     nws_server_config config = {.host = "127.0.0.1", .port = 9001, .max_message = 16u << 20};
+    nws_tls_cert cert = {0};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--port")) config.port = (uint16_t)arg_num(v);
@@ -63,6 +65,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--deflate-level")) config.deflate.level = (int)arg_num(v);
         else if (!strcmp(k, "--deflate-window-bits")) config.deflate.window_bits = (uint8_t)arg_num(v);
         else if (!strcmp(k, "--deflate-mem-level")) config.deflate.mem_level = (uint8_t)arg_num(v);
+        else if (!strcmp(k, "--tls-cert")) cert.cert_file = v;
+        else if (!strcmp(k, "--tls-key")) cert.key_file = v;
+        else if (!strcmp(k, "--tls-client-ca")) config.tls.client_ca_file = v;
         else if (!strcmp(k, "--eio-ping-interval")) config.eio.ping_interval_ms = (uint32_t)arg_num(v);
         else if (!strcmp(k, "--eio-ping-timeout")) config.eio.ping_timeout_ms = (uint32_t)arg_num(v);
         else {
@@ -71,6 +76,10 @@ int main(int argc, char **argv) {
         }
     }
     config.health_path = "/health";
+    if (cert.cert_file != NULL) {
+        config.tls.certs = &cert;
+        config.tls.cert_count = 1;
+    }
     nws_server_callbacks cb = {.on_message = on_message};
     int rc = nws_server_create(&config, &cb, &server);
     if (rc == 0) rc = nws_server_start(server);

@@ -25,6 +25,7 @@
 
 #include "nws_deflate.h"
 #include "nws_http.h"
+#include "nws_tls.h"
 
 typedef uint64_t nws_conn_id;
 typedef struct nws_server nws_server;
@@ -98,6 +99,8 @@ typedef struct nws_server_config {
     uint32_t max_rooms_per_conn;    /* rooms one connection may be in (nws_room_join: NWS_ELIMIT); 0 = no limit */
     nws_eio_config eio;             /* Engine.IO on a path; off when eio.path is NULL */
     nws_deflate_config deflate;     /* permessage-deflate (nws_deflate.h); off when mode is 0 */
+    nws_tls_config tls;             /* TLS on every connection (nws_tls.h); off when tls.cert_count is 0.
+                                       Read at nws_server_create: its strings need not outlive it */
 } nws_server_config;
 
 /* What a callback learns of a connection as it opens. */
@@ -108,6 +111,8 @@ typedef struct nws_open_info {
     size_t protocol_len;
     int loop;                       /* index of the loop thread that owns the connection */
     int engine_io;                  /* 1 when the connection speaks Engine.IO (config.eio.path) */
+    int tls;                        /* 1 over TLS (config.tls) */
+    const char *tls_peer_subject;   /* mTLS: the verified client certificate's subject (RFC 2253), or NULL */
 } nws_open_info;
 
 typedef struct nws_server_callbacks {
