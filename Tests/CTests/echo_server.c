@@ -9,7 +9,9 @@
  *                    [--eio-path PATH] [--eio-ping-interval MS] [--eio-ping-timeout MS]
  *                    [--deflate shared|dedicated] [--deflate-threshold N] [--deflate-level N]
  *                    [--deflate-window-bits N] [--deflate-mem-level N]
- *                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]
+ *                    [--tls-cert FILE --tls-key FILE [--tls-sni NAME:CERT:KEY]... [--tls-client-ca FILE]]
+ * With --tls-client-ca, each client's first message from the server is "peer: " and the subject
+ * of the certificate it presented. SIGHUP reloads the certificates from their files.
  * With --eio-path, requests to PATH speak Engine.IO v4 (a bare Engine.IO echo server, as the
  * official protocol suite wants at /engine.io/).
  * Prints the same "listening on ws://HOST:PORT/" line as navios-ws-echo once ready; SIGTERM/SIGINT shut it down gracefully.
@@ -22,10 +24,20 @@
 #include <unistd.h>
 
 #include "nws_error.h"
+#include "nws_frame.h"
 #include "nws_server.h"
 
 static nws_server *server;
 static int stop_pipe[2];
+static int tell_peer;   /* --tls-client-ca: each client first hears its certificate's subject */
+
+static void on_open(void *ctx, nws_conn_id id, const nws_open_info *info) {
+    (void)ctx;
+    if (!tell_peer) return;
+    char text[512];
+    int n = snprintf(text, sizeof text, "peer: %s", info->tls_peer_subject ? info->tls_peer_subject : "");
+    nws_send(server, id, NWS_OP_TEXT, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1, 0);
+}
 
 static void on_message(void *ctx, nws_conn_id id, int opcode, const uint8_t *data, size_t len, void *user) {
     (void)ctx;
@@ -34,8 +46,7 @@ static void on_message(void *ctx, nws_conn_id id, int opcode, const uint8_t *dat
 }
 
 static void on_signal(int sig) {
-    (void)sig;
-    char b = 1;
+    char b = sig == SIGHUP ? 'r' : 's';
     ssize_t r = write(stop_pipe[1], &b, 1);
     (void)r;
 }
@@ -45,7 +56,8 @@ static unsigned long arg_num(const char *s) { return strtoul(s, NULL, 10); }
 int main(int argc, char **argv) {
     /* 16 MiB messages: the interop suite's largest (the default, 1 MiB, suits applications). */
     nws_server_config config = {.host = "127.0.0.1", .port = 9001, .max_message = 16u << 20};
-    nws_tls_cert cert = {0};
+    nws_tls_cert certs[8] = {0};
+    size_t cert_count = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--port")) config.port = (uint16_t)arg_num(v);
@@ -65,8 +77,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--deflate-level")) config.deflate.level = (int)arg_num(v);
         else if (!strcmp(k, "--deflate-window-bits")) config.deflate.window_bits = (uint8_t)arg_num(v);
         else if (!strcmp(k, "--deflate-mem-level")) config.deflate.mem_level = (uint8_t)arg_num(v);
-        else if (!strcmp(k, "--tls-cert")) cert.cert_file = v;
-        else if (!strcmp(k, "--tls-key")) cert.key_file = v;
+        else if (!strcmp(k, "--tls-cert")) certs[0].cert_file = v;
+        else if (!strcmp(k, "--tls-key")) certs[0].key_file = v;
+        else if (!strcmp(k, "--tls-sni") && cert_count < 8) {   /* NAME:CERT:KEY */
+            char *name = strdup(v), *c = strchr(name, ':'), *key = c ? strchr(c + 1, ':') : NULL;
+            if (key == NULL) return 2;
+            *c = *key = '\0';
+            certs[cert_count++] = (nws_tls_cert){.server_name = name, .cert_file = c + 1, .key_file = key + 1};
+        }
         else if (!strcmp(k, "--tls-client-ca")) config.tls.client_ca_file = v;
         else if (!strcmp(k, "--eio-ping-interval")) config.eio.ping_interval_ms = (uint32_t)arg_num(v);
         else if (!strcmp(k, "--eio-ping-timeout")) config.eio.ping_timeout_ms = (uint32_t)arg_num(v);
@@ -76,11 +94,13 @@ int main(int argc, char **argv) {
         }
     }
     config.health_path = "/health";
-    if (cert.cert_file != NULL) {
-        config.tls.certs = &cert;
-        config.tls.cert_count = 1;
+    if (certs[0].cert_file != NULL) {
+        config.tls.certs = certs;
+        config.tls.cert_count = cert_count;
     }
-    nws_server_callbacks cb = {.on_message = on_message};
+    nws_tls_config tls = config.tls;   /* kept for SIGHUP: the core reads it only when it loads */
+    tell_peer = config.tls.client_ca_file != NULL;
+    nws_server_callbacks cb = {.on_message = on_message, .on_open = on_open};
     int rc = nws_server_create(&config, &cb, &server);
     if (rc == 0) rc = nws_server_start(server);
     if (rc != 0) {
@@ -91,11 +111,15 @@ int main(int argc, char **argv) {
     if (pipe(stop_pipe) != 0) return 1;
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
+    signal(SIGHUP, on_signal);
     printf("navios-ws-echo listening on ws://%s:%u/ (%s, %d loops)\n", config.host, nws_server_port(server),
            nws_server_backend(server) == NWS_BACKEND_EPOLL ? "epoll" : "ioUring", nws_server_loop_count(server));
     fflush(stdout);
     char b;
-    while (read(stop_pipe[0], &b, 1) < 0) {}
+    while (read(stop_pipe[0], &b, 1) < 0 || b == 'r') {
+        if (b == 'r') fprintf(stderr, "echo_server: certificates %s\n", nws_server_tls_reload(server, &tls) == 0 ? "reloaded" : "not reloaded");
+        b = 0;
+    }
     nws_server_shutdown(server, 2000);
     nws_server_wait(server);
     nws_server_stats stats;
@@ -104,5 +128,6 @@ int main(int argc, char **argv) {
             (unsigned long long)stats.connections_accepted, (unsigned long long)stats.messages_in,
             (unsigned long long)stats.protocol_errors);
     nws_server_destroy(server);
+    for (size_t i = 1; i < cert_count; i++) free((char *)certs[i].server_name);   /* the --tls-sni copies */
     return 0;
 }

@@ -1,0 +1,261 @@
+"""
+test_tls.py — wss:// on both backends, against a certificate authority the tests create with
+the openssl command: Python's websockets over TLS (permessage-deflate offered, as it does by
+default), SNI, client certificates, a reload while connections stay open, and every way a
+client can get TLS wrong: plain HTTP or a plain WebSocket upgrade to the TLS port, garbage
+records, a handshake that stalls, a certificate the client does not trust or that expired,
+mTLS without a certificate. Each ends by checking that other clients are still served.
+
+    .venv/bin/python -m pytest Tests/Interop/test_tls.py -q
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import websockets.sync.client
+
+from conftest import OP_TEXT, read_http_answer
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command is missing")
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def issue(ca: Path, name: str, cn: str, *, san: str | None = None, client: bool = False) -> tuple[Path, Path]:
+    """A key and a certificate for `cn`, signed by the CA in `ca`, valid for two days."""
+    key, csr, cert, ext = ca / f"{name}.key", ca / f"{name}.csr", ca / f"{name}.pem", ca / f"{name}.ext"
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key.name,
+            "-out", csr.name, "-subj", f"/O=NaviosWS tests/CN={cn}", cwd=ca)
+    ext.write_text(f"extendedKeyUsage={'clientAuth' if client else 'serverAuth'}\n" +
+                   (f"subjectAltName={san}\n" if san else ""))
+    openssl("x509", "-req", "-in", csr.name, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", cert.name, "-extfile", ext.name, "-days", "2", cwd=ca)
+    return cert, key
+
+
+def issue_expired(ca: Path) -> tuple[Path, Path]:
+    """A server certificate for localhost, signed by the CA, valid in 2000 only (openssl ca sets
+    the dates)."""
+    (ca / "index.txt").write_text("")
+    (ca / "serial").write_text("1000\n")
+    (ca / "ca.cnf").write_text("[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\n"
+                               "serial = serial\ndefault_md = sha256\npolicy = p\ncopy_extensions = copy\n"
+                               "[p]\ncommonName = supplied\n")
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "expired.key",
+            "-out", "expired.csr", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            cwd=ca)
+    openssl("ca", "-batch", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key", "-in", "expired.csr",
+            "-out", "expired.pem", "-startdate", "20000101000000Z", "-enddate", "20010101000000Z", "-notext", cwd=ca)
+    return ca / "expired.pem", ca / "expired.key"
+
+
+def make_ca(root: Path, name: str) -> Path:
+    ca = root / name
+    ca.mkdir()
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+            "-out", "ca.pem", "-days", "2", "-subj", f"/CN={name}", cwd=ca)
+    return ca
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A CA with a server certificate for localhost and 127.0.0.1, one for other.test (SNI), an
+    expired one, a client certificate; and another CA with its own client certificate."""
+    root = tmp_path_factory.mktemp("pki")
+    ca = make_ca(root, "ca")
+    other_ca = make_ca(root, "other-ca")
+    out = {"ca": ca / "ca.pem", "other_ca": other_ca / "ca.pem"}
+    out["server"] = issue(ca, "server", "localhost", san="DNS:localhost,IP:127.0.0.1")
+    out["sni"] = issue(ca, "sni", "other.test", san="DNS:other.test,DNS:*.wild.test")
+    out["renewed"] = issue(ca, "renewed", "localhost renewed", san="DNS:localhost,IP:127.0.0.1")
+    out["client"] = issue(ca, "client", "alice", client=True)
+    out["stranger"] = issue(other_ca, "stranger", "mallory", client=True)
+    out["expired"] = issue_expired(ca)
+    return out
+
+
+def tls_args(pki, cert: str = "server", *extra: str) -> list[str]:
+    c, k = pki[cert]
+    return ["--tls-cert", str(c), "--tls-key", str(k), *extra]
+
+
+def client_context(pki, *, ca: str = "ca", cert: str | None = None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(pki[ca]))
+    if cert:
+        c, k = pki[cert]
+        ctx.load_cert_chain(str(c), str(k))
+    return ctx
+
+
+def wss(server, host: str = "localhost") -> str:
+    return f"wss://{host}:{server.port}/"
+
+
+def assert_still_serving_tls(server, pki) -> None:
+    with websockets.sync.client.connect(wss(server), ssl=client_context(pki), open_timeout=5) as ws:
+        ws.send("still serving")
+        assert ws.recv(timeout=5) == "still serving"
+
+
+# ---- serving ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("deflate", ["off", "shared"])
+def test_websockets_over_tls_exchanges_messages(server_factory, pki, deflate):
+    server = server_factory(*tls_args(pki), *(["--deflate", deflate] if deflate != "off" else []))
+    messages = ["hello", "é" * 5000, os.urandom(100_000), "x" * 300_000, b""]
+    with websockets.sync.client.connect(wss(server), ssl=client_context(pki), max_size=None) as ws:
+        assert (ws.response.headers.get("Sec-WebSocket-Extensions") is not None) == (deflate != "off")
+        for m in messages:
+            ws.send(m)
+            assert ws.recv(timeout=10) == m
+        for i in range(500):   # many small frames: sealed a burst at a time
+            ws.send(f"burst {i}")
+        for i in range(500):
+            assert ws.recv(timeout=10) == f"burst {i}"
+
+
+def test_tls_1_3_and_1_2_and_alpn(server_factory, pki):
+    server = server_factory(*tls_args(pki))
+    for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+        ctx = client_context(pki)
+        ctx.minimum_version = ctx.maximum_version = version
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        with socket.create_connection(server.address, timeout=5) as raw, \
+                ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            assert tls.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+            assert tls.selected_alpn_protocol() == "http/1.1"
+            tls.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            answer = read_http_answer(tls)
+            assert answer.status == 200 and answer.body == b"ok\n"
+
+
+def test_sni_picks_the_certificate_by_name(server_factory, pki):
+    sni_cert, sni_key = pki["sni"]
+    server = server_factory(*tls_args(pki, "server", "--tls-sni", f"other.test:{sni_cert}:{sni_key}",
+                                      "--tls-sni", f"*.wild.test:{sni_cert}:{sni_key}"))
+    for name, expected in (("localhost", "localhost"), ("other.test", "other.test"), ("a.wild.test", "other.test"),
+                           ("unknown.test", "localhost")):
+        ctx = client_context(pki)
+        ctx.check_hostname = False
+        with socket.create_connection(server.address, timeout=5) as raw, \
+                ctx.wrap_socket(raw, server_hostname=name) as tls:
+            subject = dict(x[0] for x in tls.getpeercert()["subject"])
+            assert subject["commonName"] == expected, name
+
+
+def test_client_certificates_are_verified_and_their_subject_reaches_the_server(server_factory, pki):
+    server = server_factory(*tls_args(pki, "server", "--tls-client-ca", str(pki["ca"])))
+    with websockets.sync.client.connect(wss(server), ssl=client_context(pki, cert="client")) as ws:
+        assert ws.recv(timeout=5) == "peer: CN=alice,O=NaviosWS tests"   # RFC 2253: the last RDN first
+        ws.send("hi")
+        assert ws.recv(timeout=5) == "hi"
+    for who in (None, "stranger"):   # no certificate; one from another CA
+        with pytest.raises((ssl.SSLError, OSError, EOFError, websockets.exceptions.WebSocketException)):
+            with websockets.sync.client.connect(wss(server), ssl=client_context(pki, cert=who), open_timeout=5) as ws:
+                ws.recv(timeout=5)   # TLS 1.3: the refusal comes after the client's handshake ends
+    with websockets.sync.client.connect(wss(server), ssl=client_context(pki, cert="client")) as ws:
+        assert ws.recv(timeout=5).startswith("peer: ")
+
+
+def test_certificates_reload_on_sighup_without_dropping_connections(server_factory, pki, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    shutil.copy(pki["server"][0], cert)
+    shutil.copy(pki["server"][1], key)
+    server = server_factory("--tls-cert", str(cert), "--tls-key", str(key))
+    with websockets.sync.client.connect(wss(server), ssl=client_context(pki)) as before:
+        before.send("one")
+        assert before.recv(timeout=5) == "one"
+        shutil.copy(pki["renewed"][0], cert)
+        shutil.copy(pki["renewed"][1], key)
+        os.kill(server.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while "reloaded" not in server.stderr_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "certificates reloaded" in server.stderr_text()
+        with socket.create_connection(server.address, timeout=5) as raw, \
+                client_context(pki).wrap_socket(raw, server_hostname="localhost") as tls:
+            assert dict(x[0] for x in tls.getpeercert()["subject"])["commonName"] == "localhost renewed"
+        before.send("two")   # the connection from before the reload goes on
+        assert before.recv(timeout=5) == "two"
+
+
+# ---- clients that get it wrong ----------------------------------------------------------------
+
+def test_plain_http_to_the_tls_port_gets_400(server_factory, pki):
+    server = server_factory(*tls_args(pki))
+    for request in (b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"):
+        with socket.create_connection(server.address, timeout=5) as s:
+            s.sendall(request)
+            answer = read_http_answer(s)
+            assert answer.status == 400 and b"TLS" in answer.body
+            assert answer.ended == "eof"
+    assert_still_serving_tls(server, pki)
+
+
+def test_garbage_records_close_the_connection(server_factory, pki):
+    server = server_factory(*tls_args(pki))
+    for garbage in (b"\x16\x03\x01\x00\x10" + os.urandom(16), os.urandom(4096), b"\x17\x03\x03\xff\xff" + bytes(100)):
+        with socket.create_connection(server.address, timeout=5) as s:
+            s.sendall(garbage)
+            s.settimeout(5)
+            data = b""
+            try:
+                while chunk := s.recv(4096):
+                    data += chunk
+            except ConnectionResetError:
+                pass
+            assert len(data) < 200, "a failed handshake gets an alert at most"
+    assert_still_serving_tls(server, pki)
+
+
+def test_a_handshake_that_stalls_is_cut_at_the_handshake_timeout(server_factory, pki):
+    server = server_factory(*tls_args(pki), "--handshake-timeout", "400")
+    ctx = client_context(pki)
+    # A real ClientHello, cut short: the slowloris of TLS.
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        obj.do_handshake()
+    hello = outgoing.read()
+    with socket.create_connection(server.address, timeout=5) as s:
+        s.sendall(hello[:40])
+        t0 = time.monotonic()
+        s.settimeout(5)
+        try:
+            while s.recv(4096):
+                pass
+        except ConnectionResetError:
+            pass
+        assert time.monotonic() - t0 < 3
+    assert_still_serving_tls(server, pki)
+
+
+@pytest.mark.parametrize("wrong", ["untrusted", "expired", "wrong-name"])
+def test_a_client_refuses_a_wrong_certificate_and_the_server_serves_on(server_factory, pki, wrong):
+    server = server_factory(*tls_args(pki, "expired" if wrong == "expired" else "server"))
+    ctx = client_context(pki, ca="other_ca" if wrong == "untrusted" else "ca")
+    host = "127.0.0.2" if wrong == "wrong-name" else "localhost"
+    with pytest.raises(ssl.SSLCertVerificationError):
+        with socket.create_connection(server.address, timeout=5) as raw:
+            ctx.wrap_socket(raw, server_hostname=host)
+    if wrong != "expired":
+        assert_still_serving_tls(server, pki)
+    else:   # still serving: a client that does not check the dates gets its echo
+        insecure = ssl.create_default_context()
+        insecure.check_hostname = False
+        insecure.verify_mode = ssl.CERT_NONE
+        with websockets.sync.client.connect(wss(server), ssl=insecure) as ws:
+            ws.send("late")
+            assert ws.recv(timeout=5) == "late"
