@@ -17,12 +17,14 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := test
 
-# chromium + chromium-driver: the browser test of the chat example's page. nodejs + node-ws:
+# chromium + chromium-driver: the browser test of the chat example's page (libnss3-tools: its
+# certutil gives that browser the TLS tests' CA). nodejs + node-ws:
 # the load harness's self-tests also run against node's ws, a server we did not write.
-APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv chromium chromium-driver nodejs node-ws libhiredis-dev redis-server openssl
+APT_PACKAGES := pkg-config liburing-dev libssl-dev zlib1g-dev python3-venv chromium chromium-driver nodejs node-ws libhiredis-dev redis-server openssl libnss3-tools
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := build
+TLS_DIR := $(BUILD)/tls
 # The official Socket.IO client (see its rule below).
 SOCKETIO_CLIENT := $(BUILD)/socket.io.min.js
 SOCKETIO_CLIENT_SHA256 := b0e735814f8dcfecd6cdb8a7ce95a297a7e1e5f2727a29e6f5901801d52fa0c5
@@ -66,9 +68,24 @@ build: deps
 	swift build -c release --product navios-ws-cluster-node
 	swift build -c release --product navios-ws-socketio-server
 
-# The chat example prints its URL: open it in two browser windows.
-run: build $(SOCKETIO_CLIENT)
-	.build/release/chat-example --port $(PORT) --socketio-client $(SOCKETIO_CLIENT)
+# The chat example prints its URL: open it in two browser windows. `make run TLS=1` serves it
+# over https:// and wss:// with a certificate for localhost signed by a local CA made here once
+# (build/tls/ca.pem): import that CA into the browser's trusted authorities (Chromium: Settings,
+# Privacy and security, Security, Manage certificates, Authorities), or use `curl --cacert`.
+run: build $(SOCKETIO_CLIENT) $(if $(TLS),$(TLS_DIR)/localhost.pem)
+	@if [ -n "$(TLS)" ]; then echo "TLS: trust $(TLS_DIR)/ca.pem (a CA made for this machine) to open the https:// URL"; fi
+	.build/release/chat-example --port $(PORT) --socketio-client $(SOCKETIO_CLIENT) \
+		$(if $(TLS),--tls-cert $(TLS_DIR)/localhost.pem --tls-key $(TLS_DIR)/localhost.key)
+
+$(TLS_DIR)/localhost.pem: | deps
+	@mkdir -p $(TLS_DIR)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+		-keyout $(TLS_DIR)/ca.key -out $(TLS_DIR)/ca.pem -subj "/CN=NaviosWS local CA"
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout $(TLS_DIR)/localhost.key -out $(TLS_DIR)/localhost.csr -subj "/CN=localhost"
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > $(TLS_DIR)/localhost.ext
+	openssl x509 -req -in $(TLS_DIR)/localhost.csr -CA $(TLS_DIR)/ca.pem -CAkey $(TLS_DIR)/ca.key -CAcreateserial \
+		-days 825 -extfile $(TLS_DIR)/localhost.ext -out $(TLS_DIR)/localhost.pem
 
 # The official Socket.IO client for the chat page and its browser test (v4.8.1, MIT), taken from
 # the PyPI package that ships it and checked by its hash; not kept in the repository.

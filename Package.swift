@@ -79,6 +79,7 @@ let package = Package(
                 "NaviosWSMacros",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]),
         // The Redis link (hiredis for RESP, its own thread and sockets) and the adapter on it.
         .target(

@@ -193,6 +193,16 @@ public final class WsEngine: Service, Sendable {
         nws_conn_user(server, id.rawValue).map { Unmanaged<T>.fromOpaque($0).takeUnretainedValue() }
     }
 
+    /// Replaces the TLS certificates (and client CAs) for the connections accepted from now on;
+    /// open connections keep the ones they were served. Throws ``WsCoreError/invalidArgument``
+    /// when the engine serves no TLS or a certificate does not load (the ones in use stay).
+    public func reloadTLS(_ tls: WsEngineConfiguration.TLS) throws(WsCoreError) {
+        let rc = withCTLS(tls) { config in
+            withUnsafePointer(to: config) { nws_server_tls_reload(server, $0) }
+        }
+        try WsCoreError.check(rc)
+    }
+
     public func close(_ id: WsConnectionID, code: WsCloseCode = .normalClosure, reason: String = "") throws(WsCoreError) {
         try WsCoreError.check(core.close(id, code, reason))
     }

@@ -141,6 +141,8 @@ extension WsUpgradeRequest {
         self.headers = headers
         subprotocol = info.protocol.map { text($0, info.protocol_len) }
         engineIO = info.engine_io != 0
+        isSecure = info.tls != 0
+        tlsPeerSubject = info.tls_peer_subject.map { String(cString: $0) }
     }
 }
 

@@ -1,4 +1,7 @@
 internal import CNaviosWS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension WsEngineConfiguration {
     /// The C form of the configuration, valid inside `body` (the core copies what it keeps).
@@ -46,11 +49,49 @@ extension WsEngineConfiguration {
                     config.health_path = healthPointer
                     return withOptionalCString(engineIO?.path) { eioPath in
                         config.eio.path = eioPath
-                        return body(&config)
+                        return withCTLS(tls) { cTLS in
+                            config.tls = cTLS
+                            return body(&config)
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+/// The C form of a TLS configuration, valid inside `body` (the core loads the certificates
+/// while it is called); all zero for nil.
+func withCTLS<R>(_ tls: WsEngineConfiguration.TLS?, _ body: (nws_tls_config) -> R) -> R {
+    guard let tls else { return body(nws_tls_config()) }
+    var strings: [UnsafeMutablePointer<CChar>] = []
+    defer { strings.forEach { free($0) } }
+    func copy(_ text: String?) -> UnsafePointer<CChar>? {
+        guard let text, let p = strdup(text) else { return nil }
+        strings.append(p)
+        return UnsafePointer(p)
+    }
+    var certs = tls.certificates.map { certificate -> nws_tls_cert in
+        var c = nws_tls_cert()
+        switch certificate.source {
+        case .files(let chain, let key):
+            c.cert_file = copy(chain)
+            c.key_file = copy(key)
+        case .pem(let chain, let key):
+            c.cert_pem = copy(chain)
+            c.key_pem = copy(key)
+        }
+        c.server_name = copy(certificate.serverName)
+        return c
+    }
+    return certs.withUnsafeMutableBufferPointer { buffer in
+        var config = nws_tls_config()
+        config.certs = UnsafePointer(buffer.baseAddress)
+        config.cert_count = buffer.count
+        config.client_ca_file = copy(tls.clientCertificateAuthorities)
+        config.client_cert_optional = tls.clientCertificateOptional ? 1 : 0
+        config.min_version = tls.minimumVersion == .tls13 ? 13 : 12
+        return body(config)
     }
 }
 

@@ -71,6 +71,44 @@ public struct WsEngineConfiguration: Sendable {
         }
     }
 
+    /// TLS on every connection: wss:// and https://, served by the core on the loop threads.
+    public struct TLS: Sendable {
+        /// A certificate chain (leaf first) and its private key, PEM.
+        public struct Certificate: Sendable {
+            public enum Source: Sendable {
+                case files(chain: String, key: String)
+                case pem(chain: String, key: String)
+            }
+            public var source: Source
+            /// SNI: the host name it serves ("*.example.com" covers one label); nil for the
+            /// default (the first certificate is the default anyway).
+            public var serverName: String?
+
+            public init(_ source: Source, serverName: String? = nil) {
+                self.source = source
+                self.serverName = serverName
+            }
+        }
+
+        public enum Version: Sendable {
+            case tls12, tls13
+        }
+
+        /// The first is the default; the others are chosen by SNI.
+        public var certificates: [Certificate]
+        /// A PEM file of the CAs client certificates must chain to (mutual TLS); nil = none asked.
+        /// The subject of a verified client certificate is ``WsUpgradeRequest/tlsPeerSubject``.
+        public var clientCertificateAuthorities: String? = nil
+        /// With client CAs: let clients without a certificate in (they have no subject).
+        public var clientCertificateOptional = false
+        /// TLS 1.2 by default: what every client of the last decade speaks.
+        public var minimumVersion: Version = .tls12
+
+        public init(certificates: [Certificate]) {
+            self.certificates = certificates
+        }
+    }
+
     /// Loopback by default: listening on every interface should be a decision.
     public var host: String = "127.0.0.1"
     /// 0 lets the kernel pick a free port; ``WsEngine/port`` tells which.
@@ -118,6 +156,8 @@ public struct WsEngineConfiguration: Sendable {
     public var engineIO: EngineIO? = nil
     /// nil = permessage-deflate is declined: messages go uncompressed.
     public var deflate: Deflate? = nil
+    /// nil = plain ws:// and http://; otherwise every connection speaks TLS.
+    public var tls: TLS? = nil
 
     public init() {}
 }

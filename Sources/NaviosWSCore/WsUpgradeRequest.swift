@@ -10,6 +10,11 @@ public struct WsUpgradeRequest: Sendable {
     public var subprotocol: String?
     /// Whether the connection speaks Engine.IO (a request to ``WsEngineConfiguration/EngineIO/path``).
     public var engineIO = false
+    /// Whether the connection came over TLS (``WsEngineConfiguration/tls``).
+    public var isSecure = false
+    /// With client certificates (``WsEngineConfiguration/TLS/clientCertificateAuthorities``): the
+    /// verified certificate's subject, as RFC 2253 writes it ("CN=alice,O=Example"); nil otherwise.
+    public var tlsPeerSubject: String? = nil
 
     /// The first value of a header, matched case-insensitively.
     public func header(_ name: String) -> String? {

@@ -1,7 +1,10 @@
 // chat-example — the spec's chat gateway as a runnable server with a browser page.
 //
 //   swift run -c release chat-example [--port 3000] [--host 127.0.0.1] [--rate N] [--redis HOST:PORT]
-//                                     [--socketio-client socket.io.min.js]
+//                                     [--socketio-client socket.io.min.js] [--tls-cert FILE --tls-key FILE]
+//                                     [--deflate shared|dedicated]
+// With --tls-cert and --tls-key the page is https:// and the gateways wss:// (`make run TLS=1`
+// makes a local CA and a certificate for localhost; SIGHUP reloads them).
 // With --redis, instances on different ports share rooms and broadcasts (make run-cluster).
 // Open http://127.0.0.1:3000/ in two browser windows (tokens: alice-token, bob-token,
 // carol-token). The gateway is at ws://HOST:PORT/ws/chat, the guarded one at /ws/protected;
@@ -25,6 +28,7 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
     var config = WsConfig(heartbeat: .init(interval: .seconds(30), timeout: .seconds(10)))
     config.connectionStateRecovery = WsConnectionStateRecovery()
     var pages = [WsPage(path: "/", contentType: "text/html; charset=utf-8", body: Array(indexPage.utf8))]
+    var tlsFiles: (chain: String?, key: String?) = (nil, nil)
     var arguments = commandLine.dropFirst()
     while let flag = arguments.popFirst() {
         guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
@@ -35,6 +39,11 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
             // Messages per second per client, burst of the same size; 3 violations close with 1008.
             let rate = Double(value) ?? 10
             config.rateLimit = WsRateLimit(messagesPerSecond: rate, burst: rate, maxViolations: 3)
+        case "--deflate":
+            guard value == "shared" || value == "dedicated" else { fatalError("--deflate takes shared or dedicated") }
+            config.deflate = WsEngineConfiguration.Deflate(mode: value == "shared" ? .shared : .dedicated)
+        case "--tls-cert": tlsFiles.chain = value
+        case "--tls-key": tlsFiles.key = value
         case "--redis": config.adapter = RedisWsAdapter(address: value, keyPrefix: "chat-example")
         case "--socketio-client":
             guard let script = FileManager.default.contents(atPath: value) else { fatalError("cannot read \(value)") }
@@ -43,14 +52,18 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
         }
     }
     config.pages = pages
+    if let chain = tlsFiles.chain, let key = tlsFiles.key {
+        config.tls = WsEngineConfiguration.TLS(certificates: [.init(.files(chain: chain, key: key))])
+    }
     return config
 }
 
 let logger = Logger(label: "chat-example")
 do {
     let app = try await NaviosApplication.create(AppModule.self, logger: logger)
-    let group = ServiceGroup(services: [app, ReadyLine(app: app, host: config.host)],
-                             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    var services: [any Service] = [app, ReadyLine(app: app, host: config.host, secure: config.tls != nil)]
+    if let tls = config.tls { services.append(WsCertificateReloadService(logger: logger) { try app.reloadTLS(tls) }) }
+    let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     try await group.run()
 } catch {
     logger.error("chat-example failed: \(error)")
@@ -62,9 +75,10 @@ do {
 struct ReadyLine: Service {
     let app: NaviosApplication
     let host: String
+    let secure: Bool
     func run() async throws {
         let port = try await app.listeningPort
-        print("chat-example listening on http://\(host):\(port)/")
+        print("chat-example listening on \(secure ? "https" : "http")://\(host):\(port)/")
         fflush(nil)
         try? await gracefulShutdown()
     }

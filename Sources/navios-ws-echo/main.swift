@@ -8,6 +8,9 @@
 //                                       [--eio-path PATH] [--eio-ping-interval MS] [--eio-ping-timeout MS]
 //                                       [--deflate shared|dedicated] [--deflate-threshold BYTES]
 //                                       [--deflate-level 1-9] [--deflate-window-bits 8-15] [--deflate-mem-level 1-9]
+//                                       [--tls-cert FILE --tls-key FILE [--tls-sni NAME:CERT:KEY]... [--tls-client-ca FILE]]
+// With --tls-client-ca, each client's first message is "peer: " and its certificate's subject;
+// SIGHUP reloads the certificates from their files.
 // --help lists them. With --eio-path, requests to PATH speak Engine.IO v4: a bare Engine.IO echo server (what the
 // official Engine.IO protocol suite drives at /engine.io/).
 // SIGINT/SIGTERM shut it down gracefully (1001 to every client, drain, exit).
@@ -20,6 +23,15 @@ import ServiceLifecycle
 
 /// Sends each message back on the loop thread it arrived on: no copy beyond the send queue.
 final class EchoHandler: WsEngineHandler {
+    /// --tls-client-ca: each client first hears the subject of its certificate.
+    let tellsPeer: Bool
+
+    init(tellsPeer: Bool) { self.tellsPeer = tellsPeer }
+
+    func onOpen(_ connection: borrowing WsConnection, request: WsUpgradeRequest) {
+        if tellsPeer { try? connection.send(text: "peer: " + (request.tlsPeerSubject ?? "")) }
+    }
+
     func onText(_ connection: borrowing WsConnection, _ text: UnsafeRawBufferPointer) {
         try? connection.send(text: text)
     }
@@ -51,6 +63,10 @@ func usage(status: Int32 = 2) -> Never {
                               [--eio-path PATH] [--eio-ping-interval MS] [--eio-ping-timeout MS]
                               [--deflate shared|dedicated] [--deflate-threshold BYTES] [--deflate-level 1-9]
                               [--deflate-window-bits 8-15] [--deflate-mem-level 1-9]
+                              [--tls-cert FILE --tls-key FILE [--tls-sni NAME:CERT:KEY]... [--tls-client-ca FILE]]
+          --tls-cert, --tls-key  serve wss:// with this certificate chain and key (PEM); SIGHUP reloads them
+          --tls-sni N:CERT:KEY   another certificate, for clients that ask for host N (SNI)
+          --tls-client-ca FILE   ask clients for a certificate signed by these CAs (mutual TLS)
           --deflate MODE         accept permessage-deflate: shared (one compressor per loop, no context
                                  between messages) or dedicated (per connection, context kept)
           --deflate-threshold N  messages shorter than N bytes go out uncompressed (default 64);
@@ -67,6 +83,8 @@ configuration.maxMessageSize = 16 << 20   // the interop suite's largest message
 // Applied once every flag is read: the --deflate-* settings may come before --deflate.
 var deflate = WsEngineConfiguration.Deflate(mode: .shared)
 var deflateOn = false
+var tlsCertificates: [WsEngineConfiguration.TLS.Certificate] = []
+var tlsCert: String?, tlsKey: String?, tlsClientCA: String?
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     if flag == "--help" || flag == "-h" { usage(status: 0) }
@@ -98,6 +116,13 @@ while let flag = arguments.popFirst() {
         default: usage()
         }
         deflateOn = true
+    case "--tls-cert": tlsCert = value
+    case "--tls-key": tlsKey = value
+    case "--tls-client-ca": tlsClientCA = value
+    case "--tls-sni":
+        let parts = value.split(separator: ":", maxSplits: 2).map(String.init)
+        guard parts.count == 3 else { usage() }
+        tlsCertificates.append(.init(.files(chain: parts[1], key: parts[2]), serverName: parts[0]))
     case "--deflate-threshold": deflate.threshold = Int(value) ?? { usage() }()
     case "--deflate-level": deflate.level = Int(value) ?? { usage() }()
     case "--deflate-window-bits": deflate.windowBits = Int(value) ?? { usage() }()
@@ -114,14 +139,22 @@ while let flag = arguments.popFirst() {
 }
 
 if deflateOn { configuration.deflate = deflate }
+if let tlsCert, let tlsKey {
+    var tls = WsEngineConfiguration.TLS(certificates: [.init(.files(chain: tlsCert, key: tlsKey))] + tlsCertificates)
+    tls.clientCertificateAuthorities = tlsClientCA
+    configuration.tls = tls
+} else if tlsCert != nil || tlsKey != nil || !tlsCertificates.isEmpty {
+    usage()
+}
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 let logger = Logger(label: "navios-ws-echo")
 do {
-    let engine = try WsEngine(configuration: configuration, handler: EchoHandler(), logger: logger)
-    let group = ServiceGroup(
-        services: [engine, ReadyLine(engine: engine)], gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger)
+    let engine = try WsEngine(
+        configuration: configuration, handler: EchoHandler(tellsPeer: tlsClientCA != nil), logger: logger)
+    var services: [any Service] = [engine, ReadyLine(engine: engine)]
+    if let tls = configuration.tls { services.append(WsCertificateReloadService(logger: logger) { try engine.reloadTLS(tls) }) }
+    let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     try await group.run()
 } catch {
     logger.error("navios-ws-echo failed: \(error)")

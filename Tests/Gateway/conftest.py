@@ -55,7 +55,7 @@ DEFAULT_DEADLINE_S = 30.0
 RECV_TIMEOUT_S = 5.0
 
 CLOSE_POLICY = interop.CLOSE_POLICY
-READY_LINE = re.compile(rb"chat-example listening on http://(?P<host>[^\s/]+):(?P<port>\d+)/")
+READY_LINE = re.compile(rb"chat-example listening on (?P<scheme>https?)://(?P<host>[^\s/]+):(?P<port>\d+)/")
 
 TOKENS = {"alice": "alice-token", "bob": "bob-token", "carol": "carol-token"}
 
@@ -101,11 +101,15 @@ class ChatServer(interop.AppServer):
         super().__init__(binary, args, READY_LINE, ("--host", "127.0.0.1", "--port", "0"))
 
     @property
+    def secure(self) -> bool:
+        return "--tls-cert" in self.args
+
+    @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
+        return f"{'https' if self.secure else 'http'}://{self.host}:{self.port}/"
 
     def ws_url(self, path: str = "/ws/chat") -> str:
-        return super().ws_url(path)
+        return f"{'wss' if self.secure else 'ws'}://{self.host}:{self.port}{path}"
 
 
 
@@ -279,7 +283,7 @@ class JsonClient:
 @contextlib.asynccontextmanager
 async def open_client(server: ChatServer, path: str = "/ws/chat", *, token: str | None = None,
                       bearer: str | None = None, name: str | None = None, welcome: bool | None = None,
-                      timeout: float = RECV_TIMEOUT_S):
+                      timeout: float = RECV_TIMEOUT_S, ssl=None, compression: str | None = None):
     """A connected JsonClient. token goes in the query (?token=), bearer in an Authorization
     header. On /ws/chat it waits for chat:welcome (the server has run onConnection, so the
     user's "user:<id>" room is joined) unless welcome=False."""
@@ -288,7 +292,7 @@ async def open_client(server: ChatServer, path: str = "/ws/chat", *, token: str 
         url += ("&" if "?" in url else "?") + "token=" + token
     headers = {"Authorization": f"Bearer {bearer}"} if bearer is not None else None
     ws = await ws_connect(url, additional_headers=headers, open_timeout=timeout, close_timeout=timeout,
-                          compression=None, max_size=None)
+                          compression=compression, max_size=None, ssl=ssl)
     client = JsonClient(ws, name or (token or bearer or "guest").removesuffix("-token"))
     if welcome is None:
         welcome = path.split("?")[0] == "/ws/chat"

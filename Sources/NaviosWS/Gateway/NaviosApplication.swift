@@ -82,6 +82,13 @@ public final class NaviosApplication: Service, Sendable {
         WsHub.forget(container)
     }
 
+    /// New TLS certificates for the connections accepted from now on (open ones keep theirs):
+    /// call it when certificates are renewed (on SIGHUP, say). Throws when TLS is off or a
+    /// certificate does not load; the ones in use stay.
+    public func reloadTLS(_ tls: WsEngineConfiguration.TLS) throws {
+        try engine.reloadTLS(tls)
+    }
+
     /// The port listened on, once `run()` has bound it (it waits for that): the one to connect
     /// to when the configuration asked for port 0. Throws when `run()` could not bind or has ended.
     public var listeningPort: Int {

@@ -8,6 +8,11 @@ public struct WsHandshake: Sendable, Codable, Equatable {
     public let query: [String: String]
     /// The path and query as requested.
     public let url: String
+    /// Whether the connection came over TLS (Socket.IO's `handshake.secure`).
+    public var secure: Bool = false
+    /// Mutual TLS: the subject of the client's verified certificate, as RFC 2253 writes it
+    /// ("CN=alice,O=Example"); nil without one. A guard can authorize by it.
+    public var tlsPeerSubject: String? = nil
 
     /// A Socket.IO client's: its connection's, with its CONNECT packet's `auth` object as its
     /// credentials, as Socket.IO servers give them.
@@ -15,6 +20,8 @@ public struct WsHandshake: Sendable, Codable, Equatable {
         headers = connection.headers
         query = connection.query
         url = connection.url
+        secure = connection.secure
+        tlsPeerSubject = connection.tlsPeerSubject
         self.auth = auth
     }
 
@@ -38,6 +45,25 @@ public struct WsHandshake: Sendable, Codable, Equatable {
         self.query = query
         self.auth = auth
         self.url = request.query.isEmpty ? request.path : request.path + "?" + request.query
+        self.secure = request.isSecure
+        self.tlsPeerSubject = request.tlsPeerSubject
+    }
+}
+
+extension WsHandshake {
+    private enum CodingKeys: String, CodingKey {
+        case headers, auth, query, url, secure, tlsPeerSubject
+    }
+
+    /// What an instance of an older version sent has no TLS fields: read as plain.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        headers = try c.decode([String: String].self, forKey: .headers)
+        auth = try c.decode([String: WsJSONValue].self, forKey: .auth)
+        query = try c.decode([String: String].self, forKey: .query)
+        url = try c.decode(String.self, forKey: .url)
+        secure = try c.decodeIfPresent(Bool.self, forKey: .secure) ?? false
+        tlsPeerSubject = try c.decodeIfPresent(String.self, forKey: .tlsPeerSubject)
     }
 }
 
