@@ -119,10 +119,21 @@ nws_conn *nws__conn_new_virtual(nws_loop *loop) {
     return conn_new(loop, -1);
 }
 
-nws_conn *nws__conn_accepted(nws_loop *loop, int fd) {
+/* A TLS session that moved here with its socket; its records wait in its queue. */
+static void adopt_tls(nws_loop *loop, nws_conn *c, nws__tls_conn *tls) {
+    c->tls = tls;
+    uint64_t waiting = 0;
+    for (nws__seg *s = tls->wire_head; s != NULL; s = s->next) waiting += s->len;
+    c->queued += waiting;
+    nws__stat_add(&loop->stats.queued, waiting);
+    if (waiting) nws__conn_mark_dirty(loop, c);
+}
+
+static nws_conn *accept_with(nws_loop *loop, int fd, nws__tls_conn *tls) {
     nws_conn *c = conn_new(loop, fd);
     if (c == NULL) return NULL;
-    if (loop->server->tls_contexts != NULL && nws__tls_accept(loop, c) != 0) {
+    if (tls != NULL) adopt_tls(loop, c, tls);
+    else if (loop->server->tls_contexts != NULL && nws__tls_accept(loop, c) != 0) {
         nws__conn_abort(loop, c, 0);
         return NULL;
     }
@@ -134,6 +145,10 @@ nws_conn *nws__conn_accepted(nws_loop *loop, int fd) {
     }
     return c;
 }
+
+nws_conn *nws__conn_accepted(nws_loop *loop, int fd) { return accept_with(loop, fd, NULL); }
+
+nws_conn *nws__conn_adopted(nws_loop *loop, int fd, nws__tls_conn *tls) { return accept_with(loop, fd, tls); }
 
 /* ---- sending ---- */
 

@@ -16,22 +16,31 @@
 
 typedef struct handoff {
     int fd;
+    nws__tls_conn *tls;       /* a TLS connection's session, its records still to send with it */
     size_t len;
-    uint8_t bytes[];
+    uint8_t bytes[];          /* what was read: plaintext, the TLS session's too */
 } handoff;
 
 static void run_handoff(nws_loop *loop, void *payload) {
     handoff *h = payload;
-    nws_conn *c = loop->stopping ? NULL : nws__conn_accepted(loop, h->fd);
+    nws_conn *c = loop->stopping ? NULL : nws__conn_adopted(loop, h->fd, h->tls);
     if (c == NULL) {
+        if (h->tls != NULL) {   /* a connection of its own to free it with (its records are dropped) */
+            nws_conn stub = {.tls = h->tls};
+            nws__sendq_clear(loop, &stub);
+            nws__tls_free(loop, &stub);
+        }
         close(h->fd);   /* stopping, or over a limit: as a refused accept */
         return;
     }
-    nws__conn_on_data(loop, c, h->bytes, h->len);
+    c->last_in_ms = loop->now_ms;
+    nws__conn_on_plain(loop, c, h->bytes, h->len);
+    if (!c->dead) nws__tls_resume(loop, c);
 }
 
 void nws__conn_handoff(nws_loop *loop, nws_conn *c, int to) {
     c->handoff = (uint8_t)(to + 1);
+    if (c->tls != NULL) nws__tls_stash(c->tls);
     nws__conn_abort(loop, c, 0);   /* never opened: nothing is reported */
 }
 
@@ -54,6 +63,8 @@ void nws__conn_release_fd(nws_loop *loop, nws_conn *c) {
         return;
     }
     h->fd = fd;
+    h->tls = c->tls;          /* the session goes with its socket */
+    c->tls = NULL;
     h->len = c->http_len;
     if (c->http_len) memcpy(h->bytes, c->http, c->http_len);
     if (nws__task_post(&loop->server->loops[c->handoff - 1], h) != 0) close(fd);   /* the loops stopped */

@@ -170,6 +170,8 @@ typedef struct nws__tls_conn {
     uint8_t notified;         /* close_notify is queued */
     uint8_t failed;           /* the handshake failed: the alert goes, then the connection */
     char *peer_subject;       /* mTLS: the client certificate's subject (RFC 2253), or NULL */
+    uint8_t *pending;         /* records received and not read yet when the session moved loops */
+    size_t pending_len;
 } nws__tls_conn;
 
 /* ---- rooms: a chained hash table of named rooms (rooms.c) ---- */
@@ -340,6 +342,9 @@ void nws__loop_bury(nws_loop *loop, nws_conn *c);
 
 /* ---- conn.c: the protocol, backend-independent ---- */
 nws_conn *nws__conn_accepted(nws_loop *loop, int fd);   /* NULL when refused (limits) */
+/* The same for a socket another loop accepted (handoff.c), with its TLS session (or NULL),
+ * whose records still to send are counted in here. */
+nws_conn *nws__conn_adopted(nws_loop *loop, int fd, struct nws__tls_conn *tls);
 /* A connection with no socket (a long-polling session): a slot and an id; NULL when none is left. */
 nws_conn *nws__conn_new_virtual(nws_loop *loop);
 void nws__conn_on_data(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
@@ -588,6 +593,10 @@ void nws__tls_seal(nws_loop *loop, nws_conn *c);
 /* Queues close_notify once; 1 when records wait to be sent before the write side shuts. */
 int nws__tls_close_notify(nws_loop *loop, nws_conn *c);
 const char *nws__tls_peer_subject(const nws_conn *c);
+/* The session moves to another loop: the records of this read not read yet go with it, and
+ * the loop that adopts it reads them (nws__tls_resume) after the plaintext that came before. */
+void nws__tls_stash(nws__tls_conn *t);
+void nws__tls_resume(nws_loop *loop, nws_conn *c);
 /* Plaintext of a connection: what nws__conn_on_data does with bytes once TLS is off them. */
 void nws__conn_on_plain(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
 

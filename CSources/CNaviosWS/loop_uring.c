@@ -341,6 +341,9 @@ static void on_send(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
     UC(c)->sending = 0;
     UC(c)->inflight--;
     if (c->dead) {
+        /* What left is gone from the queue: a TLS session moving to another loop (handoff.c)
+         * must not send those records twice. */
+        if (cqe->res > 0) nws__sendq_consume(loop, c, (size_t)cqe->res);
         release_if_idle(loop, c);
         return;
     }

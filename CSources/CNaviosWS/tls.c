@@ -262,8 +262,30 @@ void nws__tls_free(nws_loop *loop, nws_conn *c) {
     SSL_free(t->ssl);
     contexts_release(t->contexts);
     free(t->peer_subject);
+    free(t->pending);
     free(t);
     c->tls = NULL;
+}
+
+void nws__tls_stash(nws__tls_conn *t) {
+    if (t->in_len == 0) return;
+    uint8_t *copy = realloc(t->pending, t->pending_len + t->in_len);
+    if (copy == NULL) return;   /* those records are lost: the peer will find the session broken */
+    memcpy(copy + t->pending_len, t->in, t->in_len);
+    t->pending = copy;
+    t->pending_len += t->in_len;
+    t->in_len = 0;
+}
+
+void nws__tls_resume(nws_loop *loop, nws_conn *c) {
+    nws__tls_conn *t = c->tls;
+    if (t == NULL || t->pending == NULL) return;
+    uint8_t *records = t->pending;
+    size_t len = t->pending_len;
+    t->pending = NULL;
+    t->pending_len = 0;
+    nws__tls_input(loop, c, records, len);
+    free(records);
 }
 
 const char *nws__tls_peer_subject(const nws_conn *c) {
@@ -336,6 +358,10 @@ void nws__tls_input(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len
         int n = SSL_read(t->ssl, plain, RECORD_PLAIN);
         if (n > 0) {
             nws__conn_on_plain(loop, c, plain, (size_t)n);
+            if (c->tls != t) {   /* the session moved to another loop with its socket (handoff.c) */
+                writing.c = NULL;
+                return;
+            }
             continue;
         }
         int err = SSL_get_error(t->ssl, n);

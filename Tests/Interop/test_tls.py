@@ -206,3 +206,31 @@ def test_a_client_refuses_a_wrong_certificate_and_the_server_serves_on(server_fa
         with websockets.sync.client.connect(wss(server), ssl=insecure) as ws:
             ws.send("late")
             assert ws.recv(timeout=5) == "late"
+
+
+# ---- Engine.IO over TLS: requests that land on another loop move there with their session ----
+
+def test_engineio_polling_over_tls_moves_between_loops_with_its_session(server_factory, pki):
+    import http.client
+    import json
+    server = server_factory(*tls_args(pki), "--eio-path", "/engine.io/", "--loops", "2")
+
+    def request(method: str, path: str, body: bytes | None = None) -> bytes:
+        # A new TLS connection per request: the kernel spreads them over both loops, and a request
+        # for a session the other loop owns moves there with its TLS session.
+        conn = http.client.HTTPSConnection("localhost", server.port, context=client_context(pki), timeout=5)
+        conn.request(method, path, body=body, headers={"Content-Type": "text/plain;charset=UTF-8"})
+        answer = conn.getresponse()
+        data = answer.read()
+        assert answer.status == 200, (answer.status, data)
+        conn.close()
+        return data
+
+    for _ in range(4):
+        opened = request("GET", "/engine.io/?EIO=4&transport=polling")
+        assert opened[:1] == b"0"
+        sid = json.loads(opened[1:])["sid"]
+        path = f"/engine.io/?EIO=4&transport=polling&sid={sid}"
+        for i in range(6):
+            assert request("POST", path, f"4hello {i}".encode()) == b"ok"
+            assert request("GET", path) == f"4hello {i}".encode()
