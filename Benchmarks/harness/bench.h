@@ -80,6 +80,7 @@ typedef struct bench_opts {
     int binary;               /* echo, latency: binary frames instead of text */
     int verify;               /* echo, latency: compare every byte, not only the sequence number */
     int deflate;              /* offer permessage-deflate, compress what is sent (deflate.c) */
+    int tls;                  /* wss://: every connection over TLS (tls.c) */
     double rate;              /* latency: requests/s over all connections; fanout: publishes/s */
     double warmup, duration, drain, connect_timeout;
     int json;
@@ -146,6 +147,7 @@ typedef struct wsconn {
     uint8_t sio;              /* --protocol socketio: enum sio_stage (sio_session.c) */
     void *user;               /* the scenario's state for this connection */
     struct wsd_conn *deflate; /* permessage-deflate as negotiated (deflate.c), or NULL */
+    struct wst_conn *tls;     /* --tls: the connection's session (tls.c), or NULL */
 } wsconn;
 
 /* ---- a worker --------------------------------------------------------------------------- */
@@ -192,6 +194,8 @@ typedef struct worker {
     int keys_left;
     int fatal;                /* a system failure on this thread (the message is printed) */
     struct wsd_worker *deflate;   /* the shared compression streams (deflate.c), made when first used */
+    struct ssl_ctx_st *tls_ctx;   /* --tls: the client context (tls.c) */
+    uint8_t tls_plain[16384];     /* --tls: a record's plaintext */
 } worker;
 
 /* ---- the run as the main thread sees it ----------------------------------------------- */
@@ -323,6 +327,20 @@ int wsd_commit(worker *w, wsconn *c, size_t len);
 int wsd_on_data(worker *w, wsconn *c, const nws_decoded *in, nws_decoded *whole);
 void wsd_conn_free(wsconn *c);
 void wsd_worker_free(worker *w);
+
+/* ---- tls.c: wss://, the client's side ------------------------------------------------------ */
+/* The connection's session once TCP is up: its ClientHello is queued. 0 or -1. */
+int wst_start(worker *w, wsconn *c);
+/* Seals the plaintext queued in c->out (once the handshake is done) and appends every record
+ * waiting to be sent to wire. 0 or -1. */
+int wst_seal(wsconn *c, outbuf *wire);
+/* Records are waiting to be sent. */
+int wst_pending(const wsconn *c);
+/* Received records: their plaintext goes to `plain`. 0, or -1 when the session failed. */
+int wst_input(worker *w, wsconn *c, const uint8_t *data, size_t len,
+              void (*plain)(worker *, wsconn *, uint8_t *, size_t));
+void wst_free(wsconn *c);
+void wst_worker_free(worker *w);
 /* Starts the closing handshake (close 1000); the connection ends cleanly once the server has
  * answered with its close frame and ended TCP. */
 void ws_close(worker *w, wsconn *c);

@@ -28,6 +28,8 @@ void cli_usage(FILE *f) {
           "  --size BYTES          payload of each message (echo, latency: 20; fanout: pads the text)\n"
           "  --depth D             echo: messages in flight per connection (1)\n"
           "  --binary              echo, latency: binary frames instead of text\n"
+          "  --tls                 wss://: TLS on every connection (the server's certificate is not\n"
+          "                        checked; every connection makes a full handshake)\n"
           "  --deflate             offer permessage-deflate (the server must accept it), compress\n"
           "                        every message sent and inflate every compressed one received\n"
           "  --verify              echo, latency: compare every byte of every echo, not only its\n"
@@ -163,6 +165,7 @@ static int parse_option(bench_opts *o, const char *a, const char *v) {
     if (!strcmp(a, "--connect-timeout")) return parse_seconds(a, v, 0.001, &o->connect_timeout) ? -1 : 2;
     if (!strcmp(a, "--binary")) return o->binary = 1, 1;
     if (!strcmp(a, "--deflate")) return o->deflate = 1, 1;
+    if (!strcmp(a, "--tls")) return o->tls = 1, 1;
     if (!strcmp(a, "--verify")) return o->verify = 1, 1;
     if (!strcmp(a, "--json")) return o->json = 1, 1;
     if (!strcmp(a, "--protocol")) {

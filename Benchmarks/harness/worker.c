@@ -115,6 +115,7 @@ void worker_destroy(worker *w) {
     free(w->dirty);
     hist_free(w->hist);
     wsd_worker_free(w);
+    wst_worker_free(w);
 }
 
 /* ---- connections ---------------------------------------------------------------------- */
@@ -199,6 +200,17 @@ static void flush_dirty(worker *w) {
         wsconn *c = w->dirty[i];
         c->dirty = 0;
         if (c->state == WS_FREE || c->state == WS_DEAD || c->state == WS_CONNECTING) continue;
+        if (c->tls != NULL && !c->sending) {   /* records: sealed now, with what the handshake wrote */
+            c->wire.off = c->wire.len = 0;
+            if (wst_seal(c, &c->wire) != 0) {
+                ws_kill(w, c, ERR_PROTOCOL);
+                continue;
+            }
+            if (c->wire.len == 0) continue;
+            c->sending = 1;
+            ring_send(&w->ring, c, c->wire.data, c->wire.len);
+            continue;
+        }
         if (c->sending || c->out.len == c->out.off) continue;   /* on_send comes back for it */
         outbuf t = c->wire;
         c->wire = c->out;

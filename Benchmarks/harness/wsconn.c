@@ -106,7 +106,7 @@ void ws_on_send(worker *w, wsconn *c, int res) {
         return;
     }
     c->wire.off = c->wire.len = 0;
-    if (c->out.len > c->out.off) worker_mark_dirty(w, c);
+    if (c->out.len > c->out.off || (c->tls != NULL && wst_pending(c))) worker_mark_dirty(w, c);
 }
 
 /* ---- the opening handshake ------------------------------------------------------------- */
@@ -145,7 +145,11 @@ void ws_on_connect(worker *w, wsconn *c, int res) {
     c->hs = malloc(HANDSHAKE_MAX);
     if (c->hs == NULL) abort();
     c->hs_len = 0;
-    send_upgrade_request(w, c);
+    send_upgrade_request(w, c);   /* with --tls: plaintext that waits for the handshake */
+    if (w->opt->tls && wst_start(w, c) != 0) {
+        ws_kill(w, c, ERR_HANDSHAKE);
+        return;
+    }
     ring_recv(&w->ring, c);
 }
 
@@ -300,14 +304,21 @@ static void on_end_of_stream(worker *w, wsconn *c, int res) {
     ws_kill(w, c, handshaking ? ERR_HANDSHAKE : ERR_CLOSED);
 }
 
+/* Plaintext from the server: the upgrade's answer, then frames. */
+static void on_bytes(worker *w, wsconn *c, uint8_t *buf, size_t len) {
+    if (c->state == WS_UPGRADING) on_upgrade_bytes(w, c, buf, len);
+    else on_frames(w, c, buf, len);
+}
+
 void ws_on_recv(worker *w, wsconn *c, struct io_uring_cqe *cqe) {
     int more = (cqe->flags & IORING_CQE_F_MORE) != 0;
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         if (cqe->res > 0 && c->state != WS_DEAD) {
             uint8_t *buf = ring_buffer(&w->ring, bid);
-            if (c->state == WS_UPGRADING) on_upgrade_bytes(w, c, buf, (size_t)cqe->res);
-            else on_frames(w, c, buf, (size_t)cqe->res);
+            if (c->tls == NULL) on_bytes(w, c, buf, (size_t)cqe->res);
+            else if (wst_input(w, c, buf, (size_t)cqe->res, on_bytes) != 0)
+                ws_kill(w, c, c->state == WS_UPGRADING ? ERR_HANDSHAKE : ERR_PROTOCOL);
         }
         ring_recycle(&w->ring, bid);
     }
@@ -356,4 +367,5 @@ void ws_free_buffers(wsconn *c) {
     c->wire = (outbuf){0};
     c->hs = NULL;
     wsd_conn_free(c);
+    wst_free(c);
 }
