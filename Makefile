@@ -42,7 +42,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -
 LIBS := -luring -lssl -lcrypto -lz -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: fuzz fuzz-build test-fuzz deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor bench-deflate autobahn autobahn-full clean
+.PHONY: fuzz fuzz-build test-fuzz deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor bench-tls-deflate autobahn autobahn-full clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -327,13 +327,14 @@ ifndef NO_SWIFT_BUILD
 endif
 	bash Benchmarks/run-socketio.sh
 
-# permessage-deflate side by side (UWS_DEFLATE_ECHO: a uWebSockets echo built outside this
-# repository, run as `echo PORT none|shared|dedicated`). Writes Benchmarks/results/deflate-latest.md.
-bench-deflate: bench-harness
+# TLS and permessage-deflate side by side (UWS_EXT_ECHO: a uWebSockets echo built outside this
+# repository, run as `echo PORT none|shared|dedicated [CERT KEY]`). Writes
+# Benchmarks/results/tls-deflate-latest.md.
+bench-tls-deflate: bench-harness
 ifndef NO_SWIFT_BUILD
 	$(MAKE) build
 endif
-	bash Benchmarks/run-deflate.sh
+	bash Benchmarks/run-tls-deflate.sh
 
 AUTOBAHN_PREFIX ?= /opt/autobahn-py27
 $(AUTOBAHN_PREFIX)/bin/wstest: | deps
