@@ -6,6 +6,8 @@
 #   Benchmarks/callgrind-per-message.sh gateway  # navios-ws-gateway-echo: typed JSON echo
 #   Benchmarks/callgrind-per-message.sh fanout   # navios-ws-gateway-echo: room fan-out, per delivery
 #   Benchmarks/callgrind-per-message.sh socketio # navios-ws-gateway-echo: the typed echo over Socket.IO
+#   Benchmarks/callgrind-per-message.sh deflate  # the C core's echo server, permessage-deflate
+#                                                  (DEFLATE="dedicated --deflate-level 6"...; shared by default)
 #
 # The server runs under callgrind with one loop; a warm-up load runs first, then the counters
 # are zeroed (callgrind_control -z), a measured load runs, and the counters are dumped. The
@@ -24,11 +26,12 @@ server_args=()
 port=${PORT:-$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")}
 case "$kind" in
     raw) binary=build/echo_server; gateway_args=() ;;
+    deflate) binary=build/echo_server; gateway_args=(--deflate); read -ra server_args <<<"--deflate ${DEFLATE:-shared --deflate-threshold 1}" ;;
     gateway) binary=.build/release/navios-ws-gateway-echo; gateway_args=(--protocol gateway --event echo) ;;
     fanout) binary=.build/release/navios-ws-gateway-echo ;;
     socketio) binary=.build/release/navios-ws-gateway-echo; gateway_args=(--protocol socketio --event echo)
         server_args=(--socketio on) ;;
-    *) echo "usage: $0 raw|gateway|fanout|socketio" >&2; exit 2 ;;
+    *) echo "usage: $0 raw|gateway|fanout|socketio|deflate" >&2; exit 2 ;;
 esac
 load=build/navios-ws-bench
 [ -x "$binary" ] && [ -x "$load" ] || { echo "build $binary and $load first (make build build/echo_server bench-harness)" >&2; exit 2; }
