@@ -172,6 +172,10 @@ static int open_listener(nws_server *s, uint16_t port, int *fd_out, uint16_t *bo
     int ok = fd >= 0 &&
              setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
              setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) == 0 &&
+             /* Accepted sockets inherit it: a frame queued while an earlier one is unacknowledged
+              * (a close frame, then TLS's close_notify; a reply behind a reply) leaves at once,
+              * not after the peer's delayed ACK. Every frame is already corked per iteration. */
+             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0 &&
              bind(fd, res->ai_addr, res->ai_addrlen) == 0 &&
              listen(fd, LISTEN_BACKLOG) == 0;
     freeaddrinfo(res);
