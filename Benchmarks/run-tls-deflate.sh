@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-tls-deflate.sh — TLS and permessage-deflate side by side with uWebSockets, in one run:
 # wss echo at 20 B and 16 KiB, TLS handshakes per second, the echo of compressed messages in both
-# modes, and the idle memory of connections that negotiated compression. Server on CPU
+# modes, and the idle memory of TLS connections and of connections that negotiated compression. Server on CPU
 # $SERVER_CPU, harness on $CLIENT_CPU.
 #
 #   UWS_EXT_ECHO=/path/to/echo Benchmarks/run-tls-deflate.sh     (make bench-tls-deflate)
@@ -52,7 +52,7 @@ row() {
     if [ -z "$pid" ]; then echo "| $name | $kind | did not start | |"; return; fi
     case $kind in
         idle) json=$(taskset -c "$CLIENT_CPU" "$BENCH" idle --port "$PORT" --connections 10000 --sources 4 $flags \
-                  --server-pid "$pid" --json 2>/dev/null) ;;
+                  --connect-timeout 120 --server-pid "$pid" --json 2>/dev/null) ;;
         connect) json=$(taskset -c "$CLIENT_CPU" "$BENCH" connect --port "$PORT" --concurrency 50 $flags \
                   --server-pid "$pid" --warmup 1 --duration 4 --json 2>/dev/null) ;;
         *) json=$(taskset -c "$CLIENT_CPU" "$BENCH" echo --port "$PORT" --connections 100 --depth 16 \
@@ -94,6 +94,8 @@ uws() { [ -n "$UWS" ] && row "$@"; }
     done
     row "NaviosWS wss" connect --tls -- "$ECHO" --port PORT --loops 1 --tls-cert "$CERT" --tls-key "$KEY"
     uws "uWebSockets wss" connect --tls -- "$UWS" PORT none "$CERT" "$KEY"
+    row "NaviosWS wss" idle --tls -- "$ECHO" --port PORT --loops 1 --tls-cert "$CERT" --tls-key "$KEY"
+    uws "uWebSockets wss" idle --tls -- "$UWS" PORT none "$CERT" "$KEY"
     for mode in shared dedicated; do
         for size in 20 2000; do
             row "NaviosWS deflate $mode (defaults)" echo-$size --deflate -- "$ECHO" --port PORT --loops 1 --deflate $mode
