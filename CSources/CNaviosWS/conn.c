@@ -284,8 +284,7 @@ static inline int send_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
 __attribute__((noinline)) static int send_msg_compressed(nws_loop *loop, nws_conn *c, nws_msg *m) {
     const uint8_t *frame = m->buf.data;
     if ((frame[0] & 0x0f) > NWS_OP_BINARY) return send_shared(loop, c, &m->buf);
-    uint8_t len7 = frame[1] & 0x7f;
-    size_t hlen = len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
+    size_t hlen = nws__server_header_len(frame);
     if (m->buf.len - hlen < cfg(loop)->deflate.threshold) return send_shared(loop, c, &m->buf);
     if ((c->deflate & NWS__DEFLATE_SHARED_OUT) && ((c->deflate >> NWS__DEFLATE_BITS_SHIFT) & 7) == 7) {
         nws_buf *z = nws__deflate_shared_frame(loop, m);

@@ -223,8 +223,7 @@ nws_buf *nws__deflate_shared_frame(nws_loop *loop, nws_msg *m) {
     nws_buf *ready = atomic_load_explicit(&m->deflated, memory_order_acquire);
     if (ready != NULL) return ready == NWS__NO_GAIN ? NULL : ready;
     const uint8_t *frame = m->buf.data;
-    uint8_t len7 = frame[1] & 0x7f;
-    size_t hlen = len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
+    size_t hlen = nws__server_header_len(frame);
     size_t len = m->buf.len - hlen, zlen;
     nws__deflate_loop *d = loop_state(loop);
     z_stream *z = shared_compressor(loop, 15, len);

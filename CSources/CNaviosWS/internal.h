@@ -69,6 +69,11 @@ struct nws_msg {              /* a framed message: header and payload contiguous
     nws_buf buf;
 };
 #define NWS__NO_GAIN ((nws_buf *)1)
+/* The length of a server frame's header (unmasked: 2, 4 or 10), from its second byte. */
+static inline size_t nws__server_header_len(const uint8_t *frame) {
+    uint8_t len7 = frame[1] & 0x7f;
+    return len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
+}
 static inline nws_msg *nws__msg_of(nws_buf *b) {
     return (nws_msg *)((char *)b - offsetof(nws_msg, buf));
 }

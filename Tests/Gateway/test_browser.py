@@ -45,6 +45,18 @@ def _browser_setup() -> tuple[str, str] | str:
     return chromium, driver
 
 
+def chrome_options(chromium: str):
+    """Headless Chromium's options for these tests."""
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1000,800", "--no-first-run", "--disable-extensions"):
+        options.add_argument(arg)
+    return options
+
+
 @pytest.fixture
 def browser_factory():
     """Makes headless Chromium sessions; quits them all afterwards."""
@@ -59,12 +71,7 @@ def browser_factory():
     drivers = []
 
     def make():
-        options = webdriver.ChromeOptions()
-        options.binary_location = chromium
-        for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                    "--window-size=1000,800", "--no-first-run", "--disable-extensions"):
-            options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=chrome_options(chromium))
         driver.set_page_load_timeout(BROWSER_TIMEOUT_S)
         drivers.append(driver)
         return driver

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ChatServer, default_binary, interop, join, open_client, say, with_text
-from .test_browser import BROWSER_TIMEOUT_S, _browser_setup, _log_in, _send, _wait_for_line
+from .test_browser import BROWSER_TIMEOUT_S, _browser_setup, _log_in, _send, _wait_for_line, chrome_options
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Interop"))
 from pki import make_pki  # noqa: E402
@@ -84,13 +84,8 @@ def test_chromium_trusting_the_test_ca_chats_over_wss(tls_chat_server, pki, tmp_
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1000,800", "--no-first-run", "--disable-extensions"):
-        options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=driver_path, env={**os.environ, "HOME": str(home)}),
-                              options=options)
+                              options=chrome_options(chromium))
     driver.set_page_load_timeout(BROWSER_TIMEOUT_S)
     try:
         _log_in(driver, tls_chat_server.url, "carol-token", "general")   # fails on a certificate error page
