@@ -258,13 +258,22 @@ __attribute__((noinline)) static int send_engine_io(nws_loop *loop, nws_conn *c,
     return text ? queue_message_packet(loop, target, data, len) : queue_frame(loop, target, opcode, data, len);
 }
 
-int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags) {
-    if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX - 1) return NWS_ETOOBIG;
-    if (__builtin_expect(c->eio != 0, 0)) return send_engine_io(loop, c, opcode, data, len, flags);
+/* A send that is not one plain frame: Engine.IO's framing, or a connection that compresses. */
+__attribute__((noinline)) static int send_transformed(nws_loop *loop, nws_conn *c, int opcode, const void *data,
+                                                      size_t len, unsigned flags) {
+    if (c->eio != 0) return send_engine_io(loop, c, opcode, data, len, flags);
     int rc = admit(loop, c, len, flags);
     if (rc != 0) return rc;
-    if (__builtin_expect(compresses(loop, c, len), 0) && opcode <= NWS_OP_BINARY)
-        return queue_compressed(loop, c, opcode, NULL, 0, data, len);
+    if (compresses(loop, c, len) && opcode <= NWS_OP_BINARY) return queue_compressed(loop, c, opcode, NULL, 0, data, len);
+    return queue_frame(loop, c, opcode, data, len);
+}
+
+int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags) {
+    if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX - 1) return NWS_ETOOBIG;
+    /* One test keeps both framings that are not plain off the common path. */
+    if (__builtin_expect((c->eio | c->deflate) != 0, 0)) return send_transformed(loop, c, opcode, data, len, flags);
+    int rc = admit(loop, c, len, flags);
+    if (rc != 0) return rc;
     return queue_frame(loop, c, opcode, data, len);
 }
 

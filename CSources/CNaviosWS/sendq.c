@@ -102,18 +102,15 @@ static void seg_free(nws_loop *loop, nws_conn *c, nws__seg *s) {
     loop->seg_pool = s;
 }
 
-/* A queue: the connection's (head, tail), or a TLS connection's records (tls.c). */
-typedef struct queue {
-    nws__seg **head, **tail;
-    nws_conn *first_owner;    /* whose first_seg its segments may use, or NULL */
-} queue;
+/* A queue is a (head, tail) pair: the connection's own, or a TLS connection's records (tls.c).
+ * Helpers take the pair as two pointers and are inlined into each caller, so the plain path
+ * pays nothing for the records' queue existing. */
+#define NWS__ALWAYS_INLINE static inline __attribute__((always_inline))
 
-static queue own_queue(nws_conn *c) { return (queue){&c->head, &c->tail, c}; }
-
-static void seg_push(queue q, nws__seg *s) {
-    if (*q.tail) (*q.tail)->next = s;
-    else *q.head = s;
-    *q.tail = s;
+NWS__ALWAYS_INLINE void seg_push(nws__seg **head, nws__seg **tail, nws__seg *s) {
+    if (*tail) (*tail)->next = s;
+    else *head = s;
+    *tail = s;
 }
 
 static void count_queued(nws_loop *loop, nws_conn *c, size_t n) {
@@ -121,14 +118,16 @@ static void count_queued(nws_loop *loop, nws_conn *c, size_t n) {
     nws__stat_add(&loop->stats.queued, n);
 }
 
-/* n bytes at the tail of c's queue; a new tail buffer is a small one when small is set (n is
- * then at most COPY_BROADCAST_MAX), else a pooled 16 KiB or an exact one. */
-static uint8_t *reserve_in(nws_loop *loop, nws_conn *c, queue q, size_t n, int small) {
-    nws__seg *t = *q.tail;
+/* n bytes at the tail of a queue of c's; a new tail buffer is a small one when small is set (n
+ * is then at most COPY_BROADCAST_MAX), else a pooled 16 KiB or an exact one. first_owner: whose
+ * first_seg a new segment may be (NULL: never). */
+NWS__ALWAYS_INLINE uint8_t *reserve_in(nws_loop *loop, nws_conn *c, nws__seg **head, nws__seg **tail,
+                                       nws_conn *first_owner, size_t n, int small) {
+    nws__seg *t = *tail;
     if (t == NULL || !t->appendable || t->buf->cap - t->buf->len < n) {
         nws_buf *b = small ? buf_new_of(loop, n, NWS__POOL_SMALL) : nws__buf_new(loop, n);
         if (b == NULL) return NULL;
-        nws__seg *s = seg_new(loop, q.first_owner);
+        nws__seg *s = seg_new(loop, first_owner);
         if (s == NULL) {
             nws__buf_release(loop, b);
             return NULL;
@@ -137,7 +136,7 @@ static uint8_t *reserve_in(nws_loop *loop, nws_conn *c, queue q, size_t n, int s
         s->off = 0;
         s->len = 0;
         s->appendable = 1;
-        seg_push(q, s);
+        seg_push(head, tail, s);
         t = s;
     }
     uint8_t *dst = t->buf->data + t->buf->len;
@@ -148,14 +147,13 @@ static uint8_t *reserve_in(nws_loop *loop, nws_conn *c, queue q, size_t n, int s
 }
 
 static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int small) {
-    return reserve_in(loop, c, own_queue(c), n, small);
+    return reserve_in(loop, c, &c->head, &c->tail, c, n, small);
 }
 
 uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, 0); }
 
 int nws__sendq_append_records(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len) {
-    queue q = {&c->tls->wire_head, &c->tls->wire_tail, NULL};
-    uint8_t *dst = reserve_in(loop, c, q, len, 0);
+    uint8_t *dst = reserve_in(loop, c, &c->tls->wire_head, &c->tls->wire_tail, NULL, len, 0);
     if (dst == NULL) return NWS_ENOMEM;
     memcpy(dst, data, len);
     return 0;
@@ -184,7 +182,7 @@ int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
     s->off = 0;
     s->len = b->len;
     s->appendable = 0;
-    seg_push(own_queue(c), s);
+    seg_push(&c->head, &c->tail, s);
     count_queued(loop, c, b->len);
     return 0;
 }
@@ -200,12 +198,12 @@ int nws__sendq_iov(nws_conn *c, struct iovec *iov, int max) {
     return n;
 }
 
-/* Drops n bytes from the head of q. */
-static void consume_from(nws_loop *loop, nws_conn *c, queue q, size_t n) {
+/* Drops n bytes from the head of a queue of c's. */
+NWS__ALWAYS_INLINE void consume_from(nws_loop *loop, nws_conn *c, nws__seg **head, nws__seg **tail, size_t n) {
     nws__stat_sub(&loop->stats.queued, n);
     c->queued -= n;
-    while (n > 0 && *q.head != NULL) {
-        nws__seg *s = *q.head;
+    while (n > 0 && *head != NULL) {
+        nws__seg *s = *head;
         if (n < s->len) {
             s->off += (uint32_t)n;
             s->len -= (uint32_t)n;
@@ -216,35 +214,35 @@ static void consume_from(nws_loop *loop, nws_conn *c, queue q, size_t n) {
         s->len = 0;
         /* Fully sent buffers go back to the pool at once, tail included: an idle
          * connection keeps no send buffer. */
-        *q.head = s->next;
-        if (*q.head == NULL) *q.tail = NULL;
+        *head = s->next;
+        if (*head == NULL) *tail = NULL;
         nws__buf_release(loop, s->buf);
         seg_free(loop, c, s);
     }
 }
 
 void nws__sendq_consume(nws_loop *loop, nws_conn *c, size_t n) {
-    if (__builtin_expect(c->tls != NULL, 0)) consume_from(loop, c, (queue){&c->tls->wire_head, &c->tls->wire_tail, NULL}, n);
-    else consume_from(loop, c, own_queue(c), n);
+    if (__builtin_expect(c->tls != NULL, 0)) consume_from(loop, c, &c->tls->wire_head, &c->tls->wire_tail, n);
+    else consume_from(loop, c, &c->head, &c->tail, n);
 }
 
-void nws__sendq_consume_plain(nws_loop *loop, nws_conn *c, size_t n) { consume_from(loop, c, own_queue(c), n); }
+void nws__sendq_consume_plain(nws_loop *loop, nws_conn *c, size_t n) { consume_from(loop, c, &c->head, &c->tail, n); }
 
-static void clear(nws_loop *loop, nws_conn *c, queue q) {
-    while (*q.head != NULL) {
-        nws__seg *s = *q.head;
-        *q.head = s->next;
+static void clear(nws_loop *loop, nws_conn *c, nws__seg **head, nws__seg **tail) {
+    while (*head != NULL) {
+        nws__seg *s = *head;
+        *head = s->next;
         nws__buf_release(loop, s->buf);
         seg_free(loop, c, s);
     }
-    *q.tail = NULL;
+    *tail = NULL;
 }
 
 void nws__sendq_clear(nws_loop *loop, nws_conn *c) {
     nws__stat_sub(&loop->stats.queued, c->queued);
     c->queued = 0;
-    clear(loop, c, own_queue(c));
-    if (c->tls != NULL) clear(loop, c, (queue){&c->tls->wire_head, &c->tls->wire_tail, NULL});
+    clear(loop, c, &c->head, &c->tail);
+    if (c->tls != NULL) clear(loop, c, &c->tls->wire_head, &c->tls->wire_tail);
 }
 
 void nws__loop_pools_free(nws_loop *loop) {
