@@ -161,7 +161,8 @@ int nws__sendq_append_records(nws_loop *loop, nws_conn *c, const uint8_t *data, 
 
 int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
                       const void *payload, size_t payload_len) {
-    uint8_t *dst = nws__sendq_reserve(loop, c, header_len + payload_len);
+    size_t n = header_len + payload_len;
+    uint8_t *dst = reserve(loop, c, n, n <= NWS__BUF_SMALL);
     if (dst == NULL) return NWS_ENOMEM;
     memcpy(dst, header, header_len);
     if (payload_len) memcpy(dst + header_len, payload, payload_len);
