@@ -207,6 +207,7 @@ static void op_decode(const job *j) {
         at += (size_t)r;
         got += e.len;
     }
+    nws_decoder_free(&d);
     escape(frames);
     sink += got;
 }

@@ -360,6 +360,7 @@ void ws_kill(worker *w, wsconn *c, int err) {
 }
 
 void ws_free_buffers(wsconn *c) {
+    nws_decoder_free(&c->dec);
     free(c->out.data);
     free(c->wire.data);
     free(c->hs);

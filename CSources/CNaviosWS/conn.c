@@ -522,8 +522,7 @@ static void on_control(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
     case NWS_OP_PING:
         /* Pongs meet the backlog policy like any message: a peer that pings and never reads
          * would otherwise grow the queue without bound. */
-        if (admit(loop, c, c->decoder.control_len, 0) == 0)
-            queue_frame(loop, c, NWS_OP_PONG, c->decoder.control, c->decoder.control_len);
+        if (admit(loop, c, ev->len, 0) == 0) queue_frame(loop, c, NWS_OP_PONG, ev->data, ev->len);
         break;
     case NWS_OP_PONG:
         if (!c->eio) nws__conn_pong(loop, c);   /* an Engine.IO session's pong is its "3" */
@@ -623,6 +622,7 @@ void nws__conn_free(nws_loop *loop, nws_conn *c) {
     nws__tls_free(loop, c);
     nws__rooms_leave_all(loop, c);
     nws__message_release(loop, c);
+    nws_decoder_free(&c->decoder);
     nws__deflate_conn_free(c);
     free(c->http);
     set_slot(loop, c->slot, NULL);

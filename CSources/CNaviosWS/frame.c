@@ -8,8 +8,11 @@
  * bit, control-frame FIN and size, and fragmentation order, before the extended length has
  * even arrived; the extended length settles minimal encoding and the size caps before any
  * payload byte is reported. Data payload is unmasked in place and reported as it arrives
- * (one chunk per call), so memory per connection stays this struct whatever the peer sends.
+ * (one chunk per call), and so is a control payload that is whole in the buffer, so memory per
+ * connection stays this struct whatever the peer sends; only a control payload cut by a read
+ * boundary needs a copy (at most 125 bytes, made once per decoder).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "nws_error.h"
@@ -46,6 +49,11 @@ void nws_decoder_init(nws_decoder *d, const nws_decoder_limits *limits) {
         d->limits = *limits;
     }
     d->state = ST_HEADER;
+}
+
+void nws_decoder_free(nws_decoder *d) {
+    free(d->control);
+    d->control = NULL;
 }
 
 static int fail(nws_decoder *d, int err) {
@@ -228,7 +236,11 @@ static inline int data_chunk(nws_decoder *d, uint8_t *p, size_t n, nws_decoded *
     return 0;
 }
 
-static void control_take(nws_decoder *d, const uint8_t *p, size_t n) {
+/* Part of a control payload cut by a read boundary, gathered in the decoder. */
+static int control_take(nws_decoder *d, const uint8_t *p, size_t n) {
+    if (d->control == NULL && (d->control = malloc(NWS_CONTROL_MAX)) == NULL) {
+        return NWS_ENOMEM;
+    }
     uint8_t *dst = d->control + d->control_len;
     if (d->limits.require_mask) {
         nws_mask_copy(dst, p, n, d->mask, d->mask_phase);
@@ -238,11 +250,11 @@ static void control_take(nws_decoder *d, const uint8_t *p, size_t n) {
     }
     d->control_len = (uint8_t)(d->control_len + n);
     d->remaining -= n;
+    return 0;
 }
 
-static int control_done(nws_decoder *d, nws_decoded *out) {
-    const uint8_t *data = d->control;
-    size_t len = d->control_len;
+/* A control frame's whole payload, data[0..len): in the caller's buffer or the decoder's. */
+static int control_done(nws_decoder *d, const uint8_t *data, size_t len, nws_decoded *out) {
     uint16_t code = 0;
     if (d->opcode == NWS_OP_CLOSE) {
         if (len == 0) {
@@ -345,7 +357,7 @@ ssize_t nws_decode(nws_decoder *d, uint8_t *buf, size_t len, nws_decoded *out) {
                 continue;
             }
             /* An empty frame ends here, whether or not more bytes follow. */
-            r = d->state == ST_CONTROL ? control_done(d, out) : data_chunk(d, buf + pos, 0, out);
+            r = d->state == ST_CONTROL ? control_done(d, buf + pos, 0, out) : data_chunk(d, buf + pos, 0, out);
             if (r < 0) {
                 return fail(d, r);
             }
@@ -363,10 +375,27 @@ ssize_t nws_decode(nws_decoder *d, uint8_t *buf, size_t len, nws_decoded *out) {
             }
             break;
         }
-        control_take(d, buf + pos, n);
+        if (d->control_len == 0 && n == d->remaining) {
+            /* Whole here: unmasked in place, as a data payload is. */
+            uint8_t *p = buf + pos;
+            if (d->limits.require_mask) {
+                nws_mask(p, n, d->mask, 0);
+            }
+            d->remaining = 0;
+            pos += n;
+            r = control_done(d, p, n, out);
+            if (r < 0) {
+                return fail(d, r);
+            }
+            break;
+        }
+        r = control_take(d, buf + pos, n);
+        if (r < 0) {
+            return fail(d, r);
+        }
         pos += n;
         if (d->remaining == 0) {
-            r = control_done(d, out);
+            r = control_done(d, d->control, d->control_len, out);
             if (r < 0) {
                 return fail(d, r);
             }

@@ -262,16 +262,24 @@ static void run(const nws_decoder_limits *lim, const uint8_t *bytes, size_t n, s
             if (r < 0) {
                 t->err = (int)r;
                 free(piece);
+                nws_decoder_free(&d);
                 return;
             }
             if (r == 0 || (size_t)r > plen - off) {
                 t->broken = "consumed count out of range";
                 free(piece);
+                nws_decoder_free(&d);
                 return;
             }
             if (e.kind == NWS_DECODED_DATA && e.len != 0 &&
                 (e.data < piece + off || e.data + e.len > piece + off + r)) {
                 t->broken = "chunk not inside the bytes it consumed";
+            }
+            /* A control payload lies in what this call consumed, or (split) in the decoder. */
+            if (e.kind == NWS_DECODED_CONTROL && e.len != 0 &&
+                !(e.data >= piece + off && e.data + e.len <= piece + off + r) &&
+                !(d.control != NULL && e.data >= d.control && e.data + e.len <= d.control + NWS_CONTROL_MAX)) {
+                t->broken = "control payload neither in the bytes consumed nor in the decoder";
             }
             record(t, &e);
             off += (size_t)r;
@@ -279,6 +287,7 @@ static void run(const nws_decoder_limits *lim, const uint8_t *bytes, size_t n, s
         free(piece);
         at += plen;
     }
+    nws_decoder_free(&d);
 }
 
 static int same(const trace *a, const trace *b) {
@@ -946,11 +955,34 @@ static void decoder_oneEventPerCallAndUnmasksInPlace(void) {
     r = nws_decode(&d, w.b + at, w.n - at, &e);
     NWS_CHECK_EQ(r, 6 + 3);
     NWS_CHECK(e.kind == NWS_DECODED_CONTROL && e.opcode == OP_PING && e.len == 3);
-    NWS_CHECK(e.data != w.b + at + 6); /* control payloads are copied into the decoder */
+    /* a control payload whole in the buffer is unmasked where it lies, like data */
+    NWS_CHECK(e.data == w.b + at + 6);
+    NWS_CHECK_MEM(e.data, "two", 3);
+    NWS_CHECK(d.control == NULL);
     at += (size_t)r;
     r = nws_decode(&d, w.b + at, w.n - at, &e);
     NWS_CHECK_EQ(r, 6 + 5);
     NWS_CHECK(e.kind == NWS_DECODED_DATA && e.opcode == OP_BIN && e.len == 5);
+    wire_free(&w);
+    /* a control payload cut by a read boundary is gathered in the decoder, whose buffer is
+     * made then and kept for the next one */
+    frame_s(&w, FIN | OP_PING, "split ping");
+    frame_s(&w, FIN | OP_PONG, "cut pong");
+    nws_decoder_init(&d, &server);
+    NWS_CHECK_EQ(nws_decode(&d, w.b, 6 + 4, &e), 6 + 4);
+    NWS_CHECK_EQ(e.kind, NWS_DECODED_NONE);
+    NWS_CHECK(d.control != NULL);
+    NWS_CHECK_EQ(nws_decode(&d, w.b + 10, 6, &e), 6);
+    NWS_CHECK(e.kind == NWS_DECODED_CONTROL && e.opcode == OP_PING && e.len == 10);
+    NWS_CHECK(e.data == d.control);
+    NWS_CHECK_MEM(e.data, "split ping", 10);
+    const uint8_t *kept = d.control;
+    NWS_CHECK_EQ(nws_decode(&d, w.b + 16, 6 + 3, &e), 6 + 3);
+    NWS_CHECK_EQ(nws_decode(&d, w.b + 25, 5, &e), 5);
+    NWS_CHECK(e.kind == NWS_DECODED_CONTROL && e.opcode == OP_PONG && e.len == 8 && e.data == kept);
+    NWS_CHECK_MEM(e.data, "cut pong", 8);
+    nws_decoder_free(&d);
+    NWS_CHECK(d.control == NULL);
     wire_free(&w);
     /* a header cut after its length byte: consumed, nothing to report */
     frame_s(&w, FIN | OP_TEXT, "abc");

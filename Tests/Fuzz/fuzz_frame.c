@@ -79,6 +79,7 @@ static void decode(record *r, const nws_decoder_limits *limits, const uint8_t *d
         }
         at += n;
     }
+    nws_decoder_free(&d);
 }
 
 static int same(const record *a, const record *b) {

@@ -1,11 +1,13 @@
 /*
  * nws_frame.h — RFC 6455 §5 frame decoder and encoder.
  *
- * Decoder: a resumable state machine over the caller's bytes. It never allocates and never
- * copies a data payload: payload bytes are unmasked in place in the caller's buffer and
- * reported as chunks (pointer + length into that buffer). A frame header split across reads
- * is spilled into the decoder (at most 14 bytes), and so is a control frame's payload (at
- * most 125 bytes), so the caller may reuse its read buffer as soon as nws_decode returns.
+ * Decoder: a resumable state machine over the caller's bytes. It never copies a data payload:
+ * payload bytes are unmasked in place in the caller's buffer and reported as chunks (pointer +
+ * length into that buffer). So is a control frame's payload when it is whole in the buffer. A
+ * frame header split across reads is spilled into the decoder (at most 14 bytes); a control
+ * payload split across reads is gathered in 125 bytes the decoder allocates at the first such
+ * frame and keeps until nws_decoder_free (a decoder that never meets one never allocates).
+ * Either way the caller may reuse its read buffer as soon as it has handled the event.
  * Every rule that can be checked from a header (RSV bits, opcode, mask bit, control frame
  * size and FIN, minimal length encoding, fragmentation order, frame and message size caps)
  * is checked as soon as the header is complete, before any payload byte is reported.
@@ -84,7 +86,8 @@ typedef struct nws_decoder {
     uint8_t check_utf8;     /* the open message is uncompressed text. Its own byte, away from
                                the fields written per header, so testing it never needs a wide
                                load over bytes just stored (a store-forwarding stall) */
-    uint8_t control[NWS_CONTROL_MAX];
+    uint8_t *control;       /* NWS_CONTROL_MAX bytes for a control payload cut by a read
+                               boundary, made at the first one; NULL until then */
 } nws_decoder;
 
 enum nws_decoded_kind {
@@ -102,11 +105,14 @@ typedef struct nws_decoded {
     uint8_t compressed;       /* DATA: RSV1 was set on the message's first frame */
     uint16_t close_code;      /* CONTROL close: the code, or NWS_CLOSE_NO_STATUS when empty */
     const uint8_t *data;      /* DATA: unmasked, inside the caller's buffer;
-                                 CONTROL: inside the decoder (close: the reason only) */
+                                 CONTROL: inside the caller's buffer, or the decoder's when
+                                 the payload was split (close: the reason only) */
     size_t len;
 } nws_decoded;
 
 void nws_decoder_init(nws_decoder *d, const nws_decoder_limits *limits);
+/* Frees what the decoder allocated (see above); it may be initialised again afterwards. */
+void nws_decoder_free(nws_decoder *d);
 
 /* Consumes bytes of buf[0..len) and returns how many (0 < n <= len when len > 0), or a
  * negative NWS_E* when the peer broke the protocol (nws_err_close_code gives the close code
@@ -115,7 +121,8 @@ void nws_decoder_init(nws_decoder *d, const nws_decoder_limits *limits);
  * A DATA chunk may be empty (an empty message, or an empty final fragment); an empty
  * non-final fragment reports nothing, and the message's first chunk (first = 1) is then the
  * next one reported. Each DATA chunk is the part of one frame's payload present in buf.
- * After an error the decoder is spent: later calls return the same error. */
+ * After an error the decoder is spent: later calls return the same error. NWS_ENOMEM when a
+ * split control payload finds no memory. */
 ssize_t nws_decode(nws_decoder *d, uint8_t *buf, size_t len, nws_decoded *out);
 
 /* Writes a frame header to out (NWS_FRAME_HEADER_MAX bytes of room) and returns its length
