@@ -42,7 +42,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -
 LIBS := -luring -lssl -lcrypto -lz -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: fuzz fuzz-build test-fuzz deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor bench-tls-deflate autobahn autobahn-full clean
+.PHONY: fuzz fuzz-build test-fuzz deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor bench-fanout-contention bench-tls-deflate autobahn autobahn-full clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -278,6 +278,15 @@ $(BUILD)/fanout_floor: Benchmarks/tools/fanout_floor.c
 
 bench-floor: $(BUILD)/fanout_floor
 	$(BUILD)/fanout_floor 10000
+
+# Room fan-out on an idle core and on a core shared with a CPU burner at a fixed duty cycle,
+# beside a uWebSockets fan-out server given by UWS_FANOUT (built outside this repository).
+$(BUILD)/cpu_burner: Benchmarks/tools/cpu_burner.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -O2 $< -o $@
+
+bench-fanout-contention: build $(BUILD)/navios-ws-bench $(BUILD)/cpu_burner
+	bash Benchmarks/run-fanout-contention.sh
 
 # navios-ws-bench: the io_uring load harness (echo, latency, fanout, connect, idle) for any
 # RFC 6455 server; its self-tests check the histogram on known data and the counts against

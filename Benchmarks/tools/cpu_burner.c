@@ -1,0 +1,37 @@
+/*
+ * cpu_burner.c — a reproducible contention: spins for BUSY_MS of every PERIOD_MS, for SECONDS,
+ * so a server sharing its core loses a known share of it at a known rhythm.
+ *
+ *   cpu_burner BUSY_MS PERIOD_MS SECONDS      (taskset -c CPU cpu_burner 5 10 60: half a core)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: cpu_burner BUSY_MS PERIOD_MS SECONDS\n");
+        return 2;
+    }
+    double busy = atof(argv[1]), period = atof(argv[2]), end = now_ms() + atof(argv[3]) * 1e3;
+    if (busy < 0 || period <= 0 || busy > period) {
+        fprintf(stderr, "cpu_burner: need 0 <= BUSY_MS <= PERIOD_MS, PERIOD_MS > 0\n");
+        return 2;
+    }
+    volatile unsigned long sink = 0;
+    for (double start = now_ms(); start < end; start += period) {
+        while (now_ms() < start + busy) sink++;   /* spin */
+        double rest = start + period - now_ms();
+        if (rest > 0) {
+            struct timespec t = {(time_t)(rest / 1e3), (long)((rest - (double)(time_t)(rest / 1e3) * 1e3) * 1e6)};
+            nanosleep(&t, NULL);
+        }
+    }
+    return 0;
+}
