@@ -32,17 +32,14 @@ for f in "$GATEWAY" "$BENCH" "$BURNER"; do
     [ -x "$f" ] || { echo "build $f first (make build bench-harness $BURNER)" >&2; exit 2; }
 done
 
+. Benchmarks/start-pinned.sh
+
 # run NAME LOAD SUBSCRIBERS PROTOCOL -- SERVER...: one fan-out run, one table row.
 run() {
     local name=$1 load=$2 subs=$3 protocol=$4 pid json burner=""
     shift 5
     PORT=$((PORT + 1))
-    taskset -c "$SERVER_CPU" "${@/PORT/$PORT}" >/dev/null 2>&1 &
-    for _ in $(seq 100); do
-        pid=$(ss -ltnp | grep ":$PORT " | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
-        [ -n "$pid" ] && break
-        sleep 0.05
-    done
+    pid=$(start_pinned "$SERVER_CPU" "$PORT" "${@/PORT/$PORT}")
     if [ -z "$pid" ]; then echo "| $name | $load | $subs | did not start | | | |"; return; fi
     if [ "$load" = contended ]; then
         taskset -c "$SERVER_CPU" "$BURNER" "$BURN_MS" "$BURN_PERIOD_MS" $((DURATION + 60)) &

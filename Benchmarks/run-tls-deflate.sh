@@ -30,25 +30,14 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
     -keyout "$CERTS/key.pem" -out "$CERTS/cert.pem" 2>/dev/null || { echo "openssl failed" >&2; exit 2; }
 CERT=$CERTS/cert.pem KEY=$CERTS/key.pem
 
-# start PORT CMD...: the server on its CPU; prints its pid once it listens.
-start() {
-    local port=$1 pid=""
-    shift
-    taskset -c "$SERVER_CPU" "$@" >/dev/null 2>&1 &
-    for _ in $(seq 100); do
-        pid=$(ss -ltnp | grep ":$port " | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
-        [ -n "$pid" ] && break
-        sleep 0.05
-    done
-    echo "$pid"
-}
+. Benchmarks/start-pinned.sh
 
 # row NAME KIND HARNESS-FLAGS -- SERVER...: one run, one table row. KIND: echo-SIZE, idle, connect.
 row() {
     local name=$1 kind=$2 flags=$3 pid json
     shift 4
     PORT=$((PORT + 1))
-    pid=$(start "$PORT" "${@/PORT/$PORT}")
+    pid=$(start_pinned "$SERVER_CPU" "$PORT" "${@/PORT/$PORT}")
     if [ -z "$pid" ]; then echo "| $name | $kind | did not start | |"; return; fi
     case $kind in
         idle) json=$(taskset -c "$CLIENT_CPU" "$BENCH" idle --port "$PORT" --connections 10000 --sources 4 $flags \
