@@ -152,11 +152,14 @@ nws_conn *nws__conn_adopted(nws_loop *loop, int fd, nws__tls_conn *tls) { return
 
 /* ---- sending ---- */
 
+/* fan_out: one of many copies of a message sent at once (a broadcast compressed per member);
+ * such a copy takes a small buffer where it fits, so a fan-out to thousands does not take a
+ * 16 KiB buffer, and a page, per member. */
 __attribute__((always_inline)) static inline int queue_frame_rsv(nws_loop *loop, nws_conn *c, int opcode, int rsv1,
-                                                                const void *data, size_t len) {
+                                                                const void *data, size_t len, int fan_out) {
     /* The header is written straight into the queue, in front of the copied payload. */
     size_t hlen = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
-    uint8_t *dst = nws__sendq_reserve(loop, c, hlen + len);
+    uint8_t *dst = fan_out ? nws__sendq_reserve_copy(loop, c, hlen + len) : nws__sendq_reserve(loop, c, hlen + len);
     if (dst == NULL) return NWS_ENOMEM;
     nws_frame_header(dst, (uint8_t)opcode, 1, rsv1, len, NULL);
     if (len) memcpy(dst + hlen, data, len);
@@ -167,7 +170,7 @@ __attribute__((always_inline)) static inline int queue_frame_rsv(nws_loop *loop,
 }
 
 static int queue_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
-    return queue_frame_rsv(loop, c, opcode, 0, data, len);
+    return queue_frame_rsv(loop, c, opcode, 0, data, len, 0);
 }
 
 static int queue_message_packet(nws_loop *loop, nws_conn *c, const void *data, size_t len);
@@ -185,7 +188,7 @@ __attribute__((noinline)) static int queue_compressed(nws_loop *loop, nws_conn *
     const uint8_t *z;
     size_t zlen;
     int rc = nws__deflate_compress(loop, c, prefix, prefix_len, data, len, &z, &zlen);
-    if (rc == 1) rc = queue_frame_rsv(loop, c, opcode, 1, z, zlen);
+    if (rc == 1) rc = queue_frame_rsv(loop, c, opcode, 1, z, zlen, 0);
     else if (rc == 0 && prefix_len == 0) rc = queue_frame(loop, c, opcode, data, len);
     else if (rc == 0) rc = queue_message_packet(loop, c, data, len);
     nws__deflate_done(loop);
@@ -302,7 +305,7 @@ __attribute__((noinline)) static int send_msg_compressed(nws_loop *loop, nws_con
     const uint8_t *z;
     size_t zlen;
     int rc = nws__deflate_compress(loop, c, NULL, 0, frame + hlen, m->buf.len - hlen, &z, &zlen);
-    if (rc == 1) rc = queue_frame_rsv(loop, c, frame[0] & 0x0f, 1, z, zlen);
+    if (rc == 1) rc = queue_frame_rsv(loop, c, frame[0] & 0x0f, 1, z, zlen, 1);
     else if (rc == 0) rc = send_shared(loop, c, &m->buf);
     nws__deflate_done(loop);
     return rc;

@@ -119,7 +119,7 @@ static void count_queued(nws_loop *loop, nws_conn *c, size_t n) {
 }
 
 /* n bytes at the tail of a queue of c's; a new tail buffer is a small one when small is set (n
- * is then at most COPY_BROADCAST_MAX), else a pooled 16 KiB or an exact one. first_owner: whose
+ * is then at most NWS__BUF_SMALL), else a pooled 16 KiB or an exact one. first_owner: whose
  * first_seg a new segment may be (NULL: never). */
 NWS__ALWAYS_INLINE uint8_t *reserve_in(nws_loop *loop, nws_conn *c, nws__seg **head, nws__seg **tail,
                                        nws_conn *first_owner, size_t n, int small) {
@@ -152,6 +152,8 @@ static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int small) {
 
 uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, 0); }
 
+uint8_t *nws__sendq_reserve_copy(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, n <= NWS__BUF_SMALL); }
+
 int nws__sendq_append_records(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len) {
     uint8_t *dst = reserve_in(loop, c, &c->tls->wire_head, &c->tls->wire_tail, NULL, len, 0);
     if (dst == NULL) return NWS_ENOMEM;
@@ -161,8 +163,7 @@ int nws__sendq_append_records(nws_loop *loop, nws_conn *c, const uint8_t *data, 
 
 int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
                       const void *payload, size_t payload_len) {
-    size_t n = header_len + payload_len;
-    uint8_t *dst = reserve(loop, c, n, n <= NWS__BUF_SMALL);
+    uint8_t *dst = nws__sendq_reserve_copy(loop, c, header_len + payload_len);
     if (dst == NULL) return NWS_ENOMEM;
     memcpy(dst, header, header_len);
     if (payload_len) memcpy(dst + header_len, payload, payload_len);

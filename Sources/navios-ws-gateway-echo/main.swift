@@ -1,7 +1,7 @@
 // navios-ws-gateway-echo — one gateway, one typed event whose handler returns its payload:
 // what `make bench` measures of the gateway path next to the raw C echo.
 //   navios-ws-gateway-echo [--port N] [--loops N] [--backend auto|epoll|io_uring] [--redis HOST:PORT]
-//       [--socketio on]
+//       [--socketio on] [--deflate shared|dedicated [--deflate-window-bits N] [--deflate-mem-level N]]
 // Clients send {"event":"echo","data":{"text":"..."},"id":1} to ws://HOST:PORT/ and get
 // {"event":"echo","data":{"text":"..."},"ack":1} back. For room fan-out, {"event":"join",
 // "data":"ROOM"} joins a room and {"event":"publish","data":{"room":"ROOM","text":"..."}}
@@ -63,6 +63,11 @@ let benchOptions: (config: WsConfig, socketIO: Bool) = {
         case "--loops": config.loopThreads = Int(value) ?? 0
         case "--backend": config.backend = value == "epoll" ? .epoll : value == "io_uring" ? .ioUring : .auto
         case "--redis": config.adapter = RedisWsAdapter(address: value)
+        case "--deflate":
+            guard value == "shared" || value == "dedicated" else { fatalError("--deflate takes shared or dedicated") }
+            config.deflate = WsEngineConfiguration.Deflate(mode: value == "shared" ? .shared : .dedicated)
+        case "--deflate-window-bits": config.deflate?.windowBits = Int(value) ?? 15
+        case "--deflate-mem-level": config.deflate?.memoryLevel = Int(value) ?? 8
         default: fatalError("unknown flag \(flag)")
         }
     }
