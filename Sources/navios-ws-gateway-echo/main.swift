@@ -1,7 +1,8 @@
 // navios-ws-gateway-echo — one gateway, one typed event whose handler returns its payload:
 // what `make bench` measures of the gateway path next to the raw C echo.
 //   navios-ws-gateway-echo [--port N] [--loops N] [--backend auto|epoll|io_uring] [--redis HOST:PORT]
-//       [--socketio on] [--deflate shared|dedicated [--deflate-window-bits N] [--deflate-mem-level N]]
+//       [--socketio on] [--deflate shared|dedicated [--deflate-window-bits N] [--deflate-mem-level N]
+//       [--deflate-level N]]
 // Clients send {"event":"echo","data":{"text":"..."},"id":1} to ws://HOST:PORT/ and get
 // {"event":"echo","data":{"text":"..."},"ack":1} back. For room fan-out, {"event":"join",
 // "data":"ROOM"} joins a room and {"event":"publish","data":{"room":"ROOM","text":"..."}}
@@ -68,6 +69,7 @@ let benchOptions: (config: WsConfig, socketIO: Bool) = {
             config.deflate = WsEngineConfiguration.Deflate(mode: value == "shared" ? .shared : .dedicated)
         case "--deflate-window-bits": config.deflate?.windowBits = Int(value) ?? 15
         case "--deflate-mem-level": config.deflate?.memoryLevel = Int(value) ?? 8
+        case "--deflate-level": config.deflate?.level = Int(value) ?? 1
         default: fatalError("unknown flag \(flag)")
         }
     }
