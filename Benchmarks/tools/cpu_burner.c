@@ -4,6 +4,7 @@
  *
  *   cpu_burner BUSY_MS PERIOD_MS SECONDS      (taskset -c CPU cpu_burner 5 10 60: half a core)
  */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime, nanosleep under -std=c11 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -27,11 +28,8 @@ int main(int argc, char **argv) {
     volatile unsigned long sink = 0;
     for (double start = now_ms(); start < end; start += period) {
         while (now_ms() < start + busy) sink++;   /* spin */
-        double rest = start + period - now_ms();
-        if (rest > 0) {
-            struct timespec t = {(time_t)(rest / 1e3), (long)((rest - (double)(time_t)(rest / 1e3) * 1e3) * 1e6)};
-            nanosleep(&t, NULL);
-        }
+        long long rest_ns = (long long)((start + period - now_ms()) * 1e6);
+        if (rest_ns > 0) nanosleep(&(struct timespec){rest_ns / 1000000000, rest_ns % 1000000000}, NULL);
     }
     return 0;
 }

@@ -152,14 +152,13 @@ nws_conn *nws__conn_adopted(nws_loop *loop, int fd, nws__tls_conn *tls) { return
 
 /* ---- sending ---- */
 
-/* fan_out: one of many copies of a message sent at once (a broadcast compressed per member);
- * such a copy takes a small buffer where it fits, so a fan-out to thousands does not take a
- * 16 KiB buffer, and a page, per member. */
+/* small: one member's copy of a broadcast, which takes a small buffer where it fits
+ * (nws__sendq_reserve_small). */
 __attribute__((always_inline)) static inline int queue_frame_rsv(nws_loop *loop, nws_conn *c, int opcode, int rsv1,
-                                                                const void *data, size_t len, int fan_out) {
+                                                                const void *data, size_t len, int small) {
     /* The header is written straight into the queue, in front of the copied payload. */
     size_t hlen = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
-    uint8_t *dst = fan_out ? nws__sendq_reserve_copy(loop, c, hlen + len) : nws__sendq_reserve(loop, c, hlen + len);
+    uint8_t *dst = small ? nws__sendq_reserve_small(loop, c, hlen + len) : nws__sendq_reserve(loop, c, hlen + len);
     if (dst == NULL) return NWS_ENOMEM;
     nws_frame_header(dst, (uint8_t)opcode, 1, rsv1, len, NULL);
     if (len) memcpy(dst + hlen, data, len);

@@ -506,8 +506,10 @@ void nws__buf_release(nws_loop *loop, nws_buf *b);
 /* Room for n bytes at the end of the queue's private tail buffer (queued already: the caller
  * fills it before anything can send it), or NULL when out of memory. */
 uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n);
-/* The same for one copy of a fan-out: a new tail buffer is a small one when n fits it. */
-uint8_t *nws__sendq_reserve_copy(nws_loop *loop, nws_conn *c, size_t n);
+/* The same, but a new tail buffer is a small one when n fits it: for sends that come by the
+ * thousand at once and are not followed by more (an upgrade's answer, each member's copy of a
+ * broadcast compressed per member), which would otherwise take a 16 KiB buffer, and a page, each. */
+uint8_t *nws__sendq_reserve_small(nws_loop *loop, nws_conn *c, size_t n);
 /* Appends header + payload as one frame, copying into the queue's private tail buffer. */
 int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
                       const void *payload, size_t payload_len);

@@ -105,9 +105,7 @@ static void seg_free(nws_loop *loop, nws_conn *c, nws__seg *s) {
 /* A queue is a (head, tail) pair: the connection's own, or a TLS connection's records (tls.c).
  * Helpers take the pair as two pointers and are inlined into each caller, so the plain path
  * pays nothing for the records' queue existing. */
-#define NWS__ALWAYS_INLINE static inline __attribute__((always_inline))
-
-NWS__ALWAYS_INLINE void seg_push(nws__seg **head, nws__seg **tail, nws__seg *s) {
+__attribute__((always_inline)) static inline void seg_push(nws__seg **head, nws__seg **tail, nws__seg *s) {
     if (*tail) (*tail)->next = s;
     else *head = s;
     *tail = s;
@@ -121,7 +119,7 @@ static void count_queued(nws_loop *loop, nws_conn *c, size_t n) {
 /* n bytes at the tail of a queue of c's; a new tail buffer is a small one when small is set (n
  * is then at most NWS__BUF_SMALL), else a pooled 16 KiB or an exact one. first_owner: whose
  * first_seg a new segment may be (NULL: never). */
-NWS__ALWAYS_INLINE uint8_t *reserve_in(nws_loop *loop, nws_conn *c, nws__seg **head, nws__seg **tail,
+__attribute__((always_inline)) static inline uint8_t *reserve_in(nws_loop *loop, nws_conn *c, nws__seg **head, nws__seg **tail,
                                        nws_conn *first_owner, size_t n, int small) {
     nws__seg *t = *tail;
     if (t == NULL || !t->appendable || t->buf->cap - t->buf->len < n) {
@@ -152,7 +150,7 @@ static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int small) {
 
 uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, 0); }
 
-uint8_t *nws__sendq_reserve_copy(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, n <= NWS__BUF_SMALL); }
+uint8_t *nws__sendq_reserve_small(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, n <= NWS__BUF_SMALL); }
 
 int nws__sendq_append_records(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len) {
     uint8_t *dst = reserve_in(loop, c, &c->tls->wire_head, &c->tls->wire_tail, NULL, len, 0);
@@ -163,7 +161,7 @@ int nws__sendq_append_records(nws_loop *loop, nws_conn *c, const uint8_t *data, 
 
 int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
                       const void *payload, size_t payload_len) {
-    uint8_t *dst = nws__sendq_reserve_copy(loop, c, header_len + payload_len);
+    uint8_t *dst = nws__sendq_reserve_small(loop, c, header_len + payload_len);
     if (dst == NULL) return NWS_ENOMEM;
     memcpy(dst, header, header_len);
     if (payload_len) memcpy(dst + header_len, payload, payload_len);
@@ -201,7 +199,7 @@ int nws__sendq_iov(nws_conn *c, struct iovec *iov, int max) {
 }
 
 /* Drops n bytes from the head of a queue of c's. */
-NWS__ALWAYS_INLINE void consume_from(nws_loop *loop, nws_conn *c, nws__seg **head, nws__seg **tail, size_t n) {
+__attribute__((always_inline)) static inline void consume_from(nws_loop *loop, nws_conn *c, nws__seg **head, nws__seg **tail, size_t n) {
     nws__stat_sub(&loop->stats.queued, n);
     c->queued -= n;
     while (n > 0 && *head != NULL) {
