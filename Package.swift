@@ -98,6 +98,7 @@ let package = Package(
                 "NaviosWS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]),
         // A gateway whose typed handler returns its payload: the gateway path under load.
         .executableTarget(

@@ -160,6 +160,10 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
         return NWS__EIO_ANSWERED;
     }
     if (rc == 0) {
+        if (nws_server_draining(loop->server)) {   /* a new session: elsewhere, while this one drains */
+            nws__upgrade_refuse_draining(loop, c);
+            return NWS__EIO_ANSWERED;
+        }
         if (q.transport == NWS_EIO_WEBSOCKET) return NWS__EIO_NEW_WEBSOCKET;
         open_polling_session(loop, c, req);
         return NWS__EIO_ANSWERED;

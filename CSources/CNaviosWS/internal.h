@@ -285,8 +285,12 @@ struct nws_server {
     atomic_int shutting_down;
     atomic_int stopped;           /* the loops have exited: posts are refused (NWS_ECLOSED) */
     uint32_t drain_ms;
+    atomic_int draining;          /* nws_server_drain: 503 to new upgrades, not ready */
+    atomic_int not_ready;         /* nws_server_set_ready(s, 0) */
+    atomic_uint retry_after_s;    /* what a refused upgrade is told while draining */
     char *host_copy;
     char *health_copy;
+    char *ready_copy;
     char *eio_path_copy;
     uint8_t eio_secret[32];       /* signs Engine.IO session ids (nws_eio_sid_encode) */
     nws_page *page_copies;        /* config.pages, owned */
@@ -478,6 +482,8 @@ uint64_t nws__liveness_deadline(const nws__liveness *l, const nws_server_config 
 void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
 /* An HTTP answer with `status` (a handshake timeout's 408 too); the connection closes after it. */
 void nws__upgrade_refuse(nws_loop *loop, nws_conn *c, int status, const char *body);
+/* 503 with Retry-After: the server drains (nws_server_drain) and takes no new client. */
+void nws__upgrade_refuse_draining(nws_loop *loop, nws_conn *c);
 /* Any HTTP answer: status, a content type and a body; the connection closes after it. `headers`
  * are more header lines, each ending with CRLF. */
 void nws__upgrade_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body,

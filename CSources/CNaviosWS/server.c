@@ -91,9 +91,11 @@ int nws_server_create(const nws_server_config *config, const nws_server_callback
     s->cb = *callbacks;
     s->host_copy = dup_or_null(config->host ? config->host : "0.0.0.0");
     s->health_copy = dup_or_null(config->health_path);
+    s->ready_copy = dup_or_null(config->ready_path);
     s->eio_path_copy = dup_or_null(config->eio.path);
     s->config.host = s->host_copy;
     s->config.health_path = s->health_copy;
+    s->config.ready_path = s->ready_copy;
     s->config.eio.path = s->eio_path_copy;
     if (RAND_bytes(s->eio_secret, sizeof s->eio_secret) != 1) {
         nws_server_destroy(s);
@@ -264,6 +266,19 @@ void nws_server_shutdown(nws_server *s, uint32_t drain_ms) {
     }
 }
 
+void nws_server_set_ready(nws_server *s, int ready) { atomic_store(&s->not_ready, !ready); }
+
+int nws_server_ready(const nws_server *s) {
+    return !atomic_load(&s->draining) && !atomic_load(&s->not_ready);
+}
+
+void nws_server_drain(nws_server *s, uint32_t retry_after_s) {
+    atomic_store(&s->retry_after_s, retry_after_s);
+    atomic_store(&s->draining, 1);
+}
+
+int nws_server_draining(const nws_server *s) { return atomic_load(&s->draining); }
+
 void nws_server_wait(nws_server *s) {
     for (int i = 0; i < s->loop_count; i++) {
         if (s->loops[i].thread) {
@@ -319,6 +334,7 @@ void nws_server_destroy(nws_server *s) {
     free(s->page_copies);
     free(s->host_copy);
     free(s->health_copy);
+    free(s->ready_copy);
     free(s->eio_path_copy);
     free(s);
 }

@@ -86,9 +86,15 @@ static int is_plain_get(const nws_http_request *req) {
     return req->method_len == 3 && memcmp(req->method, "GET", 3) == 0 && nws_http_find(req, "upgrade") == NULL;
 }
 
-static int is_health_request(nws_loop *loop, const nws_http_request *req) {
-    const char *health = cfg(loop)->health_path;
-    return health != NULL && is_plain_get(req) && target_is(req, health);
+/* A plain GET of a configured path (NULL: none configured). */
+static int is_get_of(const nws_http_request *req, const char *path) {
+    return path != NULL && is_plain_get(req) && target_is(req, path);
+}
+
+void nws__upgrade_refuse_draining(nws_loop *loop, nws_conn *c) {
+    char retry[48];
+    snprintf(retry, sizeof retry, "Retry-After: %u\r\n", atomic_load(&loop->server->retry_after_s));
+    nws__upgrade_answer_with(loop, c, 503, "text/plain", retry, "draining\n", 9);
 }
 
 /* A plain GET of a configured page: 200 with its body, then close. Returns 1 when answered. */
@@ -131,8 +137,14 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, siz
         if (kind == NWS__EIO_ANSWERED) return 0;
         carrier = kind == NWS__EIO_NEW_CARRIER || kind == NWS__EIO_SPARE_CARRIER;
     }
-    if (status == 426 && is_health_request(loop, req)) {
+    if (status == 426 && is_get_of(req, cfg(loop)->health_path)) {
         nws__upgrade_refuse(loop, c, 200, "ok\n");
+        return 0;
+    }
+    if (status == 426 && is_get_of(req, cfg(loop)->ready_path)) {
+        if (nws_server_ready(loop->server)) nws__upgrade_refuse(loop, c, 200, "ready\n");
+        else if (nws_server_draining(loop->server)) nws__upgrade_refuse_draining(loop, c);
+        else nws__upgrade_refuse(loop, c, 503, "not ready\n");
         return 0;
     }
     if (status == 426 && serve_page(loop, c, req)) return 0;
@@ -143,6 +155,11 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, siz
     }
     if (status != 0) {
         nws__upgrade_refuse(loop, c, status, NULL);
+        return 0;
+    }
+    /* A carrier takes over a session opened before the drain: that client is served on. */
+    if (!carrier && nws_server_draining(loop->server)) {
+        nws__upgrade_refuse_draining(loop, c);
         return 0;
     }
     const nws_server_callbacks *cb = cbs(loop);

@@ -61,7 +61,7 @@ public final class WsEngine: Service, Sendable {
             await withGracefulShutdownHandler {
                 await loopsStopped()
             } onGracefulShutdown: {
-                self.beginShutdown()
+                self.beginGracefulShutdown()
             }
         } onCancel: {
             self.beginShutdown()
@@ -130,6 +130,55 @@ public final class WsEngine: Service, Sendable {
         logger.info("listening", metadata: [
             "host": "\(configuration.host)", "port": "\(port)", "backend": "\(backend)", "loops": "\(loopThreads)",
         ])
+    }
+
+    // MARK: readiness and draining
+
+    /// The application's say on readiness (``WsEngineConfiguration/readyPath``): false while
+    /// something it needs is missing (a required adapter link is down). Starts true.
+    public func setReady(_ ready: Bool) {
+        nws_server_set_ready(server, ready ? 1 : 0)
+    }
+
+    /// Ready: set ready, and not draining.
+    public var isReady: Bool { nws_server_ready(server) != 0 }
+
+    /// Starts draining without stopping: readiness turns false and new upgrades are refused
+    /// with 503 and `Retry-After` (in whole seconds, at least 1); open connections are served
+    /// as before. A graceful shutdown with a ``WsEngineConfiguration/drainWindow`` does it
+    /// first. Idempotent.
+    public func drain(retryAfter: Duration) {
+        let seconds = (retryAfter.milliseconds + 999) / 1000
+        nws_server_drain(server, max(seconds, 1))
+    }
+
+    public var isDraining: Bool { nws_server_draining(server) != 0 }
+
+    /// Graceful shutdown: the drain window first, when there is one, then 1001.
+    private func beginGracefulShutdown() {
+        let window = configuration.drainWindow
+        guard window > .zero else { return beginShutdown() }
+        drain(retryAfter: window)
+        logger.info("draining", metadata: ["window": "\(window)"])
+        bridge.handler.engineDraining(window: window)
+        Task { await self.endDrain(after: window) }
+    }
+
+    /// Waits out the window (or until no client is left), lets work in flight finish (up to
+    /// shutdownDrain), then closes what is left with 1001.
+    private func endDrain(after window: Duration) async {
+        let end = ContinuousClock.now + window
+        while ContinuousClock.now < end, statistics.connectionsOpen > 0 {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let handler = bridge.handler
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await handler.engineQuiesce() }
+            group.addTask { [limit = configuration.shutdownDrain] in try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
+        beginShutdown()
     }
 
     /// Stops accepting, sends 1001 to every client, and lets the loops stop once their queues

@@ -47,11 +47,14 @@ extension WsEngineConfiguration {
                 config.page_count = cPages.count
                 return withOptionalCString(healthPath) { healthPointer in
                     config.health_path = healthPointer
-                    return withOptionalCString(engineIO?.path) { eioPath in
-                        config.eio.path = eioPath
-                        return withCTLS(tls) { cTLS in
-                            config.tls = cTLS
-                            return body(&config)
+                    return withOptionalCString(readyPath) { readyPointer in
+                        config.ready_path = readyPointer
+                        return withOptionalCString(engineIO?.path) { eioPath in
+                            config.eio.path = eioPath
+                            return withCTLS(tls) { cTLS in
+                                config.tls = cTLS
+                                return body(&config)
+                            }
                         }
                     }
                 }

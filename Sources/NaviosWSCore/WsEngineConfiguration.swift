@@ -139,8 +139,20 @@ public struct WsEngineConfiguration: Sendable {
     public var backpressurePolicy: BackpressurePolicy = .close
     /// 8 KiB for the whole upgrade request: browsers send 1-2 KiB, cookies included.
     public var maxRequestHeadBytes: Int = Int(NWS_DEFAULT_MAX_HEAD_BYTES.rawValue)
-    /// A plain GET of this path gets `200 ok` (for load balancers); nil = none.
+    /// A plain GET of this path gets `200 ok` while the process serves (liveness); nil = none.
     public var healthPath: String? = nil
+    /// A plain GET of this path gets `200 ready`, or `503` once draining (with `Retry-After`)
+    /// or while ``WsEngine/setReady(_:)`` says not ready (readiness, for load balancers);
+    /// nil = none. Answered by the core: no Swift code runs for it.
+    public var readyPath: String? = nil
+    /// How long a graceful shutdown lets clients move elsewhere before the 1001 (a rolling
+    /// deploy's drain). At once: readiness turns false, new upgrades get `503` with
+    /// `Retry-After` (the window in seconds, rounded up), and the handler is told
+    /// (``WsEngineHandler/engineDraining(window:)``) so that it can tell clients when to go. The
+    /// window ends early once no client is left; then work in flight finishes
+    /// (``WsEngineHandler/engineQuiesce()``, up to ``shutdownDrain``), and 1001 goes to the
+    /// rest. Zero (the default): 1001 at once. Task cancellation never waits for it.
+    public var drainWindow: Duration = .zero
     /// Fixed resources answered with 200 to a plain GET of their path (an HTML page, a script).
     public var pages: [WsPage] = []
     /// nil = any Origin; otherwise the exact origins allowed (a request without Origin, from a

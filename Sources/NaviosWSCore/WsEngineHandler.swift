@@ -21,6 +21,14 @@ public protocol WsEngineHandler: AnyObject, Sendable {
     /// loop thread after the change, in the order of the changes over all loops, with no lock
     /// held: it may call the engine.
     func onRoom(_ room: String, present: Bool)
+    /// A graceful shutdown began draining (``WsEngineConfiguration/drainWindow``): the engine
+    /// refuses new clients; open ones are served for up to `window`, the time to tell them when
+    /// to reconnect elsewhere. Called once, on no loop thread.
+    func engineDraining(window: Duration)
+    /// The drain window is over (or no client is left): returns once work in flight for
+    /// clients has finished, before they get 1001. The engine waits at most
+    /// ``WsEngineConfiguration/shutdownDrain`` for it.
+    func engineQuiesce() async
 }
 
 extension WsEngineHandler {
@@ -30,6 +38,8 @@ extension WsEngineHandler {
     public func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer) {}
     public func onClose(_ connection: borrowing WsConnection, code: WsCloseCode, reason: String) {}
     public func onRoom(_ room: String, present: Bool) {}
+    public func engineDraining(window: Duration) {}
+    public func engineQuiesce() async {}
 }
 
 /// A handler that keeps an object with each connection (``WsEngine/setUserObject(_:for:)``)

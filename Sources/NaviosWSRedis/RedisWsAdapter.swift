@@ -84,6 +84,8 @@ public final class RedisWsAdapter: WsAdapter {
                      received: link.received, reconnects: link.reconnects)
     }
 
+    public var linkUp: Bool { transport.linkStats.up != 0 }
+
     public func start(node: any WsAdapterNode) async { await cluster.start(node: node) }
     public func stop() async { await cluster.stop() }
     public func publish(_ broadcast: WsClusterBroadcast) { cluster.publish(broadcast) }

@@ -4,6 +4,9 @@
 //                          [--redis-tls CAFILE]   (TLS to Redis, its certificate checked
 //                                                   against CAFILE for the name "localhost")
 //                          [--redis-password P] [--redis-db N] [--max-backlog BYTES]
+//                          [--drain-window-ms MS] [--adapter-down-limit-ms MS]
+// GET /healthz and /readyz answer as the engine's healthPath and readyPath; SIGTERM drains for
+// the drain window (reconnect hints, 503 to new upgrades) before 1001.
 // The gateway at ws://127.0.0.1:N/ answers each request below with an ack (`id` set):
 //   join/leave ROOM; whoami → the client id
 //   send {rooms, except, text, notSelf, volatile} → "msg" {text, from} to the selection
@@ -127,6 +130,8 @@ var maxBacklog = 1 << 20
 var clusterPort = 0
 var keyPrefix = "navios-ws"
 var name = "node"
+var drainWindow = Duration.zero
+var adapterDownLimit: Duration?
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
@@ -138,6 +143,8 @@ while let flag = arguments.popFirst() {
     case "--redis-password": redisPassword = value
     case "--redis-db": redisDB = Int(value) ?? 0
     case "--max-backlog": maxBacklog = Int(value) ?? maxBacklog
+    case "--drain-window-ms": drainWindow = .milliseconds(Int(value) ?? 0)
+    case "--adapter-down-limit-ms": adapterDownLimit = .milliseconds(Int(value) ?? 0)
     case "--redis-tls": redisTLS = RedisWsAdapter.TLS(caFile: value, serverName: "localhost")
     default: fatalError("unknown flag \(flag)")
     }
@@ -146,7 +153,14 @@ while let flag = arguments.popFirst() {
 let nodeName = name
 let adapter = RedisWsAdapter(address: redisAddress, password: redisPassword, db: redisDB, tls: redisTLS,
                              keyPrefix: keyPrefix)
-let ClusterConfigToken = provideWsService(WsConfig(port: clusterPort, maxBacklog: maxBacklog, loopThreads: 2, adapter: adapter))
+let ClusterConfigToken = provideWsService({
+    var config = WsConfig(port: clusterPort, maxBacklog: maxBacklog, loopThreads: 2, adapter: adapter)
+    config.healthPath = "/healthz"
+    config.readyPath = "/readyz"
+    config.drainWindow = drainWindow
+    config.adapterDownLimit = adapterDownLimit
+    return config
+}())
 
 final class ClusterModule: Module {
     static var providers: [Provider] { [.token(ClusterConfigToken), .type(ClusterGateway.self)] }

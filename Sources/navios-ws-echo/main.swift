@@ -13,13 +13,15 @@
 // SIGHUP reloads the certificates from their files.
 // --help lists them. With --eio-path, requests to PATH speak Engine.IO v4: a bare Engine.IO echo server (what the
 // official Engine.IO protocol suite drives at /engine.io/).
-// SIGINT/SIGTERM shut it down gracefully (1001 to every client, drain, exit).
+// SIGINT/SIGTERM shut it down gracefully (1001 to every client, drain, exit). GET /health and
+// /ready answer 200; SIGUSR1 starts a drain and SIGUSR2 sets it not ready (503 at /ready).
 #if canImport(Glibc)
 import Glibc
 #endif
 import Logging
 import NaviosWS
 import ServiceLifecycle
+import UnixSignals
 
 /// Sends each message back on the loop thread it arrived on: no copy beyond the send queue.
 final class EchoHandler: WsEngineHandler {
@@ -43,15 +45,20 @@ final class EchoHandler: WsEngineHandler {
 
 /// Prints the ready line from inside the service group once the engine listens, that is once
 /// SIGTERM and SIGINT are handled: a test that signals right after reading it gets a graceful
-/// shutdown.
+/// shutdown. Then SIGUSR1 starts a drain (GET /ready and new upgrades answer 503 with
+/// Retry-After: 7) and SIGUSR2 sets the engine not ready (GET /ready answers 503, upgrades are
+/// still served); they are trapped before the line too.
 struct ReadyLine: Service {
     let engine: WsEngine
 
     func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sigusr1, .sigusr2)
         let port = try await engine.listeningPort
         print("navios-ws-echo listening on ws://\(engine.configuration.host):\(port)/ (\(engine.backend), \(engine.loopThreads) loops)")
         fflush(nil)   // the tests wait for this line on a pipe
-        try? await gracefulShutdown()
+        for await signal in signals.cancelOnGracefulShutdown() {
+            if signal == .sigusr1 { engine.drain(retryAfter: .seconds(7)) } else { engine.setReady(false) }
+        }
     }
 }
 
@@ -79,6 +86,7 @@ func usage(status: Int32 = 2) -> Never {
 var configuration = WsEngineConfiguration()
 configuration.port = 9001
 configuration.healthPath = "/health"
+configuration.readyPath = "/ready"
 configuration.maxMessageSize = 16 << 20   // the interop suite's largest messages (the default suits applications)
 // Applied once every flag is read: the --deflate-* settings may come before --deflate.
 var deflate = WsEngineConfiguration.Deflate(mode: .shared)
@@ -160,3 +168,4 @@ do {
     logger.error("navios-ws-echo failed: \(error)")
     exit(1)
 }
+

@@ -12,6 +12,8 @@
  *                    [--tls-cert FILE --tls-key FILE [--tls-sni NAME:CERT:KEY]... [--tls-client-ca FILE]]
  * With --tls-client-ca, each client's first message from the server is "peer: " and the subject
  * of the certificate it presented. SIGHUP reloads the certificates from their files.
+ * GET /health answers 200; GET /ready answers 200 until SIGUSR1 (drain: 503 with Retry-After: 7,
+ * and so are new upgrades) or SIGUSR2 (set not ready: 503, upgrades still served).
  * With --eio-path, requests to PATH speak Engine.IO v4 (a bare Engine.IO echo server, as the
  * official protocol suite wants at /engine.io/).
  * Prints the same "listening on ws://HOST:PORT/" line as navios-ws-echo once ready; SIGTERM/SIGINT shut it down gracefully.
@@ -46,7 +48,7 @@ static void on_message(void *ctx, nws_conn_id id, int opcode, const uint8_t *dat
 }
 
 static void on_signal(int sig) {
-    char b = sig == SIGHUP ? 'r' : 's';
+    char b = sig == SIGHUP ? 'r' : sig == SIGUSR1 ? 'd' : sig == SIGUSR2 ? 'n' : 's';
     ssize_t r = write(stop_pipe[1], &b, 1);
     (void)r;
 }
@@ -94,6 +96,7 @@ int main(int argc, char **argv) {
         }
     }
     config.health_path = "/health";
+    config.ready_path = "/ready";
     if (certs[0].cert_file != NULL) {
         config.tls.certs = certs;
         config.tls.cert_count = cert_count;
@@ -112,12 +115,16 @@ int main(int argc, char **argv) {
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     signal(SIGHUP, on_signal);
+    signal(SIGUSR1, on_signal);   /* drain: /ready 503, new upgrades 503 with Retry-After: 7 */
+    signal(SIGUSR2, on_signal);   /* not ready (a link the application needs is down) */
     printf("navios-ws-echo listening on ws://%s:%u/ (%s, %d loops)\n", config.host, nws_server_port(server),
            nws_server_backend(server) == NWS_BACKEND_EPOLL ? "epoll" : "ioUring", nws_server_loop_count(server));
     fflush(stdout);
     char b;
-    while (read(stop_pipe[0], &b, 1) < 0 || b == 'r') {
+    while (read(stop_pipe[0], &b, 1) < 0 || b == 'r' || b == 'd' || b == 'n') {
         if (b == 'r') fprintf(stderr, "echo_server: certificates %s\n", nws_server_tls_reload(server, &tls) == 0 ? "reloaded" : "not reloaded");
+        if (b == 'd') nws_server_drain(server, 7);
+        if (b == 'n') nws_server_set_ready(server, 0);
         b = 0;
     }
     nws_server_shutdown(server, 2000);

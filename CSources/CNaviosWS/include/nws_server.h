@@ -94,6 +94,8 @@ typedef struct nws_server_config {
     int backpressure_policy;        /* enum nws_backpressure_policy */
     nws_http_limits http;           /* zero fields take defaults: 8 KiB head, 4 KiB line, 64 headers */
     const char *health_path;        /* a plain GET of this path gets 200 "ok"; NULL = none */
+    const char *ready_path;         /* a plain GET gets 200 "ready", or 503 while draining or set
+                                       not ready (nws_server_set_ready); NULL = none */
     const nws_page *pages;          /* answered with 200 to a plain GET of their path (copied) */
     size_t page_count;
     uint32_t max_rooms_per_conn;    /* rooms one connection may be in (nws_room_join: NWS_ELIMIT); 0 = no limit */
@@ -176,6 +178,16 @@ void nws_server_stats_get(const nws_server *s, nws_server_stats *out);
  * peers to answer, then closes what is left and stops the loops. Returns at once; on_stopped
  * tells when it is over. Idempotent. */
 void nws_server_shutdown(nws_server *s, uint32_t drain_ms);
+/* Readiness, as a plain GET of config.ready_path reports it: the application's say (a link it
+ * needs is down: 0), and nothing once draining. A server starts ready. Any thread. */
+void nws_server_set_ready(nws_server *s, int ready);
+int nws_server_ready(const nws_server *s);
+/* The start of a rolling deploy's drain: readiness turns false, and new upgrades (WebSocket,
+ * and new Engine.IO sessions) are refused with 503 and "Retry-After: retry_after_s", so that a
+ * load balancer sends clients elsewhere. Open connections are served as before, until
+ * nws_server_shutdown. Any thread; idempotent (a later call only changes Retry-After). */
+void nws_server_drain(nws_server *s, uint32_t retry_after_s);
+int nws_server_draining(const nws_server *s);
 /* Blocks until every loop thread has exited; from then on nws_loop_post and the other posts
  * are refused with NWS_ECLOSED. */
 void nws_server_wait(nws_server *s);

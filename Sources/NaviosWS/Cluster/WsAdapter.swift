@@ -26,10 +26,14 @@ public protocol WsAdapter: AnyObject, Sendable {
     /// broadcast logs so a client may come back to any instance; nil (the default): recovery
     /// keeps them on each instance.
     var sharedStore: (any WsSharedStore)? { get }
+    /// Whether the link to the service behind the adapter is up now (readiness may depend on
+    /// it: ``WsConfig/adapterDownLimit``); true for an adapter without one.
+    var linkUp: Bool { get }
 }
 
 extension WsAdapter {
     public var sharedStore: (any WsSharedStore)? { nil }
+    public var linkUp: Bool { true }
 }
 
 /// The instance as an adapter sees it: where remote broadcasts and requests land.

@@ -67,6 +67,10 @@ public final class NaviosApplication: Service, Sendable {
     /// bound. An application runs once.
     public func run() async throws {
         await config.adapter.start(node: runtime)
+        let watcher = config.adapterDownLimit.map { limit in
+            Task { [engine, adapter = config.adapter] in await Self.watchLink(of: adapter, limit: limit, engine: engine) }
+        }
+        defer { watcher?.cancel() }
         do {
             try await engine.run()
         } catch {
@@ -74,6 +78,23 @@ public final class NaviosApplication: Service, Sendable {
             throw error
         }
         await stopped()
+    }
+
+    /// Readiness follows the adapter's link: false once it has been down for `limit`, true
+    /// as soon as it is up. Checked every 100 ms (or a tenth of the limit, when shorter).
+    private static func watchLink(of adapter: any WsAdapter, limit: Duration, engine: WsEngine) async {
+        let period = min(.milliseconds(100), limit / 10)
+        var downSince: ContinuousClock.Instant?
+        while !Task.isCancelled {
+            let now = ContinuousClock.now
+            if adapter.linkUp {
+                downSince = nil
+            } else if downSince == nil {
+                downSince = now
+            }
+            engine.setReady(downSince.map { now - $0 < limit } ?? true)
+            try? await Task.sleep(for: period)
+        }
     }
 
     private func stopped() async {

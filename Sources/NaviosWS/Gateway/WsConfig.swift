@@ -35,6 +35,11 @@ public struct WsConfig: Sendable {
     /// Connection state recovery (``WsConnectionStateRecovery``); nil (off) by default: it keeps
     /// every broadcast for a while.
     public var connectionStateRecovery: WsConnectionStateRecovery?
+    /// Readiness (``WsEngineConfiguration/readyPath``) turns false once the adapter's link
+    /// (Redis) has been down this long, and true again when it is back: a load balancer then
+    /// sends new clients to instances whose broadcasts reach the others. nil (the default):
+    /// readiness ignores the link, whose outage loses only cross-instance traffic.
+    public var adapterDownLimit: Duration?
 
     /// The spec's options; those left nil keep the engine's defaults. `port` is 3000, the port
     /// of the spec's examples (0 lets the kernel pick one: ``NaviosApplication/listeningPort``).

@@ -32,12 +32,12 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     let namespaces: [String]
     private let namespaceIndex: [String: Int]
     private(set) var engine: WsEngine!
-    private var executors: [LoopExecutor] = []
+    private(set) var executors: [LoopExecutor] = []
     /// Per loop: the Socket.IO connections that must join a namespace in time.
     private(set) var connectDeadlines: [WsConnectDeadlines] = []
     /// Every client of this instance: one per connection on the JSON protocol, one per
     /// namespace a Socket.IO connection joined.
-    private let clientsByKey = Mutex<[WsClientKey: WsClient]>([:])
+    let clientsByKey = Mutex<[WsClientKey: WsClient]>([:])
     /// Connection state recovery's store (nil: off), and the clients that took back an id their
     /// connection does not name, by that id.
     let recovery: WsRecoveryStore?
@@ -45,6 +45,8 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// adapter's shared store, with recovery on); nil: on this instance.
     let sharedStore: (any WsSharedStore)?
     let recoveredIDs = Mutex<[String: WsClientKey]>([:])
+    /// Handler and guard runs started and not finished (a drain waits for them).
+    let inFlight = Atomic<Int>(0)
 
     init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, limits: WsGatewayLimits,
          adapter: any WsAdapter, engineIOPath: String? = nil, recovery: WsConnectionStateRecovery? = nil,
@@ -469,7 +471,11 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     /// Runs `body` in a Task on the executor of the connection's loop.
     func runAsync(on id: WsConnectionID, _ body: @escaping @Sendable () async -> Void) {
         let executor = executors[id.loop]
-        Task(executorPreference: executor) { await body() }
+        inFlight.add(1, ordering: .relaxed)
+        Task(executorPreference: executor) {
+            await body()
+            self.inFlight.subtract(1, ordering: .releasing)
+        }
     }
 
     static func eventName(_ raw: UnsafeRawBufferPointer, escaped: Bool) -> String {
