@@ -2,7 +2,7 @@
 //
 //   swift run -c release chat-example [--port 3000] [--host 127.0.0.1] [--rate N] [--redis HOST:PORT]
 //                                     [--socketio-client socket.io.min.js] [--tls-cert FILE --tls-key FILE]
-//                                     [--deflate shared|dedicated]
+//                                     [--deflate shared|dedicated] [--drain-window-ms MS]
 // With --tls-cert and --tls-key the page is https:// and the gateways wss:// (`make run TLS=1`
 // makes a local CA and a certificate for localhost; SIGHUP reloads them).
 // With --redis, instances on different ports share rooms and broadcasts (make run-cluster).
@@ -11,6 +11,10 @@
 // Socket.IO clients connect to namespace /chat at http://HOST:PORT/socket.io/. With
 // --socketio-client, the page can connect with the official Socket.IO client (that file, served
 // at /socket.io.min.js; `make run` fetches it). Connection state recovery is on.
+// GET /healthz and /readyz are answered by the core. SIGTERM drains for --drain-window-ms
+// (5,000): /readyz turns 503, new clients get 503, every client is sent `reconnect_hint`, and
+// the connections are closed spread over the window. With --redis, /readyz also turns 503 after
+// the Redis link has been down for 5 s.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,6 +31,9 @@ let config = exampleConfig
 func chatConfig(from commandLine: [String]) -> WsConfig {
     var config = WsConfig(heartbeat: .init(interval: .seconds(30), timeout: .seconds(10)))
     config.connectionStateRecovery = WsConnectionStateRecovery()
+    config.healthPath = "/healthz"
+    config.readyPath = "/readyz"
+    config.drainWindow = .seconds(5)
     var pages = [WsPage(path: "/", contentType: "text/html; charset=utf-8", body: Array(indexPage.utf8))]
     var tlsFiles: (chain: String?, key: String?) = (nil, nil)
     var arguments = commandLine.dropFirst()
@@ -44,7 +51,10 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
             config.deflate = WsEngineConfiguration.Deflate(mode: value == "shared" ? .shared : .dedicated)
         case "--tls-cert": tlsFiles.chain = value
         case "--tls-key": tlsFiles.key = value
-        case "--redis": config.adapter = RedisWsAdapter(address: value, keyPrefix: "chat-example")
+        case "--redis":
+            config.adapter = RedisWsAdapter(address: value, keyPrefix: "chat-example")
+            config.adapterDownLimit = .seconds(5)
+        case "--drain-window-ms": config.drainWindow = .milliseconds(Int(value) ?? 5_000)
         case "--socketio-client":
             guard let script = FileManager.default.contents(atPath: value) else { fatalError("cannot read \(value)") }
             pages.append(WsPage(path: "/socket.io.min.js", contentType: "text/javascript", body: Array(script)))
@@ -78,7 +88,9 @@ struct ReadyLine: Service {
     let secure: Bool
     func run() async throws {
         let port = try await app.listeningPort
-        print("chat-example listening on \(secure ? "https" : "http")://\(host):\(port)/")
+        let base = "\(secure ? "https" : "http")://\(host):\(port)"
+        print("chat-example listening on \(base)/")
+        print("  liveness \(base)/healthz, readiness \(base)/readyz")
         fflush(nil)
         try? await gracefulShutdown()
     }

@@ -5,6 +5,9 @@
 //   navios-ws-socketio-server [--port N] [--loops N] [--backend auto|epoll|io_uring]
 //       [--eio-path /socket.io/] [--ping-interval MS] [--ping-timeout MS] [--connect-timeout MS]
 //       [--token T] [--redis HOST:PORT] [--recovery-window MS] [--max-backlog BYTES]
+//       [--drain-window MS]
+// --drain-window: SIGTERM drains first (reconnect_hint to every client, 503 to new sessions, the
+// connections closed over the window).
 // --recovery-window turns connection state recovery on (off by default, as the protocol suite
 // needs): CONNECT replies carry a pid, broadcasts an offset, and on connection a client is also
 // sent `recovered` with whether it was recovered.
@@ -63,6 +66,7 @@ struct Options {
                     maxDisconnectionDuration: .milliseconds(Int(value) ?? 120_000))
             case "--redis": config.adapter = RedisWsAdapter(address: value)
             case "--max-backlog": config.maxBacklog = Int(value) ?? config.maxBacklog
+            case "--drain-window": config.drainWindow = .milliseconds(Int(value) ?? 0)
             default: fatalError("unknown flag \(flag)")
             }
         }

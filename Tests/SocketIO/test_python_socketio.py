@@ -248,3 +248,30 @@ async def test_a_server_side_disconnect_is_not_followed_by_a_reconnect(sio_serve
         assert client.connects["/custom"] == 1
     finally:
         await client.sio.disconnect()
+
+
+@pytest.mark.server_args("--drain-window", "2000")
+async def test_a_draining_server_hints_then_closes_so_stock_clients_reconnect(sio_server, transports):
+    """SIGTERM with a drain window: each namespace of the client gets `reconnect_hint`, then the
+    connection is closed under it (not a namespace DISCONNECT, which would stop a stock client
+    from reconnecting): python-socketio reports a transport error and reconnects by itself. A
+    new client is refused meanwhile, and the server exits cleanly."""
+    client = await connected(sio_server, transports, namespaces=("/", "/custom"), reconnection_attempts=1)
+    for namespace in ("/", "/custom"):
+        client.listen("reconnect_hint", namespace)
+    try:
+        sio_server.send_sigterm()
+        hints = [(await client.next("reconnect_hint", namespace))[0] for namespace in ("/", "/custom")]
+        assert hints[0] == hints[1], "one connection, one delay, told on each namespace"
+        assert hints[0]["reason"] == "draining"
+        assert 0 <= hints[0]["reconnectAfterMs"] <= 1200 and hints[0]["closeAfterMs"] == hints[0]["reconnectAfterMs"] + 400
+        late = socketio.AsyncClient(reconnection=False)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await late.connect(sio_server.url, transports=transports, wait_timeout=2)
+        for namespace in ("/", "/custom"):
+            (reason,) = await client.next("disconnect", namespace, timeout=4)
+            assert reason == client.sio.reason.TRANSPORT_ERROR, reason
+        # Within the window: nothing is in flight once the client is gone.
+        assert await asyncio.get_running_loop().run_in_executor(None, sio_server.terminate, 3.0) == 0
+    finally:
+        await client.sio.disconnect()

@@ -8,9 +8,9 @@ import NaviosWSCore
 ///
 /// A client that follows it opens its next connection (the load balancer sends it to an
 /// instance that is ready) after `reconnectAfterMs`, then closes this one: it misses nothing.
-/// At `closeAfterMs` the server closes the connection with 1001 anyway, so clients that ignore
-/// the hint (stock Socket.IO clients reconnect by themselves after a close) come back spread
-/// over the window too, not all at once.
+/// At `closeAfterMs` the server closes the connection anyway (1001; a Socket.IO client's
+/// transport just ends, which stock clients answer by reconnecting), so clients that ignore the
+/// hint come back spread over the window too, not all at once.
 struct WsReconnectHint: Codable, Sendable {
     var reason: String
     var reconnectAfterMs: Int
@@ -40,11 +40,14 @@ extension WsGatewayRuntime {
         ])
     }
 
-    /// Closes the client's connection with 1001 after `delay`, on its loop's executor.
+    /// Closes the client's connection after `delay`, on its loop's executor: 1001 for a JSON
+    /// client. A Socket.IO client's transport ends as a network failure would (no Engine.IO
+    /// close packet): stock clients take that packet as a deliberate disconnect, and
+    /// python-socketio then does not reconnect at all.
     private func closeLater(_ client: WsClient, after delay: Duration) {
-        Task(executorPreference: executors[client.connectionID.loop]) {
+        runTimer(on: client.connectionID) {
             try? await Task.sleep(for: delay)
-            client.close(.goingAway, "server draining")
+            if client.wire == .socketIO { client.dropTransport() } else { client.close(.goingAway, "server draining") }
         }
     }
 

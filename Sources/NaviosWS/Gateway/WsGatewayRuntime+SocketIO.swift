@@ -111,7 +111,7 @@ extension WsGatewayRuntime {
         let entry = WsConnectDeadlines.Entry(id: id, object: ObjectIdentifier(connection),
                                              due: .now + limits.socketIOConnectTimeout)
         guard deadlines.add(entry) else { return }
-        runAsync(on: id) {
+        runTimer(on: id) {
             // On the loop's executor, as long as deadlines are left.
             while let due = deadlines.nextDue {
                 try? await Task.sleep(until: due, clock: .continuous)

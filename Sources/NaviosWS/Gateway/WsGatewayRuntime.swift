@@ -32,7 +32,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     let namespaces: [String]
     private let namespaceIndex: [String: Int]
     private(set) var engine: WsEngine!
-    private(set) var executors: [LoopExecutor] = []
+    private var executors: [LoopExecutor] = []
     /// Per loop: the Socket.IO connections that must join a namespace in time.
     private(set) var connectDeadlines: [WsConnectDeadlines] = []
     /// Every client of this instance: one per connection on the JSON protocol, one per
@@ -468,7 +468,8 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         return try await instance.canActivate(context)
     }
 
-    /// Runs `body` in a Task on the executor of the connection's loop.
+    /// Runs `body` in a Task on the executor of the connection's loop: work for a client
+    /// (handlers, guards), which a drain lets finish.
     func runAsync(on id: WsConnectionID, _ body: @escaping @Sendable () async -> Void) {
         let executor = executors[id.loop]
         inFlight.add(1, ordering: .relaxed)
@@ -476,6 +477,11 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             await body()
             self.inFlight.subtract(1, ordering: .releasing)
         }
+    }
+
+    /// The same for a timer (a deadline, a delayed close), which a drain does not wait for.
+    func runTimer(on id: WsConnectionID, _ body: @escaping @Sendable () async -> Void) {
+        Task(executorPreference: executors[id.loop]) { await body() }
     }
 
     static func eventName(_ raw: UnsafeRawBufferPointer, escaped: Bool) -> String {
