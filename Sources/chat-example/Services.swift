@@ -29,9 +29,11 @@ final class NotificationService {
     }
 }
 
-/// Gateway-level guard: a client needs a known token (query `?token=` or a Bearer header).
+/// Gateway-level guard: a client needs a known token (query `?token=` or a Bearer header),
+/// which admits it for `tokenLifetime`; `session_refresh` {"token": T} renews that in band with
+/// a token of the same user.
 @Injectable
-final class WsAuthGuard: WsGuard {
+final class WsAuthGuard: WsSessionGuard {
     private let users = inject(UserService.self)
 
     func canActivate(_ context: WsExecutionContext) async throws -> Bool {
@@ -40,6 +42,14 @@ final class WsAuthGuard: WsGuard {
               let user = await users.find(byToken: token) else { return false }
         client.data["user"] = user
         return true
+    }
+
+    func sessionLifetime(_ context: WsExecutionContext) async throws -> Duration? { tokenLifetime }
+
+    func refresh(_ context: WsExecutionContext) async throws -> Duration? {
+        guard let token = context.payload?["token"]?.stringValue, let user = await users.find(byToken: token),
+              user.id == context.client.data.get("user", as: User.self)?.id else { return nil }
+        return tokenLifetime
     }
 }
 

@@ -3,6 +3,7 @@
 //   swift run -c release chat-example [--port 3000] [--host 127.0.0.1] [--rate N] [--redis HOST:PORT]
 //                                     [--socketio-client socket.io.min.js] [--tls-cert FILE --tls-key FILE]
 //                                     [--deflate shared|dedicated] [--drain-window-ms MS]
+//                                     [--session-lifetime-ms MS] [--session-grace-ms MS]
 // With --tls-cert and --tls-key the page is https:// and the gateways wss:// (`make run TLS=1`
 // makes a local CA and a certificate for localhost; SIGHUP reloads them).
 // With --redis, instances on different ports share rooms and broadcasts (make run-cluster).
@@ -15,6 +16,9 @@
 // (5,000): /readyz turns 503, new clients get 503, every client is sent `reconnect_hint`, and
 // the connections are closed spread over the window. With --redis, /readyz also turns 503 after
 // the Redis link has been down for 5 s.
+// A token admits a client of /protected for --session-lifetime-ms (15 min); then it is sent
+// `session_expiring` and has --session-grace-ms (30 s) to send `session_refresh` {"token": T}
+// for the same user, or it is closed with 1008.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,6 +59,8 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
             config.adapter = RedisWsAdapter(address: value, keyPrefix: "chat-example")
             config.adapterDownLimit = .seconds(5)
         case "--drain-window-ms": config.drainWindow = .milliseconds(Int(value) ?? 5_000)
+        case "--session-grace-ms": config.sessionGrace = .milliseconds(Int(value) ?? 30_000)
+        case "--session-lifetime-ms": continue   // the guard's (tokenLifetime)
         case "--socketio-client":
             guard let script = FileManager.default.contents(atPath: value) else { fatalError("cannot read \(value)") }
             pages.append(WsPage(path: "/socket.io.min.js", contentType: "text/javascript", body: Array(script)))

@@ -66,6 +66,9 @@ final class AnyGateway: Sendable {
     let url: String
     let namespace: String
     let guards: [any WsGuard.Type]
+    /// The gateway guards that bound a session's lifetime (``WsSessionGuard``).
+    let sessionGuards: [any WsSessionGuard.Type]
+    static let sessionRefreshEvent = "session_refresh"
     let handlers: [String: Handler]
     /// The same handlers in a list, for the lookup per message (see `handler(matching:)`).
     private let handlerList: ContiguousArray<Handler>
@@ -106,7 +109,7 @@ final class AnyGateway: Sendable {
         url = definition.url
         namespace = definition.namespace
         guards = definition.guards
-        handlers = definition.messageHandlers.mapValues { handler in
+        var handlers = definition.messageHandlers.mapValues { handler in
             let takesArguments = ObjectIdentifier(handler.payloadType) == ObjectIdentifier(WsArguments.self)
             switch handler.body {
             case .sync(let body):
@@ -127,6 +130,15 @@ final class AnyGateway: Sendable {
         // In a fixed order (by name): a dictionary's order changes from run to run, and with it
         // the cost of finding a handler.
         handlerList = ContiguousArray(handlers.values.sorted { $0.name < $1.name })
+        // A gateway with session guards takes `session_refresh` (unless it handles it itself).
+        // In the dictionary only: found after the list, so the message path pays nothing.
+        sessionGuards = definition.guards.compactMap { $0 as? any WsSessionGuard.Type }
+        if !sessionGuards.isEmpty, handlers[Self.sessionRefreshEvent] == nil {
+            handlers[Self.sessionRefreshEvent] = Handler(
+                name: Self.sessionRefreshEvent, guards: [], takesArguments: false, inline: nil,
+                queued: { client, data, ack, _ in await client.runtime.refreshSession(client, data, ack) })
+        }
+        self.handlers = handlers
         hasConnectionHandler = definition.connectionHandler != nil
         hasDisconnectionHandler = definition.disconnectionHandler != nil
         hasBinaryHandler = definition.binaryHandler != nil

@@ -42,6 +42,9 @@ public final class WsClient: Sendable, Identifiable {
         /// The rooms the client was in as it disconnected (read from the room index then).
         var roomsAtClose: Set<String> = []
         var rateLimit = WsRateLimitState()
+        /// Counts the session's (re)starts (``WsSessionGuard``): a timer of an earlier one
+        /// does nothing.
+        var sessionEpoch: UInt64 = 0
     }
 
     init(connectionID: WsConnectionID, core: WsCoreServer, handshake: WsHandshake, gateway: AnyGateway,

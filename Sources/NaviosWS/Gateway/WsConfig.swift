@@ -35,6 +35,10 @@ public struct WsConfig: Sendable {
     /// Connection state recovery (``WsConnectionStateRecovery``); nil (off) by default: it keeps
     /// every broadcast for a while.
     public var connectionStateRecovery: WsConnectionStateRecovery?
+    /// How long a client whose session ran out (``WsSessionGuard``) has to send
+    /// `session_refresh` before it is closed with 1008; 30 s: a token round trip to an auth
+    /// service fits, and an abandoned client does not stay long.
+    public var sessionGrace: Duration = .seconds(30)
     /// Readiness (``WsEngineConfiguration/readyPath``) turns false once the adapter's link
     /// (Redis) has been down this long, and true again when it is back: a load balancer then
     /// sends new clients to instances whose broadcasts reach the others. nil (the default):

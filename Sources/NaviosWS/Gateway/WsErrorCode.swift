@@ -27,6 +27,8 @@ public struct WsErrorCode: RawRepresentable, Hashable, Sendable, Codable, Expres
     public static let invalidPayload: WsErrorCode = "invalid_payload"
     /// A handler-level guard refused the message.
     public static let forbidden: WsErrorCode = "forbidden"
+    /// A session guard refused the credentials of a `session_refresh` (``WsSessionGuard``).
+    public static let unauthorized: WsErrorCode = "unauthorized"
     /// The client's rate limit refused the message.
     public static let rateLimited: WsErrorCode = "rate_limited"
     /// A configured limit was crossed: an event or room name too long, too many rooms.

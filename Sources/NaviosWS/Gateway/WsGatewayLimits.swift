@@ -5,9 +5,11 @@ struct WsGatewayLimits: Sendable {
     var maxRoomNameBytes: Int
     var maxEventNameBytes: Int
     var socketIOConnectTimeout: Duration
+    var sessionGrace: Duration
 
     init(_ config: WsConfig) {
         socketIOConnectTimeout = config.socketIOConnectTimeout
+        sessionGrace = config.sessionGrace
         maxRoomsPerClient = config.maxRoomsPerClient
         maxRoomNameBytes = config.maxRoomNameBytes
         maxEventNameBytes = config.maxEventNameBytes

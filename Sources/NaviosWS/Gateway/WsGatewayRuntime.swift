@@ -154,7 +154,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         let gateway = client.gateway
         clientsByKey.withLock { $0[client.key] = client }   // holds it until it disconnects
         try? engine.join(client.connectionID, room: WsRoomKey.everyone(gateway.namespace))
-        if !gateway.hasConnectionHandler && (skipGuards || gateway.guards.isEmpty) {
+        if !gateway.hasConnectionHandler && (skipGuards || gateway.guards.isEmpty) && gateway.sessionGuards.isEmpty {
             accepted?()
             slot.ready = true
             return
@@ -167,6 +167,8 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
                         client: client, event: nil, payload: nil, gateway: gateway.type))
                     if !allowed { return refuse(nil, false) }
                 }
+                // Even for a recovered client: its new connection's credentials have an end too.
+                if !gateway.sessionGuards.isEmpty { try await self.startSession(client) }
                 admitted = true
                 accepted?()
                 try await gateway.connected(client)

@@ -27,3 +27,25 @@ public struct WsExecutionContext: Sendable {
 
     public func getClient() -> WsClient { client }
 }
+
+/// A gateway-level guard whose admission lasts as long as the client's credentials (a token's
+/// expiry), with in-band refresh: no reconnection when a token is renewed.
+///
+/// - After ``canActivate(_:)`` admits the client, ``sessionLifetime(_:)`` says for how long.
+/// - When it runs out, the client is sent `session_expiring` with
+///   `{"reason":"credentials expired","graceMs":G}` (``WsConfig/sessionGrace``).
+/// - Any time until the grace period ends, the client may send `session_refresh` with new
+///   credentials as its payload (with an `id`, to hear the outcome). ``refresh(_:)`` sees them
+///   as `context.payload`. Accepted: the session gets the new lifetime, and the ack carries
+///   `{"expiresInMs":N}`. Refused (nil or an error): the error `unauthorized` answers it, and
+///   the session keeps its old end.
+/// - At the end of the grace period without an accepted refresh, the connection is closed
+///   with 1008 "session expired".
+/// With several such guards on a gateway, the shortest lifetime counts, and a refresh must be
+/// accepted by all of them.
+public protocol WsSessionGuard: WsGuard {
+    /// How long the credentials the client connected with stay valid; nil = no end.
+    func sessionLifetime(_ context: WsExecutionContext) async throws -> Duration?
+    /// The new credentials' lifetime, or nil to refuse them.
+    func refresh(_ context: WsExecutionContext) async throws -> Duration?
+}
