@@ -21,6 +21,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // The macros' compiler plugin (603 is the release that matches Swift 6.3).
         .package(url: "https://github.com/swiftlang/swift-syntax.git", from: "603.0.1"),
     ],
@@ -78,6 +80,8 @@ let package = Package(
                 "NaviosDI",
                 "NaviosWSMacros",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]),
@@ -106,6 +110,8 @@ let package = Package(
             dependencies: [
                 "NaviosWS", "NaviosDI", "NaviosWSRedis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // One instance of a cluster, for the Redis adapter's end-to-end tests.
@@ -114,6 +120,8 @@ let package = Package(
             dependencies: [
                 "NaviosWS", "NaviosDI", "NaviosWSRedis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // The Socket.IO test server (the conformance kit's server contract), for the protocol
@@ -123,6 +131,8 @@ let package = Package(
             dependencies: [
                 "NaviosWS", "NaviosDI", "NaviosWSRedis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // The spec's ChatGateway as a runnable server with a browser page (make run).
@@ -131,6 +141,8 @@ let package = Package(
             dependencies: [
                 "NaviosWS", "NaviosDI", "NaviosWSRedis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(

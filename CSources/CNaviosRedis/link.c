@@ -206,7 +206,7 @@ int nws_redis_publish(nws_redis_link *l, const char *channel, size_t channel_len
     }
     int wake_needed = 0;
     pthread_mutex_lock(&l->mu);
-    if (n >= 0) r = accept_command(l, cmd, (size_t)n, NWS__EXPECT_PUBLISH, 0, &wake_needed);
+    if (n >= 0) r = accept_command(l, cmd, (size_t)n, NWS__EXPECT_PUBLISH, nws__redis_now_ns(), &wake_needed);
     if (r != 0) l->stats.dropped++;
     pthread_mutex_unlock(&l->mu);
     if (cmd != NULL) redisFreeCommand(cmd);

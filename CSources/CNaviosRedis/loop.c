@@ -17,11 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t nws__redis_now_ms(void) {
+uint64_t nws__redis_now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+uint64_t nws__redis_now_ms(void) { return nws__redis_now_ns() / 1000000u; }
 
 /* ---- answering commands that will get no reply ---- */
 
@@ -259,7 +261,12 @@ static void subscriber_reply(nws_redis_link *l, redisReply *r) {
     }
 }
 
-static void command_reply(nws_redis_link *l, redisReply *r, uint64_t *published) {
+/* Publishes answered by one pump, and the sum of their latencies (queued to answered). */
+typedef struct published_batch {
+    uint64_t count, latency_ns;
+} published_batch;
+
+static void command_reply(nws_redis_link *l, redisReply *r, published_batch *published) {
     nws__expect e;
     char why[224];
     if (!nws__fifo_pop(&l->cmd_expect, &e)) {
@@ -281,7 +288,10 @@ static void command_reply(nws_redis_link *l, redisReply *r, uint64_t *published)
         l->cmd_hello--;
         break;
     case NWS__EXPECT_PUBLISH:
-        if (r->type == REDIS_REPLY_INTEGER) (*published)++;
+        if (r->type == REDIS_REPLY_INTEGER) {
+            published->count++;
+            published->latency_ns += nws__redis_now_ns() - e.token;
+        }
         break;
     case NWS__EXPECT_REPLY:
         if (e.token != 0 && l->cb.on_reply) l->cb.on_reply(l->cb.ctx, e.token, (const nws_redis_reply *)r);
@@ -307,7 +317,7 @@ static int pump(nws_redis_link *l, nws__rconn *c, short revents) {
             return -1;
         }
     }
-    uint64_t published = 0;
+    published_batch published = {0, 0};
     for (;;) {
         redisReply *r = NULL;
         int got = nws__rconn_reply(c, &r);
@@ -321,9 +331,10 @@ static int pump(nws_redis_link *l, nws__rconn *c, short revents) {
         freeReplyObject(r);
         if (l->generation != gen) return -1;
     }
-    if (published) {
+    if (published.count) {
         pthread_mutex_lock(&l->mu);
-        l->stats.published += published;
+        l->stats.published += published.count;
+        l->stats.publish_latency_ns += published.latency_ns;
         pthread_mutex_unlock(&l->mu);
     }
     if (nws__rconn_flush(c) != 0) {

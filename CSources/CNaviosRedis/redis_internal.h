@@ -41,7 +41,8 @@ void nws__rbuf_free(nws__rbuf *b);
 enum { NWS__EXPECT_AUTH, NWS__EXPECT_SELECT, NWS__EXPECT_PING, NWS__EXPECT_PUBLISH, NWS__EXPECT_REPLY };
 
 typedef struct nws__expect {
-    uint64_t token;           /* EXPECT_REPLY: whom to answer (0: no one) */
+    uint64_t token;           /* EXPECT_REPLY: whom to answer (0: no one); EXPECT_PUBLISH: when
+                                 it was queued (nws__redis_now_ns), for its latency */
     int kind;
 } nws__expect;
 
@@ -167,6 +168,7 @@ struct nws_redis_link {
 
 void *nws__redis_thread(void *arg);
 uint64_t nws__redis_now_ms(void);
+uint64_t nws__redis_now_ns(void);
 
 /* SUBSCRIBE / UNSUBSCRIBE carry at most this many channels each: a large set is renewed in
  * batches so no single command (and no single argv array) grows with the set. */

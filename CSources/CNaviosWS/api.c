@@ -169,7 +169,7 @@ typedef struct id_fanout {
 } id_fanout;
 
 static int fan_out_to_ids(nws_loop *loop, nws_msg *m, const nws_conn_id *ids, size_t count, int l, unsigned flags) {
-    nws__fanout fanout = nws__fanout_begin(loop);
+    nws__fanout fanout = nws__fanout_begin(loop, m);
     for (size_t i = 0; i < count; i++) {
         nws_conn *c = nws_conn_loop(ids[i]) == l ? nws__loop_conn(loop, ids[i]) : NULL;
         if (c != NULL) nws__fanout_send(&fanout, c, m, flags);

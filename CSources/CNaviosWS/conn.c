@@ -253,6 +253,7 @@ __attribute__((noinline)) static int send_engine_io(nws_loop *loop, nws_conn *c,
     if (target == NULL) return NWS_EINVAL;
     int rc = admit(loop, target, len, flags);
     if (rc != 0) return rc;
+    count(&loop->stats.eio_messages_out, 1);
     if (target->eio == NWS__EIO_POLLING) return nws__eio_session_send(loop, target, opcode, data, len);
     int text = opcode == NWS_OP_TEXT;
     if (compresses(loop, target, len + text) && opcode <= NWS_OP_BINARY)
@@ -458,6 +459,7 @@ static inline void deliver_message(nws_loop *loop, nws_conn *c, int opcode, cons
 }
 
 void nws__conn_deliver(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
+    count(&loop->stats.eio_messages_in, 1);   /* Engine.IO's own entry (eio.c, eio_polling.c) */
     deliver_message(loop, c, opcode, data, len);
 }
 

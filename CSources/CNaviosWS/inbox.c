@@ -110,6 +110,7 @@ int nws__task_post(nws_loop *loop, void *payload) {
         nws__task_free(payload);
         return NWS_ECLOSED;
     }
+    atomic_fetch_add_explicit(&loop->inbox.depth, 1, memory_order_relaxed);
     push(&loop->inbox, &task_of(payload)->link);
     atomic_fetch_sub(&loop->posting, 1);
     return 0;
@@ -119,6 +120,7 @@ void nws__inbox_run(nws_loop *loop) {
     nws__link *n;
     while ((n = pop(&loop->inbox)) != NULL) {
         nws__task *t = (nws__task *)n;   /* the link is the task's first member */
+        atomic_fetch_sub_explicit(&loop->inbox.depth, 1, memory_order_relaxed);
         t->run(loop, t->payload);
         free(t);
     }

@@ -207,6 +207,7 @@ typedef struct nws__inbox {
     nws__link stub;
     atomic_int wake_pending;     /* the eventfd was written and not yet read */
     int eventfd;
+    atomic_int depth;            /* tasks posted and not run yet (a metric) */
 } nws__inbox;
 
 /* ---- posted tasks: the one way work crosses to a loop thread ---- */
@@ -235,9 +236,10 @@ static inline void nws__stat_sub(_Atomic uint64_t *counter, uint64_t n) {
 typedef struct nws__backend nws__backend;
 
 typedef struct nws__loop_stats {
+    _Atomic uint64_t iterations, busy_ns;   /* per loop: nws_server_loop_stats */
     _Atomic uint64_t open, accepted, refused, handshake_timeouts, messages_in, messages_out,
         bytes_in, bytes_out, protocol_errors, heartbeat_timeouts, idle_timeouts, dropped,
-        backpressure_closes, queued;
+        backpressure_closes, queued, deliveries, eio_messages_in, eio_messages_out;
 } nws__loop_stats;
 
 struct nws_loop {
@@ -259,6 +261,8 @@ struct nws_loop {
     nws__buf_pool buf_pools[NWS__POOL_KINDS];   /* by nws_buf.pooled; [NWS__POOL_NONE] unused */
     nws__wheel wheel;
     uint64_t now_ms;
+    uint64_t woke_ns;            /* when the backend's wait returned (nws__loop_woke) */
+    uint64_t tick_end_ms;        /* when the last iteration's work ended: the next wait's start */
     nws__inbox inbox;
     atomic_int posting;          /* posts to this loop between their check of `stopped` and their push */
     int stopping;                /* shutdown began: no accepts */
@@ -340,6 +344,7 @@ static inline nws_conn *nws__slot_conn(const nws_loop *loop, uint32_t slot, uint
 extern _Thread_local nws_loop *nws__current_loop;
 uint64_t nws__now_ms(void);
 nws_conn *nws__loop_conn(nws_loop *loop, nws_conn_id id);   /* NULL when stale */
+void nws__loop_woke(nws_loop *loop);          /* the backend's wait returned: the clock, read once */
 void nws__loop_tick(nws_loop *loop);          /* timers, inbox, flush: once per iteration */
 int nws__loop_should_exit(nws_loop *loop);
 int nws__loop_wait_ms(nws_loop *loop);        /* how long the backend may block */
@@ -620,11 +625,13 @@ typedef struct nws__fanout {
     nws_loop *loop;
     uint32_t overflowed;      /* connections set aside in loop->fanout_overflow */
     int queued;
+    int engine_io;            /* the message is framed for Engine.IO (counted apart) */
 } nws__fanout;
-nws__fanout nws__fanout_begin(nws_loop *loop);
+nws__fanout nws__fanout_begin(nws_loop *loop, const nws_msg *m);
 /* Queues m to c; over its backlog, c is closed by nws__fanout_end, not during the walk. */
 void nws__fanout_send(nws__fanout *f, nws_conn *c, nws_msg *m, unsigned flags);
-/* Closes what was set aside; the number of connections the message was queued to. */
+/* Closes what was set aside and counts the deliveries (once per fan-out, not per member); the
+ * number of connections the message was queued to. */
 int nws__fanout_end(nws__fanout *f);
 
 /* ---- timer.c ---- */

@@ -138,7 +138,7 @@ static void ep_run(nws_loop *loop) {
     struct epoll_event events[MAX_EVENTS];
     while (!nws__loop_should_exit(loop)) {
         int n = epoll_wait(epfd_of(loop), events, MAX_EVENTS, nws__loop_wait_ms(loop));
-        loop->now_ms = nws__now_ms();
+        nws__loop_woke(loop);
         for (int i = 0; i < n; i++) {
             uint64_t tag = events[i].data.u64;
             if (tag == TAG_LISTEN) {

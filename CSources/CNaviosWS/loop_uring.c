@@ -411,7 +411,7 @@ static void ur_run(nws_loop *loop) {
         struct io_uring_cqe *cqe;
         int rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, wait >= 0 ? &ts : NULL, NULL);
         (void)rc;   /* -ETIME and -EINTR only mean "look at the clock" */
-        loop->now_ms = nws__now_ms();
+        nws__loop_woke(loop);
         handle_completions(loop, u);
         nws__loop_tick(loop);
     }

@@ -29,7 +29,7 @@ static int fan_out_here(nws_loop *loop, nws_msg *m, const nws_room_ref *rooms, s
     }
     nws_conn *skip = except_id ? nws__loop_conn(loop, except_id) : NULL;
     if (skip != NULL) skip->mark = seq;
-    nws__fanout fanout = nws__fanout_begin(loop);
+    nws__fanout fanout = nws__fanout_begin(loop, m);
     if (count == 0) {
         for (uint32_t s = 0; s < loop->slot_cap; s++) {
             nws_conn *c = loop->slots[s];

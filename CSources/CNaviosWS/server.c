@@ -210,7 +210,8 @@ static void *loop_main(void *arg) {
 
 static int init_loop(nws_server *s, nws_loop *loop, const nws__backend *backend) {
     loop->backend = backend;
-    loop->now_ms = nws__now_ms();
+    nws__loop_woke(loop);
+    loop->tick_end_ms = loop->now_ms;
     nws__wheel_init(&loop->wheel, loop->now_ms);
     int rc = loop->inbox.eventfd >= 0 ? 0 : nws__inbox_init(&loop->inbox);
     if (rc != 0) return rc;
@@ -339,6 +340,17 @@ void nws_server_destroy(nws_server *s) {
     free(s);
 }
 
+int nws_server_loop_stats(const nws_server *s, int index, nws_loop_stats *out) {
+    if (index < 0 || index >= s->loop_count) return NWS_EINVAL;
+    nws_loop *loop = &s->loops[index];
+    out->iterations = atomic_load_explicit(&loop->stats.iterations, memory_order_relaxed);
+    out->busy_ns = atomic_load_explicit(&loop->stats.busy_ns, memory_order_relaxed);
+    int depth = atomic_load_explicit(&loop->inbox.depth, memory_order_relaxed);
+    out->inbox_depth = depth > 0 ? (uint64_t)depth : 0;
+    out->connections_open = atomic_load_explicit(&loop->stats.open, memory_order_relaxed);
+    return 0;
+}
+
 void nws_server_stats_get(const nws_server *s, nws_server_stats *out) {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < s->loop_count; i++) {
@@ -358,6 +370,9 @@ void nws_server_stats_get(const nws_server *s, nws_server_stats *out) {
         SUM(dropped_messages, dropped);
         SUM(backpressure_closes, backpressure_closes);
         SUM(queued_bytes, queued);
+        SUM(deliveries, deliveries);
+        SUM(eio_messages_in, eio_messages_in);
+        SUM(eio_messages_out, eio_messages_out);
 #undef SUM
     }
 }

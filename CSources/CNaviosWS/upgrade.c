@@ -110,6 +110,22 @@ static int serve_page(nws_loop *loop, nws_conn *c, const nws_http_request *req) 
     return 0;
 }
 
+/* A plain GET the application answers (on_http). Returns 1 when answered. */
+static int serve_dynamic(nws_loop *loop, nws_conn *c, const nws_http_request *req) {
+    const nws_server_callbacks *cb = cbs(loop);
+    if (cb->on_http == NULL || !is_plain_get(req)) return 0;
+    nws_http_reply reply = {.status = 200, .content_type = "text/plain"};
+    if (!cb->on_http(cb->ctx, req, &reply)) {
+        free(reply.body);
+        return 0;
+    }
+    reply.headers[sizeof reply.headers - 1] = '\0';
+    nws__upgrade_answer_with(loop, c, reply.status, reply.content_type ? reply.content_type : "text/plain",
+                             reply.headers, reply.body, reply.body ? reply.body_len : 0);
+    free(reply.body);
+    return 1;
+}
+
 /* permessage-deflate: the first acceptable offer over every Sec-WebSocket-Extensions line
  * (RFC 7692 §5). 1 and the answer's extension when one was accepted. */
 static int negotiate_deflate(const nws_loop *loop, const nws_http_request *req, nws_deflate_params *params,
@@ -148,6 +164,7 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, siz
         return 0;
     }
     if (status == 426 && serve_page(loop, c, req)) return 0;
+    if (status == 426 && serve_dynamic(loop, c, req)) return 0;
     /* A server that serves pages answers other plain GETs as a web server would. */
     if (status == 426 && cfg(loop)->page_count > 0 && is_plain_get(req)) {
         nws__upgrade_refuse(loop, c, 404, NULL);

@@ -276,6 +276,13 @@ public final class WsEngine: Service, Sendable {
         return WsEngineStatistics(stats)
     }
 
+    /// One loop thread's figures; nil for a loop that does not exist.
+    public func loopStatistics(_ loop: Int) -> WsLoopStatistics? {
+        var stats = nws_loop_stats()
+        guard nws_server_loop_stats(server, Int32(loop), &stats) == 0 else { return nil }
+        return WsLoopStatistics(stats)
+    }
+
     /// Runs `body` on the loop thread `loop` (the one way to reach a loop from elsewhere); once
     /// the loops have stopped, on one serial queue, so work for a loop never runs concurrently.
     public func post(toLoop loop: Int, _ body: @escaping @Sendable () -> Void) throws(WsCoreError) {

@@ -55,6 +55,12 @@ final class WsEngineBridge: @unchecked Sendable {
             bridge.chooseSubprotocol(up, protocolOut!, protocolLen!)
             return 0
         }
+        cb.on_http = { ctx, request, reply in
+            let bridge = WsEngineBridge.from(ctx)
+            guard let response = bridge.handler.httpRequest(WsUpgradeRequest(plain: request!.pointee)) else { return 0 }
+            response.fill(reply!)
+            return 1
+        }
         cb.check_origin = { ctx, origin, length in
             WsEngineBridge.from(ctx).allows(origin: origin, length: length) ? 1 : 0
         }
@@ -130,6 +136,27 @@ extension WsUpgradeRequest {
         }
         path = text(upgrade.path, upgrade.path_len)
         query = text(upgrade.query, upgrade.query_len)
+        headers = Self.headers(of: request)
+        subprotocol = info.protocol.map { text($0, info.protocol_len) }
+        engineIO = info.engine_io != 0
+        isSecure = info.tls != 0
+        tlsPeerSubject = info.tls_peer_subject.map { String(cString: $0) }
+    }
+
+    /// A plain GET (no upgrade, ``WsEngineHandler/httpRequest(_:)``): its target split at `?`.
+    init(plain request: nws_http_request) {
+        let target = String(decoding: UnsafeRawBufferPointer(start: request.target, count: request.target_len), as: UTF8.self)
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        path = String(parts[0])
+        query = parts.count > 1 ? String(parts[1]) : ""
+        headers = Self.headers(of: request)
+    }
+
+    private static func headers(of request: nws_http_request) -> [(name: String, value: String)] {
+        func text(_ p: UnsafePointer<CChar>?, _ n: Int) -> String {
+            guard let p else { return "" }
+            return String(decoding: UnsafeRawBufferPointer(start: p, count: n), as: UTF8.self)
+        }
         var headers: [(name: String, value: String)] = []
         headers.reserveCapacity(request.num_headers)
         withUnsafeBytes(of: request.headers) { raw in
@@ -138,11 +165,7 @@ extension WsUpgradeRequest {
                 headers.append((text(all[i].name, all[i].name_len), text(all[i].value, all[i].value_len)))
             }
         }
-        self.headers = headers
-        subprotocol = info.protocol.map { text($0, info.protocol_len) }
-        engineIO = info.engine_io != 0
-        isSecure = info.tls != 0
-        tlsPeerSubject = info.tls_peer_subject.map { String(cString: $0) }
+        return headers
     }
 }
 
@@ -162,6 +185,13 @@ public struct WsEngineStatistics: Sendable, Equatable {
     public var droppedMessages: UInt64
     public var backpressureCloses: UInt64
     public var queuedBytes: UInt64
+    /// Broadcast copies queued, over every fan-out.
+    public var deliveries: UInt64
+    /// Of `messagesIn`: over Engine.IO.
+    public var engineIOMessagesIn: UInt64
+    /// Application messages queued to Engine.IO clients (part of `messagesOut`, which also
+    /// counts control frames and every plain WebSocket message).
+    public var engineIOMessagesOut: UInt64
 
     init(_ s: nws_server_stats) {
         connectionsOpen = s.connections_open
@@ -178,5 +208,26 @@ public struct WsEngineStatistics: Sendable, Equatable {
         droppedMessages = s.dropped_messages
         backpressureCloses = s.backpressure_closes
         queuedBytes = s.queued_bytes
+        deliveries = s.deliveries
+        engineIOMessagesIn = s.eio_messages_in
+        engineIOMessagesOut = s.eio_messages_out
+    }
+}
+
+/// One loop thread's figures (``WsEngine/loopStatistics(_:)``).
+public struct WsLoopStatistics: Sendable, Equatable {
+    /// Passes through the loop: a wake, its work, its flush.
+    public var iterations: UInt64
+    /// Time from each wake to the end of its work, summed: busy time.
+    public var busy: Duration
+    /// Tasks posted from other threads and not run yet.
+    public var inboxDepth: UInt64
+    public var connectionsOpen: UInt64
+
+    init(_ s: nws_loop_stats) {
+        iterations = s.iterations
+        busy = .nanoseconds(Int64(clamping: s.busy_ns))
+        inboxDepth = s.inbox_depth
+        connectionsOpen = s.connections_open
     }
 }

@@ -29,6 +29,10 @@ public protocol WsEngineHandler: AnyObject, Sendable {
     /// clients has finished, before they get 1001. The engine waits at most
     /// ``WsEngineConfiguration/shutdownDrain`` for it.
     func engineQuiesce() async
+    /// A plain GET (no upgrade) that no health, ready or page path took: the answer, or nil to
+    /// let the engine answer as it would (404 or 426). On a loop thread, which serves nothing
+    /// else meanwhile: for quick answers (a metrics scrape, a small page).
+    func httpRequest(_ request: WsUpgradeRequest) -> WsHTTPResponse?
 }
 
 extension WsEngineHandler {
@@ -40,6 +44,7 @@ extension WsEngineHandler {
     public func onRoom(_ room: String, present: Bool) {}
     public func engineDraining(window: Duration) {}
     public func engineQuiesce() async {}
+    public func httpRequest(_ request: WsUpgradeRequest) -> WsHTTPResponse? { nil }
 }
 
 /// A handler that keeps an object with each connection (``WsEngine/setUserObject(_:for:)``)

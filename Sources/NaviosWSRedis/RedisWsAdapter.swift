@@ -86,6 +86,15 @@ public final class RedisWsAdapter: WsAdapter {
 
     public var linkUp: Bool { transport.linkStats.up != 0 }
 
+    public var statistics: WsAdapterStatistics? {
+        let link = transport.linkStats, cluster = cluster.stats
+        return WsAdapterStatistics(
+            linkUp: link.up != 0, broadcastsPublished: cluster.broadcastsPublished,
+            broadcastsDropped: cluster.broadcastsDropped, broadcastsReceived: cluster.broadcastsReceived,
+            ignoredMessages: cluster.ignoredMessages, publishesAnswered: link.published,
+            publishLatency: .nanoseconds(Int64(clamping: link.publish_latency_ns)))
+    }
+
     public func start(node: any WsAdapterNode) async { await cluster.start(node: node) }
     public func stop() async { await cluster.stop() }
     public func publish(_ broadcast: WsClusterBroadcast) { cluster.publish(broadcast) }

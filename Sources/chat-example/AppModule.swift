@@ -1,5 +1,6 @@
 // The application module: configuration, gateways and services (the spec's @Module).
 import NaviosWS
+import Prometheus
 
 /// From the command line (`chatConfig(from:)` in main.swift), read at its first use, once
 /// main.swift has set up logging.
@@ -12,6 +13,9 @@ let tokenLifetime: Duration = {
           let milliseconds = Int(arguments[flag + 1]) else { return .seconds(15 * 60) }
     return .milliseconds(milliseconds)
 }()
+
+/// What GET /metrics renders (main.swift bootstraps swift-metrics with it).
+let metricsRegistry = PrometheusCollectorRegistry()
 
 let WsToken = provideWsService { exampleConfig }
 

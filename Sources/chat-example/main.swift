@@ -3,7 +3,7 @@
 //   swift run -c release chat-example [--port 3000] [--host 127.0.0.1] [--rate N] [--redis HOST:PORT]
 //                                     [--socketio-client socket.io.min.js] [--tls-cert FILE --tls-key FILE]
 //                                     [--deflate shared|dedicated] [--drain-window-ms MS]
-//                                     [--session-lifetime-ms MS] [--session-grace-ms MS]
+//                                     [--session-lifetime-ms MS] [--session-grace-ms MS] [--metrics-token T]
 // With --tls-cert and --tls-key the page is https:// and the gateways wss:// (`make run TLS=1`
 // makes a local CA and a certificate for localhost; SIGHUP reloads them).
 // With --redis, instances on different ports share rooms and broadcasts (make run-cluster).
@@ -16,6 +16,8 @@
 // (5,000): /readyz turns 503, new clients get 503, every client is sent `reconnect_hint`, and
 // the connections are closed spread over the window. With --redis, /readyz also turns 503 after
 // the Redis link has been down for 5 s.
+// GET /metrics serves Prometheus' text format to `Authorization: Bearer T` or `?token=T`
+// (--metrics-token, or a random token printed at start).
 // A token admits a client of /protected for --session-lifetime-ms (15 min); then it is sent
 // `session_expiring` and has --session-grace-ms (30 s) to send `session_refresh` {"token": T}
 // for the same user, or it is closed with 1008.
@@ -24,11 +26,13 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import Metrics
 import NaviosWS
 import NaviosWSRedis
 import ServiceLifecycle
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }   // before any Logger exists
+MetricsSystem.bootstrap(WsMetrics.prometheusFactory(metricsRegistry))   // before any metric exists
 let config = exampleConfig
 
 /// The example's configuration: heartbeat, the page, and what the flags ask for.
@@ -38,6 +42,8 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
     config.healthPath = "/healthz"
     config.readyPath = "/readyz"
     config.drainWindow = .seconds(5)
+    // GET /metrics with the token (--metrics-token, or a random one printed at start).
+    var metricsToken = String(UInt64.random(in: 1...UInt64.max), radix: 36)
     var pages = [WsPage(path: "/", contentType: "text/html; charset=utf-8", body: Array(indexPage.utf8))]
     var tlsFiles: (chain: String?, key: String?) = (nil, nil)
     var arguments = commandLine.dropFirst()
@@ -61,6 +67,7 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
         case "--drain-window-ms": config.drainWindow = .milliseconds(Int(value) ?? 5_000)
         case "--session-grace-ms": config.sessionGrace = .milliseconds(Int(value) ?? 30_000)
         case "--session-lifetime-ms": continue   // the guard's (tokenLifetime)
+        case "--metrics-token": metricsToken = value
         case "--socketio-client":
             guard let script = FileManager.default.contents(atPath: value) else { fatalError("cannot read \(value)") }
             pages.append(WsPage(path: "/socket.io.min.js", contentType: "text/javascript", body: Array(script)))
@@ -68,6 +75,7 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
         }
     }
     config.pages = pages
+    config.metrics = .prometheus(metricsRegistry, token: metricsToken)
     if let chain = tlsFiles.chain, let key = tlsFiles.key {
         config.tls = WsEngineConfiguration.TLS(certificates: [.init(.files(chain: chain, key: key))])
     }
@@ -97,6 +105,7 @@ struct ReadyLine: Service {
         let base = "\(secure ? "https" : "http")://\(host):\(port)"
         print("chat-example listening on \(base)/")
         print("  liveness \(base)/healthz, readiness \(base)/readyz")
+        if let token = config.metrics?.endpoint?.token { print("  metrics \(base)/metrics?token=\(token)") }
         fflush(nil)
         try? await gracefulShutdown()
     }

@@ -6,7 +6,8 @@
 //                          [--redis-password P] [--redis-db N] [--max-backlog BYTES]
 //                          [--drain-window-ms MS] [--adapter-down-limit-ms MS]
 // GET /healthz and /readyz answer as the engine's healthPath and readyPath; SIGTERM drains for
-// the drain window (reconnect hints, 503 to new upgrades) before 1001.
+// the drain window (reconnect hints, 503 to new upgrades) before 1001. GET /metrics serves
+// Prometheus' text format (no token).
 // The gateway at ws://127.0.0.1:N/ answers each request below with an ack (`id` set):
 //   join/leave ROOM; whoami → the client id
 //   send {rooms, except, text, notSelf, volatile} → "msg" {text, from} to the selection
@@ -18,9 +19,11 @@
 import Glibc
 #endif
 import Logging
+import Metrics
 import NaviosDI
 import NaviosWS
 import NaviosWSRedis
+import Prometheus
 import ServiceLifecycle
 
 struct Send: Codable, Sendable {
@@ -122,6 +125,8 @@ final class ClusterGateway: WsGateway {
 }
 
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+let metricsRegistry = PrometheusCollectorRegistry()
+MetricsSystem.bootstrap(WsMetrics.prometheusFactory(metricsRegistry))
 var redisAddress = "127.0.0.1:6379"
 var redisTLS: RedisWsAdapter.TLS?
 var redisPassword: String?
@@ -159,6 +164,7 @@ let ClusterConfigToken = provideWsService({
     config.readyPath = "/readyz"
     config.drainWindow = drainWindow
     config.adapterDownLimit = adapterDownLimit
+    config.metrics = .prometheus(metricsRegistry)
     return config
 }())
 

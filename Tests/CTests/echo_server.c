@@ -53,6 +53,25 @@ static void on_signal(int sig) {
     (void)r;
 }
 
+/* GET /stats: the server's counters as "name value" lines, answered by the application
+ * (on_http); any other path is left to the core (426). */
+static int on_http(void *ctx, const nws_http_request *req, nws_http_reply *reply) {
+    (void)ctx;
+    if (req->target_len < 6 || memcmp(req->target, "/stats", 6) != 0 || (req->target_len > 6 && req->target[6] != '?'))
+        return 0;
+    nws_server_stats st;
+    nws_server_stats_get(server, &st);
+    char *body = malloc(256);
+    if (body == NULL) return 0;
+    int n = snprintf(body, 256, "connections_open %llu\nmessages_in %llu\nmessages_out %llu\n",
+                     (unsigned long long)st.connections_open, (unsigned long long)st.messages_in,
+                     (unsigned long long)st.messages_out);
+    reply->body = body;
+    reply->body_len = (size_t)n;
+    snprintf(reply->headers, sizeof reply->headers, "X-Stats: 1\r\n");
+    return 1;
+}
+
 static unsigned long arg_num(const char *s) { return strtoul(s, NULL, 10); }
 
 int main(int argc, char **argv) {
@@ -103,7 +122,7 @@ int main(int argc, char **argv) {
     }
     nws_tls_config tls = config.tls;   /* kept for SIGHUP: the core reads it only when it loads */
     tell_peer = config.tls.client_ca_file != NULL;
-    nws_server_callbacks cb = {.on_message = on_message, .on_open = on_open};
+    nws_server_callbacks cb = {.on_message = on_message, .on_open = on_open, .on_http = on_http};
     int rc = nws_server_create(&config, &cb, &server);
     if (rc == 0) rc = nws_server_start(server);
     if (rc != 0) {

@@ -86,6 +86,7 @@ typedef struct nws_redis_callbacks {
 
 typedef struct nws_redis_stats {
     uint64_t published;          /* PUBLISH commands Redis answered (so: written to it) */
+    uint64_t publish_latency_ns; /* of those, the time from nws_redis_publish to Redis' answer, summed */
     uint64_t dropped;            /* publishes dropped: link down, or over max_pending_bytes */
     uint64_t received;           /* messages passed to on_message */
     uint64_t reconnects;         /* times the link came up again after being up */

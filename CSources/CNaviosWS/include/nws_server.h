@@ -117,6 +117,16 @@ typedef struct nws_open_info {
     const char *tls_peer_subject;   /* mTLS: the verified client certificate's subject (RFC 2253), or NULL */
 } nws_open_info;
 
+/* What on_http answers a plain GET with. body is malloc'd by the callback and freed by the core
+ * (NULL for none); headers, when set, are extra header lines, each ending in CRLF. */
+typedef struct nws_http_reply {
+    int status;
+    const char *content_type;
+    void *body;
+    size_t body_len;
+    char headers[256];
+} nws_http_reply;
+
 typedef struct nws_server_callbacks {
     void *ctx;
     /* Optional. Return 0 to go on, or an HTTP status (403, 404, 401...) to refuse the upgrade.
@@ -124,6 +134,11 @@ typedef struct nws_server_callbacks {
      * string that lives as long as the server (or inside the request). */
     int (*on_upgrade)(void *ctx, const nws_http_request *request, const nws_upgrade *upgrade,
                       const char **protocol, size_t *protocol_len);
+    /* Optional. A plain GET (no upgrade) that no health, ready or page path took, on the loop
+     * thread: fill *reply and return 1 to answer it (a metrics scrape, an admin page), or 0 to
+     * let the core answer as it would (404 when pages are served, else 426). Keep it short: the
+     * loop serves nothing else meanwhile. */
+    int (*on_http)(void *ctx, const nws_http_request *request, nws_http_reply *reply);
     /* Optional. Return 1 to allow this Origin (NULL/0 when the request had none). */
     int (*check_origin)(void *ctx, const char *origin, size_t origin_len);
     void (*on_open)(void *ctx, nws_conn_id id, const nws_open_info *info);
@@ -160,7 +175,18 @@ typedef struct nws_server_stats {
     uint64_t dropped_messages;        /* dropped under backpressure */
     uint64_t backpressure_closes;
     uint64_t queued_bytes;            /* bytes in every send queue right now */
+    uint64_t deliveries;              /* broadcast copies queued (room and id-list fan-outs) */
+    uint64_t eio_messages_in;         /* of messages_in: over Engine.IO */
+    uint64_t eio_messages_out;        /* application messages queued to Engine.IO clients (in messages_out) */
 } nws_server_stats;
+
+/* One loop thread's own figures (nws_server_loop_stats). */
+typedef struct nws_loop_stats {
+    uint64_t iterations;              /* passes through the loop (a wake, its work, its flush) */
+    uint64_t busy_ns;                 /* time from each wake to the end of its work, summed */
+    uint64_t inbox_depth;             /* tasks posted from other threads, not run yet */
+    uint64_t connections_open;
+} nws_loop_stats;
 
 /* Validates the config (copied) and allocates; starts nothing. */
 int nws_server_create(const nws_server_config *config, const nws_server_callbacks *callbacks,
@@ -174,6 +200,8 @@ int nws_backend_available(int backend);
 int nws_server_backend(const nws_server *s);   /* the backend in use after start */
 int nws_server_loop_count(const nws_server *s);
 void nws_server_stats_get(const nws_server *s, nws_server_stats *out);
+/* One loop's figures; NWS_EINVAL for a loop that does not exist. Any thread. */
+int nws_server_loop_stats(const nws_server *s, int loop, nws_loop_stats *out);
 /* Stops accepting, sends 1001 to every client, waits up to drain_ms for queues to empty and
  * peers to answer, then closes what is left and stops the loops. Returns at once; on_stopped
  * tells when it is over. Idempotent. */

@@ -29,11 +29,40 @@ public protocol WsAdapter: AnyObject, Sendable {
     /// Whether the link to the service behind the adapter is up now (readiness may depend on
     /// it: ``WsConfig/adapterDownLimit``); true for an adapter without one.
     var linkUp: Bool { get }
+    /// What the adapter counted, read when metrics are collected; nil for one that counts
+    /// nothing (one instance alone).
+    var statistics: WsAdapterStatistics? { get }
 }
 
 extension WsAdapter {
     public var sharedStore: (any WsSharedStore)? { nil }
     public var linkUp: Bool { true }
+    public var statistics: WsAdapterStatistics? { nil }
+}
+
+/// An adapter's counters (``WsAdapter/statistics``), since it started.
+public struct WsAdapterStatistics: Sendable, Equatable {
+    public var linkUp: Bool
+    public var broadcastsPublished: Int
+    /// Broadcasts other instances did not get: the link was down.
+    public var broadcastsDropped: Int
+    public var broadcastsReceived: Int
+    /// Messages on its channels that were not its to read (foreign, truncated, corrupt).
+    public var ignoredMessages: Int
+    /// Publishes the service answered, and the time from each publish to its answer, summed.
+    public var publishesAnswered: UInt64
+    public var publishLatency: Duration
+
+    public init(linkUp: Bool, broadcastsPublished: Int, broadcastsDropped: Int, broadcastsReceived: Int,
+                ignoredMessages: Int, publishesAnswered: UInt64, publishLatency: Duration) {
+        self.linkUp = linkUp
+        self.broadcastsPublished = broadcastsPublished
+        self.broadcastsDropped = broadcastsDropped
+        self.broadcastsReceived = broadcastsReceived
+        self.ignoredMessages = ignoredMessages
+        self.publishesAnswered = publishesAnswered
+        self.publishLatency = publishLatency
+    }
 }
 
 /// The instance as an adapter sees it: where remote broadcasts and requests land.

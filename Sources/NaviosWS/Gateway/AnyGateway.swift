@@ -1,3 +1,4 @@
+import CoreMetrics
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,6 +32,9 @@ final class AnyGateway: Sendable {
         /// The name's first eight bytes (zero-padded) in one word: a message's event is
         /// compared with each handler's in one comparison.
         let nameHead: UInt64
+        /// Its duration histogram when metrics are on: set once by the runtime, before the
+        /// engine starts, and only read after.
+        nonisolated(unsafe) var timer: CoreMetrics.Timer?
 
         init(name: String, guards: [any WsGuard.Type], takesArguments: Bool, inline: Inline?, queued: @escaping Queued) {
             self.name = name

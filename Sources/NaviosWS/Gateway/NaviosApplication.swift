@@ -19,12 +19,16 @@ public final class NaviosApplication: Service, Sendable {
     private let config: WsConfig
     private let runtime: WsGatewayRuntime
     private let engine: WsEngine
+    /// The engine of a separate metrics port (``WsMetrics/Endpoint/port``), when there is one.
+    private let metricsEngine: WsEngine?
 
-    private init(container: Container, config: WsConfig, runtime: WsGatewayRuntime, engine: WsEngine, logger: Logger) {
+    private init(container: Container, config: WsConfig, runtime: WsGatewayRuntime, engine: WsEngine,
+                 metricsEngine: WsEngine?, logger: Logger) {
         self.container = container
         self.config = config
         self.runtime = runtime
         self.engine = engine
+        self.metricsEngine = metricsEngine
         self.logger = logger
     }
 
@@ -48,14 +52,31 @@ public final class NaviosApplication: Service, Sendable {
         if engineConfiguration.engineIO == nil, gateways.contains(where: { $0.protocols.contains(.socketIO) }) {
             engineConfiguration.engineIO = WsEngineConfiguration.EngineIO()
         }
+        let metrics = config.metrics.map { _ in WsGatewayMetrics() }
         let runtime = WsGatewayRuntime(container: container, gateways: gateways, rateLimit: config.rateLimit,
                                          limits: WsGatewayLimits(config), adapter: config.adapter,
                                          engineIOPath: engineConfiguration.engineIO?.path,
-                                         recovery: config.connectionStateRecovery, logger: logger)
+                                         recovery: config.connectionStateRecovery, metrics: metrics, logger: logger)
         let engine = try WsEngine(configuration: engineConfiguration, handler: runtime, logger: logger)
         runtime.attach(engine)
+        var metricsEngine: WsEngine?
+        if let metrics, let endpoint = config.metrics?.endpoint {
+            let answering = WsMetricsEndpoint(endpoint: endpoint, metrics: metrics, engine: { [weak runtime] in runtime?.engine },
+                                              adapter: config.adapter)
+            if let port = endpoint.port {
+                var own = WsEngineConfiguration()
+                own.host = engineConfiguration.host
+                own.port = port
+                own.loopThreads = 1
+                own.backend = engineConfiguration.backend
+                metricsEngine = try WsEngine(configuration: own, handler: WsMetricsPortHandler(answering), logger: logger)
+            } else {
+                runtime.metricsEndpoint = answering
+            }
+        }
         WsHub.hub(for: container).attach(runtime)
-        return NaviosApplication(container: container, config: config, runtime: runtime, engine: engine, logger: logger)
+        return NaviosApplication(container: container, config: config, runtime: runtime, engine: engine,
+                                 metricsEngine: metricsEngine, logger: logger)
     }
 
     private static func makeGateway<G: WsGateway>(_ type: G.Type, _ container: Container) throws -> AnyGateway {
@@ -70,14 +91,38 @@ public final class NaviosApplication: Service, Sendable {
         let watcher = config.adapterDownLimit.map { limit in
             Task { [engine, adapter = config.adapter] in await Self.watchLink(of: adapter, limit: limit, engine: engine) }
         }
-        defer { watcher?.cancel() }
+        // Counters of the core reach swift-metrics backends that nothing scrapes too.
+        let collector = config.metrics.map { metrics in
+            Task { [runtime, engine, adapter = config.adapter] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: metrics.collectionInterval)
+                    runtime.metrics?.collect(engine: engine, adapter: adapter)
+                }
+            }
+        }
+        defer {
+            watcher?.cancel()
+            collector?.cancel()
+        }
         do {
-            try await engine.run()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.engine.run() }
+                if let metricsEngine { group.addTask { try await metricsEngine.run() } }
+                // The application ends with its main engine; a metrics port stops with it.
+                try await group.next()
+                group.cancelAll()
+                try await group.waitForAll()
+            }
         } catch {
             await stopped()
             throw error
         }
         await stopped()
+    }
+
+    /// The metrics port (``WsMetrics/Endpoint/port``), once bound; nil when there is none.
+    public var metricsPort: Int? {
+        get async throws { try await metricsEngine?.listeningPort }
     }
 
     /// Readiness follows the adapter's link: false once it has been down for `limit`, true

@@ -20,6 +20,7 @@ extension WsClient {
 
     /// An error answering a message about `event`: a ``WsException``, a ``WsPayloadError``.
     func sendError(_ event: String, ack: Int64?, _ error: some Encodable) {
+        runtime.metrics?.errorSent(code: (error as? WsException)?.code ?? .invalidPayload)
         do {
             try send { codec, buffer in
                 try codec.writeError(event, namespace: namespace, ack: ack, into: &buffer) {

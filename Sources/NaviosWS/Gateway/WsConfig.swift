@@ -35,6 +35,9 @@ public struct WsConfig: Sendable {
     /// Connection state recovery (``WsConnectionStateRecovery``); nil (off) by default: it keeps
     /// every broadcast for a while.
     public var connectionStateRecovery: WsConnectionStateRecovery?
+    /// Metrics through swift-metrics, and a Prometheus endpoint (``WsMetrics``); nil (off) by
+    /// default.
+    public var metrics: WsMetrics?
     /// How long a client whose session ran out (``WsSessionGuard``) has to send
     /// `session_refresh` before it is closed with 1008; 30 s: a token round trip to an auth
     /// service fits, and an abandoned client does not stay long.

@@ -47,10 +47,14 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     let recoveredIDs = Mutex<[String: WsClientKey]>([:])
     /// Handler and guard runs started and not finished (a drain waits for them).
     let inFlight = Atomic<Int>(0)
+    /// nil: no metrics (``WsConfig/metrics``).
+    let metrics: WsGatewayMetrics?
+    /// The scrape, when it is served on the WebSocket port; set before the engine starts.
+    var metricsEndpoint: WsMetricsEndpoint?
 
     init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, limits: WsGatewayLimits,
          adapter: any WsAdapter, engineIOPath: String? = nil, recovery: WsConnectionStateRecovery? = nil,
-         logger: Logger) {
+         metrics: WsGatewayMetrics? = nil, logger: Logger) {
         let nodeID = String(UInt64.random(in: 1...UInt64.max), radix: 36)
         self.recovery = recovery.map { WsRecoveryStore($0, node: nodeID) }
         sharedStore = recovery == nil ? nil : adapter.sharedStore
@@ -60,6 +64,14 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         self.limits = limits
         self.adapter = adapter
         self.nodeID = nodeID
+        self.metrics = metrics
+        if metrics != nil {
+            for gateway in gateways {
+                for handler in gateway.handlers.values {
+                    handler.timer = WsGatewayMetrics.handlerTimer(namespace: gateway.namespace, event: handler.name)
+                }
+            }
+        }
         let json = gateways.filter { $0.protocols.contains(.json) }
         let socketIO = gateways.filter { $0.protocols.contains(.socketIO) }
         self.gateways = Dictionary(json.map { ($0.url, $0) }, uniquingKeysWith: { first, _ in first })
@@ -153,6 +165,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
                refuse: @escaping @Sendable ((any Error)?, Bool) -> Void) {
         let gateway = client.gateway
         clientsByKey.withLock { $0[client.key] = client }   // holds it until it disconnects
+        metrics?.clientOpened(namespace: gateway.namespace)
         try? engine.join(client.connectionID, room: WsRoomKey.everyone(gateway.namespace))
         if !gateway.hasConnectionHandler && (skipGuards || gateway.guards.isEmpty) && gateway.sessionGuards.isEmpty {
             accepted?()
@@ -165,7 +178,10 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
                 for guardType in skipGuards ? [] : gateway.guards {
                     let allowed = try await self.check(guardType, WsExecutionContext(
                         client: client, event: nil, payload: nil, gateway: gateway.type))
-                    if !allowed { return refuse(nil, false) }
+                    if !allowed {
+                        self.metrics?.guardRefused(atConnect: true)
+                        return refuse(nil, false)
+                    }
                 }
                 // Even for a recovered client: its new connection's credentials have an end too.
                 if !gateway.sessionGuards.isEmpty { try await self.startSession(client) }
@@ -262,27 +278,34 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         try? engine.post(toLoop: id.loop) {
             Unmanaged<WsLoopObject>.fromOpaque(UnsafeRawPointer(bitPattern: address)!).release()
         }
-        for slot in object.slots { disconnected(slot.client, keepingSession: isRecoverable(slot.client, code)) }
+        for slot in object.slots { disconnected(slot.client, keepingSession: isRecoverable(slot.client, code), code: code) }
     }
 
     /// `client` is gone: it is forgotten, told apart from the living (what waits on it fails),
     /// its session is saved for recovery when `keepingSession`, and its gateway's disconnection
     /// handler runs. Still in its rooms during this call.
-    func disconnected(_ client: WsClient, keepingSession: Bool) {
-        guard forgetClient(client) else { return }
+    func disconnected(_ client: WsClient, keepingSession: Bool, code: WsCloseCode? = nil) {
+        guard forgetClient(client, code: code) else { return }
         if keepingSession { saveSession(of: client, rooms: client.rooms) }
         let gateway = client.gateway
         guard gateway.hasDisconnectionHandler else { return }
         runAsync(on: client.connectionID) { await gateway.disconnected(client) }
     }
 
-    /// Forgets `client` and fails what waits on it; false when it was forgotten before.
+    /// Forgets `client` and fails what waits on it; false when it was forgotten before. `code`:
+    /// its connection's close code, nil when only its namespace ended.
     @discardableResult
-    func forgetClient(_ client: WsClient) -> Bool {
+    func forgetClient(_ client: WsClient, code: WsCloseCode? = nil) -> Bool {
         guard clientsByKey.withLock({ $0.removeValue(forKey: client.key) }) != nil else { return false }
+        metrics?.clientClosed(namespace: client.namespace, code: code)
         client.markClosed(rooms: rooms(of: client) ?? [])
         if let id = client.session?.id { recoveredIDs.withLock { $0[id] = nil } }
         return true
+    }
+
+    /// A plain GET: the metrics scrape, when served here.
+    func httpRequest(_ request: WsUpgradeRequest) -> WsHTTPResponse? {
+        metricsEndpoint?.answer(request)
     }
 
     /// A room key got its first member on this instance, or lost its last: the adapter
@@ -396,6 +419,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     private func admitted(_ client: WsClient, _ event: String, _ ack: Int64?, _ limit: WsRateLimit) -> Bool {
         let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
         if verdict == .allowed { return true }
+        metrics?.messageRateLimited()
         client.sendError(event, ack: ack, WsException(.rateLimited, "too many messages"))
         if verdict == .exceeded { client.close(.policyViolation, "rate limit exceeded") }
         return false
@@ -410,6 +434,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         // Called through the optional, not bound to a local: a local would be a copy of the
         // closure, a retain and release per message.
         if inlineAllowed, handler.guards.isEmpty, handler.inline != nil {
+            if handler.timer != nil { return runTimed(handler, event: event, client, data, ack, attachments) }
             do {
                 try handler.inline?(client, data, ack, attachments)
             } catch {
@@ -418,6 +443,22 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             return
         }
         runQueued(handler, event: event, slot, client, gateway, data, ack, attachments)
+    }
+
+    /// The inline run, timed for the handler's duration histogram (metrics on). Apart, so that
+    /// without metrics the message path only tests for the timer.
+    @inline(never)
+    private func runTimed(
+        _ handler: AnyGateway.Handler, event: String, _ client: WsClient, _ data: UnsafeRawBufferPointer?,
+        _ ack: Int64?, _ attachments: WsAttachments?
+    ) {
+        let start = ContinuousClock.now
+        do {
+            try handler.inline?(client, data, ack, attachments)
+        } catch {
+            reportFailure(client, event, ack, error)
+        }
+        handler.timer?.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
     }
 
     /// A handler run from a task on the loop's executor, after those queued before it. Out of
@@ -440,10 +481,13 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
                     let allowed = try await self.check(guardType, WsExecutionContext(
                         client: client, event: event, payload: json, gateway: gateway.type))
                     if !allowed {
+                        self.metrics?.guardRefused(atConnect: false)
                         client.sendError(event, ack: ack, WsException(.forbidden, "a guard refused this message"))
                         return
                     }
                 }
+                let start = handler.timer == nil ? nil : ContinuousClock.now
+                defer { if let start { handler.timer?.recordNanoseconds((ContinuousClock.now - start).nanoseconds) } }
                 try await handler.queued(client, payload, ack, attachments)
             } catch {
                 self.reportFailure(client, event, ack, error)
@@ -540,6 +584,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         _ selection: WsBroadcastOperator, attachments given: [[UInt8]] = [],
         write: (any WsWireCodec.Type, String, String?, inout JSONBuffer, inout [[UInt8]]) -> Bool
     ) {
+        metrics?.broadcastSent()
         // The Socket.IO packet's attachments: those given (arguments as they came), or the
         // binary values its writing turned into attachments.
         var attachments = given

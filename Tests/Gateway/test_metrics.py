@@ -1,0 +1,127 @@
+"""
+GET /metrics on the chat example: swift-metrics exported by swift-prometheus, read with the
+official Prometheus text parser (prometheus_client). A scrape before and after a known exchange
+must differ by exactly what the exchange did: clients opened and closed per namespace and close
+code, messages per protocol, handlers run, errors per code, guard refusals, broadcasts and
+deliveries. The token guards the endpoint.
+    NAVIOS_CHAT_EXAMPLE=.build/release/chat-example .venv/bin/python -m pytest Tests/Gateway/test_metrics.py -q
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from websockets.asyncio.client import connect as ws_connect
+
+from .conftest import CLOSE_POLICY, http_exchange, join, open_client, say
+
+TOKEN = "scrape-token"
+pytestmark = pytest.mark.chat_args("--metrics-token", TOKEN)
+
+
+def scrape(server, auth: str | None = f"Bearer {TOKEN}", target: str = "/metrics"):
+    head = f"GET {target} HTTP/1.1\r\nHost: {server.host}\r\n"
+    if auth:
+        head += f"Authorization: {auth}\r\n"
+    return http_exchange(server, (head + "\r\n").encode())
+
+
+def samples(server) -> dict[tuple, float]:
+    """Every sample of a scrape, by (name, sorted labels)."""
+    answer = scrape(server)
+    assert answer.status == 200, answer.raw[:300]
+    assert answer.headers["content-type"].startswith("text/plain; version=0.0.4"), answer.headers
+    found = {}
+    for family in text_string_to_metric_families(answer.body.decode()):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def delta(before, after, name: str, **labels) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0) - before.get(key, 0)
+
+
+def test_the_endpoint_wants_the_token(chat_server):
+    assert scrape(chat_server, auth=None).status == 401
+    assert scrape(chat_server, auth="Bearer wrong").status == 401
+    refused = scrape(chat_server, auth=f"Basic {TOKEN}")
+    assert refused.status == 401 and refused.headers.get("www-authenticate") == "Bearer", refused.raw
+    assert scrape(chat_server, auth=None, target=f"/metrics?token={TOKEN}").status == 200
+    assert scrape(chat_server).status == 200
+    # Other paths are not the metrics': a page server answers 404.
+    assert scrape(chat_server, target="/metricsx").status == 404
+
+
+async def test_a_known_exchange_moves_each_counter_by_exactly_its_share(chat_server):
+    before = samples(chat_server)
+    async with open_client(chat_server, token="alice-token") as alice, \
+            open_client(chat_server, token="bob-token") as bob:
+        await join(alice, "general")
+        await join(bob, "general")
+        await say(alice, "general", "hello")
+        await bob.recv_event("chat:message")
+        await alice.emit("nope", {}, id=50)
+        await alice.expect_error(50, "unknown_event")
+        await bob.emit("admin:announce", {"message": "not an admin"}, id=51)
+        await bob.expect_error(51, "forbidden")
+        during = samples(chat_server)
+    # A refused connection: the gateway guard of /protected, then 1008.
+    async with open_client(chat_server, "/ws/protected", token="nobody-token") as stranger:
+        assert (await stranger.expect_close())[0] == CLOSE_POLICY
+
+    open_ = lambda m: delta(before, m, "navios_ws_clients_open", namespace="/chat")
+    assert delta(before, during, "navios_ws_clients_opened_total", namespace="/chat") == 2
+    assert open_(during) == 2
+    # chat:join, chat:message, nope (alice); chat:join, admin:announce (bob)
+    assert delta(before, during, "navios_ws_messages_received_total", protocol="websocket") == 5
+    assert delta(before, during, "navios_ws_messages_received_total", protocol="engine.io") == 0
+    for event, runs in (("chat:join", 2), ("chat:message", 1), ("admin:announce", 0)):
+        assert delta(before, during, "navios_ws_handler_duration_seconds_count", namespace="/chat", event=event) == runs
+    assert delta(before, during, "navios_ws_errors_sent_total", code="unknown_event") == 1
+    assert delta(before, during, "navios_ws_errors_sent_total", code="forbidden") == 1
+    assert delta(before, during, "navios_ws_guard_refusals_total", level="message") == 1
+    assert delta(before, during, "navios_ws_broadcasts_total") == 1       # the chat:message to the room
+    assert delta(before, during, "navios_ws_deliveries_total") == 2       # alice and bob
+    assert delta(before, during, "navios_ws_connections_open") == 2
+    assert during[("navios_ws_loop_iterations_total", (("loop", "0"),))] > 0
+
+    after = await poll_samples(chat_server, lambda m: open_(m) == 0)
+    assert delta(before, after, "navios_ws_clients_closed_total", namespace="/chat", code="1000") == 2
+    assert delta(before, after, "navios_ws_clients_opened_total", namespace="/protected") == 1
+    assert delta(before, after, "navios_ws_clients_closed_total", namespace="/protected", code="1008") == 1
+    assert delta(before, after, "navios_ws_guard_refusals_total", level="connection") == 1
+
+
+async def test_socket_io_traffic_is_counted_as_engine_io(chat_server):
+    before = samples(chat_server)
+    url = chat_server.ws_url("/socket.io/?EIO=4&transport=websocket")
+    async with ws_connect(url) as ws:
+        assert (await ws.recv()).startswith("0{")
+        await ws.send("40/chat,")
+        assert (await ws.recv()).startswith("40/chat,{")
+        assert json.loads((await ws.recv()).split(",", 1)[1])[0] == "chat:welcome"
+        await ws.send('42/chat,1["chat:join",{"roomId":"sio"}]')
+        replies = {await ws.recv(), await ws.recv()}
+        assert any(r.startswith('42/chat,["chat:joined"') for r in replies), replies
+        assert any(r.startswith("43/chat,1") for r in replies), replies
+        after = samples(chat_server)
+    # CONNECT and EVENT in; the CONNECT reply, chat:welcome, chat:joined and the ack out.
+    assert delta(before, after, "navios_ws_messages_received_total", protocol="engine.io") == 2
+    assert delta(before, after, "navios_ws_messages_received_total", protocol="websocket") == 0
+    assert delta(before, after, "navios_ws_messages_sent_total", protocol="engine.io") == 4
+    assert delta(before, after, "navios_ws_clients_opened_total", namespace="/chat") == 1
+    assert delta(before, after, "navios_ws_handler_duration_seconds_count", namespace="/chat", event="chat:join") == 1
+
+
+async def poll_samples(server, ready, timeout: float = 5.0):
+    """Scrapes until `ready(samples)` (a disconnection is counted once the server has seen it)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = samples(server)
+        if ready(found) or asyncio.get_running_loop().time() > deadline:
+            return found
+        await asyncio.sleep(0.05)
