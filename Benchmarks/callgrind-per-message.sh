@@ -15,6 +15,7 @@
 # measured load divided by the messages echoed in it, plus the calls into the concurrency
 # runtime's task creation (0 means no Task per message).
 #
+# SERVER_ARGS="--metrics on" adds flags to the server's command line (the gateway kinds).
 # KEEP_PROFILE=DIR keeps the callgrind files for callgrind_annotate.
 # The binary runs as a copy without debug info (symbols kept): valgrind 3.19 refuses the DWARF
 # of Swift 6 binaries.
@@ -33,6 +34,7 @@ case "$kind" in
         server_args=(--socketio on) ;;
     *) echo "usage: $0 raw|gateway|fanout|socketio|deflate" >&2; exit 2 ;;
 esac
+[ -z "${SERVER_ARGS:-}" ] || { read -ra extra <<<"$SERVER_ARGS"; server_args+=("${extra[@]}"); }
 load=build/navios-ws-bench
 [ -x "$binary" ] && [ -x "$load" ] || { echo "build $binary and $load first (make build build/echo_server bench-harness)" >&2; exit 2; }
 

@@ -2,22 +2,25 @@
 // what `make bench` measures of the gateway path next to the raw C echo.
 //   navios-ws-gateway-echo [--port N] [--loops N] [--backend auto|epoll|io_uring] [--redis HOST:PORT]
 //       [--socketio on] [--deflate shared|dedicated [--deflate-window-bits N] [--deflate-mem-level N]
-//       [--deflate-level N]]
+//       [--deflate-level N]] [--metrics on]
 // Clients send {"event":"echo","data":{"text":"..."},"id":1} to ws://HOST:PORT/ and get
 // {"event":"echo","data":{"text":"..."},"ack":1} back. For room fan-out, {"event":"join",
 // "data":"ROOM"} joins a room and {"event":"publish","data":{"room":"ROOM","text":"..."}}
 // sends {"event":"message","data":{"text":"..."}} to every member, the publisher included;
 // with --redis, to the members on every instance that uses the same Redis. With --socketio on,
 // the same gateway also speaks Socket.IO at /socket.io/ (namespace "/"): 42N["echo",{"text":
-// "..."}] is answered 43N[{"text":"..."}], by the same handler.
+// "..."}] is answered 43N[{"text":"..."}], by the same handler. With --metrics on, the
+// application records metrics (Prometheus, GET /metrics): what they cost per message.
 #if canImport(Glibc)
 import Glibc
 #endif
 import Dispatch
 import Logging
+import Metrics
 import NaviosDI
 import NaviosWS
 import NaviosWSRedis
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -70,6 +73,11 @@ let benchOptions: (config: WsConfig, socketIO: Bool) = {
         case "--deflate-window-bits": config.deflate?.windowBits = Int(value) ?? 15
         case "--deflate-mem-level": config.deflate?.memoryLevel = Int(value) ?? 8
         case "--deflate-level": config.deflate?.level = Int(value) ?? 1
+        case "--metrics":
+            guard value == "on" else { break }
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(WsMetrics.prometheusFactory(registry))
+            config.metrics = .prometheus(registry)
         default: fatalError("unknown flag \(flag)")
         }
     }

@@ -34,7 +34,7 @@ final class AnyGateway: Sendable {
         let nameHead: UInt64
         /// Its duration histogram when metrics are on: set once by the runtime, before the
         /// engine starts, and only read after.
-        nonisolated(unsafe) var timer: CoreMetrics.Timer?
+        nonisolated(unsafe) var timer: CoreMetrics.Recorder?
 
         init(name: String, guards: [any WsGuard.Type], takesArguments: Bool, inline: Inline?, queued: @escaping Queued) {
             self.name = name

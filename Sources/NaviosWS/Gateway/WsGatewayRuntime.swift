@@ -452,13 +452,13 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         _ handler: AnyGateway.Handler, event: String, _ client: WsClient, _ data: UnsafeRawBufferPointer?,
         _ ack: Int64?, _ attachments: WsAttachments?
     ) {
-        let start = ContinuousClock.now
+        let start = WsGatewayMetrics.nanosecondsNow()
         do {
             try handler.inline?(client, data, ack, attachments)
         } catch {
             reportFailure(client, event, ack, error)
         }
-        handler.timer?.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+        handler.timer?.record(Double(WsGatewayMetrics.nanosecondsNow() &- start) / 1e9)
     }
 
     /// A handler run from a task on the loop's executor, after those queued before it. Out of
@@ -486,8 +486,8 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
                         return
                     }
                 }
-                let start = handler.timer == nil ? nil : ContinuousClock.now
-                defer { if let start { handler.timer?.recordNanoseconds((ContinuousClock.now - start).nanoseconds) } }
+                let start = handler.timer == nil ? 0 : WsGatewayMetrics.nanosecondsNow()
+                defer { handler.timer?.record(Double(WsGatewayMetrics.nanosecondsNow() &- start) / 1e9) }
                 try await handler.queued(client, payload, ack, attachments)
             } catch {
                 self.reportFailure(client, event, ack, error)

@@ -1,6 +1,9 @@
 import CoreMetrics
 import NaviosWSCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The gateway's metrics in swift-metrics' objects, made once per label set.
 ///
@@ -21,9 +24,21 @@ final class WsGatewayMetrics: Sendable {
     private let broadcasts = Counter(label: WsMetricNames.broadcasts)
     private let collected = Mutex(Collected())
 
-    /// A handler's duration histogram (its count is the events handled).
-    static func handlerTimer(namespace: String, event: String) -> Timer {
-        Timer(label: WsMetricNames.handlerDuration, dimensions: [("namespace", namespace), ("event", event)])
+    /// A handler's duration histogram, in seconds (its count is the events handled). A
+    /// Recorder of Doubles, not a Timer: Prometheus' duration histogram compares Durations per
+    /// value, which costs a handler about 900 instructions more each time.
+    static func handlerTimer(namespace: String, event: String) -> Recorder {
+        Recorder(label: WsMetricNames.handlerDuration, dimensions: [("namespace", namespace), ("event", event)],
+                 aggregate: true)
+    }
+
+    /// The monotonic clock in nanoseconds, read directly: ContinuousClock's Instant arithmetic
+    /// goes through 128-bit Durations.
+    @inline(__always)
+    static func nanosecondsNow() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) &* 1_000_000_000 &+ Int64(now.tv_nsec)
     }
 
     // MARK: recorded as they happen

@@ -32,17 +32,15 @@ public struct WsMetrics: Sendable {
     public var collectionInterval: Duration = .seconds(10)
     /// Handler latency buckets (`navios_ws_handler_duration_seconds`): from 50 µs, where a
     /// synchronous handler lands, to 5 s, where a slow database call does.
-    public static let handlerBuckets: [Duration] = [
-        .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
-        .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+    public static let handlerBuckets: [Double] = [
+        0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5,
     ]
 
     /// The Prometheus factory to bootstrap swift-metrics with, with the handler latency
     /// buckets above (its defaults start at 5 ms, past most handlers).
     public static func prometheusFactory(_ registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.durationHistogramBuckets[WsMetricNames.handlerDuration] = handlerBuckets
+        factory.valueHistogramBuckets[WsMetricNames.handlerDuration] = handlerBuckets
         return factory
     }
 
