@@ -150,27 +150,27 @@ extension WsEngineStatistics {
 
 extension WsGatewayMetrics.Collected {
     fileprivate mutating func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        let key = Labelled<Counter>.key(label, dimensions)
-        if let made = counters[key] { return made }
-        let made = Counter(label: label, dimensions: dimensions)
-        counters[key] = made
-        return made
+        Self.made(&counters, label, dimensions) { Counter(label: $0, dimensions: $1) }
     }
 
     fileprivate mutating func floatingCounter(_ label: String, _ dimensions: [(String, String)]) -> FloatingPointCounter {
-        let key = Labelled<Counter>.key(label, dimensions)
-        if let made = floatingCounters[key] { return made }
-        let made = FloatingPointCounter(label: label, dimensions: dimensions)
-        floatingCounters[key] = made
-        return made
+        Self.made(&floatingCounters, label, dimensions) { FloatingPointCounter(label: $0, dimensions: $1) }
     }
 
     fileprivate mutating func gauge(_ label: String, _ dimensions: [(String, String)]) -> Gauge {
-        let key = Labelled<Gauge>.key(label, dimensions)
-        if let made = gauges[key] { return made }
-        let made = Gauge(label: label, dimensions: dimensions)
-        gauges[key] = made
-        return made
+        Self.made(&gauges, label, dimensions) { Gauge(label: $0, dimensions: $1) }
+    }
+
+    /// The metric of this label and dimensions, made on first use.
+    private static func made<Metric>(
+        _ cache: inout [String: Metric], _ label: String, _ dimensions: [(String, String)],
+        _ make: (String, [(String, String)]) -> Metric
+    ) -> Metric {
+        let key = Labelled<Counter>.key(label, dimensions)
+        if let metric = cache[key] { return metric }
+        let metric = make(label, dimensions)
+        cache[key] = metric
+        return metric
     }
 }
 
