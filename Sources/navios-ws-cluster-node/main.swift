@@ -5,6 +5,7 @@
 //                                                   against CAFILE for the name "localhost")
 //                          [--redis-password P] [--redis-db N] [--max-backlog BYTES]
 //                          [--drain-window-ms MS] [--adapter-down-limit-ms MS]
+//                          [--heartbeat-ms MS] [--loops N]   (the soak's: Benchmarks/soak.py)
 // GET /healthz and /readyz answer as the engine's healthPath and readyPath; SIGTERM drains for
 // the drain window (reconnect hints, 503 to new upgrades) before 1001. GET /metrics serves
 // Prometheus' text format (no token).
@@ -137,6 +138,8 @@ var keyPrefix = "navios-ws"
 var name = "node"
 var drainWindow = Duration.zero
 var adapterDownLimit: Duration?
+var heartbeat: WsEngineConfiguration.Heartbeat?
+var loops = 2
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
@@ -150,6 +153,8 @@ while let flag = arguments.popFirst() {
     case "--max-backlog": maxBacklog = Int(value) ?? maxBacklog
     case "--drain-window-ms": drainWindow = .milliseconds(Int(value) ?? 0)
     case "--adapter-down-limit-ms": adapterDownLimit = .milliseconds(Int(value) ?? 0)
+    case "--heartbeat-ms": heartbeat = .init(interval: .milliseconds(Int(value) ?? 30_000), timeout: .seconds(10))
+    case "--loops": loops = Int(value) ?? loops
     case "--redis-tls": redisTLS = RedisWsAdapter.TLS(caFile: value, serverName: "localhost")
     default: fatalError("unknown flag \(flag)")
     }
@@ -159,7 +164,8 @@ let nodeName = name
 let adapter = RedisWsAdapter(address: redisAddress, password: redisPassword, db: redisDB, tls: redisTLS,
                              keyPrefix: keyPrefix)
 let ClusterConfigToken = provideWsService({
-    var config = WsConfig(port: clusterPort, maxBacklog: maxBacklog, loopThreads: 2, adapter: adapter)
+    var config = WsConfig(port: clusterPort, heartbeat: heartbeat, maxBacklog: maxBacklog, loopThreads: loops,
+                          adapter: adapter)
     config.healthPath = "/healthz"
     config.readyPath = "/readyz"
     config.drainWindow = drainWindow

@@ -74,6 +74,7 @@ public final class NaviosApplication: Service, Sendable {
                 runtime.metricsEndpoint = answering
             }
         }
+        runtime.admin = config.admin.map(WsAdminConsole.init)
         WsHub.hub(for: container).attach(runtime)
         return NaviosApplication(container: container, config: config, runtime: runtime, engine: engine,
                                  metricsEngine: metricsEngine, logger: logger)
@@ -100,9 +101,18 @@ public final class NaviosApplication: Service, Sendable {
                 }
             }
         }
+        let adminFeed = config.admin.map { admin in
+            Task { [runtime] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: admin.interval)
+                    runtime.sendAdminSnapshots()
+                }
+            }
+        }
         defer {
             watcher?.cancel()
             collector?.cancel()
+            adminFeed?.cancel()
         }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -38,6 +38,8 @@ public struct WsConfig: Sendable {
     /// Metrics through swift-metrics, and a Prometheus endpoint (``WsMetrics``); nil (off) by
     /// default.
     public var metrics: WsMetrics?
+    /// The admin view (``WsAdmin``); nil (off) by default.
+    public var admin: WsAdmin?
     /// How long a client whose session ran out (``WsSessionGuard``) has to send
     /// `session_refresh` before it is closed with 1008; 30 s: a token round trip to an auth
     /// service fits, and an abandoned client does not stay long.

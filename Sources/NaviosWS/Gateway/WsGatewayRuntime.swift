@@ -51,6 +51,8 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     let metrics: WsGatewayMetrics?
     /// The scrape, when it is served on the WebSocket port; set before the engine starts.
     var metricsEndpoint: WsMetricsEndpoint?
+    /// The admin view, when on (``WsConfig/admin``); set before the engine starts.
+    var admin: WsAdminConsole?
 
     init(container: Container, gateways: [AnyGateway], rateLimit: WsRateLimit?, limits: WsGatewayLimits,
          adapter: any WsAdapter, engineIOPath: String? = nil, recovery: WsConnectionStateRecovery? = nil,
@@ -96,6 +98,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     func shouldAccept(path: String) -> Bool {
         gateways[path] != nil || (engineIOPath != nil && Self.withoutTrailingSlash(path) == engineIOPath)
+            || path == admin?.config.socketPath
     }
 
     func onOpen(_ connection: borrowing WsConnection, request: WsUpgradeRequest) {
@@ -107,6 +110,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
             return
         }
         guard let gateway = gateways[request.path] else {
+            if let admin, request.path == admin.config.socketPath { return adminOpened(connection, request, admin) }
             try? connection.close(code: .policyViolation, reason: "no gateway at this path")
             return
         }
@@ -219,7 +223,10 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     func onText(_ id: WsConnectionID, _ text: UnsafeRawBufferPointer, userObject: UnsafeMutableRawPointer?) {
         // The object the engine keeps with the connection, borrowed (it holds it until onClose):
         // a retain and release per message are two atomic operations.
-        guard let userObject else { return }   // no gateway took the connection
+        guard let userObject else {   // no gateway took the connection: an admin page's, or none
+            if let admin, admin.isWatching(id) { adminMessage(id, text) }
+            return
+        }
         Unmanaged<WsLoopObject>.fromOpaque(userObject)._withUnsafeGuaranteedRef { object in
             // The one kind of connection or the other, told by a stored flag: no dynamic cast.
             if object.isSocketIO {
@@ -268,7 +275,10 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     func onClose(_ connection: borrowing WsConnection, code: WsCloseCode, reason: String) {
         let id = connection.id
-        guard let pointer = engine.userObject(for: id) else { return }
+        guard let pointer = engine.userObject(for: id) else {
+            admin?.forget(id)
+            return
+        }
         let object = Unmanaged<WsLoopObject>.fromOpaque(pointer).takeUnretainedValue()
         // The connection's hold on its object (taken in onOpen) ends once this loop is done with
         // what it is running: onClose may run inside a message's handling (a close or an
@@ -305,7 +315,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
 
     /// A plain GET: the metrics scrape, when served here.
     func httpRequest(_ request: WsUpgradeRequest) -> WsHTTPResponse? {
-        metricsEndpoint?.answer(request)
+        metricsEndpoint?.answer(request) ?? adminPage(request)
     }
 
     /// A room key got its first member on this instance, or lost its last: the adapter

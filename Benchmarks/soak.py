@@ -1,0 +1,324 @@
+"""
+soak.py — a long run of one navios-ws-cluster-node under steady load, behind a real
+redis-server that is killed and restarted midway:
+
+- CONNECTIONS in all, with the server's heartbeat on. Most stay for the whole run, spread over
+  ROOMS rooms; CHURN of them are replaced every second (connect, join a room, close a second
+  later).
+- BROADCASTS room broadcasts per second, each numbered per room and stamped with its send
+  time, from one publisher.
+- redis-server SIGKILLed at half time and started again REDIS_DOWN_S later. Local delivery does
+  not depend on Redis, so no delivery may be missing.
+
+Every 10 s it records the server's RSS and open fds, its open connections, the clients'
+count, and deliveries and misses so far. At the end it writes JSON, a Markdown table and an SVG
+plot of RSS over time (Benchmarks/results/soak-*), and exits 1 when a stable member missed a
+broadcast, the server died, a churn connect failed past 1%, or (with --check-rss) RSS after
+warm-up moved more than 5%.
+
+    .venv/bin/python Benchmarks/soak.py [--connections 19000] [--churn 1000] [--broadcasts 100]
+        [--rooms 100] [--duration 600] [--warmup 120] [--check-rss] [--out Benchmarks/results/soak]
+`make soak` runs the full one (10 minutes); `make test` a short one.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "Tests" / "Cluster"))
+from light_client import LightClient, http_get  # noqa: E402
+
+REDIS_DOWN_S = 5.0
+SOURCES = [f"127.0.0.{n}" for n in range(2, 40)]   # more address pairs than one source's ports
+LATENCY_BUCKET_MS = 0.1
+LATENCY_BUCKETS = 100_000                           # up to 10 s
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Redis:
+    def __init__(self):
+        self.port = free_port()
+        self.proc = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                import socket
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait()
+
+
+class Soak:
+    def __init__(self, args):
+        self.args = args
+        self.latency = [0] * LATENCY_BUCKETS
+        self.delivered = 0
+        self.missing = 0
+        self.churn_failures = 0
+        self.churned = 0
+        self.open_clients = 0
+        self.samples: list[dict] = []
+
+    def source(self) -> str:
+        return random.choice(SOURCES)
+
+    def record(self, sent_ns: int) -> None:
+        bucket = int((time.monotonic_ns() - sent_ns) / 1e6 / LATENCY_BUCKET_MS)
+        self.latency[min(bucket, LATENCY_BUCKETS - 1)] += 1
+
+    def percentile(self, p: float) -> float:
+        total = sum(self.latency)
+        if total == 0:
+            return 0.0
+        wanted, seen = total * p, 0
+        for index, n in enumerate(self.latency):
+            seen += n
+            if seen >= wanted:
+                return (index + 1) * LATENCY_BUCKET_MS
+        return LATENCY_BUCKETS * LATENCY_BUCKET_MS
+
+    async def member(self, room: int) -> LightClient:
+        client = await LightClient.open(self.port, self.source())
+        expected = [1]
+
+        def on_msg(number: int, stamp: bytes | None) -> None:
+            if number > expected[0]:
+                self.missing += number - expected[0]
+            expected[0] = max(expected[0], number + 1)
+            self.delivered += 1
+            if stamp:
+                self.record(int(stamp))
+        client.on_msg = on_msg
+        assert await client.request("join", f"soak-{room}") is True
+        self.open_clients += 1
+        return client
+
+    async def churn_one(self) -> None:
+        try:
+            client = await LightClient.open(self.port, self.source())
+            client.on_msg = lambda number, stamp: None
+            assert await client.request("join", f"soak-{random.randrange(self.args.rooms)}") is True
+            self.open_clients += 1
+            await asyncio.sleep(1.0)
+            client.leave()
+            await asyncio.wait_for(client.closed, 10)
+            self.open_clients -= 1
+            self.churned += 1
+        except Exception:
+            self.churn_failures += 1
+
+    async def churn(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        tasks = set()
+        per_tick, tick = max(1, self.args.churn // 100), 0.01
+        next_at = loop.time()
+        while not stop.is_set():
+            for _ in range(per_tick):
+                task = asyncio.ensure_future(self.churn_one())
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            next_at += tick
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def publish(self, publisher: LightClient, stop: asyncio.Event) -> int:
+        loop = asyncio.get_running_loop()
+        numbers = [0] * self.args.rooms
+        period = 1.0 / self.args.broadcasts
+        next_at, sent = loop.time(), 0
+        while not stop.is_set():
+            room = sent % self.args.rooms
+            numbers[room] += 1
+            publisher.emit("send", {"rooms": [f"soak-{room}"], "text": f"{numbers[room]}:{time.monotonic_ns()}"})
+            sent += 1
+            next_at += period
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+        return sent
+
+    def sample(self, started: float) -> dict:
+        pid = self.server.pid
+        rss_kib = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                       if line.startswith("VmRSS:"))
+        entry = {"t": round(time.monotonic() - started, 1), "rss_mib": round(rss_kib / 1024, 1),
+                 "fds": len(os.listdir(f"/proc/{pid}/fd")), "clients": self.open_clients,
+                 "delivered": self.delivered, "missing": self.missing, "churned": self.churned,
+                 "churn_failures": self.churn_failures}
+        self.samples.append(entry)
+        print(json.dumps(entry), flush=True)
+        return entry
+
+    async def run(self) -> int:
+        args = self.args
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        redis = Redis()
+        redis.start()
+        self.port = free_port()
+        binary = ROOT / os.environ.get("NAVIOS_CLUSTER_NODE", ".build/release/navios-ws-cluster-node")
+        self.server = subprocess.Popen(
+            [str(binary), "--port", str(self.port), "--redis", f"127.0.0.1:{redis.port}", "--name", "soak",
+             "--heartbeat-ms", str(args.heartbeat_ms), "--loops", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.server.stdout.readline()   # the ready line
+        try:
+            return await self.drive(redis)
+        finally:
+            if self.server.poll() is None:
+                self.server.terminate()
+                try:
+                    self.server.wait(30)
+                except subprocess.TimeoutExpired:
+                    self.server.kill()
+            redis.stop()
+
+    async def drive(self, redis: Redis) -> int:
+        args = self.args
+        stable = args.connections - args.churn - 1
+        members = []
+        for start in range(0, stable, 500):
+            members += await asyncio.gather(*(self.member(i % args.rooms) for i in range(start, min(start + 500, stable))))
+        publisher = await LightClient.open(self.port, self.source())
+        stop = asyncio.Event()
+        started = time.monotonic()
+        publishing = asyncio.ensure_future(self.publish(publisher, stop))
+        churning = asyncio.ensure_future(self.churn(stop))
+        redis_killed_at = redis_back_at = None
+        next_sample = started
+        while time.monotonic() - started < args.duration:
+            now = time.monotonic()
+            if now >= next_sample:
+                self.sample(started)
+                next_sample += 10
+            if redis_killed_at is None and now - started >= args.duration / 2:
+                redis.kill()
+                redis_killed_at = round(now - started, 1)
+            if redis_killed_at is not None and redis_back_at is None and now - started >= redis_killed_at + REDIS_DOWN_S:
+                redis.start()
+                redis_back_at = round(time.monotonic() - started, 1)
+            if self.server.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        sent = await publishing
+        await churning
+        await asyncio.sleep(2.0)   # what is in flight arrives
+        final = self.sample(started)
+        alive = self.server.poll() is None
+        healthy = alive and (await http_get(self.port, "/readyz"))[0] == 200
+        for client in members:
+            client.transport.close()
+        warm = [s["rss_mib"] for s in self.samples if s["t"] >= args.warmup]
+        spread = (max(warm) - min(warm)) / min(warm) * 100 if warm else 0.0
+        result = {
+            "connections": args.connections, "churn_per_s": args.churn, "broadcasts_per_s": args.broadcasts,
+            "rooms": args.rooms, "duration_s": args.duration, "heartbeat_ms": args.heartbeat_ms,
+            "broadcasts_sent": sent, "deliveries": final["delivered"], "missing": final["missing"],
+            "churned": final["churned"], "churn_failures": final["churn_failures"],
+            "latency_p50_ms": round(self.percentile(0.5), 1), "latency_p99_ms": round(self.percentile(0.99), 1),
+            "rss_after_warmup_mib": [min(warm), max(warm)] if warm else None, "rss_spread_pct": round(spread, 2),
+            "redis_killed_at_s": redis_killed_at, "redis_back_at_s": redis_back_at,
+            "server_alive": alive, "ready_at_end": healthy, "samples": self.samples,
+        }
+        self.write(result)
+        failures = []
+        if result["missing"]:
+            failures.append(f"{result['missing']} deliveries missing")
+        if not healthy:
+            failures.append("the server is gone or not ready")
+        if result["churn_failures"] > max(1, result["churned"] // 100):
+            failures.append(f"{result['churn_failures']} churn connections failed")
+        if args.check_rss and spread > 5:
+            failures.append(f"RSS moved {spread:.1f}% after warm-up")
+        print("soak:", "FAILED: " + "; ".join(failures) if failures else "passed", flush=True)
+        return 1 if failures else 0
+
+    def write(self, result: dict) -> None:
+        out = Path(self.args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Path(f"{out}-latest.json").write_text(json.dumps(result, indent=1) + "\n")
+        Path(f"{out}-rss.svg").write_text(svg_plot(result["samples"], "t", "rss_mib", "RSS (MiB)"))
+        rows = "\n".join(f"| {s['t']:.0f} | {s['rss_mib']} | {s['fds']} | {s['clients']} | {s['delivered']} | "
+                         f"{s['missing']} |" for s in result["samples"])
+        Path(f"{out}-latest.md").write_text(
+            f"# Soak: {result['connections']} connections, {result['churn_per_s']}/s churn, "
+            f"{result['broadcasts_per_s']} broadcasts/s, {result['duration_s']} s\n\n"
+            f"Redis killed at {result['redis_killed_at_s']} s, back at {result['redis_back_at_s']} s. "
+            f"Deliveries {result['deliveries']}, missing {result['missing']}, latency p50 "
+            f"{result['latency_p50_ms']} ms, p99 {result['latency_p99_ms']} ms, RSS after warm-up "
+            f"{result['rss_after_warmup_mib']} MiB ({result['rss_spread_pct']}%).\n\n"
+            "| t (s) | RSS (MiB) | fds | clients | delivered | missing |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n"
+            + rows + "\n")
+
+
+def svg_plot(samples: list[dict], x: str, y: str, label: str, width: int = 640, height: int = 240) -> str:
+    """A line plot as SVG: no plotting library needed."""
+    xs, ys = [s[x] for s in samples], [s[y] for s in samples]
+    x_max, y_max = max(xs) or 1, (max(ys) or 1) * 1.1
+    left, bottom = 50, height - 30
+
+    def px(value):
+        return left + value / x_max * (width - left - 10)
+
+    def py(value):
+        return bottom - value / y_max * (bottom - 10)
+    points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(xs, ys))
+    ticks = "".join(f'<text x="{left - 6}" y="{py(v):.1f}" text-anchor="end" font-size="10">{v:.0f}</text>'
+                    f'<line x1="{left}" x2="{width - 10}" y1="{py(v):.1f}" y2="{py(v):.1f}" stroke="#ddd"/>'
+                    for v in (y_max * k / 4 for k in range(5)))
+    times = "".join(f'<text x="{px(v):.1f}" y="{height - 12}" text-anchor="middle" font-size="10">{v:.0f}</text>'
+                    for v in (x_max * k / 6 for k in range(7)))
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">'
+            f'<rect width="100%" height="100%" fill="white"/>{ticks}{times}'
+            f'<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="{points}"/>'
+            f'<text x="{left}" y="12" font-size="11">{label} over time (s)</text></svg>\n')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connections", type=int, default=19_000)
+    parser.add_argument("--churn", type=int, default=1_000)
+    parser.add_argument("--broadcasts", type=int, default=100)
+    parser.add_argument("--rooms", type=int, default=100)
+    parser.add_argument("--duration", type=float, default=600)
+    parser.add_argument("--warmup", type=float, default=120)
+    parser.add_argument("--heartbeat-ms", type=int, default=30_000)
+    parser.add_argument("--check-rss", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "Benchmarks" / "results" / "soak"))
+    return asyncio.run(Soak(parser.parse_args()).run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
