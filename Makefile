@@ -42,7 +42,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -
 LIBS := -luring -lssl -lcrypto -lz -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: fuzz fuzz-build test-fuzz deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor bench-fanout-contention bench-tls-deflate autobahn autobahn-full clean
+.PHONY: fuzz fuzz-build test-fuzz deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor bench-fanout-contention bench-tls-deflate autobahn autobahn-full soak test-soak clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -140,7 +140,7 @@ $(BUILD)/asan/%: Tests/CTests/%.c Tests/CTests/nws_test.h Tests/CTests/utf8_refe
 	$(CC) $(CFLAGS_COMMON) -O1 $(SANITIZE) $< $(BUILD)/asan/libnws.a $(BUILD)/asan/libnwsjson.a -o $@ $(LIBS)
 
 # ---- testing -------------------------------------------------------------------------
-test: test-docs test-c test-fuzz test-redis-link test-swift test-interop test-socketio test-protocol-suites test-gateway test-cluster test-bench-harness test-autobahn
+test: test-docs test-c test-fuzz test-redis-link test-swift test-interop test-socketio test-protocol-suites test-gateway test-cluster test-bench-harness test-autobahn test-soak
 
 test-c: $(addprefix $(BUILD)/,$(C_TESTS))
 	@for t in $(C_TESTS); do $(BUILD)/$$t || exit 1; done
@@ -247,6 +247,18 @@ test-redis-link-asan: $(BUILD)/asan/test_redis_link
 # three navios-ws-cluster-node processes, Python websockets clients on each.
 test-cluster: build venv
 	NAVIOS_CLUSTER_NODE=.build/release/navios-ws-cluster-node $(PY) -m pytest Tests/Cluster -q -p no:cacheprovider
+
+# The soak (Benchmarks/soak.py): one cluster node behind redis-server, 19,000 connections with
+# heartbeat, 1,000 connects and closes a second, 100 room broadcasts a second, Redis killed and
+# restarted midway, 10 minutes; RSS every 10 s must stay within 5% after warm-up, and no
+# delivery may be missing. Writes Benchmarks/results/soak-{latest.json,latest.md,rss.svg}.
+soak: build venv
+	NAVIOS_CLUSTER_NODE=.build/release/navios-ws-cluster-node $(PY) Benchmarks/soak.py --check-rss
+
+# Its short form for make test: 2,000 connections, 200 churned a second, 30 s.
+test-soak: build venv
+	NAVIOS_CLUSTER_NODE=.build/release/navios-ws-cluster-node $(PY) Benchmarks/soak.py --connections 2000 \
+		--churn 200 --duration 30 --warmup 10 --heartbeat-ms 5000 --out $(BUILD)/soak-short
 
 # Two chat-example instances (ports PORT and PORT+1) sharing rooms through a redis-server on
 # REDIS_PORT: a message sent on one page is seen on the other. Ctrl-C stops all three.
