@@ -3,8 +3,9 @@ soak.py — a long run of one navios-ws-cluster-node under steady load, behind a
 redis-server that is killed and restarted midway:
 
 - CONNECTIONS in all, with the server's heartbeat on. Most stay for the whole run, spread over
-  ROOMS rooms; CHURN of them are replaced every second (connect, join a room, close a second
-  later).
+  ROOMS rooms; CHURN of them are replaced every second (connect, join a room, close half a
+  second later: the churners in flight stay under CHURN, so the total stays under the machine's
+  20,000 descriptors).
 - BROADCASTS room broadcasts per second, each numbered per room and stamped with its send
   time, from one publisher.
 - redis-server SIGKILLed at half time and started again REDIS_DOWN_S later. Local delivery does
@@ -25,9 +26,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import random
-import resource
 import signal
 import subprocess
 import sys
@@ -81,78 +82,196 @@ class Redis:
             self.proc.wait()
 
 
-class Soak:
-    def __init__(self, args):
-        self.args = args
-        self.latency = [0] * LATENCY_BUCKETS
-        self.delivered = 0
-        self.missing = 0
-        self.churn_failures = 0
-        self.churned = 0
-        self.open_clients = 0
-        self.samples: list[dict] = []
+class Latency:
+    """Delivery latency in 0.1 ms buckets up to 10 s."""
 
-    def source(self) -> str:
-        return random.choice(SOURCES)
+    def __init__(self):
+        self.buckets = [0] * LATENCY_BUCKETS
 
     def record(self, sent_ns: int) -> None:
         bucket = int((time.monotonic_ns() - sent_ns) / 1e6 / LATENCY_BUCKET_MS)
-        self.latency[min(bucket, LATENCY_BUCKETS - 1)] += 1
+        self.buckets[min(bucket, LATENCY_BUCKETS - 1)] += 1
 
-    def percentile(self, p: float) -> float:
-        total = sum(self.latency)
-        if total == 0:
-            return 0.0
+    @staticmethod
+    def percentile(buckets: list[int], p: float) -> float:
+        total = sum(buckets)
         wanted, seen = total * p, 0
-        for index, n in enumerate(self.latency):
+        for index, n in enumerate(buckets):
             seen += n
-            if seen >= wanted:
+            if total and seen >= wanted:
                 return (index + 1) * LATENCY_BUCKET_MS
-        return LATENCY_BUCKETS * LATENCY_BUCKET_MS
+        return 0.0
 
-    async def member(self, room: int) -> LightClient:
-        client = await LightClient.open(self.port, self.source())
-        expected = [1]
 
-        def on_msg(number: int, stamp: bytes | None) -> None:
-            if number > expected[0]:
-                self.missing += number - expected[0]
-            expected[0] = max(expected[0], number + 1)
-            self.delivered += 1
-            if stamp:
-                self.record(int(stamp))
-        client.on_msg = on_msg
-        assert await client.request("join", f"soak-{room}") is True
-        self.open_clients += 1
-        return client
+def stable_worker(port: int, rooms: int, count: int, stop, out) -> None:
+    """A process of its own: `count` members that stay, each checking its room's numbering."""
+    async def run():
+        latency, state = Latency(), {"delivered": 0, "missing": 0}
 
-    async def churn_one(self) -> None:
-        try:
-            client = await LightClient.open(self.port, self.source())
-            client.on_msg = lambda number, stamp: None
-            assert await client.request("join", f"soak-{random.randrange(self.args.rooms)}") is True
-            self.open_clients += 1
-            await asyncio.sleep(1.0)
-            client.leave()
-            await asyncio.wait_for(client.closed, 10)
-            self.open_clients -= 1
-            self.churned += 1
-        except Exception:
-            self.churn_failures += 1
+        async def member(room: int) -> LightClient:
+            client = await LightClient.open(port, random.choice(SOURCES))
+            expected = [1]
 
-    async def churn(self, stop: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
-        tasks = set()
-        per_tick, tick = max(1, self.args.churn // 100), 0.01
-        next_at = loop.time()
+            def on_msg(number: int, stamp: bytes | None) -> None:
+                if number > expected[0]:
+                    state["missing"] += number - expected[0]
+                expected[0] = max(expected[0], number + 1)
+                state["delivered"] += 1
+                if stamp:
+                    latency.record(int(stamp))
+            client.on_msg = on_msg
+            assert await client.request("join", f"soak-{room}") is True
+            return client
+        members = []
+        for first in range(0, count, 500):
+            members += await asyncio.gather(*(member(i % rooms) for i in range(first, min(first + 500, count))))
+        out.put({"ready": len(members)})
         while not stop.is_set():
-            for _ in range(per_tick):
-                task = asyncio.ensure_future(self.churn_one())
+            await asyncio.sleep(1.0)
+            out.put({"stable": dict(state, open=sum(1 for m in members if not m.closed.done()))})
+        await asyncio.sleep(2.0)   # what is in flight arrives
+        out.put({"stable": dict(state, open=sum(1 for m in members if not m.closed.done())), "latency": latency.buckets})
+        for client in members:
+            client.transport.close()
+    asyncio.run(run())
+
+
+def churn_worker(port: int, rooms: int, churn: int, stay: float, stop, out) -> None:
+    """A process of its own: `churn` connections a second that join a room and leave."""
+    async def run():
+        state = {"churned": 0, "failures": 0, "kinds": {}, "open": 0}
+
+        async def one() -> None:
+            try:
+                client = await LightClient.open(port, random.choice(SOURCES))
+                state["open"] += 1
+                try:
+                    client.on_msg = lambda number, stamp: None
+                    assert await client.request("join", f"soak-{random.randrange(rooms)}") is True
+                    await asyncio.sleep(stay)
+                    client.leave()
+                    await asyncio.wait_for(client.closed, 10)
+                    state["churned"] += 1
+                finally:
+                    state["open"] -= 1
+                    client.transport.close()
+            except Exception as error:
+                state["failures"] += 1
+                kind = f"{type(error).__name__}: {error}"[:80]
+                state["kinds"][kind] = state["kinds"].get(kind, 0) + 1
+        loop = asyncio.get_running_loop()
+        tasks: set = set()
+        per_tick, tick = max(1, churn // 100), 0.01
+        # At most `churn` in flight: the connections never pass the total asked for, and when
+        # this process cannot keep up the rate drops (and is reported) rather than the total rising.
+        next_at = next_report = loop.time()
+        while not stop.is_set():
+            for _ in range(min(per_tick, churn - len(tasks))):
+                task = asyncio.ensure_future(one())
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             next_at += tick
+            if loop.time() >= next_report:
+                out.put({"churn": dict(state)})
+                next_report += 1.0
             await asyncio.sleep(max(0.0, next_at - loop.time()))
         await asyncio.gather(*tasks, return_exceptions=True)
+        out.put({"churn": dict(state), "done": True})
+    asyncio.run(run())
+
+
+class Soak:
+    def __init__(self, args):
+        self.args = args
+        self.samples: list[dict] = []
+        self.stable = {"delivered": 0, "missing": 0, "open": 0}
+        self.churn = {"churned": 0, "failures": 0, "kinds": {}, "open": 0}
+        self.latency: list[int] = []
+        self.processes: dict[str, int] = {}
+        self.cpu_before: dict[str, tuple[float, float]] = {}
+
+    def drain_reports(self) -> None:
+        while True:
+            try:
+                report = self.reports.get_nowait()
+            except Exception:
+                return
+            self.stable = report.get("stable", self.stable)
+            self.churn = report.get("churn", self.churn)
+            self.latency = report.get("latency", self.latency)
+
+    @staticmethod
+    def cpu_seconds(pid: int) -> float:
+        """utime + stime of a process, from /proc."""
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def cpu_percent(self, now: float) -> dict:
+        """Each process's CPU since the last sample, in % of one core."""
+        shares = {}
+        for name, pid in self.processes.items():
+            try:
+                used = self.cpu_seconds(pid)
+            except OSError:
+                continue
+            before, at = self.cpu_before.get(name, (used, now))
+            shares[name] = round((used - before) / max(now - at, 0.001) * 100, 1) if name in self.cpu_before else 0.0
+            self.cpu_before[name] = (used, now)
+        return shares
+
+    def sample(self, started: float) -> dict:
+        self.drain_reports()
+        pid = self.server.pid
+        rss_kib = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                       if line.startswith("VmRSS:"))
+        entry = {"t": round(time.monotonic() - started, 1), "rss_mib": round(rss_kib / 1024, 1),
+                 "fds": len(os.listdir(f"/proc/{pid}/fd")), "clients": self.stable["open"] + self.churn["open"] + 1,
+                 "delivered": self.stable["delivered"], "missing": self.stable["missing"],
+                 "churned": self.churn["churned"], "churn_failures": self.churn["failures"],
+                 "cpu_pct": self.cpu_percent(time.monotonic())}
+        self.samples.append(entry)
+        print(json.dumps(entry), flush=True)
+        return entry
+
+    async def run(self) -> int:
+        args = self.args
+        redis = Redis()
+        redis.start()
+        self.port = free_port()
+        binary = ROOT / os.environ.get("NAVIOS_CLUSTER_NODE", ".build/release/navios-ws-cluster-node")
+        self.server = subprocess.Popen(
+            [str(binary), "--port", str(self.port), "--redis", f"127.0.0.1:{redis.port}", "--name", "soak",
+             "--heartbeat-ms", str(args.heartbeat_ms), "--loops", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.server.stdout.readline()   # the ready line
+        context = multiprocessing.get_context("spawn")
+        self.reports, self.stop = context.Queue(), context.Event()
+        stable = args.connections - args.churn - 1
+        workers = [context.Process(target=stable_worker, args=(self.port, args.rooms, stable, self.stop, self.reports)),
+                   context.Process(target=churn_worker, args=(self.port, args.rooms, args.churn, args.churn_stay,
+                                                              self.stop, self.reports))]
+        try:
+            workers[0].start()
+            ready = await asyncio.get_running_loop().run_in_executor(None, self.reports.get, True, 300)
+            assert ready.get("ready") == stable, ready
+            workers[1].start()
+            self.processes = {"server": self.server.pid, "members": workers[0].pid, "churn": workers[1].pid,
+                              "main": os.getpid()}
+            return await self.drive(redis, stable)
+        finally:
+            self.stop.set()
+            for worker in workers:
+                if worker.pid is not None:
+                    worker.join(30)
+                    if worker.is_alive():
+                        worker.kill()
+            if self.server.poll() is None:
+                self.server.terminate()
+                try:
+                    self.server.wait(30)
+                except subprocess.TimeoutExpired:
+                    self.server.kill()
+            redis.stop()
 
     async def publish(self, publisher: LightClient, stop: asyncio.Event) -> int:
         loop = asyncio.get_running_loop()
@@ -168,53 +287,12 @@ class Soak:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
         return sent
 
-    def sample(self, started: float) -> dict:
-        pid = self.server.pid
-        rss_kib = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                       if line.startswith("VmRSS:"))
-        entry = {"t": round(time.monotonic() - started, 1), "rss_mib": round(rss_kib / 1024, 1),
-                 "fds": len(os.listdir(f"/proc/{pid}/fd")), "clients": self.open_clients,
-                 "delivered": self.delivered, "missing": self.missing, "churned": self.churned,
-                 "churn_failures": self.churn_failures}
-        self.samples.append(entry)
-        print(json.dumps(entry), flush=True)
-        return entry
-
-    async def run(self) -> int:
+    async def drive(self, redis: Redis, stable: int) -> int:
         args = self.args
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        redis = Redis()
-        redis.start()
-        self.port = free_port()
-        binary = ROOT / os.environ.get("NAVIOS_CLUSTER_NODE", ".build/release/navios-ws-cluster-node")
-        self.server = subprocess.Popen(
-            [str(binary), "--port", str(self.port), "--redis", f"127.0.0.1:{redis.port}", "--name", "soak",
-             "--heartbeat-ms", str(args.heartbeat_ms), "--loops", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.server.stdout.readline()   # the ready line
-        try:
-            return await self.drive(redis)
-        finally:
-            if self.server.poll() is None:
-                self.server.terminate()
-                try:
-                    self.server.wait(30)
-                except subprocess.TimeoutExpired:
-                    self.server.kill()
-            redis.stop()
-
-    async def drive(self, redis: Redis) -> int:
-        args = self.args
-        stable = args.connections - args.churn - 1
-        members = []
-        for start in range(0, stable, 500):
-            members += await asyncio.gather(*(self.member(i % args.rooms) for i in range(start, min(start + 500, stable))))
-        publisher = await LightClient.open(self.port, self.source())
+        publisher = await LightClient.open(self.port, random.choice(SOURCES))
         stop = asyncio.Event()
         started = time.monotonic()
         publishing = asyncio.ensure_future(self.publish(publisher, stop))
-        churning = asyncio.ensure_future(self.churn(stop))
         redis_killed_at = redis_back_at = None
         next_sample = started
         while time.monotonic() - started < args.duration:
@@ -233,33 +311,39 @@ class Soak:
             await asyncio.sleep(0.1)
         stop.set()
         sent = await publishing
-        await churning
-        await asyncio.sleep(2.0)   # what is in flight arrives
+        self.stop.set()
+        deadline = time.monotonic() + 30
+        while not self.latency and time.monotonic() < deadline:   # the stable worker's last report
+            await asyncio.sleep(0.2)
+            self.drain_reports()
         final = self.sample(started)
         alive = self.server.poll() is None
         healthy = alive and (await http_get(self.port, "/readyz"))[0] == 200
-        for client in members:
-            client.transport.close()
         warm = [s["rss_mib"] for s in self.samples if s["t"] >= args.warmup]
         spread = (max(warm) - min(warm)) / min(warm) * 100 if warm else 0.0
         result = {
             "connections": args.connections, "churn_per_s": args.churn, "broadcasts_per_s": args.broadcasts,
             "rooms": args.rooms, "duration_s": args.duration, "heartbeat_ms": args.heartbeat_ms,
-            "broadcasts_sent": sent, "deliveries": final["delivered"], "missing": final["missing"],
-            "churned": final["churned"], "churn_failures": final["churn_failures"],
-            "latency_p50_ms": round(self.percentile(0.5), 1), "latency_p99_ms": round(self.percentile(0.99), 1),
+            "stable_members": stable, "broadcasts_sent": sent, "deliveries": final["delivered"],
+            "missing": final["missing"], "churned": final["churned"], "churn_failures": final["churn_failures"],
+            "churn_failure_kinds": self.churn["kinds"],
+            "latency_p50_ms": round(Latency.percentile(self.latency, 0.5), 1),
+            "latency_p99_ms": round(Latency.percentile(self.latency, 0.99), 1),
             "rss_after_warmup_mib": [min(warm), max(warm)] if warm else None, "rss_spread_pct": round(spread, 2),
             "redis_killed_at_s": redis_killed_at, "redis_back_at_s": redis_back_at,
+            "churn_achieved_per_s": round(final["churned"] / max(final["t"], 1), 1),
             "server_alive": alive, "ready_at_end": healthy, "samples": self.samples,
         }
         self.write(result)
         failures = []
         if result["missing"]:
             failures.append(f"{result['missing']} deliveries missing")
+        if not self.latency:
+            failures.append("the members' final report never came")
         if not healthy:
             failures.append("the server is gone or not ready")
         if result["churn_failures"] > max(1, result["churned"] // 100):
-            failures.append(f"{result['churn_failures']} churn connections failed")
+            failures.append(f"{result['churn_failures']} churn connections failed: {result['churn_failure_kinds']}")
         if args.check_rss and spread > 5:
             failures.append(f"RSS moved {spread:.1f}% after warm-up")
         print("soak:", "FAILED: " + "; ".join(failures) if failures else "passed", flush=True)
@@ -278,7 +362,8 @@ class Soak:
             f"Redis killed at {result['redis_killed_at_s']} s, back at {result['redis_back_at_s']} s. "
             f"Deliveries {result['deliveries']}, missing {result['missing']}, latency p50 "
             f"{result['latency_p50_ms']} ms, p99 {result['latency_p99_ms']} ms, RSS after warm-up "
-            f"{result['rss_after_warmup_mib']} MiB ({result['rss_spread_pct']}%).\n\n"
+            f"{result['rss_after_warmup_mib']} MiB ({result['rss_spread_pct']}%), churned {result['churned']} "
+            f"({result['churn_failures']} failed).\n\n"
             "| t (s) | RSS (MiB) | fds | clients | delivered | missing |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n"
             + rows + "\n")
 
@@ -312,6 +397,7 @@ def main() -> int:
     parser.add_argument("--churn", type=int, default=1_000)
     parser.add_argument("--broadcasts", type=int, default=100)
     parser.add_argument("--rooms", type=int, default=100)
+    parser.add_argument("--churn-stay", type=float, default=0.5, help="seconds a churned connection stays")
     parser.add_argument("--duration", type=float, default=600)
     parser.add_argument("--warmup", type=float, default=120)
     parser.add_argument("--heartbeat-ms", type=int, default=30_000)
