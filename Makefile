@@ -42,7 +42,7 @@ CFLAGS_COMMON := -std=c11 -g -Wall -Wextra -I$(CORE_DIR)/include -I$(CORE_DIR) -
 LIBS := -luring -lssl -lcrypto -lz -lpthread
 SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: fuzz fuzz-build test-fuzz deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor bench-fanout-contention bench-tls-deflate autobahn autobahn-full soak test-soak clean
+.PHONY: fuzz fuzz-build fuzz-swift-build test-fuzz deps venv build run run-cluster test-docs test-protocol-suites test-socketio test-cluster bench-cluster test test-c test-swift test-interop test-gateway test-autobahn test-asan bench-codec bench-harness test-bench-harness bench bench-quick bench-socketio bench-floor bench-fanout-contention bench-tls-deflate autobahn autobahn-full soak test-soak clean
 
 # ---- installing ----------------------------------------------------------------------
 deps:
@@ -171,11 +171,20 @@ $(BUILD)/fuzz/fuzz_%: Tests/Fuzz/fuzz_%.c Tests/Fuzz/fuzz_common.h Tests/CTests/
 
 fuzz-build: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 
-fuzz: fuzz-build
-	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run-fuzzers.sh $(FUZZ_TARGETS)
+# The Swift parsers' targets (Tests/Fuzz/Swift): the JSON payload path, the Socket.IO packet
+# parser and the cluster wire decoder, in one binary (NAVIOS_FUZZ_TARGET picks the parser when it
+# runs). Built into a path of its own: every module with ASan and coverage, the binary with
+# libFuzzer (Package.swift declares it only under NAVIOS_FUZZ=1).
+SWIFT_FUZZ_TARGETS := swift-json swift-socketio swift-cluster
+fuzz-swift-build: deps
+	NAVIOS_FUZZ=1 swift build --build-path .build/fuzz -Xswiftc -sanitize=address \
+		-Xswiftc -sanitize-coverage=edge,indirect-calls,trace-cmp -Xswiftc -use-ld=lld --product navios-ws-fuzz
 
-test-fuzz: fuzz-build
-	FUZZ_SECONDS=20 Tests/Fuzz/run-fuzzers.sh $(FUZZ_TARGETS)
+fuzz: fuzz-build fuzz-swift-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run-fuzzers.sh $(FUZZ_TARGETS) $(SWIFT_FUZZ_TARGETS)
+
+test-fuzz: fuzz-build fuzz-swift-build
+	FUZZ_SECONDS=20 Tests/Fuzz/run-fuzzers.sh $(FUZZ_TARGETS) $(SWIFT_FUZZ_TARGETS)
 
 test-swift: deps
 	swift test
