@@ -173,12 +173,14 @@ fuzz-build: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 
 # The Swift parsers' targets (Tests/Fuzz/Swift): the JSON payload path, the Socket.IO packet
 # parser and the cluster wire decoder, in one binary (NAVIOS_FUZZ_TARGET picks the parser when it
-# runs). Built into a path of its own: every module with ASan and coverage, the binary with
-# libFuzzer (Package.swift declares it only under NAVIOS_FUZZ=1).
+# runs). Built into a path of its own: every module compiled with ASan and libFuzzer's coverage
+# (the frontend's -sanitize=fuzzer, so that no other executable links libFuzzer's main); the
+# binary links libFuzzer and runs its driver from its own main (Package.swift declares it only
+# under NAVIOS_FUZZ=1).
 SWIFT_FUZZ_TARGETS := swift-json swift-socketio swift-cluster
 fuzz-swift-build: deps
 	NAVIOS_FUZZ=1 swift build --build-path .build/fuzz -Xswiftc -sanitize=address \
-		-Xswiftc -sanitize-coverage=edge,indirect-calls,trace-cmp -Xswiftc -use-ld=lld --product navios-ws-fuzz
+		-Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld --product navios-ws-fuzz
 
 fuzz: fuzz-build fuzz-swift-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run-fuzzers.sh $(FUZZ_TARGETS) $(SWIFT_FUZZ_TARGETS)
