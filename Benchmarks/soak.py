@@ -83,14 +83,22 @@ class Redis:
 
 
 class Latency:
-    """Delivery latency in 0.1 ms buckets up to 10 s."""
+    """Delivery latency in 0.1 ms buckets up to 10 s, over the run and since the last report."""
 
     def __init__(self):
         self.buckets = [0] * LATENCY_BUCKETS
+        self.recent = [0] * LATENCY_BUCKETS
 
     def record(self, sent_ns: int) -> None:
-        bucket = int((time.monotonic_ns() - sent_ns) / 1e6 / LATENCY_BUCKET_MS)
-        self.buckets[min(bucket, LATENCY_BUCKETS - 1)] += 1
+        bucket = min(int((time.monotonic_ns() - sent_ns) / 1e6 / LATENCY_BUCKET_MS), LATENCY_BUCKETS - 1)
+        self.buckets[bucket] += 1
+        self.recent[bucket] += 1
+
+    def recent_p99(self) -> float:
+        """The p99 since the last call, which starts a new interval."""
+        p99 = self.percentile(self.recent, 0.99)
+        self.recent = [0] * LATENCY_BUCKETS
+        return p99
 
     @staticmethod
     def percentile(buckets: list[int], p: float) -> float:
@@ -126,8 +134,12 @@ def stable_worker(port: int, rooms: int, count: int, stop, out) -> None:
         for first in range(0, count, 500):
             members += await asyncio.gather(*(member(i % rooms) for i in range(first, min(first + 500, count))))
         out.put({"ready": len(members)})
+        next_p99 = time.monotonic() + 10
         while not stop.is_set():
             await asyncio.sleep(1.0)
+            if time.monotonic() >= next_p99:   # the p99 of each 10 s, for the samples
+                state["p99_10s_ms"] = round(latency.recent_p99(), 1)
+                next_p99 += 10
             out.put({"stable": dict(state, open=sum(1 for m in members if not m.closed.done()))})
         await asyncio.sleep(2.0)   # what is in flight arrives
         out.put({"stable": dict(state, open=sum(1 for m in members if not m.closed.done())), "latency": latency.buckets})
@@ -228,6 +240,7 @@ class Soak:
                  "fds": len(os.listdir(f"/proc/{pid}/fd")), "clients": self.stable["open"] + self.churn["open"] + 1,
                  "delivered": self.stable["delivered"], "missing": self.stable["missing"],
                  "churned": self.churn["churned"], "churn_failures": self.churn["failures"],
+                 "p99_10s_ms": self.stable.get("p99_10s_ms"),
                  "cpu_pct": self.cpu_percent(time.monotonic())}
         self.samples.append(entry)
         print(json.dumps(entry), flush=True)
