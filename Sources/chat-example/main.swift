@@ -4,6 +4,7 @@
 //                                     [--socketio-client socket.io.min.js] [--tls-cert FILE --tls-key FILE]
 //                                     [--deflate shared|dedicated] [--drain-window-ms MS]
 //                                     [--session-lifetime-ms MS] [--session-grace-ms MS] [--metrics-token T]
+//                                     [--metrics-port N]
 //                                     [--admin-token T]
 // With --tls-cert and --tls-key the page is https:// and the gateways wss:// (`make run TLS=1`
 // makes a local CA and a certificate for localhost; SIGHUP reloads them).
@@ -18,7 +19,8 @@
 // the connections are closed spread over the window. With --redis, /readyz also turns 503 after
 // the Redis link has been down for 5 s.
 // GET /metrics serves Prometheus' text format to `Authorization: Bearer T` or `?token=T`
-// (--metrics-token, or a random token printed at start). GET /admin?token=T is the admin view
+// (--metrics-token, or a random token printed at start), on a port of its own with
+// --metrics-port N (0: any free one). GET /admin?token=T is the admin view
 // (--admin-token, or a random token printed at start).
 // A token admits a client of /protected for --session-lifetime-ms (15 min); then it is sent
 // `session_expiring` and has --session-grace-ms (30 s) to send `session_refresh` {"token": T}
@@ -46,6 +48,7 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
     config.drainWindow = .seconds(5)
     // GET /metrics with the token (--metrics-token, or a random one printed at start).
     var metricsToken = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+    var metricsPort: Int?
     // GET /admin with its own token (--admin-token, or a random one printed at start).
     var adminToken = String(UInt64.random(in: 1...UInt64.max), radix: 36)
     var pages = [WsPage(path: "/", contentType: "text/html; charset=utf-8", body: Array(indexPage.utf8))]
@@ -72,6 +75,7 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
         case "--session-grace-ms": config.sessionGrace = .milliseconds(Int(value) ?? 30_000)
         case "--session-lifetime-ms": continue   // the guard's (tokenLifetime)
         case "--metrics-token": metricsToken = value
+        case "--metrics-port": metricsPort = Int(value)
         case "--admin-token": adminToken = value
         case "--socketio-client":
             guard let script = FileManager.default.contents(atPath: value) else { fatalError("cannot read \(value)") }
@@ -80,7 +84,7 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
         }
     }
     config.pages = pages
-    config.metrics = .prometheus(metricsRegistry, token: metricsToken)
+    config.metrics = .prometheus(metricsRegistry, token: metricsToken, port: metricsPort)
     config.admin = WsAdmin(token: adminToken)
     if let chain = tlsFiles.chain, let key = tlsFiles.key {
         config.tls = WsEngineConfiguration.TLS(certificates: [.init(.files(chain: chain, key: key))])
@@ -111,7 +115,10 @@ struct ReadyLine: Service {
         let base = "\(secure ? "https" : "http")://\(host):\(port)"
         print("chat-example listening on \(base)/")
         print("  liveness \(base)/healthz, readiness \(base)/readyz")
-        if let token = config.metrics?.endpoint?.token { print("  metrics \(base)/metrics?token=\(token)") }
+        if let endpoint = config.metrics?.endpoint, let token = endpoint.token {
+            let metricsBase = endpoint.port == nil ? base : "http://\(host):\(try await app.metricsPort ?? 0)"
+            print("  metrics \(metricsBase)/metrics?token=\(token)")
+        }
         if let admin = config.admin { print("  admin \(base)\(admin.path)?token=\(admin.token)") }
         fflush(nil)
         try? await gracefulShutdown()

@@ -125,3 +125,36 @@ async def poll_samples(server, ready, timeout: float = 5.0):
         if ready(found) or asyncio.get_running_loop().time() > deadline:
             return found
         await asyncio.sleep(0.05)
+
+
+@pytest.mark.chat_args("--metrics-token", TOKEN, "--rate", "2")
+async def test_rate_limited_messages_are_counted(chat_server):
+    """Rate 2/s with a burst of 2 and 3 violations allowed: of 5 messages at once, 2 pass and 3
+    are refused, the third refusal closing the connection with 1008."""
+    before = samples(chat_server)
+    async with open_client(chat_server, token="alice-token") as alice:
+        for n in range(5):
+            await alice.emit("chat:typing", {"roomId": "r"}, id=100 + n)
+        for n in range(2, 4):
+            await alice.expect_error(100 + n, "rate_limited")
+        assert (await alice.expect_close())[0] == CLOSE_POLICY
+    after = samples(chat_server)
+    assert delta(before, after, "navios_ws_rate_limited_total") == 3
+    assert delta(before, after, "navios_ws_errors_sent_total", code="rate_limited") == 3
+
+
+@pytest.mark.chat_args("--metrics-token", TOKEN, "--metrics-port", "0")
+def test_metrics_on_a_port_of_their_own(chat_server):
+    """--metrics-port: the scrape moves to its own port, which answers nothing else; the
+    WebSocket port no longer serves it."""
+    line = chat_server.printed_line("metrics http")
+    port = int(line.split("http://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    assert port != chat_server.port
+    own = type("Port", (), {"host": chat_server.host, "port": port, "address": (chat_server.host, port)})()
+    answer = scrape(own)
+    assert answer.status == 200 and b"navios_ws_connections_open" in answer.body, answer.raw[:300]
+    assert scrape(own, auth=None).status == 401
+    assert scrape(chat_server).status == 404
+    upgrade = http_exchange(own, (f"GET /ws/chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                  f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    assert upgrade.status == 404, upgrade.raw[:200]

@@ -284,11 +284,26 @@ class AppServer(EchoServer):
     def ws_url(self, path: str) -> str:
         return f"ws://{self.host}:{self.port}{path}"
 
+    def printed_line(self, containing: str, timeout: float = 5.0) -> str:
+        """The first line of the server's stdout that contains `containing` (reading on past the
+        ready line as needed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.printed.decode(errors="replace").splitlines():
+                if containing in line:
+                    return line
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no line with {containing!r} on stdout: {self.printed!r}")
+            if select.select([self.proc.stdout], [], [], min(left, 0.2))[0]:
+                self.printed += os.read(self.proc.stdout.fileno(), 4096)
+
     def start(self) -> None:
         cmd = [str(self.binary), *self.launch, *self.args]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr)
         deadline = time.monotonic() + READY_TIMEOUT_S
         out, m = read_ready_line(self, cmd, self.ready_line, deadline)
+        self.printed = out   # the ready line, and what came with it (printed_line reads on)
         self.host = m["host"].decode()
         self.port = int(m["port"])
         assert self.port != 0, f"the ready line names port 0: {out!r}"
