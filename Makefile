@@ -180,7 +180,9 @@ fuzz-build: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
 SWIFT_FUZZ_TARGETS := swift-json swift-socketio swift-cluster
 fuzz-swift-build: deps
 	NAVIOS_FUZZ=1 swift build --build-path .build/fuzz -Xswiftc -sanitize=address \
-		-Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld --product navios-ws-fuzz
+		-Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer -Xswiftc -use-ld=lld \
+		-Xlinker $$(find $$(dirname $$(dirname $$(command -v swiftc)))/lib/clang \
+			-name 'libclang_rt.fuzzer_no_main-x86_64.a' | head -1) -Xlinker -lstdc++ --product navios-ws-fuzz
 
 fuzz: fuzz-build fuzz-swift-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run-fuzzers.sh $(FUZZ_TARGETS) $(SWIFT_FUZZ_TARGETS)

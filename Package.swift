@@ -163,13 +163,11 @@ let package = Package(
 )
 
 // libFuzzer targets for the Swift parsers (Tests/Fuzz/Swift), declared only for
-// `make fuzz-swift-build` (NAVIOS_FUZZ=1): every module is built with ASan and coverage, and
-// this one alone links libFuzzer, whose main would clash with every other executable's.
+// `make fuzz-swift-build` (NAVIOS_FUZZ=1), which passes every flag: every module is built with
+// ASan and coverage, and libFuzzer comes without its main (this binary runs its driver).
 if Context.environment["NAVIOS_FUZZ"] != nil {
     package.targets.append(.executableTarget(
         name: "navios-ws-fuzz",
         dependencies: ["NaviosWS", "NaviosJSON"],
-        path: "Tests/Fuzz/Swift",
-        swiftSettings: [.unsafeFlags(["-parse-as-library"])],
-        linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])]))
+        path: "Tests/Fuzz/Swift"))
 }
