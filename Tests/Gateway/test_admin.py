@@ -41,6 +41,13 @@ def test_the_page_wants_its_token_and_is_self_contained(chat_server):
     assert "1008" in str(refused.value)
 
 
+def texts(driver, selector: str) -> list[str]:
+    """The text of every element `selector` matches, read in one script turn: the page redraws its
+    tables on every snapshot, so elements found in one call may be gone by the next."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText.trim())", selector)
+
+
 def test_the_page_shows_clients_live_and_disconnects_one(chat_server, browser_factory):  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -60,20 +67,19 @@ def test_the_page_shows_clients_live_and_disconnects_one(chat_server, browser_fa
         row = f"#sockets button[data-id='{carol_id}']"
         WebDriverWait(driver, BROWSER_TIMEOUT_S).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, row), message="carol never showed in the sockets table")
-        cells = [td.text for td in driver.find_element(By.CSS_SELECTOR, "#sockets tbody tr").find_elements(By.TAG_NAME, "td")]
+        cells = texts(driver, "#sockets tbody tr:first-child td")
         assert cells[:3] == [carol_id, "/chat", "json"] and "room:lobby" in cells[3], cells
-        assert driver.find_element(By.ID, "state").text == "ready"
-        assert int(driver.find_element(By.ID, "connections").text) >= 1
-        rooms = [tr.text for tr in driver.find_elements(By.CSS_SELECTOR, "#rooms tbody tr")]
+        assert texts(driver, "#state") == ["ready"]
+        assert int(texts(driver, "#connections")[0]) >= 1
+        rooms = texts(driver, "#rooms tbody tr")
         assert any("room:lobby" in r and r.endswith("1") for r in rooms), rooms
-        namespaces = [tr.text for tr in driver.find_elements(By.CSS_SELECTOR, "#namespaces tbody tr")]
-        assert "/chat 1" in namespaces, namespaces
+        assert "/chat\t1" in texts(driver, "#namespaces tbody tr"), texts(driver, "#namespaces tbody tr")
         WebDriverWait(driver, BROWSER_TIMEOUT_S).until(
             lambda d: d.find_element(By.ID, "spark-in").get_attribute("points"), message="no sparkline drawn")
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         assert driver.save_screenshot(str(SCREENSHOT)), "the screenshot was not written"
 
-        driver.find_element(By.CSS_SELECTOR, row).click()
+        driver.execute_script("document.querySelector(arguments[0]).click()", row)
         with pytest.raises(Exception) as closed:
             while True:
                 carol.recv(timeout=5)
