@@ -212,7 +212,11 @@ __attribute__((noinline)) static int queue_message_packet(nws_loop *loop, nws_co
 }
 
 int nws__conn_queue(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
-    return queue_frame(loop, c, opcode, data, len);
+    /* Only Engine.IO's own packets come this way (eio.c, eio_polling.c). */
+    uint64_t mark = nws__bytes_out_mark(loop);
+    int rc = queue_frame(loop, c, opcode, data, len);
+    nws__eio_bytes_out_since(loop, mark);
+    return rc;
 }
 
 /* Applies the backpressure policy to a message of len bytes. 0 to go on. Inlined where it is
@@ -255,10 +259,14 @@ __attribute__((noinline)) static int send_engine_io(nws_loop *loop, nws_conn *c,
     if (rc != 0) return rc;
     count(&loop->stats.eio_messages_out, 1);
     if (target->eio == NWS__EIO_POLLING) return nws__eio_session_send(loop, target, opcode, data, len);
+    uint64_t mark = nws__bytes_out_mark(loop);
     int text = opcode == NWS_OP_TEXT;
     if (compresses(loop, target, len + text) && opcode <= NWS_OP_BINARY)
-        return queue_compressed(loop, target, opcode, (const uint8_t *)"4", (size_t)text, data, len);
-    return text ? queue_message_packet(loop, target, data, len) : queue_frame(loop, target, opcode, data, len);
+        rc = queue_compressed(loop, target, opcode, (const uint8_t *)"4", (size_t)text, data, len);
+    else
+        rc = text ? queue_message_packet(loop, target, data, len) : queue_frame(loop, target, opcode, data, len);
+    nws__eio_bytes_out_since(loop, mark);
+    return rc;
 }
 
 /* A send that is not one plain frame: Engine.IO's framing, or a connection that compresses. */
@@ -386,7 +394,10 @@ static void send_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *r
     size_t plen = nws_close_payload(payload, code, reason, len);
     c->close_sent = 1;
     c->state = NWS__CLOSING;
-    if (queue_frame(loop, c, NWS_OP_CLOSE, payload, plen) != 0) {
+    uint64_t mark = nws__bytes_out_mark(loop);
+    int rc = queue_frame(loop, c, NWS_OP_CLOSE, payload, plen);
+    if (c->eio) nws__eio_bytes_out_since(loop, mark);
+    if (rc != 0) {
         nws__conn_abort(loop, c, code);
         return;
     }
@@ -526,7 +537,9 @@ static void on_control(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
     case NWS_OP_PING:
         /* Pongs meet the backlog policy like any message: a peer that pings and never reads
          * would otherwise grow the queue without bound. */
-        if (admit(loop, c, ev->len, 0) == 0) queue_frame(loop, c, NWS_OP_PONG, ev->data, ev->len);
+        if (admit(loop, c, ev->len, 0) != 0) break;
+        if (c->eio) nws__conn_queue(loop, c, NWS_OP_PONG, ev->data, ev->len);
+        else queue_frame(loop, c, NWS_OP_PONG, ev->data, ev->len);
         break;
     case NWS_OP_PONG:
         if (!c->eio) nws__conn_pong(loop, c);   /* an Engine.IO session's pong is its "3" */
@@ -556,6 +569,8 @@ void nws__conn_on_data(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
     if (c->dead) return;
     c->last_in_ms = loop->now_ms;
     count(&loop->stats.bytes_in, len);
+    /* Engine.IO's share: its WebSocket connections' bytes here, its HTTP requests' in eio.c. */
+    if (__builtin_expect(c->eio != 0, 0)) count(&loop->stats.eio_bytes_in, len);
     if (__builtin_expect(c->tls != NULL, 0)) nws__tls_input(loop, c, data, len);
     else nws__conn_on_plain(loop, c, data, len);
 }
@@ -602,7 +617,7 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
         c->awaiting_pong = 1;
         c->ping_sent_ms = nws__liveness_ping_time(&l, cfg(loop), loop->now_ms);
         if (c->eio == NWS__EIO_POLLING) nws__eio_session_packet(loop, c, '2');   /* to its GET or carrier */
-        else if (c->eio) queue_frame(loop, c, NWS_OP_TEXT, "2", 1);              /* Engine.IO's ping packet */
+        else if (c->eio) nws__conn_queue(loop, c, NWS_OP_TEXT, "2", 1);          /* Engine.IO's ping packet */
         else queue_frame(loop, c, NWS_OP_PING, NULL, 0);
         break;
     case NWS__TIMER_REARM:

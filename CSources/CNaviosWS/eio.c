@@ -90,6 +90,10 @@ static void cors_headers(nws_loop *loop, const nws_http_request *req, char *out,
 }
 
 void nws__eio_answer(nws_loop *loop, nws_conn *c, int status, const char *content_type, const void *body, size_t len) {
+    if (status == 200) {   /* a long-polling body: counted as sent (an error's, like HTTP heads, is not) */
+        nws__stat_add(&loop->stats.bytes_out, len);
+        nws__stat_add(&loop->stats.eio_bytes_out, len);
+    }
     /* The request is read again from the connection's buffer (a waiting GET keeps it). */
     nws_http_request req;
     int parse_status = 0;
@@ -146,7 +150,10 @@ static void open_polling_session(nws_loop *loop, nws_conn *c, const nws_http_req
     nws__eio_answer(loop, c, 200, "text/plain; charset=UTF-8", open, (size_t)n);
 }
 
-int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_t head_len, int websocket_upgrade) {
+/* Besides nws__eio_request's answers: the request moved to its session's loop, which reads it. */
+#define HANDED_OFF (-1)
+
+static int route(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_t head_len, int websocket_upgrade) {
     if (req->method_len == 7 && memcmp(req->method, "OPTIONS", 7) == 0) {
         preflight(loop, c, req);
         return NWS__EIO_ANSWERED;
@@ -176,7 +183,7 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
     }
     if (nws_conn_loop(id) != loop->index) {
         nws__conn_handoff(loop, c, nws_conn_loop(id));
-        return NWS__EIO_ANSWERED;
+        return HANDED_OFF;
     }
     nws_conn *owner = nws__loop_conn(loop, id);
     /* A session whose pong is overdue is over, even if its timer has not fired yet. */
@@ -214,6 +221,17 @@ int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, s
         nws__eio_session_get(loop, c, s);
     }
     return NWS__EIO_ANSWERED;
+}
+
+int nws__eio_request(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_t head_len, int websocket_upgrade) {
+    /* Engine.IO's share of bytes_in (the connection counted them, as it counts every read): the
+     * whole request, once, on the loop that serves it. */
+    long body = nws__eio_body_wanted(loop, req);
+    uint64_t request_len = head_len + (body > 0 ? (uint64_t)body : 0);
+    int rc = route(loop, c, req, head_len, websocket_upgrade);
+    if (rc == HANDED_OFF) return NWS__EIO_ANSWERED;
+    nws__stat_add(&loop->stats.eio_bytes_in, request_len);
+    return rc;
 }
 
 int nws__eio_opened(nws_loop *loop, nws_conn *c) {

@@ -149,7 +149,6 @@ void nws__eio_session_flush(nws_loop *loop, nws_conn *c) {
     nws__eio_session *s = c->session;
     if (s == NULL || s->poll == NULL || s->out_len == 0) return;
     answer(loop, take_poll(s), s->out, s->out_len);
-    nws__stat_add(&loop->stats.bytes_out, s->out_len);
     s->out_len = 0;
     c->queued = 0;
 }
@@ -210,7 +209,6 @@ static int post_packet(nws_loop *loop, nws__eio_session *s, const nws_eio_packet
 
 void nws__eio_session_post(nws_loop *loop, nws_conn *post, nws__eio_session *s, const uint8_t *body, size_t len) {
     nws_conn *owner = s->owner;
-    nws__stat_add(&loop->stats.bytes_in, len);
     size_t pos = 0;
     nws_eio_packet p;
     int rc;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 nws__fanout nws__fanout_begin(nws_loop *loop, const nws_msg *m) {
-    return (nws__fanout){loop, 0, 0, m->buf.engine_io};
+    return (nws__fanout){loop, 0, 0, m->buf.engine_io, nws__bytes_out_mark(loop)};
 }
 
 void nws__fanout_send(nws__fanout *f, nws_conn *c, nws_msg *m, unsigned flags) {
@@ -31,6 +31,9 @@ int nws__fanout_end(nws__fanout *f) {
     for (uint32_t i = 0; i < f->overflowed; i++) nws__conn_close_overflowed(f->loop, f->loop->fanout_overflow[i]);
     f->overflowed = 0;
     nws__stat_add(&f->loop->stats.deliveries, (uint64_t)f->queued);
-    if (f->engine_io) nws__stat_add(&f->loop->stats.eio_messages_out, (uint64_t)f->queued);
+    if (f->engine_io) {   /* its members are all Engine.IO clients (nws__conn_send_msg) */
+        nws__stat_add(&f->loop->stats.eio_messages_out, (uint64_t)f->queued);
+        nws__eio_bytes_out_since(f->loop, f->bytes_mark);
+    }
     return f->queued;
 }

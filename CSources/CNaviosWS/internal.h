@@ -239,7 +239,8 @@ typedef struct nws__loop_stats {
     _Atomic uint64_t iterations, busy_ns;   /* per loop: nws_server_loop_stats */
     _Atomic uint64_t open, accepted, refused, handshake_timeouts, messages_in, messages_out,
         bytes_in, bytes_out, protocol_errors, heartbeat_timeouts, idle_timeouts, dropped,
-        backpressure_closes, queued, deliveries, eio_messages_in, eio_messages_out;
+        backpressure_closes, queued, deliveries, eio_messages_in, eio_messages_out,
+        eio_bytes_in, eio_bytes_out;
 } nws__loop_stats;
 
 struct nws_loop {
@@ -330,6 +331,16 @@ extern const nws__backend nws__backend_uring;
 /* ---- shorthands of conn.c and upgrade.c ---- */
 static inline const nws_server_config *cfg(const nws_loop *loop) { return &loop->server->config; }
 static inline const nws_server_callbacks *cbs(const nws_loop *loop) { return &loop->server->cb; }
+
+/* Engine.IO's share of bytes_out: a path that only Engine.IO clients take reads bytes_out before
+ * (nws__bytes_out_mark) and adds what it queued after (nws__eio_bytes_out_since), so the plain
+ * WebSocket path pays nothing for the split. */
+static inline uint64_t nws__bytes_out_mark(const nws_loop *loop) {
+    return atomic_load_explicit(&loop->stats.bytes_out, memory_order_relaxed);
+}
+static inline void nws__eio_bytes_out_since(nws_loop *loop, uint64_t mark) {
+    nws__stat_add(&loop->stats.eio_bytes_out, nws__bytes_out_mark(loop) - mark);
+}
 static inline nws_conn_id conn_id(const nws_loop *loop, const nws_conn *c) {
     return nws__make_id((unsigned)loop->index, c->slot, c->gen);
 }
@@ -626,6 +637,7 @@ typedef struct nws__fanout {
     uint32_t overflowed;      /* connections set aside in loop->fanout_overflow */
     int queued;
     int engine_io;            /* the message is framed for Engine.IO (counted apart) */
+    uint64_t bytes_mark;      /* bytes_out when it began (Engine.IO's share, counted at the end) */
 } nws__fanout;
 nws__fanout nws__fanout_begin(nws_loop *loop, const nws_msg *m);
 /* Queues m to c; over its backlog, c is closed by nws__fanout_end, not during the walk. */

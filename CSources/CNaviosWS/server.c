@@ -373,6 +373,8 @@ void nws_server_stats_get(const nws_server *s, nws_server_stats *out) {
         SUM(deliveries, deliveries);
         SUM(eio_messages_in, eio_messages_in);
         SUM(eio_messages_out, eio_messages_out);
+        SUM(eio_bytes_in, eio_bytes_in);
+        SUM(eio_bytes_out, eio_bytes_out);
 #undef SUM
     }
 }

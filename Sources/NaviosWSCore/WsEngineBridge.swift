@@ -177,7 +177,9 @@ public struct WsEngineStatistics: Sendable, Equatable {
     public var handshakeTimeouts: UInt64
     public var messagesIn: UInt64
     public var messagesOut: UInt64
+    /// Read from sockets, HTTP requests included (over TLS: its records).
     public var bytesIn: UInt64
+    /// Queued to clients as WebSocket frames or long-polling bodies (HTTP heads are not counted).
     public var bytesOut: UInt64
     public var protocolErrors: UInt64
     public var heartbeatTimeouts: UInt64
@@ -192,6 +194,10 @@ public struct WsEngineStatistics: Sendable, Equatable {
     /// Application messages queued to Engine.IO clients (part of `messagesOut`, which also
     /// counts control frames and every plain WebSocket message).
     public var engineIOMessagesOut: UInt64
+    /// Of `bytesIn`: Engine.IO's WebSocket connections and its HTTP requests.
+    public var engineIOBytesIn: UInt64
+    /// Of `bytesOut`: queued to Engine.IO clients.
+    public var engineIOBytesOut: UInt64
 
     init(_ s: nws_server_stats) {
         connectionsOpen = s.connections_open
@@ -211,6 +217,8 @@ public struct WsEngineStatistics: Sendable, Equatable {
         deliveries = s.deliveries
         engineIOMessagesIn = s.eio_messages_in
         engineIOMessagesOut = s.eio_messages_out
+        engineIOBytesIn = s.eio_bytes_in
+        engineIOBytesOut = s.eio_bytes_out
     }
 }
 

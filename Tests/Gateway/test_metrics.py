@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -158,3 +159,124 @@ def test_metrics_on_a_port_of_their_own(chat_server):
     upgrade = http_exchange(own, (f"GET /ws/chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                                   f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
     assert upgrade.status == 404, upgrade.raw[:200]
+
+
+# ---- bytes by protocol, counted exactly over raw sockets ---------------------------------------
+
+def masked_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """One final client frame, masked as RFC 6455 wants (a fixed key: the count is what matters)."""
+    key = b"\x01\x02\x03\x04"
+    n = len(payload)
+    length = bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big")
+    return bytes([0x80 | opcode]) + length + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+class RawClient:
+    """A WebSocket over a plain socket, keeping count of every byte it sends and of every frame
+    byte it receives (the 101's head is not counted: the core counts frames and bodies sent)."""
+
+    def __init__(self, server, target: str):
+        self.sock = socket.create_connection(server.address, timeout=5)
+        request = (f"GET {target} HTTP/1.1\r\nHost: {server.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+        self.sent = 0
+        self.received = 0
+        self.buffer = b""
+        self.send_raw(request)
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.sock.recv(65536)
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    def send_raw(self, data: bytes):
+        self.sock.sendall(data)
+        self.sent += len(data)
+
+    def send_text(self, text: str):
+        self.send_raw(masked_frame(text.encode()))
+
+    def recv_text(self, timeout: float = 5) -> str | None:
+        """The next frame's payload as text; None when none comes within `timeout`."""
+        self.sock.settimeout(timeout)
+        while True:
+            if len(self.buffer) >= 2:
+                n, at = self.buffer[1] & 0x7F, 2
+                if n == 126 and len(self.buffer) >= 4:
+                    n, at = int.from_bytes(self.buffer[2:4], "big"), 4
+                elif n == 127 and len(self.buffer) >= 10:
+                    n, at = int.from_bytes(self.buffer[2:10], "big"), 10
+                if n < 126 and len(self.buffer) >= at + n:
+                    payload, self.buffer = self.buffer[at:at + n], self.buffer[at + n:]
+                    self.received += at + n
+                    return payload.decode()
+            try:
+                more = self.sock.recv(65536)
+            except socket.timeout:
+                return None
+            assert more, "the server closed the connection"
+            self.buffer += more
+
+    def recv_until(self, predicate) -> str:
+        while True:
+            text = self.recv_text()
+            assert text is not None, "the frame never came"
+            if predicate(text):
+                return text
+
+    def drain(self):
+        """Whatever else the server sent unasked (counted), until 300 ms pass quietly."""
+        while self.recv_text(timeout=0.3) is not None:
+            pass
+
+
+def polling_request(server, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
+    """One long-polling request on its own connection: (its length in bytes, the answer's body)."""
+    head = f"{method} {target} HTTP/1.1\r\nHost: {server.host}\r\nConnection: close\r\n"
+    if method == "POST":
+        head += f"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {len(body)}\r\n"
+    request = (head + "\r\n").encode() + body
+    answer = http_exchange(server, request)
+    assert answer.status == 200, answer.raw[:300]
+    return len(request), answer.body
+
+
+def test_bytes_are_counted_by_protocol_exactly(chat_server):
+    """A JSON client, a Socket.IO client over WebSocket and one over long-polling, each over a raw
+    socket, so that every byte is known: Engine.IO's share in and out is exactly what the two
+    Socket.IO clients sent and were sent (requests whole, bodies and frames), and the plain
+    WebSocket share is the JSON client's plus the scrape's own request."""
+    before = samples(chat_server)
+    json_client = RawClient(chat_server, "/ws/chat?token=alice-token")
+    json_client.recv_until(lambda t: '"chat:welcome"' in t)
+    json_client.send_text(json.dumps({"event": "chat:join", "data": {"roomId": "bytes"}, "id": 1}))
+    json_client.recv_until(lambda t: '"ack"' in t)
+
+    sio = RawClient(chat_server, "/socket.io/?EIO=4&transport=websocket")
+    assert sio.recv_text().startswith("0{")
+    sio.send_text("40/chat,")
+    sio.recv_until(lambda t: t.startswith('42/chat,["chat:welcome"'))
+
+    polling_in, polling_out = 0, 0
+    sent, body = polling_request(chat_server, "GET", "/socket.io/?EIO=4&transport=polling")
+    sid = json.loads(body[1:])["sid"]
+    polling_in, polling_out = polling_in + sent, polling_out + len(body)
+    sent, body = polling_request(chat_server, "POST", f"/socket.io/?EIO=4&transport=polling&sid={sid}", b"40/chat,")
+    polling_in, polling_out = polling_in + sent, polling_out + len(body)
+    assert body == b"ok"
+    packets = b""
+    while b"chat:welcome" not in packets:
+        sent, body = polling_request(chat_server, "GET", f"/socket.io/?EIO=4&transport=polling&sid={sid}")
+        polling_in, polling_out = polling_in + sent, polling_out + len(body)
+        packets += body
+
+    json_client.drain()
+    sio.drain()
+    scrape_request = len(f"GET /metrics HTTP/1.1\r\nHost: {chat_server.host}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n")
+    after = samples(chat_server)
+    assert delta(before, after, "navios_ws_bytes_received_total", protocol="engine.io") == sio.sent + polling_in
+    assert delta(before, after, "navios_ws_bytes_sent_total", protocol="engine.io") == sio.received + polling_out
+    assert delta(before, after, "navios_ws_bytes_received_total", protocol="websocket") == \
+        json_client.sent + scrape_request
+    assert delta(before, after, "navios_ws_bytes_sent_total", protocol="websocket") == json_client.received
+    json_client.sock.close()
+    sio.sock.close()

@@ -167,8 +167,8 @@ typedef struct nws_server_stats {
     uint64_t handshake_timeouts;
     uint64_t messages_in;
     uint64_t messages_out;            /* frames queued, control frames included */
-    uint64_t bytes_in;
-    uint64_t bytes_out;
+    uint64_t bytes_in;                /* read from sockets: HTTP requests too (TLS: its records) */
+    uint64_t bytes_out;               /* queued as WebSocket frames or long-polling bodies (not HTTP heads) */
     uint64_t protocol_errors;         /* connections failed with 1002/1007/1009 */
     uint64_t heartbeat_timeouts;
     uint64_t idle_timeouts;
@@ -178,6 +178,8 @@ typedef struct nws_server_stats {
     uint64_t deliveries;              /* broadcast copies queued (room and id-list fan-outs) */
     uint64_t eio_messages_in;         /* of messages_in: over Engine.IO */
     uint64_t eio_messages_out;        /* application messages queued to Engine.IO clients (in messages_out) */
+    uint64_t eio_bytes_in;            /* of bytes_in: Engine.IO's WebSocket connections and HTTP requests */
+    uint64_t eio_bytes_out;           /* of bytes_out: queued to Engine.IO clients */
 } nws_server_stats;
 
 /* One loop thread's own figures (nws_server_loop_stats). */

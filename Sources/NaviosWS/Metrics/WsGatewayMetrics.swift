@@ -63,7 +63,8 @@ final class WsGatewayMetrics: Sendable {
     // MARK: carried over when read
 
     fileprivate struct Collected {
-        var engine: WsEngineStatistics?
+        /// The most each core counter (by label and dimensions) reached at a collection.
+        var reached: [String: UInt64] = [:]
         var loops: [WsLoopStatistics] = []
         var adapter: WsAdapterStatistics?
         var counters: [String: Counter] = [:]
@@ -78,9 +79,8 @@ final class WsGatewayMetrics: Sendable {
         let loops = (0..<engine.loopThreads).compactMap { engine.loopStatistics($0) }
         let link = adapter.statistics
         collected.withLock { state in
-            let before = state.engine
             func add(_ label: String, _ dimensions: [(String, String)] = [], _ value: KeyPath<WsEngineStatistics, UInt64>) {
-                state.counter(label, dimensions).increment(by: Self.increase(now[keyPath: value], before?[keyPath: value]))
+                state.carry(label, dimensions, to: now[keyPath: value])
             }
             add(WsMetricNames.connectionsAccepted, [], \.connectionsAccepted)
             add(WsMetricNames.upgradesRefused, [], \.upgradesRefused)
@@ -92,14 +92,15 @@ final class WsGatewayMetrics: Sendable {
             add(WsMetricNames.messagesReceived, [("protocol", "engine.io")], \.engineIOMessagesIn)
             add(WsMetricNames.messagesSent, [("protocol", "websocket")], \.plainMessagesOut)
             add(WsMetricNames.messagesSent, [("protocol", "engine.io")], \.engineIOMessagesOut)
-            add(WsMetricNames.bytesReceived, [], \.bytesIn)
-            add(WsMetricNames.bytesSent, [], \.bytesOut)
+            add(WsMetricNames.bytesReceived, [("protocol", "websocket")], \.plainBytesIn)
+            add(WsMetricNames.bytesReceived, [("protocol", "engine.io")], \.engineIOBytesIn)
+            add(WsMetricNames.bytesSent, [("protocol", "websocket")], \.plainBytesOut)
+            add(WsMetricNames.bytesSent, [("protocol", "engine.io")], \.engineIOBytesOut)
             add(WsMetricNames.deliveries, [], \.deliveries)
             add(WsMetricNames.backpressureDrops, [], \.droppedMessages)
             add(WsMetricNames.backpressureCloses, [], \.backpressureCloses)
             state.gauge(WsMetricNames.connectionsOpen, []).record(Double(now.connectionsOpen))
             state.gauge(WsMetricNames.queuedBytes, []).record(Double(now.queuedBytes))
-            state.engine = now
 
             for (index, loop) in loops.enumerated() {
                 let dimensions = [("loop", String(index))]
@@ -146,9 +147,24 @@ extension WsEngineStatistics {
     /// (ping, pong, close) and Engine.IO's own packets, which the core counts as frames.
     var plainMessagesIn: UInt64 { messagesIn &- min(engineIOMessagesIn, messagesIn) }
     var plainMessagesOut: UInt64 { messagesOut &- min(engineIOMessagesOut, messagesOut) }
+    /// Plain WebSocket bytes: all of them less Engine.IO's (plain HTTP requests, such as a scrape,
+    /// count here too).
+    var plainBytesIn: UInt64 { bytesIn &- min(engineIOBytesIn, bytesIn) }
+    var plainBytesOut: UInt64 { bytesOut &- min(engineIOBytesOut, bytesOut) }
 }
 
 extension WsGatewayMetrics.Collected {
+    /// Adds to the counter what `total` (a core counter, or the difference of two) grew past the
+    /// most it reached before. The core's counters are read one after another while its loops
+    /// count: a difference can dip for a moment, and is then neither counted twice nor taken back.
+    fileprivate mutating func carry(_ label: String, _ dimensions: [(String, String)], to total: UInt64) {
+        let key = Labelled<Counter>.key(label, dimensions)
+        let before = reached[key] ?? 0
+        guard total > before else { return }
+        counter(label, dimensions).increment(by: Int64(clamping: total - before))
+        reached[key] = total
+    }
+
     fileprivate mutating func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
         Self.made(&counters, label, dimensions) { Counter(label: $0, dimensions: $1) }
     }

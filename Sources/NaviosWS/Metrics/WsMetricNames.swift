@@ -14,8 +14,8 @@ public enum WsMetricNames {
     // Traffic (the core's).
     public static let messagesReceived = "navios_ws_messages_received_total"         // [protocol]
     public static let messagesSent = "navios_ws_messages_sent_total"                 // [protocol]
-    public static let bytesReceived = "navios_ws_bytes_received_total"
-    public static let bytesSent = "navios_ws_bytes_sent_total"
+    public static let bytesReceived = "navios_ws_bytes_received_total"               // [protocol]
+    public static let bytesSent = "navios_ws_bytes_sent_total"                       // [protocol]
     public static let queuedBytes = "navios_ws_queued_bytes"                         // gauge
     // Handlers.
     public static let handlerDuration = "navios_ws_handler_duration_seconds"         // [namespace, event]
