@@ -265,13 +265,20 @@ test-cluster: build venv
 # heartbeat, 1,000 connects and closes a second, 100 room broadcasts a second, Redis killed and
 # restarted midway, 10 minutes; RSS every 10 s must stay within 5% after warm-up, and no
 # delivery may be missing. Writes Benchmarks/results/soak-{latest.json,latest.md,rss.svg}.
-soak: build venv
-	NAVIOS_CLUSTER_NODE=.build/release/navios-ws-cluster-node $(PY) Benchmarks/soak.py --check-rss
+soak: build venv $(BUILD)/heap_watch.so
+	NAVIOS_CLUSTER_NODE=.build/release/navios-ws-cluster-node $(PY) Benchmarks/soak.py --check-rss \
+		--heap-watch $(BUILD)/heap_watch.so
 
 # Its short form for make test: 2,000 connections, 200 churned a second, 30 s.
-test-soak: build venv
+test-soak: build venv $(BUILD)/heap_watch.so
 	NAVIOS_CLUSTER_NODE=.build/release/navios-ws-cluster-node $(PY) Benchmarks/soak.py --connections 2000 \
-		--churn 200 --duration 30 --warmup 10 --heartbeat-ms 5000 --out $(BUILD)/soak-short
+		--churn 200 --duration 30 --warmup 10 --heartbeat-ms 5000 --heap-watch $(BUILD)/heap_watch.so \
+		--out $(BUILD)/soak-short
+
+# What the server's heap holds during a soak (preloaded, Benchmarks/tools/heap_watch.c).
+$(BUILD)/heap_watch.so: Benchmarks/tools/heap_watch.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_COMMON) -O2 -shared -fPIC $< -o $@ -lpthread
 
 # Two chat-example instances (ports PORT and PORT+1) sharing rooms through a redis-server on
 # REDIS_PORT: a message sent on one page is seen on the other. Ctrl-C stops all three.

@@ -12,13 +12,16 @@ redis-server that is killed and restarted midway:
   not depend on Redis, so no delivery may be missing.
 
 Every 10 s it records the server's RSS and open fds, its open connections, the clients'
-count, and deliveries and misses so far. At the end it writes JSON, a Markdown table and an SVG
+count, and deliveries and misses so far; with --heap-watch LIB (Benchmarks/tools/heap_watch.c,
+preloaded into the server) also what its malloc heap holds in use and keeps free, which tells a
+leak from memory the allocator keeps. At the end it writes JSON, a Markdown table and an SVG
 plot of RSS over time (Benchmarks/results/soak-*), and exits 1 when a stable member missed a
 broadcast, the server died, a churn connect failed past 1%, or (with --check-rss) RSS after
 warm-up moved more than 5%.
 
     .venv/bin/python Benchmarks/soak.py [--connections 19000] [--churn 1000] [--broadcasts 100]
-        [--rooms 100] [--duration 600] [--warmup 120] [--check-rss] [--out Benchmarks/results/soak]
+        [--rooms 100] [--duration 600] [--warmup 120] [--check-rss] [--heap-watch build/heap_watch.so]
+        [--out Benchmarks/results/soak]
 `make soak` runs the full one (10 minutes); `make test` a short one.
 """
 from __future__ import annotations
@@ -231,6 +234,17 @@ class Soak:
             self.cpu_before[name] = (used, now)
         return shares
 
+    def heap(self) -> dict:
+        """The server's heap as heap_watch last wrote it (MiB in use and kept free), or nothing."""
+        if not self.args.heap_watch:
+            return {}
+        try:
+            fields = dict(pair.split("=") for pair in Path(self.heap_file).read_text().split())
+        except (OSError, ValueError):
+            return {}
+        return {"heap_in_use_mib": round(int(fields["in_use_kib"]) / 1024, 1),
+                "heap_free_mib": round(int(fields["free_kib"]) / 1024, 1)}
+
     def sample(self, started: float) -> dict:
         self.drain_reports()
         pid = self.server.pid
@@ -242,6 +256,7 @@ class Soak:
                  "churned": self.churn["churned"], "churn_failures": self.churn["failures"],
                  "p99_10s_ms": self.stable.get("p99_10s_ms"),
                  "cpu_pct": self.cpu_percent(time.monotonic())}
+        entry.update(self.heap())
         self.samples.append(entry)
         print(json.dumps(entry), flush=True)
         return entry
@@ -252,10 +267,15 @@ class Soak:
         redis.start()
         self.port = free_port()
         binary = ROOT / os.environ.get("NAVIOS_CLUSTER_NODE", ".build/release/navios-ws-cluster-node")
+        env = dict(os.environ)
+        if args.heap_watch:
+            self.heap_file = f"{args.out}-heap.txt"
+            Path(self.heap_file).parent.mkdir(parents=True, exist_ok=True)
+            env.update(LD_PRELOAD=str(Path(args.heap_watch).resolve()), NAVIOS_HEAP_WATCH=self.heap_file)
         self.server = subprocess.Popen(
             [str(binary), "--port", str(self.port), "--redis", f"127.0.0.1:{redis.port}", "--name", "soak",
              "--heartbeat-ms", str(args.heartbeat_ms), "--loops", "1"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         self.server.stdout.readline()   # the ready line
         context = multiprocessing.get_context("spawn")
         self.reports, self.stop = context.Queue(), context.Event()
@@ -334,6 +354,7 @@ class Soak:
         healthy = alive and (await http_get(self.port, "/readyz"))[0] == 200
         warm = [s["rss_mib"] for s in self.samples if s["t"] >= args.warmup]
         spread = (max(warm) - min(warm)) / min(warm) * 100 if warm else 0.0
+        heap = [s["heap_in_use_mib"] for s in self.samples if s["t"] >= args.warmup and "heap_in_use_mib" in s]
         result = {
             "connections": args.connections, "churn_per_s": args.churn, "broadcasts_per_s": args.broadcasts,
             "rooms": args.rooms, "duration_s": args.duration, "heartbeat_ms": args.heartbeat_ms,
@@ -343,6 +364,7 @@ class Soak:
             "latency_p50_ms": round(Latency.percentile(self.latency, 0.5), 1),
             "latency_p99_ms": round(Latency.percentile(self.latency, 0.99), 1),
             "rss_after_warmup_mib": [min(warm), max(warm)] if warm else None, "rss_spread_pct": round(spread, 2),
+            "heap_in_use_after_warmup_mib": [min(heap), max(heap)] if heap else None,
             "redis_killed_at_s": redis_killed_at, "redis_back_at_s": redis_back_at,
             "churn_achieved_per_s": round(final["churned"] / max(final["t"], 1), 1),
             "server_alive": alive, "ready_at_end": healthy, "samples": self.samples,
@@ -367,8 +389,9 @@ class Soak:
         out.parent.mkdir(parents=True, exist_ok=True)
         Path(f"{out}-latest.json").write_text(json.dumps(result, indent=1) + "\n")
         Path(f"{out}-rss.svg").write_text(svg_plot(result["samples"], "t", "rss_mib", "RSS (MiB)"))
-        rows = "\n".join(f"| {s['t']:.0f} | {s['rss_mib']} | {s['fds']} | {s['clients']} | {s['delivered']} | "
-                         f"{s['missing']} |" for s in result["samples"])
+        rows = "\n".join(f"| {s['t']:.0f} | {s['rss_mib']} | {s.get('heap_in_use_mib', '')} | {s.get('heap_free_mib', '')} | "
+                         f"{s['fds']} | {s['clients']} | {s['delivered']} | {s['missing']} |" for s in result["samples"])
+        heap = result["heap_in_use_after_warmup_mib"]
         Path(f"{out}-latest.md").write_text(
             f"# Soak: {result['connections']} connections, {result['churn_per_s']}/s churn, "
             f"{result['broadcasts_per_s']} broadcasts/s, {result['duration_s']} s\n\n"
@@ -376,8 +399,10 @@ class Soak:
             f"Deliveries {result['deliveries']}, missing {result['missing']}, latency p50 "
             f"{result['latency_p50_ms']} ms, p99 {result['latency_p99_ms']} ms, RSS after warm-up "
             f"{result['rss_after_warmup_mib']} MiB ({result['rss_spread_pct']}%), churned {result['churned']} "
-            f"({result['churn_failures']} failed).\n\n"
-            "| t (s) | RSS (MiB) | fds | clients | delivered | missing |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n"
+            f"({result['churn_failures']} failed)"
+            + (f", heap in use after warm-up {heap} MiB" if heap else "") + ".\n\n"
+            "| t (s) | RSS (MiB) | heap in use (MiB) | heap kept free (MiB) | fds | clients | delivered | missing |\n"
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
             + rows + "\n")
 
 
@@ -415,6 +440,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=120)
     parser.add_argument("--heartbeat-ms", type=int, default=30_000)
     parser.add_argument("--check-rss", action="store_true")
+    parser.add_argument("--heap-watch", help="heap_watch.so to preload into the server (Benchmarks/tools/heap_watch.c)")
     parser.add_argument("--out", default=str(ROOT / "Benchmarks" / "results" / "soak"))
     return asyncio.run(Soak(parser.parse_args()).run())
 
