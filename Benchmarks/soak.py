@@ -35,6 +35,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -269,8 +270,7 @@ class Soak:
         binary = ROOT / os.environ.get("NAVIOS_CLUSTER_NODE", ".build/release/navios-ws-cluster-node")
         env = dict(os.environ)
         if args.heap_watch:
-            self.heap_file = f"{args.out}-heap.txt"
-            Path(self.heap_file).parent.mkdir(parents=True, exist_ok=True)
+            self.heap_file = os.path.join(tempfile.gettempdir(), f"navios-soak-heap-{os.getpid()}.txt")
             env.update(LD_PRELOAD=str(Path(args.heap_watch).resolve()), NAVIOS_HEAP_WATCH=self.heap_file)
         self.server = subprocess.Popen(
             [str(binary), "--port", str(self.port), "--redis", f"127.0.0.1:{redis.port}", "--name", "soak",
@@ -305,6 +305,9 @@ class Soak:
                 except subprocess.TimeoutExpired:
                     self.server.kill()
             redis.stop()
+            if args.heap_watch:
+                for leftover in (self.heap_file, self.heap_file + ".new"):
+                    Path(leftover).unlink(missing_ok=True)
 
     async def publish(self, publisher: LightClient, stop: asyncio.Event) -> int:
         loop = asyncio.get_running_loop()
