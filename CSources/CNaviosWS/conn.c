@@ -28,12 +28,13 @@ static inline void count(_Atomic uint64_t *counter, uint64_t n) { nws__stat_add(
 
 /* ---- timers ---- */
 
-static nws__liveness liveness_of(const nws_conn *c) {
-    return (nws__liveness){c->state, c->awaiting_pong, c->last_in_ms, c->ping_sent_ms, c->eio};
+static nws__liveness liveness_of(const nws_loop *loop, const nws_conn *c) {
+    return (nws__liveness){c->state, c->awaiting_pong, nws__ms_from32(loop->now_ms, c->last_in_ms),
+                           nws__ms_from32(loop->now_ms, c->ping_sent_ms), c->eio};
 }
 
 static void schedule_open_timer(nws_loop *loop, nws_conn *c) {
-    nws__liveness l = liveness_of(c);
+    nws__liveness l = liveness_of(loop, c);
     uint64_t deadline = nws__liveness_deadline(&l, cfg(loop));
     if (deadline == UINT64_MAX) nws__wheel_cancel(&loop->wheel, &c->timer);
     else nws__wheel_set(&loop->wheel, &c->timer, deadline);
@@ -47,7 +48,7 @@ void nws__conn_opened(nws_loop *loop, nws_conn *c) {
     nws_decoder_init(&c->decoder, &limits);
     c->state = NWS__OPEN;
     c->opened = 1;
-    c->ping_sent_ms = loop->now_ms;
+    c->ping_sent_ms = nws__ms32(loop->now_ms);
     nws__stat_add(&loop->stats.open, 1);
     schedule_open_timer(loop, c);
 }
@@ -109,7 +110,7 @@ static nws_conn *conn_new(nws_loop *loop, int fd) {
     c->gen = ++loop->generations[slot];
     if (c->gen == 0) c->gen = ++loop->generations[slot];
     c->state = NWS__HANDSHAKE;
-    c->last_in_ms = loop->now_ms;
+    c->last_in_ms = nws__ms32(loop->now_ms);
     set_slot(loop, slot, c);
     loop->conn_count++;
     return c;
@@ -567,7 +568,7 @@ void nws__conn_frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t l
 
 void nws__conn_on_data(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
     if (c->dead) return;
-    c->last_in_ms = loop->now_ms;
+    c->last_in_ms = nws__ms32(loop->now_ms);
     count(&loop->stats.bytes_in, len);
     /* Engine.IO's share: its WebSocket connections' bytes here, its HTTP requests' in eio.c. */
     if (__builtin_expect(c->eio != 0, 0)) count(&loop->stats.eio_bytes_in, len);
@@ -587,7 +588,7 @@ void nws__conn_on_plain(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) 
 /* ---- timers ---- */
 
 void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
-    nws__liveness l = liveness_of(c);
+    nws__liveness l = liveness_of(loop, c);
     switch (nws__liveness_on_timer(&l, cfg(loop), loop->now_ms)) {
     case NWS__TIMER_HANDSHAKE_TIMEOUT:
         if (c->tls != NULL && !c->tls->established) {   /* stalled in the TLS handshake: no HTTP to answer with */
@@ -615,7 +616,7 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
         return;
     case NWS__TIMER_PING:
         c->awaiting_pong = 1;
-        c->ping_sent_ms = nws__liveness_ping_time(&l, cfg(loop), loop->now_ms);
+        c->ping_sent_ms = nws__ms32(nws__liveness_ping_time(&l, cfg(loop), loop->now_ms));
         if (c->eio == NWS__EIO_POLLING) nws__eio_session_packet(loop, c, '2');   /* to its GET or carrier */
         else if (c->eio) nws__conn_queue(loop, c, NWS_OP_TEXT, "2", 1);          /* Engine.IO's ping packet */
         else queue_frame(loop, c, NWS_OP_PING, NULL, 0);
@@ -628,7 +629,7 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
 
 void nws__conn_catch_up(nws_loop *loop, nws_conn *c) {
     loop->now_ms = nws__now_ms();
-    nws__liveness l = liveness_of(c);
+    nws__liveness l = liveness_of(loop, c);
     if (nws__liveness_deadline(&l, cfg(loop)) <= loop->now_ms) nws__conn_on_timer(loop, c);
 }
 

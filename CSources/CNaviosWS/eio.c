@@ -209,7 +209,7 @@ static int route(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_
         nws__eio_refuse(loop, c, NWS_EIO_BAD_REQUEST);
         return NWS__EIO_ANSWERED;
     }
-    owner->last_in_ms = loop->now_ms;
+    owner->last_in_ms = nws__ms32(loop->now_ms);
     if (q.transport == NWS_EIO_WEBSOCKET) {
         c->session = s;   /* its carrier once the handshake is done (upgrade.c) */
         return NWS__EIO_NEW_CARRIER;
@@ -267,7 +267,7 @@ static int probe_packet(nws_loop *loop, nws_conn *c, const nws_eio_packet *p) {
 
 void nws__eio_input(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data, size_t len) {
     nws_conn *session = session_of(c);
-    session->last_in_ms = loop->now_ms;   /* a carrier's traffic is its session's (idle timeout) */
+    session->last_in_ms = nws__ms32(loop->now_ms);   /* a carrier's traffic is its session's (idle timeout) */
     if (opcode == NWS_OP_BINARY) {
         if (c->eio == NWS__EIO_CARRIER && !(c->session && c->session->upgraded)) {
             nws__conn_fail(loop, c, NWS_EPROTO);

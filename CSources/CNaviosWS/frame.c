@@ -46,8 +46,14 @@ static inline size_t min_size(size_t a, uint64_t b) {
 void nws_decoder_init(nws_decoder *d, const nws_decoder_limits *limits) {
     memset(d, 0, sizeof *d);
     if (limits != NULL) {
-        d->limits = *limits;
+        d->max_frame = (uint32_t)(limits->max_frame < NWS_DECODER_LIMIT_MAX ? limits->max_frame : NWS_DECODER_LIMIT_MAX);
+        d->max_message =
+            (uint32_t)(limits->max_message < NWS_DECODER_LIMIT_MAX ? limits->max_message : NWS_DECODER_LIMIT_MAX);
+        d->require_mask = limits->require_mask;
+        d->allow_rsv1 = limits->allow_rsv1;
     }
+    d->small_fast = d->require_mask && (d->max_frame == 0 || d->max_frame >= LEN7_16BIT - 1) &&
+                    (d->max_message == 0 || d->max_message >= LEN7_16BIT - 1);
     d->state = ST_HEADER;
 }
 
@@ -82,7 +88,7 @@ static inline int header_start(const nws_decoder *d, uint8_t b0, uint8_t b1) {
         if (d->message_opcode != 0) {
             return NWS_EINTERLEAVED;
         }
-        if ((b0 & B0_RSV1) && !d->limits.allow_rsv1) {
+        if ((b0 & B0_RSV1) && !d->allow_rsv1) {
             return NWS_ERSV;
         }
         break;
@@ -100,10 +106,10 @@ static inline int header_start(const nws_decoder *d, uint8_t b0, uint8_t b1) {
         return NWS_EOPCODE;
     }
     int masked = (b1 & B1_MASK) != 0;
-    if (d->limits.require_mask && !masked) {
+    if (d->require_mask && !masked) {
         return NWS_EUNMASKED;
     }
-    if (!d->limits.require_mask && masked) {
+    if (!d->require_mask && masked) {
         return NWS_EPROTO; /* §5.1: a server must not mask */
     }
     uint8_t len7 = b1 & B1_LEN;
@@ -151,13 +157,12 @@ static inline int header_finish(nws_decoder *d, const uint8_t *h) {
         d->state = ST_CONTROL;
         return 0;
     }
-    const nws_decoder_limits *lim = &d->limits;
-    if (lim->max_frame != 0 && payload_len > lim->max_frame) {
+    if (d->max_frame != 0 && payload_len > d->max_frame) {
         return NWS_ETOOBIG;
     }
     /* message_len <= max_message holds here, so the subtraction cannot wrap. */
     uint64_t so_far = opcode == NWS_OP_CONTINUATION ? d->message_len : 0;
-    if (lim->max_message != 0 && payload_len > lim->max_message - so_far) {
+    if (d->max_message != 0 && payload_len > d->max_message - so_far) {
         return NWS_ETOOBIG;
     }
     if (opcode != NWS_OP_CONTINUATION) {
@@ -199,7 +204,7 @@ static size_t spill(nws_decoder *d, const uint8_t *p, size_t avail, int *status)
 
 /* Takes p[0..n) of the current data frame (n may be 0 only for an empty frame). */
 static inline int data_chunk(nws_decoder *d, uint8_t *p, size_t n, nws_decoded *out) {
-    if (d->limits.require_mask && n != 0) {
+    if (d->require_mask && n != 0) {
         nws_mask(p, n, d->mask, d->mask_phase);
         d->mask_phase = (uint8_t)((d->mask_phase + n) & 3);
     }
@@ -242,7 +247,7 @@ static int control_take(nws_decoder *d, const uint8_t *p, size_t n) {
         return NWS_ENOMEM;
     }
     uint8_t *dst = d->control + d->control_len;
-    if (d->limits.require_mask) {
+    if (d->require_mask) {
         nws_mask_copy(dst, p, n, d->mask, d->mask_phase);
         d->mask_phase = (uint8_t)((d->mask_phase + n) & 3);
     } else {
@@ -285,13 +290,12 @@ static int control_done(nws_decoder *d, const uint8_t *data, size_t len, nws_dec
 /* The frame a chat or echo server mostly sees: a small, whole, final, masked text or binary
  * frame with no message open and no RSV bit. Decoded here in one step, without spilling or
  * the general state machine; anything else takes the general path. Returns 0 when it does
- * not apply. */
+ * not apply. Only a decoder whose limits no such frame can cross comes here (small_fast). */
 static ssize_t decode_small_frame(nws_decoder *d, uint8_t *buf, size_t len, nws_decoded *out) {
     uint8_t b0 = buf[0], b1 = buf[1];
     size_t plen = b1 & B1_LEN;
     if ((b0 != (B0_FIN | NWS_OP_TEXT) && b0 != (B0_FIN | NWS_OP_BINARY)) || !(b1 & B1_MASK) ||
-        plen >= LEN7_16BIT || len < 6 + plen || (d->limits.max_frame != 0 && plen > d->limits.max_frame) ||
-        (d->limits.max_message != 0 && plen > d->limits.max_message)) {
+        plen >= LEN7_16BIT || len < 6 + plen) {
         return 0;
     }
     uint8_t *p = buf + 6;
@@ -311,8 +315,7 @@ static ssize_t decode_small_frame(nws_decoder *d, uint8_t *buf, size_t len, nws_
 }
 
 ssize_t nws_decode(nws_decoder *d, uint8_t *buf, size_t len, nws_decoded *out) {
-    if (d->state == ST_HEADER && d->header_len == 0 && d->message_opcode == 0 && d->limits.require_mask &&
-        len >= 6) {
+    if (d->state == ST_HEADER && d->header_len == 0 && d->message_opcode == 0 && d->small_fast && len >= 6) {
         ssize_t n = decode_small_frame(d, buf, len, out);
         if (n != 0) {
             return n;
@@ -378,7 +381,7 @@ ssize_t nws_decode(nws_decoder *d, uint8_t *buf, size_t len, nws_decoded *out) {
         if (d->control_len == 0 && n == d->remaining) {
             /* Whole here: unmasked in place, as a data payload is. */
             uint8_t *p = buf + pos;
-            if (d->limits.require_mask) {
+            if (d->require_mask) {
                 nws_mask(p, n, d->mask, 0);
             }
             d->remaining = 0;

@@ -33,7 +33,7 @@ static void run_handoff(nws_loop *loop, void *payload) {
         close(h->fd);   /* stopping, or over a limit: as a refused accept */
         return;
     }
-    c->last_in_ms = loop->now_ms;
+    c->last_in_ms = nws__ms32(loop->now_ms);
     nws__conn_on_plain(loop, c, h->bytes, h->len);
     if (!c->dead) nws__tls_resume(loop, c);
 }

@@ -148,15 +148,15 @@ struct nws_conn {
      * chain of cache misses) and no memory outside the connection but the shared frame. */
     nws__seg first_seg;
     void *user;               /* the application's (nws_conn_set_user) */
-    uint64_t last_in_ms;      /* for the idle timeout */
-    uint64_t ping_sent_ms;
+    uint32_t last_in_ms;      /* for the idle timeout; these two hold the low 32 bits of the */
+    uint32_t ping_sent_ms;    /* loop's clock (nws__ms32, nws__ms_from32): 8 bytes less a connection */
     nws_conn *grave_next;     /* on the loop's list of connections to free */
     char *http;               /* the upgrade request while it is read, or the refusal */
     uint32_t http_len, http_cap;
     struct nws__membership *rooms;   /* the rooms this connection is in (rooms.c) */
     uint32_t room_count, room_cap;
     uint8_t *message;         /* a fragmented or split message being reassembled */
-    uint64_t message_len, message_cap;
+    uint32_t message_len, message_cap;   /* at most max_message (32 bits, see apply_defaults) */
     nws_decoder decoder;
     struct nws__eio_session *session;   /* a long-polling session's state, shared with its GET and its WebSocket */
     struct nws__deflate_conn *deflate_state;   /* dedicated compression streams (deflate.c), or NULL */
@@ -331,6 +331,12 @@ extern const nws__backend nws__backend_uring;
 /* ---- shorthands of conn.c and upgrade.c ---- */
 static inline const nws_server_config *cfg(const nws_loop *loop) { return &loop->server->config; }
 static inline const nws_server_callbacks *cbs(const nws_loop *loop) { return &loop->server->cb; }
+
+/* A connection keeps its times in 32 bits of milliseconds. Such a time is in the past and less
+ * than 49 days before `now` (a heartbeat or an idle timeout renews it long before), so the
+ * full time is `now` less the 32-bit difference. */
+static inline uint32_t nws__ms32(uint64_t ms) { return (uint32_t)ms; }
+static inline uint64_t nws__ms_from32(uint64_t now, uint32_t then) { return now - (uint32_t)((uint32_t)now - then); }
 
 /* Engine.IO's share of bytes_out: a path that only Engine.IO clients take reads bytes_out before
  * (nws__bytes_out_mark) and adds what it queued after (nws__eio_bytes_out_since), so the plain

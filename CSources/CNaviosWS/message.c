@@ -32,10 +32,12 @@ static uint8_t *take_spare(nws_loop *loop, uint64_t need, uint64_t *cap) {
 }
 
 int nws__message_append(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len, uint64_t expected) {
-    uint64_t need = c->message_len + len;
+    uint64_t need = (uint64_t)c->message_len + len;
+    if (need > UINT32_MAX) return NWS_ETOOBIG;   /* beyond any max_message: the decoder refused it first */
     if (need > c->message_cap) {
-        uint64_t cap = c->message_cap ? c->message_cap * 2 : (expected > FIRST_CAP ? expected : FIRST_CAP);
+        uint64_t cap = c->message_cap ? (uint64_t)c->message_cap * 2 : (expected > FIRST_CAP ? expected : FIRST_CAP);
         while (cap < need) cap *= 2;
+        if (cap > UINT32_MAX) cap = need;
         uint8_t *p = NULL;
         uint64_t spare_cap = 0;
         if (c->message == NULL && (p = take_spare(loop, cap, &spare_cap)) != NULL) {
@@ -45,10 +47,10 @@ int nws__message_append(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t
             if (p == NULL) return NWS_ENOMEM;
         }
         c->message = p;
-        c->message_cap = cap;
+        c->message_cap = (uint32_t)cap;
     }
     memcpy(c->message + c->message_len, data, len);
-    c->message_len += len;
+    c->message_len = (uint32_t)need;
     return 0;
 }
 

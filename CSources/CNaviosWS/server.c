@@ -29,6 +29,7 @@ static void apply_defaults(nws_server_config *k) {
     }
     if (k->loops > 255) k->loops = 255;                    /* 8 bits of the connection id */
     if (k->max_message == 0) k->max_message = NWS_DEFAULT_MAX_MESSAGE;
+    if (k->max_message > NWS_DECODER_LIMIT_MAX) k->max_message = NWS_DECODER_LIMIT_MAX;   /* kept in 32 bits */
     if (k->max_frame == 0 || k->max_frame > k->max_message) k->max_frame = k->max_message;
     if (k->handshake_timeout_ms == 0) k->handshake_timeout_ms = NWS_DEFAULT_HANDSHAKE_TIMEOUT_MS;
     if (k->pong_timeout_ms == 0) k->pong_timeout_ms = NWS_DEFAULT_PONG_TIMEOUT_MS;

@@ -886,12 +886,42 @@ static void rfc6455_10_4_maxFrameSizeBoundary(void) {
     /* judged from the header: no payload byte needed */
     NWS_CHECK_EQ(error_of_prefix(&lim, &w, 8), NWS_ETOOBIG);
     wire_free(&w);
+    /* limits under a small frame's 125 bytes hold for whole small frames too */
+    const nws_decoder_limits small_frame = {.max_frame = 10, .require_mask = 1};
+    const nws_decoder_limits small_message = {.max_message = 10, .require_mask = 1};
+    frame(&w, FIN | OP_BIN, p, 11);
+    EXPECT_ERROR(&small_frame, &w, NWS_ETOOBIG);
+    EXPECT_ERROR(&small_message, &w, NWS_ETOOBIG);
+    wire_free(&w);
+    frame(&w, FIN | OP_BIN, p, 10);
+    want_msg(&want, OP_BIN, p, 10);
+    EXPECT(&small_frame, &w, &want);
+    wire_free(&w);
     /* control frames are capped by §5.5 alone */
     const nws_decoder_limits tiny = {.max_frame = 4, .require_mask = 1};
     frame_s(&w, FIN | OP_PING, "longer than four");
     want_ctl(&want, OP_PING, "longer than four", 16);
     EXPECT(&tiny, &w, &want);
     wire_free(&w);
+}
+
+/* A decoder keeps its limits in 32 bits: a larger one is read as NWS_DECODER_LIMIT_MAX, so a
+ * frame of 4 GiB is refused from its header, and one just under passes the header. */
+static void rfc6455_10_4_limitsOver4GiBAreReadAsTheLargestKept(void) {
+    const nws_decoder_limits lim = {.max_frame = 1ull << 40, .max_message = 1ull << 40, .require_mask = 1};
+    nws_decoder d;
+    nws_decoder_init(&d, &lim);
+    NWS_CHECK_EQ(d.max_frame, NWS_DECODER_LIMIT_MAX);
+    NWS_CHECK_EQ(d.max_message, NWS_DECODER_LIMIT_MAX);
+    nws_decoder_free(&d);
+    for (uint64_t len = (uint64_t)NWS_DECODER_LIMIT_MAX; len <= (uint64_t)NWS_DECODER_LIMIT_MAX + 1; len++) {
+        wire w = {0};
+        uint8_t head[14] = {FIN | OP_BIN, 0x80 | 127};
+        for (int i = 0; i < 8; i++) head[2 + i] = (uint8_t)(len >> (56 - 8 * i));
+        put(&w, head, sizeof head);   /* the header and its mask, no payload */
+        NWS_CHECK_EQ(error_of_prefix(&lim, &w, sizeof head), len > NWS_DECODER_LIMIT_MAX ? NWS_ETOOBIG : 0);
+        wire_free(&w);
+    }
 }
 
 static void rfc6455_10_4_maxMessageSizeBoundary(void) {
@@ -1143,6 +1173,7 @@ int main(void) {
     NWS_RUN(rfc6455_8_1_textEndingInsideCharacterIsRejected);
     NWS_RUN(rfc6455_10_4_maxFrameSizeBoundary);
     NWS_RUN(rfc6455_10_4_maxMessageSizeBoundary);
+    NWS_RUN(rfc6455_10_4_limitsOver4GiBAreReadAsTheLargestKept);
     NWS_RUN(decoder_oneEventPerCallAndUnmasksInPlace);
     NWS_RUN(decoder_errorIsSticky);
     NWS_RUN(rfc6455_5_2_encoderWritesEachLengthClass);

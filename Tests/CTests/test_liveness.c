@@ -90,8 +90,21 @@ static void liveness_aPingCountsFromWhenItWasDueUnlessFarLate(void) {
     NWS_CHECK_EQ(nws__liveness_ping_time(&l, &k, 1400), 1400);
 }
 
+/* A connection keeps its times in 32 bits (nws__ms32): the full time comes back from the loop's
+ * clock for any time less than 2^32 ms in the past, across the 32-bit wrap too. */
+static void liveness_timesKeptIn32BitsComeBackWhole(void) {
+    const uint64_t wrap = 1ull << 32;
+    const uint64_t cases[][2] = {{5, 5}, {1000, 10}, {wrap + 5, wrap - 10}, {wrap + 5, wrap + 5}, {3 * wrap + 7, 2 * wrap + 8},
+                                 {1000 * wrap, 1000 * wrap - wrap + 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint64_t now = cases[i][0], then = cases[i][1];
+        NWS_CHECK_EQ(nws__ms_from32(now, nws__ms32(then)), then);
+    }
+}
+
 int main(void) {
     NWS_RUN(liveness_aPingCountsFromWhenItWasDueUnlessFarLate);
+    NWS_RUN(liveness_timesKeptIn32BitsComeBackWhole);
     NWS_RUN(engineio_theHeartbeatIsEngineIOsOwnOnSuchAConnection);
     NWS_RUN(liveness_connectionsNotOpenEndWhenTheirTimerFires);
     NWS_RUN(liveness_anIdleConnectionIsClosedAtTheIdleTimeoutNotBefore);

@@ -62,13 +62,17 @@ typedef struct nws_decoder_limits {
                                0 on a client: masked server frames are NWS_EPROTO */
     uint8_t allow_rsv1;     /* 1 when permessage-deflate was negotiated */
 } nws_decoder_limits;
+/* The largest limit a decoder keeps: it keeps them in 32 bits (it lives in every connection),
+ * and a larger one is read as this. */
+#define NWS_DECODER_LIMIT_MAX UINT32_MAX
 
 /* Opaque in spirit: fields are public only so the decoder can live inside a connection. */
 typedef struct nws_decoder {
-    nws_decoder_limits limits;
     uint64_t remaining;     /* payload bytes of the current frame not yet consumed */
     uint64_t message_len;   /* payload bytes of the current data message so far (consumed,
                                not declared: 0 until its first non-empty chunk is reported) */
+    uint32_t max_frame;     /* the limits (nws_decoder_limits), at most NWS_DECODER_LIMIT_MAX */
+    uint32_t max_message;
     uint32_t utf8_state;    /* validator state across the chunks of a text message */
     uint8_t state;          /* internal: header or payload */
     uint8_t header_len;     /* header bytes spilled so far */
@@ -86,6 +90,10 @@ typedef struct nws_decoder {
     uint8_t check_utf8;     /* the open message is uncompressed text. Its own byte, away from
                                the fields written per header, so testing it never needs a wide
                                load over bytes just stored (a store-forwarding stall) */
+    uint8_t require_mask;   /* the limits' */
+    uint8_t allow_rsv1;
+    uint8_t small_fast;     /* masks required and no limit under 126 bytes: a whole small frame
+                               takes the one-step path, which then checks no limit */
     uint8_t *control;       /* NWS_CONTROL_MAX bytes for a control payload cut by a read
                                boundary, made at the first one; NULL until then */
 } nws_decoder;

@@ -83,7 +83,7 @@ typedef struct nws_server_config {
     uint16_t port;                  /* 0 = an ephemeral port (nws_server_port tells which) */
     int loops;                      /* loop threads; 0 = one per online CPU */
     int backend;                    /* enum nws_backend; NAVIOS_WS_BACKEND=epoll|io_uring overrides AUTO */
-    uint64_t max_message;           /* bytes in a reassembled message; 0 = 1 MiB */
+    uint64_t max_message;           /* bytes in a reassembled message; 0 = 1 MiB; at most 4 GiB - 1 */
     uint64_t max_frame;             /* bytes in one frame; 0 = max_message */
     uint32_t handshake_timeout_ms;  /* from accept to a complete upgrade; 0 = 10 s */
     uint32_t idle_timeout_ms;       /* close 1001 after this long without a byte in; 0 = off */
