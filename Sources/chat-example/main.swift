@@ -55,7 +55,11 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
     var tlsFiles: (chain: String?, key: String?) = (nil, nil)
     var arguments = commandLine.dropFirst()
     while let flag = arguments.popFirst() {
-        guard let value = arguments.popFirst() else { fatalError("\(flag) needs a value") }
+        if flag == "--help" || flag == "-h" {
+            print(usage)
+            exit(0)
+        }
+        guard let value = arguments.popFirst() else { refuse("\(flag) needs a value") }
         switch flag {
         case "--port": config.port = Int(value) ?? config.port
         case "--host": config.host = value
@@ -64,7 +68,7 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
             let rate = Double(value) ?? 10
             config.rateLimit = WsRateLimit(messagesPerSecond: rate, burst: rate, maxViolations: 3)
         case "--deflate":
-            guard value == "shared" || value == "dedicated" else { fatalError("--deflate takes shared or dedicated") }
+            guard value == "shared" || value == "dedicated" else { refuse("--deflate takes shared or dedicated") }
             config.deflate = WsEngineConfiguration.Deflate(mode: value == "shared" ? .shared : .dedicated)
         case "--tls-cert": tlsFiles.chain = value
         case "--tls-key": tlsFiles.key = value
@@ -78,9 +82,9 @@ func chatConfig(from commandLine: [String]) -> WsConfig {
         case "--metrics-port": metricsPort = Int(value)
         case "--admin-token": adminToken = value
         case "--socketio-client":
-            guard let script = FileManager.default.contents(atPath: value) else { fatalError("cannot read \(value)") }
+            guard let script = FileManager.default.contents(atPath: value) else { refuse("cannot read \(value)") }
             pages.append(WsPage(path: "/socket.io.min.js", contentType: "text/javascript", body: Array(script)))
-        default: fatalError("unknown flag \(flag)")
+        default: refuse("unknown flag \(flag)")
         }
     }
     config.pages = pages
