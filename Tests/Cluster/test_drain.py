@@ -6,7 +6,7 @@ upgrades, a jittered reconnect hint to each client, 1001 at the end).
 The clients are a minimal RFC 6455 client on asyncio's Protocol (the `websockets` library
 costs too much CPU per message for 100,000 deliveries a second on two cores). Half of the
 stopped instance's clients follow the hint (make before break: the next connection is open and
-in the room before the old one closes); the other half ignore it, as a stock client would, and
+in the room, and its messages overlap the old one's, before the old one closes); the other half ignore it, as a stock client would, and
 reconnect only after the server's 1001, trying their old instance first (503) and then the
 other. Every broadcast is numbered; each client's missing numbers are counted.
 
@@ -56,7 +56,9 @@ class Subscriber:
             await old.hint_seen.wait()
             self.hint = old.hint
             await asyncio.sleep(self.hint["reconnectAfterMs"] / 1000)
+            before = max(self.seqs, default=0)
             await self.connect(await ready_node(nodes))
+            await self.overlap(before)
             old.leave()
             self.moves.append((self.node.name, await asyncio.wait_for(old.closed, 10)))
         else:
@@ -71,6 +73,20 @@ class Subscriber:
                 except (ConnectionError, OSError):
                     self.refusals.append((0, None))   # the instance has exited already
             self.moves.append((self.node.name, code))
+
+
+    async def overlap(self, before: int, timeout: float = 2.0) -> None:
+        """Keeps the old connection until the two streams overlap: until every number from the
+        last one seen before the switch up to the newest has come, on either connection. The new
+        instance delivers its own broadcasts at once, while the old one gets them through Redis a
+        little later: closing the old connection as soon as the new one has joined would drop
+        what was still on its way there."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            newest = max(self.seqs, default=before)
+            if newest > before and all(n in self.seqs for n in range(before + 1, newest + 1)):
+                return
+            await asyncio.sleep(0.005)
 
 
 async def ready_node(nodes):
