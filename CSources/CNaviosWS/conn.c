@@ -395,9 +395,9 @@ static void send_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *r
     size_t plen = nws_close_payload(payload, code, reason, len);
     c->close_sent = 1;
     c->state = NWS__CLOSING;
-    uint64_t mark = nws__bytes_out_mark(loop);
-    int rc = queue_frame(loop, c, NWS_OP_CLOSE, payload, plen);
-    if (c->eio) nws__eio_bytes_out_since(loop, mark);
+    /* An Engine.IO connection's frames go through nws__conn_queue, which counts them as its. */
+    int rc = c->eio ? nws__conn_queue(loop, c, NWS_OP_CLOSE, payload, plen)
+                    : queue_frame(loop, c, NWS_OP_CLOSE, payload, plen);
     if (rc != 0) {
         nws__conn_abort(loop, c, code);
         return;
