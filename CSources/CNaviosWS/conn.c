@@ -53,6 +53,44 @@ void nws__conn_opened(nws_loop *loop, nws_conn *c) {
     schedule_open_timer(loop, c);
 }
 
+/* ---- the cold part ---- */
+
+/* Other threads read a connection's rooms through its cold part under rooms_lock (rooms.c):
+ * the part comes and goes under the lock. */
+nws__conn_cold *nws__conn_cold_get_locked(nws_conn *c) {
+    if (c->cold == NULL) c->cold = calloc(1, sizeof *c->cold);
+    return c->cold;
+}
+
+nws__conn_cold *nws__conn_cold_get(nws_loop *loop, nws_conn *c) {
+    if (c->cold != NULL) return c->cold;
+    nws__conn_cold *k = calloc(1, sizeof *k);
+    if (k == NULL) return NULL;
+    pthread_mutex_lock(&loop->server->rooms_lock);
+    c->cold = k;
+    pthread_mutex_unlock(&loop->server->rooms_lock);
+    return k;
+}
+
+static int cold_is_empty(const nws__conn_cold *k) {
+    return k->http == NULL && k->rooms == NULL && k->message == NULL && k->session == NULL &&
+           k->deflate_state == NULL;
+}
+
+void nws__conn_cold_trim_locked(nws_conn *c) {
+    if (c->cold != NULL && cold_is_empty(c->cold)) {
+        free(c->cold);
+        c->cold = NULL;
+    }
+}
+
+void nws__conn_cold_trim(nws_loop *loop, nws_conn *c) {
+    if (c->cold == NULL || !cold_is_empty(c->cold)) return;
+    pthread_mutex_lock(&loop->server->rooms_lock);
+    nws__conn_cold_trim_locked(c);
+    pthread_mutex_unlock(&loop->server->rooms_lock);
+}
+
 /* ---- accept ---- */
 
 /* Other threads find connections by slot under rooms_lock (rooms.c), so the table changes
@@ -245,8 +283,8 @@ void nws__conn_close_overflowed(nws_loop *loop, nws_conn *c) {
  * is not the application's to address (its session is). */
 static nws_conn *engine_io_target(nws_conn *c) {
     if (c->eio == NWS__EIO_CARRIER) return NULL;
-    if (c->eio == NWS__EIO_POLLING && c->session && c->session->upgraded && c->session->carrier)
-        return c->session->carrier;
+    nws__eio_session *s = c->eio == NWS__EIO_POLLING ? nws__conn_session(c) : NULL;
+    if (s && s->upgraded && s->carrier) return s->carrier;
     return c;
 }
 
@@ -383,7 +421,7 @@ void nws__conn_abort(nws_loop *loop, nws_conn *c, uint16_t reported_code) {
     }
     report_close(loop, c, reported_code ? reported_code : NWS_CLOSE_ABNORMAL, NULL, 0);
     /* A waiting GET that dies is no session's any more from now on, not when it is freed. */
-    if (c->session) nws__eio_conn_gone(loop, c);
+    if (nws__conn_session(c)) nws__eio_conn_gone(loop, c);
     c->dead = 1;
     nws__wheel_cancel(&loop->wheel, &c->timer);
     loop->backend->teardown(loop, c);
@@ -395,9 +433,11 @@ static void send_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *r
     size_t plen = nws_close_payload(payload, code, reason, len);
     c->close_sent = 1;
     c->state = NWS__CLOSING;
-    /* An Engine.IO connection's frames go through nws__conn_queue, which counts them as its. */
+    /* An Engine.IO connection's frames go through nws__conn_queue, which counts them as its.
+     * Others take a small buffer: a shutdown closes every connection at once, and a pooled
+     * 16 KiB buffer each would be 160 MiB for 10,000 of them. */
     int rc = c->eio ? nws__conn_queue(loop, c, NWS_OP_CLOSE, payload, plen)
-                    : queue_frame(loop, c, NWS_OP_CLOSE, payload, plen);
+                    : queue_frame_rsv(loop, c, NWS_OP_CLOSE, 0, payload, plen, 1);
     if (rc != 0) {
         nws__conn_abort(loop, c, code);
         return;
@@ -493,8 +533,8 @@ __attribute__((noinline)) static void on_compressed_chunk(nws_loop *loop, nws_co
             return;
         }
         if (!ev->last) return;
-        in = c->message;
-        in_len = c->message_len;
+        in = c->cold->message;
+        in_len = c->cold->message_len;
     }
     const uint8_t *text;
     size_t len;
@@ -522,7 +562,7 @@ static void on_data_chunk(nws_loop *loop, nws_conn *c, const nws_decoded *ev) {
         return;
     }
     if (ev->last) {
-        deliver(loop, c, ev->opcode, c->message, c->message_len);
+        deliver(loop, c, ev->opcode, c->cold->message, c->cold->message_len);
         nws__message_release(loop, c);
     }
 }
@@ -596,7 +636,7 @@ void nws__conn_on_timer(nws_loop *loop, nws_conn *c) {
             nws__conn_abort(loop, c, 0);
             return;
         }
-        if (c->kept_alive && c->http_len == 0) {   /* an idle kept-alive connection: just closed */
+        if (c->kept_alive && (c->cold == NULL || c->cold->http_len == 0)) {   /* an idle kept-alive connection: just closed */
             nws__conn_abort(loop, c, 0);
             return;
         }
@@ -636,7 +676,7 @@ void nws__conn_catch_up(nws_loop *loop, nws_conn *c) {
 /* ---- freeing ---- */
 
 void nws__conn_free(nws_loop *loop, nws_conn *c) {
-    if (c->session) nws__eio_conn_gone(loop, c);
+    if (nws__conn_session(c)) nws__eio_conn_gone(loop, c);
     nws__wheel_cancel(&loop->wheel, &c->timer);
     nws__sendq_clear(loop, c);
     nws__tls_free(loop, c);
@@ -644,8 +684,11 @@ void nws__conn_free(nws_loop *loop, nws_conn *c) {
     nws__message_release(loop, c);
     nws_decoder_free(&c->decoder);
     nws__deflate_conn_free(c);
-    free(c->http);
-    set_slot(loop, c->slot, NULL);
+    set_slot(loop, c->slot, NULL);   /* first: other threads read the cold part through the slot */
+    if (c->cold != NULL) {
+        free(c->cold->http);
+        free(c->cold);
+    }
     loop->free_slots[loop->free_count++] = c->slot;
     loop->conn_count--;
     free(c);

@@ -95,25 +95,28 @@ static nws__deflate_loop *loop_state(nws_loop *loop) {
     return loop->deflate;
 }
 
-int nws__deflate_accept(nws_conn *c, const nws_deflate_params *p) {
+int nws__deflate_accept(nws_loop *loop, nws_conn *c, const nws_deflate_params *p) {
     uint8_t flags = NWS__DEFLATE_ON | (uint8_t)((p->server_max_window_bits - 8) << NWS__DEFLATE_BITS_SHIFT);
     if (p->server_no_context_takeover) flags |= NWS__DEFLATE_SHARED_OUT;
     if (p->client_no_context_takeover) flags |= NWS__DEFLATE_SHARED_IN;
     if (!p->server_no_context_takeover || !p->client_no_context_takeover) {
-        c->deflate_state = calloc(1, sizeof *c->deflate_state);
-        if (c->deflate_state == NULL) return NWS_ENOMEM;
-        c->deflate_state->client_bits = p->client_max_window_bits;
+        nws__conn_cold *k = nws__conn_cold_get(loop, c);
+        struct nws__deflate_conn *own = k != NULL ? calloc(1, sizeof *own) : NULL;
+        if (own == NULL) return NWS_ENOMEM;
+        own->client_bits = p->client_max_window_bits;
+        k->deflate_state = own;
     }
     c->deflate = flags;
     return 0;
 }
 
 void nws__deflate_conn_free(nws_conn *c) {
-    if (c->deflate_state == NULL) return;
-    compressor_free(c->deflate_state->compressor);
-    decompressor_free(c->deflate_state->decompressor);
-    free(c->deflate_state);
-    c->deflate_state = NULL;
+    struct nws__deflate_conn *own = c->cold != NULL ? c->cold->deflate_state : NULL;
+    if (own == NULL) return;
+    compressor_free(own->compressor);
+    decompressor_free(own->decompressor);
+    free(own);
+    c->cold->deflate_state = NULL;
 }
 
 void nws__deflate_loop_free(nws_loop *loop) {
@@ -204,7 +207,7 @@ int nws__deflate_compress(nws_loop *loop, nws_conn *c, const uint8_t *prefix, si
     int own = !(c->deflate & NWS__DEFLATE_SHARED_OUT);
     z_stream *z;
     if (own) {
-        z_stream **mine = &c->deflate_state->compressor;
+        z_stream **mine = &c->cold->deflate_state->compressor;
         if (*mine == NULL) *mine = compressor_new(loop, server_bits(c), config(loop)->mem_level);
         z = *mine;
     } else {
@@ -300,8 +303,8 @@ int nws__deflate_inflate(nws_loop *loop, nws_conn *c, const uint8_t *in, size_t 
     nws__deflate_loop *d = loop_state(loop);
     if (d == NULL) return NWS_ENOMEM;
     int own = !(c->deflate & NWS__DEFLATE_SHARED_IN);
-    z_stream **zp = own ? &c->deflate_state->decompressor : &d->decompressor;
-    if (*zp == NULL) *zp = decompressor_new(own ? c->deflate_state->client_bits : 15);
+    z_stream **zp = own ? &c->cold->deflate_state->decompressor : &d->decompressor;
+    if (*zp == NULL) *zp = decompressor_new(own ? c->cold->deflate_state->client_bits : 15);
     else if (!own) inflateReset(*zp);
     z_stream *z = *zp;
     if (z == NULL) return NWS_ENOMEM;

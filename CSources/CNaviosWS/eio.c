@@ -74,7 +74,7 @@ static int keeps_alive(nws_loop *loop, const nws_conn *c, const nws_http_request
     const nws_http_header *connection = nws_http_find(req, "connection");
     if (connection && nws_http_list_has(connection->value, connection->value_len, "close")) return 0;
     long body = nws__eio_body_wanted(loop, req);
-    return body >= 0 && (size_t)head_len + (size_t)body == c->http_len;
+    return body >= 0 && (size_t)head_len + (size_t)body == c->cold->http_len;   /* the request is held */
 }
 
 /* CORS for long-polling: a browser lets a page read a cross-origin answer only with these. The
@@ -97,7 +97,8 @@ void nws__eio_answer(nws_loop *loop, nws_conn *c, int status, const char *conten
     /* The request is read again from the connection's buffer (a waiting GET keeps it). */
     nws_http_request req;
     int parse_status = 0;
-    int head = c->http ? nws_http_parse(c->http, c->http_len, 0, &cfg(loop)->http, &req, &parse_status) : -1;
+    const nws__conn_cold *k = c->cold;
+    int head = k && k->http ? nws_http_parse(k->http, k->http_len, 0, &cfg(loop)->http, &req, &parse_status) : -1;
     char cors[640];
     cors_headers(loop, head > 0 ? &req : NULL, cors, sizeof cors);
     if (status == 200 && head > 0 && keeps_alive(loop, c, &req, head))
@@ -189,17 +190,17 @@ static int route(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_
     /* A session whose pong is overdue is over, even if its timer has not fired yet. */
     if (owner != NULL && owner->state == NWS__OPEN) nws__conn_catch_up(loop, owner);
     /* A closed session lingering for one last GET (eio_polling.c): what waited for it. */
-    if (owner != NULL && owner->state == NWS__CLOSING && owner->session &&
-        (owner->session->client_closed || owner->session->out_len) && q.transport == NWS_EIO_POLLING &&
+    nws__eio_session *lingering = owner != NULL && owner->state == NWS__CLOSING ? nws__conn_session(owner) : NULL;
+    if (lingering && (lingering->client_closed || lingering->out_len) && q.transport == NWS_EIO_POLLING &&
         !is_post(req)) {
-        nws__eio_session_last_get(loop, c, owner->session);
+        nws__eio_session_last_get(loop, c, lingering);
         return NWS__EIO_ANSWERED;
     }
     if (owner == NULL || owner->state != NWS__OPEN) {
         nws__eio_refuse(loop, c, NWS_EIO_SESSION_UNKNOWN);
         return NWS__EIO_ANSWERED;
     }
-    nws__eio_session *s = owner->session;
+    nws__eio_session *s = nws__conn_session(owner);
     /* A WebSocket for a session that another one probes or carries already is taken, then
      * closed, as Engine.IO servers do (clients expect the upgrade to succeed). */
     if (q.transport == NWS_EIO_WEBSOCKET && s != NULL && (s->upgraded || s->carrier != NULL))
@@ -211,12 +212,12 @@ static int route(nws_loop *loop, nws_conn *c, const nws_http_request *req, size_
     }
     owner->last_in_ms = nws__ms32(loop->now_ms);
     if (q.transport == NWS_EIO_WEBSOCKET) {
-        c->session = s;   /* its carrier once the handshake is done (upgrade.c) */
+        c->cold->session = s;   /* its carrier once the handshake is done (upgrade.c); the request is held */
         return NWS__EIO_NEW_CARRIER;
     }
     if (is_post(req)) {
         long body = nws__eio_body_wanted(loop, req);
-        nws__eio_session_post(loop, c, s, (const uint8_t *)c->http + head_len, body > 0 ? (size_t)body : 0);
+        nws__eio_session_post(loop, c, s, (const uint8_t *)c->cold->http + head_len, body > 0 ? (size_t)body : 0);
     } else {
         nws__eio_session_get(loop, c, s);
     }
@@ -242,13 +243,14 @@ int nws__eio_opened(nws_loop *loop, nws_conn *c) {
 
 /* The connection whose messages these are: a carrier's are its session's. */
 static nws_conn *session_of(nws_conn *c) {
-    return c->eio == NWS__EIO_CARRIER && c->session ? c->session->owner : c;
+    nws__eio_session *s = c->eio == NWS__EIO_CARRIER ? nws__conn_session(c) : NULL;
+    return s ? s->owner : c;
 }
 
 /* What a carrier's packets do before the upgrade: answer the probe, release the waiting GET,
  * and at "5" take the session over. Returns 1 when the packet was one of those. */
 static int probe_packet(nws_loop *loop, nws_conn *c, const nws_eio_packet *p) {
-    nws__eio_session *s = c->session;
+    nws__eio_session *s = nws__conn_session(c);
     if (s == NULL || s->upgraded) return 0;
     if (p->type == NWS_EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {
         nws__conn_queue(loop, c, NWS_OP_TEXT, "3probe", 6);
@@ -269,7 +271,8 @@ void nws__eio_input(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *data
     nws_conn *session = session_of(c);
     session->last_in_ms = nws__ms32(loop->now_ms);   /* a carrier's traffic is its session's (idle timeout) */
     if (opcode == NWS_OP_BINARY) {
-        if (c->eio == NWS__EIO_CARRIER && !(c->session && c->session->upgraded)) {
+        nws__eio_session *s = c->eio == NWS__EIO_CARRIER ? nws__conn_session(c) : NULL;
+        if (c->eio == NWS__EIO_CARRIER && !(s && s->upgraded)) {
             nws__conn_fail(loop, c, NWS_EPROTO);
             return;
         }

@@ -20,12 +20,17 @@ static void answer(nws_loop *loop, nws_conn *http, const void *body, size_t len)
     nws__eio_answer(loop, http, 200, "text/plain; charset=UTF-8", body, len);
 }
 
+/* c no longer serves its session (its cold part goes with the connection, or with its request). */
+static void forget_session(nws_conn *c) {
+    if (c->cold != NULL) c->cold->session = NULL;
+}
+
 /* The waiting GET, no longer the session's (NULL when none waits). */
 static nws_conn *take_poll(nws__eio_session *s) {
     nws_conn *get = s->poll;
     if (get == NULL) return NULL;
     s->poll = NULL;
-    get->session = NULL;
+    forget_session(get);
     return get;
 }
 
@@ -73,14 +78,17 @@ nws_conn *nws__eio_session_open(nws_loop *loop, nws_conn *get, const nws_http_re
         return NULL;
     }
     nws__eio_session *s = calloc(1, sizeof *s);
-    nws_conn *owner = s ? nws__conn_new_virtual(loop) : NULL;
+    nws__conn_cold *k = s ? calloc(1, sizeof *k) : NULL;   /* where the session is kept */
+    nws_conn *owner = k ? nws__conn_new_virtual(loop) : NULL;
     if (owner == NULL) {
+        free(k);
         free(s);
         nws__upgrade_refuse(loop, get, 503, NULL);
         return NULL;
     }
     s->owner = owner;
-    owner->session = s;
+    k->session = s;
+    owner->cold = k;   /* no lock: no other thread knows the new connection's id yet */
     owner->eio = NWS__EIO_POLLING;
     nws__conn_opened(loop, owner);
     if (cb->on_open) {
@@ -105,7 +113,7 @@ static int reserve(nws__eio_session *s, size_t more) {
 
 /* Appends one packet: its type (or 'b'), then data (base64 for a binary message). */
 static int append(nws_loop *loop, nws_conn *owner, char type, const void *data, size_t len) {
-    nws__eio_session *s = owner->session;
+    nws__eio_session *s = nws__conn_session(owner);
     int binary = type == NWS_EIO_BINARY;
     /* A text holding the separator cannot cross long-polling: the client would split it. */
     if (!binary && len && memchr(data, NWS_EIO_SEPARATOR, len)) return NWS_EINVAL;
@@ -139,14 +147,14 @@ int nws__eio_session_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m) {
 }
 
 void nws__eio_session_packet(nws_loop *loop, nws_conn *c, char type) {
-    nws__eio_session *s = c->session;
+    nws__eio_session *s = nws__conn_session(c);
     if (s == NULL) return;
     if (s->upgraded && s->carrier) nws__conn_queue(loop, s->carrier, NWS_OP_TEXT, &type, 1);
     else append(loop, c, type, NULL, 0);
 }
 
 void nws__eio_session_flush(nws_loop *loop, nws_conn *c) {
-    nws__eio_session *s = c->session;
+    nws__eio_session *s = nws__conn_session(c);
     if (s == NULL || s->poll == NULL || s->out_len == 0) return;
     answer(loop, take_poll(s), s->out, s->out_len);
     s->out_len = 0;
@@ -164,7 +172,7 @@ void nws__eio_session_get(nws_loop *loop, nws_conn *get, nws__eio_session *s) {
         nws__conn_close(loop, s->owner, NWS_CLOSE_PROTOCOL_ERROR, "duplicate poll", 14);
         return;
     }
-    get->session = s;
+    get->cold->session = s;   /* a GET holds its request: it has its cold part */
     s->poll = get;
     get->state = NWS__POLL_WAIT;
     nws__wheel_cancel(&loop->wheel, &get->timer);   /* the session's heartbeat answers it in time */
@@ -254,12 +262,12 @@ void nws__eio_session_upgraded(nws_loop *loop, nws__eio_session *s) {
 /* ---- the end ---- */
 
 int nws__eio_session_closing(nws_loop *loop, nws_conn *owner, enum nws__eio_end how) {
-    nws__eio_session *s = owner->session;
+    nws__eio_session *s = nws__conn_session(owner);
     if (s == NULL) return 0;
     if (s->carrier != NULL) {
         nws_conn *carrier = s->carrier;
         s->carrier = NULL;
-        carrier->session = NULL;
+        forget_session(carrier);
         s->out_len = 0;
         if (how == NWS__EIO_END_DROPPED) {
             nws__conn_abort(loop, carrier, 0);
@@ -302,9 +310,9 @@ void nws__eio_session_last_get(nws_loop *loop, nws_conn *get, nws__eio_session *
 }
 
 void nws__eio_carrier_closed(nws_loop *loop, nws_conn *carrier, uint16_t code, const uint8_t *reason, size_t len) {
-    nws__eio_session *s = carrier->session;
+    nws__eio_session *s = nws__conn_session(carrier);
     if (s == NULL) return;
-    carrier->session = NULL;
+    forget_session(carrier);
     if (s->carrier != carrier) return;
     s->carrier = NULL;
     /* A probe that failed leaves the session on long-polling; a carrier's end is the session's. */
@@ -314,15 +322,15 @@ void nws__eio_carrier_closed(nws_loop *loop, nws_conn *carrier, uint16_t code, c
 
 void nws__eio_conn_gone(nws_loop *loop, nws_conn *c) {
     (void)loop;
-    nws__eio_session *s = c->session;
+    nws__eio_session *s = nws__conn_session(c);
     if (s == NULL) return;
-    c->session = NULL;
+    forget_session(c);
     if (s->poll == c) s->poll = NULL;
     if (s->carrier == c) s->carrier = NULL;
     if (s->owner == c) {
         c->queued = 0;   /* what waited was never counted in the loop's queued bytes */
-        if (s->poll) s->poll->session = NULL;
-        if (s->carrier) s->carrier->session = NULL;
+        if (s->poll) forget_session(s->poll);
+        if (s->carrier) forget_session(s->carrier);
         free(s->out);
         free(s);
     }

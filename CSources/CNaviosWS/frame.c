@@ -43,17 +43,23 @@ static inline size_t min_size(size_t a, uint64_t b) {
     return b < a ? (size_t)b : a;
 }
 
+/* A limit as the decoder keeps it: it counts in 32 bits, so "none" (0) and anything larger
+ * are NWS_DECODER_LIMIT_MAX. */
+static uint32_t decoder_limit(uint64_t limit) {
+    return limit == 0 || limit > NWS_DECODER_LIMIT_MAX ? NWS_DECODER_LIMIT_MAX : (uint32_t)limit;
+}
+
 void nws_decoder_init(nws_decoder *d, const nws_decoder_limits *limits) {
     memset(d, 0, sizeof *d);
     if (limits != NULL) {
-        d->max_frame = (uint32_t)(limits->max_frame < NWS_DECODER_LIMIT_MAX ? limits->max_frame : NWS_DECODER_LIMIT_MAX);
-        d->max_message =
-            (uint32_t)(limits->max_message < NWS_DECODER_LIMIT_MAX ? limits->max_message : NWS_DECODER_LIMIT_MAX);
+        d->max_frame = decoder_limit(limits->max_frame);
+        d->max_message = decoder_limit(limits->max_message);
         d->require_mask = limits->require_mask;
         d->allow_rsv1 = limits->allow_rsv1;
+    } else {
+        d->max_frame = d->max_message = NWS_DECODER_LIMIT_MAX;
     }
-    d->small_fast = d->require_mask && (d->max_frame == 0 || d->max_frame >= LEN7_16BIT - 1) &&
-                    (d->max_message == 0 || d->max_message >= LEN7_16BIT - 1);
+    d->small_fast = d->require_mask && d->max_frame >= LEN7_16BIT - 1 && d->max_message >= LEN7_16BIT - 1;
     d->state = ST_HEADER;
 }
 
@@ -150,21 +156,22 @@ static inline int header_finish(nws_decoder *d, const uint8_t *h) {
     }
     d->opcode = opcode;
     d->fin = (h[0] & B0_FIN) != 0;
-    d->remaining = payload_len;
     d->mask_phase = 0;
     if (is_control(opcode)) {
+        d->remaining = (uint32_t)payload_len;   /* at most 125: header_start checked */
         d->control_len = 0;
         d->state = ST_CONTROL;
         return 0;
     }
-    if (d->max_frame != 0 && payload_len > d->max_frame) {
+    if (payload_len > d->max_frame) {
         return NWS_ETOOBIG;
     }
     /* message_len <= max_message holds here, so the subtraction cannot wrap. */
-    uint64_t so_far = opcode == NWS_OP_CONTINUATION ? d->message_len : 0;
-    if (d->max_message != 0 && payload_len > d->max_message - so_far) {
+    uint32_t so_far = opcode == NWS_OP_CONTINUATION ? d->message_len : 0;
+    if (payload_len > d->max_message - so_far) {
         return NWS_ETOOBIG;
     }
+    d->remaining = (uint32_t)payload_len;   /* at most max_frame: 32 bits */
     if (opcode != NWS_OP_CONTINUATION) {
         d->message_opcode = opcode;
         d->message_rsv1 = (h[0] & B0_RSV1) != 0;

@@ -45,8 +45,7 @@ void nws__conn_handoff(nws_loop *loop, nws_conn *c, int to) {
 }
 
 void nws__conn_handoff_keep(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len) {
-    (void)loop;
-    if (nws__upgrade_keep(c, data, len) != 0) c->handoff = 0;   /* bytes would be lost: closed instead */
+    if (nws__upgrade_keep(loop, c, data, len) != 0) c->handoff = 0;   /* bytes would be lost: closed instead */
 }
 
 void nws__conn_release_fd(nws_loop *loop, nws_conn *c) {
@@ -57,7 +56,8 @@ void nws__conn_release_fd(nws_loop *loop, nws_conn *c) {
         close(fd);
         return;
     }
-    handoff *h = nws__task_new(sizeof *h + c->http_len, run_handoff);
+    size_t held = c->cold != NULL ? c->cold->http_len : 0;   /* the request and what followed it */
+    handoff *h = nws__task_new(sizeof *h + held, run_handoff);
     if (h == NULL) {
         close(fd);
         return;
@@ -65,7 +65,7 @@ void nws__conn_release_fd(nws_loop *loop, nws_conn *c) {
     h->fd = fd;
     h->tls = c->tls;          /* the session goes with its socket */
     c->tls = NULL;
-    h->len = c->http_len;
-    if (c->http_len) memcpy(h->bytes, c->http, c->http_len);
+    h->len = held;
+    if (held) memcpy(h->bytes, c->cold->http, held);
     if (nws__task_post(&loop->server->loops[c->handoff - 1], h) != 0) close(fd);   /* the loops stopped */
 }

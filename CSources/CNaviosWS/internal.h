@@ -84,7 +84,6 @@ typedef struct nws__seg {
     nws_buf *buf;
     uint32_t off;             /* first unsent byte in buf->data */
     uint32_t len;             /* bytes from off still to send */
-    uint8_t appendable;       /* private to this connection: small frames may be appended */
 } nws__seg;
 
 /* ---- timer wheel ---- */
@@ -117,6 +116,22 @@ enum nws__conn_state {
 #define NWS__CONN_IO_BYTES 2
 
 typedef struct nws_conn nws_conn;
+/* What a connection needs only at times: while its upgrade request is read, while a message is
+ * reassembled, while it is in rooms, as an Engine.IO session's, or with compression streams of
+ * its own. Made at the first need (nws__conn_cold_get) and freed when nothing is left in it
+ * (nws__conn_cold_trim), so an idle plain connection carries one NULL pointer for all of it. */
+typedef struct nws__conn_cold {
+    char *http;               /* the upgrade request while it is read, or the refusal */
+    uint32_t http_len, http_cap;
+    uint32_t http_prev;       /* where the request's parse resumes (upgrade.c) */
+    uint32_t room_count, room_cap;
+    struct nws__membership *rooms;   /* the rooms this connection is in (rooms.c) */
+    uint8_t *message;         /* a fragmented or split message being reassembled */
+    uint32_t message_len, message_cap;   /* at most max_message (32 bits, see apply_defaults) */
+    struct nws__eio_session *session;   /* a long-polling session's state, shared with its GET and its WebSocket */
+    struct nws__deflate_conn *deflate_state;   /* dedicated compression streams (deflate.c), or NULL */
+} nws__conn_cold;
+
 struct nws_conn {
     nws__timer timer;         /* first: the wheel hands back nws__timer pointers */
     int fd;
@@ -139,7 +154,8 @@ struct nws_conn {
     uint8_t kept_alive;       /* an HTTP connection kept open after an Engine.IO answer, for the next request */
     uint8_t deflate;          /* permessage-deflate as negotiated: NWS__DEFLATE_* bits, 0 when not */
     uint32_t mark;            /* the last broadcast that reached it: each one at most once */
-    uint32_t http_prev;       /* the request's (see http below): here it fills what was padding */
+    uint32_t last_in_ms;      /* for the idle timeout; these two hold the low 32 bits of the */
+    uint32_t ping_sent_ms;    /* loop's clock (nws__ms32, nws__ms_from32): 8 bytes less a connection */
     nws__seg *head, *tail;
     uint64_t queued;          /* bytes in the send queue */
     nws_conn *dirty_next;
@@ -148,20 +164,14 @@ struct nws_conn {
      * chain of cache misses) and no memory outside the connection but the shared frame. */
     nws__seg first_seg;
     void *user;               /* the application's (nws_conn_set_user) */
-    uint32_t last_in_ms;      /* for the idle timeout; these two hold the low 32 bits of the */
-    uint32_t ping_sent_ms;    /* loop's clock (nws__ms32, nws__ms_from32): 8 bytes less a connection */
     nws_conn *grave_next;     /* on the loop's list of connections to free */
-    char *http;               /* the upgrade request while it is read, or the refusal */
-    uint32_t http_len, http_cap;
-    struct nws__membership *rooms;   /* the rooms this connection is in (rooms.c) */
-    uint32_t room_count, room_cap;
-    uint8_t *message;         /* a fragmented or split message being reassembled */
-    uint32_t message_len, message_cap;   /* at most max_message (32 bits, see apply_defaults) */
+    nws__conn_cold *cold;     /* NULL while none of it is needed */
     nws_decoder decoder;
-    struct nws__eio_session *session;   /* a long-polling session's state, shared with its GET and its WebSocket */
-    struct nws__deflate_conn *deflate_state;   /* dedicated compression streams (deflate.c), or NULL */
     struct nws__tls_conn *tls;  /* a TLS connection's session and records (tls.c), or NULL */
 };
+/* Idle memory per connection is mostly this struct: at 216 bytes it is a 224-byte malloc chunk.
+ * A field added here costs every connection 16 bytes more; the cold part costs them nothing. */
+_Static_assert(sizeof(struct nws_conn) <= 216, "nws_conn outgrew its 224-byte malloc chunk");
 
 /* A TLS connection (tls.c): what is queued on the connection is plaintext, sealed into records
  * at the end of an iteration; the records wait in their own queue, the one backends send. */
@@ -212,6 +222,16 @@ typedef struct nws__inbox {
 
 /* ---- posted tasks: the one way work crosses to a loop thread ---- */
 typedef struct nws_loop nws_loop;
+
+/* c's cold part, made if it has none (taking rooms_lock, or holding it): NULL when out of memory. */
+nws__conn_cold *nws__conn_cold_get(nws_loop *loop, nws_conn *c);
+nws__conn_cold *nws__conn_cold_get_locked(nws_conn *c);
+/* Frees c's cold part once nothing is left in it (taking rooms_lock, or holding it). */
+void nws__conn_cold_trim(nws_loop *loop, nws_conn *c);
+void nws__conn_cold_trim_locked(nws_conn *c);
+static inline struct nws__eio_session *nws__conn_session(const nws_conn *c) {
+    return c->cold != NULL ? c->cold->session : NULL;
+}
 /* Runs on the loop thread (or, once the loops have stopped, on the thread that runs what was
  * left: nws_server_run_leftovers) and releases what the payload holds; the task's memory is
  * freed after it returns. */
@@ -518,7 +538,9 @@ void nws__upgrade_answer_keep_alive(nws_loop *loop, nws_conn *c, int status, con
                                     const char *headers, const void *body, size_t len);
 /* Appends bytes to the connection's request buffer (what a request brought beyond its head,
  * what a connection moving to another loop carries). 0 or NWS_ENOMEM. */
-int nws__upgrade_keep(nws_conn *c, const uint8_t *data, size_t len);
+int nws__upgrade_keep(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len);
+/* Frees the request a connection held (and its cold part, if nothing else is in it). */
+void nws__upgrade_request_free(nws_loop *loop, nws_conn *c);
 /* The protocol's refusal of an Engine.IO request: 400 and its JSON error body (eio.c). */
 void nws__eio_refuse(nws_loop *loop, nws_conn *c, int error);
 /* Runs the connection's timer now if it is due: a request that finds its session's pong overdue
@@ -598,7 +620,7 @@ enum {
     NWS__DEFLATE_BITS_SHIFT = 3,    /* bits 3..5: the server's window bits - 8 */
 };
 /* The upgrade agreed on p: c's flags, and its own streams when a side keeps context. 0 or NWS_ENOMEM. */
-int nws__deflate_accept(nws_conn *c, const nws_deflate_params *p);
+int nws__deflate_accept(nws_loop *loop, nws_conn *c, const nws_deflate_params *p);
 /* Compresses prefix (0 or 1 byte: Engine.IO's '4') then data as one message for c, into a
  * buffer of the loop's that stays valid until the next call. 1: *out holds the payload to send
  * with RSV1; 0: send it plain (it did not get shorter, and no context forbids that); or NWS_E*. */

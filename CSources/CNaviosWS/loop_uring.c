@@ -5,7 +5,9 @@
  * - Multishot recv into a provided-buffer ring shared by every connection of the loop: the
  *   kernel picks a buffer only when data arrives, so an idle connection holds none. Each
  *   buffer goes back to the ring as soon as its bytes are handled (the frame decoder keeps
- *   what it needs of a partial frame).
+ *   what it needs of a partial frame). The ring takes more buffers only when reads find it
+ *   empty, and a second after the last read their pages go back to the kernel, so a loop of
+ *   idle connections keeps no receive memory resident.
  * - One send in flight per connection (a plain send when the queue is one slice, else sendmsg
  *   over its slices), submitted at the end of an iteration, so the replies to a whole batch of
  *   completions leave together.
@@ -34,10 +36,16 @@
 #define RING_ENTRIES 4096u
 #define CQ_ENTRIES 16384u
 #define BUF_GROUP 0
-/* 128 x 32 KiB = 4 MiB per loop, touched in turn as the ring cycles: room for a 16 KiB
- * message in one read, and a fixed cost that 10,000 idle connections share. */
-#define BUF_COUNT 128u                /* power of two */
+/* Up to 128 x 32 KiB = 4 MiB per loop: room for a 16 KiB message in one read. The ring
+ * cycles through every buffer it holds, touching each, so it starts with BUF_FIRST and doubles
+ * only when a recv found none (after_reads): a quiet loop cycles through 16 buffers, and a
+ * busy one reaches the full ring within a few passes. */
+#define BUF_COUNT 128u                /* power of two: the ring's entries */
+#define BUF_FIRST 16u
 #define BUF_SIZE (32u * 1024u)
+/* A second after the last read, the buffers' pages go back to the kernel (release_buffers):
+ * a burst of reads leaves no resident memory behind once the loop's connections are idle. */
+#define BUF_RELEASE_MS 1000u
 #define MAX_IOV 16
 #define SEND_POOL_MAX 64u
 
@@ -69,6 +77,11 @@ typedef struct uring_loop {
     struct io_uring_buf_ring *br;
     size_t br_bytes;
     uint8_t *bufs;
+    uint32_t bufs_live;               /* buffers given to the ring so far: the first bufs_live */
+    uint32_t bufs_used;               /* in this pass of completions */
+    uint8_t bufs_short;               /* a recv of this pass found no buffer (-ENOBUFS) */
+    uint8_t bufs_resident;            /* read into since the last release_buffers */
+    uint64_t bufs_release_ms;         /* when to release them: BUF_RELEASE_MS after the last read */
     send_op *send_pool;
     uint32_t send_pool_count;
     int accepting;
@@ -96,6 +109,14 @@ static struct io_uring_sqe *get_sqe(nws_loop *loop) {
     return sqe;
 }
 
+/* Buffers first .. first + count - 1 join the ring. */
+static void give_buffers(uring_loop *u, uint32_t first, uint32_t count) {
+    int mask = io_uring_buf_ring_mask(BUF_COUNT);
+    for (uint32_t i = 0; i < count; i++)
+        io_uring_buf_ring_add(u->br, u->bufs + (size_t)(first + i) * BUF_SIZE, BUF_SIZE, (unsigned short)(first + i), mask, (int)i);
+    io_uring_buf_ring_advance(u->br, (int)count);
+}
+
 /* The provided-buffer ring: registered at init (a disabled ring accepts registrations). */
 static int setup_buffers(nws_loop *loop) {
     uring_loop *u = U(loop);
@@ -105,15 +126,52 @@ static int setup_buffers(nws_loop *loop) {
         u->br = NULL;
         return NWS_ESYS;
     }
-    u->bufs = malloc((size_t)BUF_COUNT * BUF_SIZE);
-    if (u->bufs == NULL) return NWS_ENOMEM;
+    /* Mapped, not malloc'd: release_buffers needs page-aligned buffers. */
+    u->bufs = mmap(NULL, (size_t)BUF_COUNT * BUF_SIZE, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (u->bufs == MAP_FAILED) {
+        u->bufs = NULL;
+        return NWS_ENOMEM;
+    }
     struct io_uring_buf_reg reg = {.ring_addr = (uint64_t)(uintptr_t)u->br, .ring_entries = BUF_COUNT, .bgid = BUF_GROUP};
     if (io_uring_register_buf_ring(&u->ring, &reg, 0) != 0) return NWS_EURING;
     io_uring_buf_ring_init(u->br);
-    int mask = io_uring_buf_ring_mask(BUF_COUNT);
-    for (unsigned i = 0; i < BUF_COUNT; i++) io_uring_buf_ring_add(u->br, u->bufs + (size_t)i * BUF_SIZE, BUF_SIZE, (unsigned short)i, mask, (int)i);
-    io_uring_buf_ring_advance(u->br, BUF_COUNT);
+    u->bufs_live = BUF_FIRST;
+    give_buffers(u, 0, BUF_FIRST);
     return 0;
+}
+
+/* After a pass of completions: a ring that ran out gets twice the buffers, and the pages of
+ * buffers read into are due for release. */
+static void after_reads(uring_loop *u, uint64_t now_ms) {
+    if (u->bufs_short && u->bufs_live < BUF_COUNT) {
+        uint32_t more = u->bufs_live;
+        give_buffers(u, u->bufs_live, more);
+        u->bufs_live += more;
+    }
+    if (u->bufs_used) {
+        u->bufs_resident = 1;
+        u->bufs_release_ms = now_ms + BUF_RELEASE_MS;
+    }
+    u->bufs_used = 0;
+    u->bufs_short = 0;
+}
+
+/* Gives the pages of every buffer back to the kernel; a later read faults in fresh ones. No
+ * buffer is ours between passes (on_recv hands each back at once), and the kernel fills them
+ * only on this thread, inside io_uring_enter (recv is armed by poll, run as task work here),
+ * so none is being written while its pages go. */
+static void release_buffers(uring_loop *u) {
+    madvise(u->bufs, (size_t)u->bufs_live * BUF_SIZE, MADV_DONTNEED);
+    u->bufs_resident = 0;
+}
+
+/* The wait, shortened to the buffers' release when it is due sooner. */
+static int wait_ms(nws_loop *loop, uring_loop *u) {
+    int wait = nws__loop_wait_ms(loop);
+    if (!u->bufs_resident) return wait;
+    uint64_t now = loop->tick_end_ms;
+    int release = u->bufs_release_ms > now ? (int)(u->bufs_release_ms - now) : 0;
+    return wait < 0 || release < wait ? release : wait;
 }
 
 /* liburing 2.3 declares io_uring_enable_rings but does not export it: the raw call. */
@@ -165,7 +223,7 @@ static void ur_destroy(nws_loop *loop) {
     if (u == NULL) return;
     io_uring_queue_exit(&u->ring);
     if (u->br) munmap(u->br, u->br_bytes);
-    free(u->bufs);
+    if (u->bufs) munmap(u->bufs, (size_t)BUF_COUNT * BUF_SIZE);
     while (u->send_pool) {
         send_op *op = u->send_pool;
         u->send_pool = op->next_free;
@@ -339,6 +397,7 @@ static void on_recv(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
     if (cqe->flags & IORING_CQE_F_BUFFER) {
         unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
         uint8_t *data = u->bufs + (size_t)bid * BUF_SIZE;
+        u->bufs_used++;
         if (cqe->res > 0 && !c->dead) nws__conn_on_data(loop, c, data, (size_t)cqe->res);
         else if (cqe->res > 0 && c->handoff) nws__conn_handoff_keep(loop, c, data, (size_t)cqe->res);   /* it moves with them */
         recycle_buffer(u, bid);
@@ -353,6 +412,7 @@ static void on_recv(nws_loop *loop, nws_conn *c, struct io_uring_cqe *cqe) {
         return;
     }
     /* Out of buffers (they were recycled above) or the kernel ended the multishot: re-arm. */
+    if (cqe->res == -ENOBUFS) u->bufs_short = 1;
     if (!more) arm_recv(loop, c);
 }
 
@@ -416,6 +476,8 @@ static void handle_completions(nws_loop *loop, uring_loop *u) {
     unsigned mask = ring->cq.ring_mask, shift = io_uring_cqe_shift(ring);   /* as io_uring_cqe_index */
     for (unsigned i = head; i != tail; i++) handle(loop, &ring->cq.cqes[(i & mask) << shift]);
     io_uring_cq_advance(ring, tail - head);
+    after_reads(u, loop->now_ms);
+    if (u->bufs_resident && loop->now_ms >= u->bufs_release_ms) release_buffers(u);
 }
 
 static void ur_run(nws_loop *loop) {
@@ -425,7 +487,7 @@ static void ur_run(nws_loop *loop) {
     if (u->disabled) enable_ring(&u->ring);
     arm_inbox(loop);
     while (!nws__loop_should_exit(loop)) {
-        int wait = nws__loop_wait_ms(loop);
+        int wait = wait_ms(loop, u);
         struct __kernel_timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (long long)(wait % 1000) * 1000000};
         struct io_uring_cqe *cqe;
         int rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, wait >= 0 ? &ts : NULL, NULL);

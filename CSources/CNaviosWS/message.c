@@ -4,7 +4,7 @@
  * everyday case).
  *
  * A connection holds a buffer only while such a message is open, so an idle connection
- * holds none. Freed buffers of moderate size are kept on a short per-loop list and handed to
+ * holds none (the buffer is in the connection's cold part, which goes with it when empty). Freed buffers of moderate size are kept on a short per-loop list and handed to
  * the next split message: without it a steady stream of split messages would malloc, free
  * and page-fault the same memory each time (glibc returns freed chunks to the kernel).
  */
@@ -32,42 +32,47 @@ static uint8_t *take_spare(nws_loop *loop, uint64_t need, uint64_t *cap) {
 }
 
 int nws__message_append(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len, uint64_t expected) {
-    uint64_t need = (uint64_t)c->message_len + len;
+    nws__conn_cold *k = nws__conn_cold_get(loop, c);
+    if (k == NULL) return NWS_ENOMEM;
+    uint64_t need = (uint64_t)k->message_len + len;
     if (need > UINT32_MAX) return NWS_ETOOBIG;   /* beyond any max_message: the decoder refused it first */
-    if (need > c->message_cap) {
-        uint64_t cap = c->message_cap ? (uint64_t)c->message_cap * 2 : (expected > FIRST_CAP ? expected : FIRST_CAP);
+    if (need > k->message_cap) {
+        uint64_t cap = k->message_cap ? (uint64_t)k->message_cap * 2 : (expected > FIRST_CAP ? expected : FIRST_CAP);
         while (cap < need) cap *= 2;
         if (cap > UINT32_MAX) cap = need;
         uint8_t *p = NULL;
         uint64_t spare_cap = 0;
-        if (c->message == NULL && (p = take_spare(loop, cap, &spare_cap)) != NULL) {
+        if (k->message == NULL && (p = take_spare(loop, cap, &spare_cap)) != NULL) {
             cap = spare_cap;
         } else {
-            p = realloc(c->message, cap);
+            p = realloc(k->message, cap);
             if (p == NULL) return NWS_ENOMEM;
         }
-        c->message = p;
-        c->message_cap = (uint32_t)cap;
+        k->message = p;
+        k->message_cap = (uint32_t)cap;
     }
-    memcpy(c->message + c->message_len, data, len);
-    c->message_len = (uint32_t)need;
+    memcpy(k->message + k->message_len, data, len);
+    k->message_len = (uint32_t)need;
     return 0;
 }
 
 void nws__message_release(nws_loop *loop, nws_conn *c) {
-    if (c->message != NULL) {
-        if (c->message_cap <= SPARE_MAX_CAP && loop->spare_count < SPARE_MAX_COUNT) {
-            nws__spare *s = (nws__spare *)c->message;   /* FIRST_CAP bytes hold the link */
-            s->cap = c->message_cap;
+    nws__conn_cold *k = c->cold;
+    if (k == NULL) return;
+    if (k->message != NULL) {
+        if (k->message_cap <= SPARE_MAX_CAP && loop->spare_count < SPARE_MAX_COUNT) {
+            nws__spare *s = (nws__spare *)k->message;   /* FIRST_CAP bytes hold the link */
+            s->cap = k->message_cap;
             s->next = loop->spares;
             loop->spares = s;
             loop->spare_count++;
         } else {
-            free(c->message);
+            free(k->message);
         }
     }
-    c->message = NULL;
-    c->message_len = c->message_cap = 0;
+    k->message = NULL;
+    k->message_len = k->message_cap = 0;
+    nws__conn_cold_trim(loop, c);
 }
 
 void nws__message_spares_free(nws_loop *loop) {

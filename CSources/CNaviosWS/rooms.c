@@ -170,8 +170,9 @@ static void unlock_and_tell(nws_server *s) {
 /* ---- membership, on the loop that owns the connection (under rooms_lock) ---- */
 
 static int conn_membership(const nws_conn *c, const nws__room *r) {
-    for (uint32_t i = 0; i < c->room_count; i++) {
-        if (c->rooms[i].room == r) return (int)i;
+    const nws__conn_cold *k = c->cold;
+    for (uint32_t i = 0; k != NULL && i < k->room_count; i++) {
+        if (k->rooms[i].room == r) return (int)i;
     }
     return -1;
 }
@@ -191,57 +192,70 @@ static int join_locked(nws_loop *loop, nws_conn *c, const char *name, size_t len
     nws__room *r = find_hashed(&loop->rooms, name, len, hash);
     if (r != NULL && conn_membership(c, r) >= 0) return 0;
     if (!c->opened) return NWS_ESTALE;   /* reported closed: it is leaving its rooms, not joining */
+    nws__conn_cold *k = nws__conn_cold_get_locked(c);
+    if (k == NULL) return NWS_ENOMEM;
     uint32_t limit = loop->server->config.max_rooms_per_conn;
-    if (limit != 0 && c->room_count >= limit) return NWS_ELIMIT;
+    if (limit != 0 && k->room_count >= limit) return NWS_ELIMIT;
     if (r == NULL && (r = create_room(&loop->rooms, name, len, hash)) == NULL) return NWS_ENOMEM;
     if (reserve((void **)&r->members, &r->cap, r->count, sizeof *r->members, 4) != 0 ||
-        reserve((void **)&c->rooms, &c->room_cap, c->room_count, sizeof *c->rooms, 2) != 0 ||
+        reserve((void **)&k->rooms, &k->room_cap, k->room_count, sizeof *k->rooms, 2) != 0 ||
         registry_add(loop->server, r) != 0) {
         if (r->count == 0) destroy_room(&loop->rooms, r);
         return NWS_ENOMEM;
     }
-    c->rooms[c->room_count++] = (nws__membership){r, r->count};
+    k->rooms[k->room_count++] = (nws__membership){r, r->count};
     r->members[r->count++] = c;
     return 0;
 }
 
 /* Removes membership i of c: swap-remove in the room, and in the connection's list. */
 static void leave_at(nws_loop *loop, nws_conn *c, uint32_t i) {
-    nws__room *r = c->rooms[i].room;
-    uint32_t at = c->rooms[i].index;
+    nws__conn_cold *k = c->cold;
+    nws__room *r = k->rooms[i].room;
+    uint32_t at = k->rooms[i].index;
     nws_conn *moved = r->members[--r->count];
     if (moved != c) {
         r->members[at] = moved;
-        moved->rooms[conn_membership(moved, r)].index = at;
+        moved->cold->rooms[conn_membership(moved, r)].index = at;
     }
-    c->rooms[i] = c->rooms[--c->room_count];
+    k->rooms[i] = k->rooms[--k->room_count];
     registry_remove(loop->server, r);
     if (r->count == 0) destroy_room(&loop->rooms, r);
+}
+
+/* A connection in no room keeps no list. */
+static void drop_list_if_empty(nws__conn_cold *k) {
+    if (k == NULL || k->room_count > 0) return;
+    free(k->rooms);
+    k->rooms = NULL;
+    k->room_cap = 0;
 }
 
 static int leave_locked(nws_loop *loop, nws_conn *c, const char *name, size_t len) {
     nws__room *r = nws__room_find(&loop->rooms, name, len);
     int i = r ? conn_membership(c, r) : -1;
     if (i >= 0) leave_at(loop, c, (uint32_t)i);
+    drop_list_if_empty(c->cold);
     return 0;
 }
 
 static int change_here(nws_loop *loop, nws_conn *c, const char *name, size_t len, int join) {
     pthread_mutex_lock(&loop->server->rooms_lock);
     int rc = join ? join_locked(loop, c, name, len) : leave_locked(loop, c, name, len);
+    nws__conn_cold_trim_locked(c);   /* a refused join or the last leave may leave it empty */
     unlock_and_tell(loop->server);
     return rc;
 }
 
 void nws__rooms_leave_all(nws_loop *loop, nws_conn *c) {
-    if (c->room_count > 0) {
+    nws__conn_cold *k = c->cold;
+    if (k == NULL) return;
+    if (k->room_count > 0) {
         pthread_mutex_lock(&loop->server->rooms_lock);
-        while (c->room_count > 0) leave_at(loop, c, c->room_count - 1);
+        while (k->room_count > 0) leave_at(loop, c, k->room_count - 1);
         unlock_and_tell(loop->server);
     }
-    free(c->rooms);
-    c->rooms = NULL;
-    c->room_cap = 0;
+    drop_list_if_empty(k);
 }
 
 void nws__rooms_free(nws_loop *loop) { free_table(&loop->rooms); }
@@ -312,8 +326,9 @@ static const nws_conn *conn_locked(nws_server *s, nws_conn_id id) {
 int nws_conn_rooms(nws_server *s, nws_conn_id id, nws_room_name_fn each, void *ctx) {
     pthread_mutex_lock(&s->rooms_lock);
     const nws_conn *c = conn_locked(s, id);
-    for (uint32_t i = 0; c != NULL && i < c->room_count; i++) {
-        each(ctx, c->rooms[i].room->name, c->rooms[i].room->name_len, 1);
+    const nws__conn_cold *k = c != NULL ? c->cold : NULL;
+    for (uint32_t i = 0; k != NULL && i < k->room_count; i++) {
+        each(ctx, k->rooms[i].room->name, k->rooms[i].room->name_len, 1);
     }
     pthread_mutex_unlock(&s->rooms_lock);
     return c != NULL ? 0 : NWS_ESTALE;

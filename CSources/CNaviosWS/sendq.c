@@ -15,6 +15,8 @@
  *
  * Bytes may be appended to a private tail buffer while an earlier part of it is being sent:
  * the kernel was handed an iovec of the bytes present at submission and never reads past it.
+ * A shared buffer is never appended to, and needs no mark saying so: it is made full (cap ==
+ * len, nws_msg_create and the compressed copy in deflate.c), so it never has room.
  */
 #include "internal.h"
 
@@ -116,14 +118,21 @@ static void count_queued(nws_loop *loop, nws_conn *c, size_t n) {
     nws__stat_add(&loop->stats.queued, n);
 }
 
-/* n bytes at the tail of a queue of c's; a new tail buffer is a small one when small is set (n
- * is then at most NWS__BUF_SMALL), else a pooled 16 KiB or an exact one. first_owner: whose
- * first_seg a new segment may be (NULL: never). */
+/* What a new tail buffer is: a pooled 16 KiB one (or an exact one when n is larger); a pooled
+ * small one (n at most NWS__BUF_SMALL); or one of exactly n bytes, never pooled. An HTTP answer
+ * takes the last: during a connect storm on io_uring hundreds of them are in flight at once,
+ * and pooled kilobyte buffers would stay behind as that many kilobytes the loop keeps. */
+enum { BUF_POOLED, BUF_POOLED_SMALL, BUF_EXACT };
+
+/* n bytes at the tail of a queue of c's, in a new buffer of kind `fresh` if the tail has no
+ * room. first_owner: whose first_seg a new segment may be (NULL: never). */
 __attribute__((always_inline)) static inline uint8_t *reserve_in(nws_loop *loop, nws_conn *c, nws__seg **head, nws__seg **tail,
-                                       nws_conn *first_owner, size_t n, int small) {
+                                       nws_conn *first_owner, size_t n, int fresh) {
     nws__seg *t = *tail;
-    if (t == NULL || !t->appendable || t->buf->cap - t->buf->len < n) {
-        nws_buf *b = small ? buf_new_of(loop, n, NWS__POOL_SMALL) : nws__buf_new(loop, n);
+    if (t == NULL || t->buf->cap - t->buf->len < n) {   /* n > 0: a full shared buffer never takes it */
+        nws_buf *b = fresh == BUF_POOLED_SMALL ? buf_new_of(loop, n, NWS__POOL_SMALL)
+                     : fresh == BUF_EXACT      ? buf_new_of(loop, n, NWS__POOL_NONE)
+                                               : nws__buf_new(loop, n);
         if (b == NULL) return NULL;
         nws__seg *s = seg_new(loop, first_owner);
         if (s == NULL) {
@@ -133,7 +142,6 @@ __attribute__((always_inline)) static inline uint8_t *reserve_in(nws_loop *loop,
         s->buf = b;
         s->off = 0;
         s->len = 0;
-        s->appendable = 1;
         seg_push(head, tail, s);
         t = s;
     }
@@ -144,16 +152,18 @@ __attribute__((always_inline)) static inline uint8_t *reserve_in(nws_loop *loop,
     return dst;
 }
 
-static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int small) {
-    return reserve_in(loop, c, &c->head, &c->tail, c, n, small);
+static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int fresh) {
+    return reserve_in(loop, c, &c->head, &c->tail, c, n, fresh);
 }
 
-uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, 0); }
+uint8_t *nws__sendq_reserve(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, BUF_POOLED); }
 
-uint8_t *nws__sendq_reserve_small(nws_loop *loop, nws_conn *c, size_t n) { return reserve(loop, c, n, n <= NWS__BUF_SMALL); }
+uint8_t *nws__sendq_reserve_small(nws_loop *loop, nws_conn *c, size_t n) {
+    return reserve(loop, c, n, n <= NWS__BUF_SMALL ? BUF_POOLED_SMALL : BUF_POOLED);
+}
 
 int nws__sendq_append_records(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len) {
-    uint8_t *dst = reserve_in(loop, c, &c->tls->wire_head, &c->tls->wire_tail, NULL, len, 0);
+    uint8_t *dst = reserve_in(loop, c, &c->tls->wire_head, &c->tls->wire_tail, NULL, len, BUF_POOLED);
     if (dst == NULL) return NWS_ENOMEM;
     memcpy(dst, data, len);
     return 0;
@@ -161,7 +171,7 @@ int nws__sendq_append_records(nws_loop *loop, nws_conn *c, const uint8_t *data, 
 
 int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t header_len,
                       const void *payload, size_t payload_len) {
-    uint8_t *dst = nws__sendq_reserve_small(loop, c, header_len + payload_len);
+    uint8_t *dst = reserve(loop, c, header_len + payload_len, BUF_EXACT);
     if (dst == NULL) return NWS_ENOMEM;
     memcpy(dst, header, header_len);
     if (payload_len) memcpy(dst + header_len, payload, payload_len);
@@ -170,7 +180,7 @@ int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t
 
 int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
     if (c->tail != NULL && b->len <= COPY_BROADCAST_MAX) {
-        uint8_t *dst = reserve(loop, c, b->len, 1);
+        uint8_t *dst = reserve(loop, c, b->len, BUF_POOLED_SMALL);
         if (dst == NULL) return NWS_ENOMEM;
         memcpy(dst, b->data, b->len);
         return 0;
@@ -181,7 +191,6 @@ int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
     s->buf = b;
     s->off = 0;
     s->len = b->len;
-    s->appendable = 0;
     seg_push(&c->head, &c->tail, s);
     count_queued(loop, c, b->len);
     return 0;

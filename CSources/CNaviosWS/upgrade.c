@@ -68,9 +68,7 @@ void nws__upgrade_answer_keep_alive(nws_loop *loop, nws_conn *c, int status, con
     }
     nws__conn_mark_dirty(loop, c);
     /* Ready for the next request, as if just accepted; its wait is the handshake timeout. */
-    free(c->http);
-    c->http = NULL;
-    c->http_len = c->http_cap = c->http_prev = 0;
+    nws__upgrade_request_free(loop, c);
     c->state = NWS__HANDSHAKE;
     c->kept_alive = 1;
     nws__wheel_set(&loop->wheel, &c->timer, loop->now_ms + cfg(loop)->handshake_timeout_ms);
@@ -197,7 +195,7 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, siz
     nws_deflate_params deflate;
     char extension[NWS_DEFLATE_RESPONSE_MAX];
     size_t extension_len = 0;
-    if (negotiate_deflate(loop, req, &deflate, extension, &extension_len) && nws__deflate_accept(c, &deflate) != 0)
+    if (negotiate_deflate(loop, req, &deflate, extension, &extension_len) && nws__deflate_accept(loop, c, &deflate) != 0)
         extension_len = 0;   /* no memory for its streams: the connection goes on uncompressed */
     char answer[512 + NWS_DEFLATE_RESPONSE_MAX];
     int n = nws_handshake_response(answer, sizeof answer, up.key, up.key_len, protocol, protocol_len,
@@ -215,9 +213,10 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, siz
          * now on, unless another WebSocket took it first: a spare is closed at once. */
         c->opened = 0;
         nws__stat_sub(&loop->stats.open, 1);
-        if (c->session != NULL && c->session->carrier == NULL && !c->session->upgraded) c->session->carrier = c;
-        else c->session = NULL;
-        if (c->session == NULL) nws__conn_close(loop, c, NWS_CLOSE_NORMAL, NULL, 0);
+        nws__eio_session *s = c->cold->session;   /* the request is still held: c has its cold part */
+        if (s != NULL && s->carrier == NULL && !s->upgraded) s->carrier = c;
+        else c->cold->session = NULL;
+        if (c->cold->session == NULL) nws__conn_close(loop, c, NWS_CLOSE_NORMAL, NULL, 0);
         return 1;
     }
     /* An Engine.IO session's open packet is its first frame, before anything on_open sends. */
@@ -233,49 +232,65 @@ static int upgrade(nws_loop *loop, nws_conn *c, const nws_http_request *req, siz
     return c->state == NWS__OPEN || c->state == NWS__CLOSING;
 }
 
-/* c->http_prev when the head is whole and a POST's body is still coming (the parser's resume
+/* http_prev when the head is whole and a POST's body is still coming (the parser's resume
  * point is not needed any more). */
 #define HEAD_DONE UINT32_MAX
 
-static int grow(nws_conn *c, size_t need, size_t limit) {
-    if (need <= c->http_cap) return 0;
-    size_t cap = c->http_cap ? c->http_cap : HTTP_BUF_START;
+static int grow(nws__conn_cold *k, size_t need, size_t limit) {
+    if (need <= k->http_cap) return 0;
+    size_t cap = k->http_cap ? k->http_cap : HTTP_BUF_START;
     while (cap < need) cap *= 2;
     if (cap > limit) cap = limit;
-    char *p = realloc(c->http, cap);
+    char *p = realloc(k->http, cap);
     if (p == NULL) return NWS_ENOMEM;
-    c->http = p;
-    c->http_cap = (uint32_t)cap;
+    k->http = p;
+    k->http_cap = (uint32_t)cap;
     return 0;
 }
 
-int nws__upgrade_keep(nws_conn *c, const uint8_t *data, size_t len) {
-    if (grow(c, c->http_len + len, SIZE_MAX) != 0) return NWS_ENOMEM;
-    memcpy(c->http + c->http_len, data, len);
-    c->http_len += (uint32_t)len;
+int nws__upgrade_keep(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len) {
+    nws__conn_cold *k = nws__conn_cold_get(loop, c);
+    if (k == NULL || grow(k, k->http_len + len, SIZE_MAX) != 0) return NWS_ENOMEM;
+    memcpy(k->http + k->http_len, data, len);
+    k->http_len += (uint32_t)len;
     return 0;
+}
+
+void nws__upgrade_request_free(nws_loop *loop, nws_conn *c) {
+    nws__conn_cold *k = c->cold;
+    if (k == NULL) return;
+    free(k->http);
+    k->http = NULL;
+    k->http_len = k->http_cap = k->http_prev = 0;
+    nws__conn_cold_trim(loop, c);
 }
 
 void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) {
-    const nws_server_config *k = cfg(loop);
+    const nws_server_config *cf = cfg(loop);
     nws_http_request req;
     int status = 0, rc;
-    /* Room for one byte over the limit, so the parser can tell "over" from "exactly at"; a POST
-     * to Engine.IO's path takes its body as well (up to eio.max_payload) once its head is whole. */
-    size_t limit = k->http.max_head_bytes + 1;
-    if (c->http_prev == HEAD_DONE) {
-        rc = nws_http_parse(c->http, c->http_len, 0, &k->http, &req, &status);
-        limit = (size_t)rc + (size_t)nws__eio_body_wanted(loop, &req);
-    }
-    size_t take = len < limit - c->http_len ? len : limit - c->http_len;
-    if (grow(c, c->http_len + take, limit) != 0) {
+    /* The request is read into the connection's cold part, which stays while it is held. */
+    nws__conn_cold *k = nws__conn_cold_get(loop, c);
+    if (k == NULL) {
         nws__conn_abort(loop, c, 0);
         return;
     }
-    memcpy(c->http + c->http_len, data, take);
-    c->http_len += (uint32_t)take;
-    rc = nws_http_parse(c->http, c->http_len, c->http_prev == HEAD_DONE ? 0 : c->http_prev, &k->http, &req, &status);
-    if (c->http_prev != HEAD_DONE) c->http_prev = c->http_len;
+    /* Room for one byte over the limit, so the parser can tell "over" from "exactly at"; a POST
+     * to Engine.IO's path takes its body as well (up to eio.max_payload) once its head is whole. */
+    size_t limit = cf->http.max_head_bytes + 1;
+    if (k->http_prev == HEAD_DONE) {
+        rc = nws_http_parse(k->http, k->http_len, 0, &cf->http, &req, &status);
+        limit = (size_t)rc + (size_t)nws__eio_body_wanted(loop, &req);
+    }
+    size_t take = len < limit - k->http_len ? len : limit - k->http_len;
+    if (grow(k, k->http_len + take, limit) != 0) {
+        nws__conn_abort(loop, c, 0);
+        return;
+    }
+    memcpy(k->http + k->http_len, data, take);
+    k->http_len += (uint32_t)take;
+    rc = nws_http_parse(k->http, k->http_len, k->http_prev == HEAD_DONE ? 0 : k->http_prev, &cf->http, &req, &status);
+    if (k->http_prev != HEAD_DONE) k->http_prev = k->http_len;
     if (rc == NWS_EPARTIAL) return;
     if (rc < 0) {
         nws__upgrade_refuse(loop, c, status ? status : 400, NULL);
@@ -286,31 +301,29 @@ void nws__upgrade_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len) 
         nws__upgrade_refuse(loop, c, 413, NULL);
         goto done;
     }
-    if (c->http_len < (size_t)rc + (size_t)body) {
+    if (k->http_len < (size_t)rc + (size_t)body) {
         /* The head is whole and the body is coming: the rest of this read is body too. */
-        int first = c->http_prev != HEAD_DONE;
-        c->http_prev = HEAD_DONE;
+        int first = k->http_prev != HEAD_DONE;
+        k->http_prev = HEAD_DONE;
         if (first && take < len) nws__upgrade_input(loop, c, data + take, len - take);
         return;
     }
     /* The rest of this read (frames pipelined behind the request) joins what was read: all of
      * it is the connection's input once open, and goes with it if it moves to another loop. */
     if (take < len) {
-        if (nws__upgrade_keep(c, data + take, len - take) != 0) {
+        if (nws__upgrade_keep(loop, c, data + take, len - take) != 0) {
             nws__conn_abort(loop, c, 0);
             goto done;
         }
-        rc = nws_http_parse(c->http, c->http_len, 0, &k->http, &req, &status);   /* the head moved with the buffer */
+        rc = nws_http_parse(k->http, k->http_len, 0, &cf->http, &req, &status);   /* the head moved with the buffer */
     }
     if (upgrade(loop, c, &req, (size_t)rc)) {
         size_t head = (size_t)rc;
-        if (head < c->http_len) nws__conn_frames_input(loop, c, (uint8_t *)c->http + head, c->http_len - head);
+        if (head < k->http_len) nws__conn_frames_input(loop, c, (uint8_t *)k->http + head, k->http_len - head);
     } else if (c->handoff) {
-        return;   /* c->http goes to the other loop (handoff.c) */
+        return;   /* the request goes to the other loop (handoff.c) */
     }
 done:
     if (c->state == NWS__POLL_WAIT) return;   /* a waiting GET keeps its request: its answer reads Origin */
-    free(c->http);
-    c->http = NULL;
-    c->http_len = c->http_cap = c->http_prev = 0;
+    nws__upgrade_request_free(loop, c);
 }

@@ -144,7 +144,7 @@ static const nws_deflate_params WITH_CONTEXT = {0, 0, 15, 15};
 
 static nws_conn_id open_compressing(const nws_deflate_params *p) {
     nws_conn_id id = open_conn();
-    if (p != NULL && nws__deflate_accept(conn_of(id), p) != 0) abort();
+    if (p != NULL && nws__deflate_accept(loop, conn_of(id), p) != 0) abort();
     NWS_CHECK_EQ(nws_room_join(server, id, "r", 1), 0);
     return id;
 }

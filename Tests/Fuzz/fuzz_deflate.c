@@ -63,7 +63,7 @@ static void inflate_message(const uint8_t *p, size_t len) {
     server.config.deflate = (nws_deflate_config){NWS_DEFLATE_DEDICATED, 1, 1, 15, 8, 15};
     nws_deflate_params params = {1, (uint8_t)!own, 15, (uint8_t)bits};
     nws_conn c = {0};
-    if (nws__deflate_accept(&c, &params) != 0) abort();
+    if (nws__deflate_accept(&loop, &c, &params) != 0) abort();
     const uint8_t *out;
     size_t out_len;
     int rc = nws__deflate_inflate(&loop, &c, p, len, &out, &out_len);
@@ -76,6 +76,7 @@ static void inflate_message(const uint8_t *p, size_t len) {
     }
     nws__deflate_done(&loop);
     nws__deflate_conn_free(&c);
+    free(c.cold);
 }
 
 /* The server's compression, through its loop stream and a connection's own, inflated back. */
@@ -85,7 +86,7 @@ static void round_trip(const uint8_t *p, size_t len) {
     for (int shared = 0; shared < 2; shared++) {
         nws_deflate_params params = {(uint8_t)shared, 1, (uint8_t)(len % 2 ? 15 : 9), 15};
         nws_conn c = {0};
-        if (nws__deflate_accept(&c, &params) != 0) abort();
+        if (nws__deflate_accept(&loop, &c, &params) != 0) abort();
         const uint8_t *z;
         size_t zlen;
         int rc = nws__deflate_compress(&loop, &c, NULL, 0, p, len, &z, &zlen);

@@ -55,21 +55,22 @@ enum nws_close_code {
 #define NWS_CONTROL_MAX 125
 
 typedef struct nws_decoder_limits {
-    uint64_t max_frame;     /* payload bytes in one data frame; 0 = no limit of its own
-                               (control frames are capped at 125 by the RFC) */
-    uint64_t max_message;   /* payload bytes in one (reassembled) message; 0 = no limit */
+    uint64_t max_frame;     /* payload bytes in one data frame; 0 = the largest the decoder
+                               keeps, NWS_DECODER_LIMIT_MAX (control frames are capped at 125
+                               by the RFC) */
+    uint64_t max_message;   /* payload bytes in one (reassembled) message; 0 = the largest */
     uint8_t require_mask;   /* 1 on a server: unmasked client frames are NWS_EUNMASKED;
                                0 on a client: masked server frames are NWS_EPROTO */
     uint8_t allow_rsv1;     /* 1 when permessage-deflate was negotiated */
 } nws_decoder_limits;
-/* The largest limit a decoder keeps: it keeps them in 32 bits (it lives in every connection),
- * and a larger one is read as this. */
+/* The largest limit a decoder keeps: it counts in 32 bits (it lives in every connection), and
+ * a larger limit, or none, is read as this. */
 #define NWS_DECODER_LIMIT_MAX UINT32_MAX
 
 /* Opaque in spirit: fields are public only so the decoder can live inside a connection. */
 typedef struct nws_decoder {
-    uint64_t remaining;     /* payload bytes of the current frame not yet consumed */
-    uint64_t message_len;   /* payload bytes of the current data message so far (consumed,
+    uint32_t remaining;     /* payload bytes of the current frame not yet consumed */
+    uint32_t message_len;   /* payload bytes of the current data message so far (consumed,
                                not declared: 0 until its first non-empty chunk is reported) */
     uint32_t max_frame;     /* the limits (nws_decoder_limits), at most NWS_DECODER_LIMIT_MAX */
     uint32_t max_message;
