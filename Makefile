@@ -159,7 +159,7 @@ FUZZ_SRCS_utf8 := $(CORE_DIR)/utf8.c $(CORE_DIR)/utf8_avx2.c
 FUZZ_SRCS_mask := $(CORE_DIR)/mask.c
 FUZZ_SRCS_json := $(JSON_DIR)/json.c
 FUZZ_SRCS_eio := $(CORE_DIR)/eio_packet.c $(CORE_DIR)/error.c
-FUZZ_SRCS_deflate := $(CORE_DIR)/deflate.c $(CORE_DIR)/deflate_offer.c $(CORE_DIR)/http.c $(CORE_DIR)/sendq.c \
+FUZZ_SRCS_deflate := $(CORE_DIR)/deflate.c $(CORE_DIR)/deflate_offer.c $(CORE_DIR)/http.c $(CORE_DIR)/sendq.c $(CORE_DIR)/conn_cold.c \
 	$(CORE_DIR)/frame.c $(CORE_DIR)/mask.c $(CORE_DIR)/utf8.c $(CORE_DIR)/utf8_avx2.c $(CORE_DIR)/error.c
 FUZZ_LIBS_http := -lcrypto
 FUZZ_LIBS_deflate := -lz

@@ -76,7 +76,7 @@ static void inflate_message(const uint8_t *p, size_t len) {
     }
     nws__deflate_done(&loop);
     nws__deflate_conn_free(&c);
-    free(c.cold);
+    free(c.cold);   /* the cold part nws__deflate_accept made, empty now */
 }
 
 /* The server's compression, through its loop stream and a connection's own, inflated back. */
@@ -104,6 +104,7 @@ static void round_trip(const uint8_t *p, size_t len) {
         }
         nws__deflate_done(&loop);
         nws__deflate_conn_free(&c);
+        free(c.cold);   /* the cold part nws__deflate_accept made, empty now */
     }
 }
 
