@@ -116,6 +116,12 @@ enum nws__conn_state {
 #define NWS__CONN_IO_BYTES 2
 
 typedef struct nws_conn nws_conn;
+/* A room a connection is in (rooms.c). */
+typedef struct nws__membership {
+    struct nws__room *room;
+    uint32_t index;           /* position of the connection in room->members */
+} nws__membership;
+
 /* What a connection needs only at times: while its upgrade request is read, while a message is
  * reassembled, while it is in rooms, as an Engine.IO session's, or with compression streams of
  * its own. Made at the first need (nws__conn_cold_get) and freed when nothing is left in it
@@ -125,7 +131,9 @@ typedef struct nws__conn_cold {
     uint32_t http_len, http_cap;
     uint32_t http_prev;       /* where the request's parse resumes (upgrade.c) */
     uint32_t room_count, room_cap;
-    struct nws__membership *rooms;   /* the rooms this connection is in (rooms.c) */
+    nws__membership *rooms;   /* the rooms this connection is in (rooms.c): &first_room, or an
+                                 array once it is in two */
+    nws__membership first_room;
     uint8_t *message;         /* a fragmented or split message being reassembled */
     uint32_t message_len, message_cap;   /* at most max_message (32 bits, see apply_defaults) */
     struct nws__eio_session *session;   /* a long-polling session's state, shared with its GET and its WebSocket */
@@ -601,10 +609,6 @@ void nws__message_release(nws_loop *loop, nws_conn *c);
 void nws__message_spares_free(nws_loop *loop);
 
 /* ---- rooms.c ---- */
-typedef struct nws__membership {
-    nws__room *room;
-    uint32_t index;           /* position of the connection in room->members */
-} nws__membership;
 /* The room of that name in t, or NULL. */
 nws__room *nws__room_find(const nws__room_table *t, const char *name, size_t len);
 /* Leaves every room (takes rooms_lock) and frees the connection's list. */

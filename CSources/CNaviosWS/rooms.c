@@ -187,6 +187,23 @@ static int reserve(void **array, uint32_t *cap, uint32_t count, size_t item, uin
     return 0;
 }
 
+/* Room for one more of the connection's rooms: the first in first_room, more in an array. */
+static int reserve_membership(nws__conn_cold *k) {
+    if (k->room_count < k->room_cap) return 0;
+    if (k->room_cap == 0) {
+        k->rooms = &k->first_room;
+        k->room_cap = 1;
+        return 0;
+    }
+    int inline_list = k->rooms == &k->first_room;
+    nws__membership *more = realloc(inline_list ? NULL : k->rooms, 2 * (size_t)k->room_cap * sizeof *more);
+    if (more == NULL) return NWS_ENOMEM;
+    if (inline_list) more[0] = k->first_room;
+    k->rooms = more;
+    k->room_cap *= 2;
+    return 0;
+}
+
 static int join_locked(nws_loop *loop, nws_conn *c, const char *name, size_t len) {
     uint64_t hash = hash_name(name, len);
     nws__room *r = find_hashed(&loop->rooms, name, len, hash);
@@ -198,7 +215,7 @@ static int join_locked(nws_loop *loop, nws_conn *c, const char *name, size_t len
     if (limit != 0 && k->room_count >= limit) return NWS_ELIMIT;
     if (r == NULL && (r = create_room(&loop->rooms, name, len, hash)) == NULL) return NWS_ENOMEM;
     if (reserve((void **)&r->members, &r->cap, r->count, sizeof *r->members, 4) != 0 ||
-        reserve((void **)&k->rooms, &k->room_cap, k->room_count, sizeof *k->rooms, 2) != 0 ||
+        reserve_membership(k) != 0 ||
         registry_add(loop->server, r) != 0) {
         if (r->count == 0) destroy_room(&loop->rooms, r);
         return NWS_ENOMEM;
@@ -226,7 +243,7 @@ static void leave_at(nws_loop *loop, nws_conn *c, uint32_t i) {
 /* A connection in no room keeps no list. */
 static void drop_list_if_empty(nws__conn_cold *k) {
     if (k == NULL || k->room_count > 0) return;
-    free(k->rooms);
+    if (k->rooms != &k->first_room) free(k->rooms);
     k->rooms = NULL;
     k->room_cap = 0;
 }

@@ -23,7 +23,10 @@ public struct WsUpgradeRequest: Sendable {
     }
 
     /// The query parsed into name/value pairs, percent-decoded (`+` as space).
-    public var queryItems: [(name: String, value: String)] {
+    public var queryItems: [(name: String, value: String)] { Self.queryItems(of: Substring(query)) }
+
+    /// A raw query string (without `?`) parsed into name/value pairs, percent-decoded.
+    package static func queryItems(of query: Substring) -> [(name: String, value: String)] {
         query.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = Self.percentDecode(parts[0])

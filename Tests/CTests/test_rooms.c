@@ -351,6 +351,36 @@ static void rooms_theServerHearsOfARoomsFirstMemberAndItsLast(void) {
     teardown();
 }
 
+/* A connection's first room is kept in its cold part, more in an array; one in no room keeps
+ * no cold part at all. Members stay right through the move to the array and back. */
+static void rooms_theListGrowsFromItsFirstRoomAndGoesWithTheLastLeave(void) {
+    setup();
+    nws_conn_id a = open_conn(), b = open_conn();
+    NWS_CHECK(conn_of(a)->cold == NULL);
+    NWS_CHECK_EQ(nws_room_join(server, a, "one", 3), 0);
+    NWS_CHECK_EQ(nws_room_join(server, b, "one", 3), 0);
+    nws__conn_cold *k = conn_of(a)->cold;
+    NWS_CHECK(k != NULL && k->rooms == &k->first_room && k->room_count == 1);
+    const char *names[] = {"two", "three", "four", "five"};
+    for (int i = 0; i < 4; i++) NWS_CHECK_EQ(nws_room_join(server, a, names[i], strlen(names[i])), 0);
+    NWS_CHECK(k->rooms != &k->first_room && k->room_count == 5);
+    /* a leaves "one" first: b, moved to a's place in it, must still be found there. */
+    NWS_CHECK_EQ(nws_room_leave(server, a, "one", 3), 0);
+    NWS_CHECK_EQ(nws_room_leave(server, b, "one", 3), 0);
+    NWS_CHECK_EQ(nws_room_local_size(server, "one", 3), 0);
+    listing mine = {0};
+    NWS_CHECK_EQ(nws_conn_rooms(server, a, list_into, &mine), 0);
+    NWS_CHECK_EQ(mine.count, 4);
+    NWS_CHECK(strstr(mine.names, "two;") && strstr(mine.names, "five;") && !strstr(mine.names, "one;"));
+    for (int i = 0; i < 4; i++) NWS_CHECK_EQ(nws_room_leave(server, a, names[i], strlen(names[i])), 0);
+    NWS_CHECK(conn_of(a)->cold == NULL);   /* nothing left in it: gone */
+    NWS_CHECK(conn_of(b)->cold == NULL);
+    NWS_CHECK_EQ(loop->rooms.total, 0);
+    NWS_CHECK_EQ(nws_room_join(server, a, "again", 5), 0);   /* and made again */
+    NWS_CHECK_EQ(nws_room_local_size(server, "again", 5), 1);
+    teardown();
+}
+
 static void rooms_readersSeeMembershipAndTheLimitRefusesPastIt(void) {
     nws_server_config config = {.loops = 1, .max_rooms_per_conn = 3};
     nws_server_callbacks callbacks = {.on_close = rooms_on_close};
@@ -519,6 +549,7 @@ int main(void) {
     NWS_RUN(rooms_aBroadcastTo40RoomsReachesEachMemberOfManyOfThemOnce);
     NWS_RUN(rooms_100ExcludedRoomsEachHoldForRoomsAndForEveryone);
     NWS_RUN(rooms_leavingAndClosingCleanTheIndex);
+    NWS_RUN(rooms_theListGrowsFromItsFirstRoomAndGoesWithTheLastLeave);
     NWS_RUN(rooms_swapRemoveKeepsEveryOtherMembership);
     NWS_RUN(sendq_broadcastsBehindABacklogAreCopiedInOrderAndShareWhenTheQueueIsEmpty);
     NWS_RUN(conn_theUserPointerStaysWithItsConnectionOnItsLoopOnly);

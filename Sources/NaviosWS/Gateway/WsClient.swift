@@ -26,9 +26,10 @@ public final class WsClient: Sendable, Identifiable {
     let core: WsCoreServer
     /// The gateway this client talks to, kept here so a message needs no lookup by URL.
     let gateway: AnyGateway
-    /// The wire protocol this client speaks, and its codec.
+    /// The wire protocol this client speaks, and its codec (read from it: a switch of two
+    /// cases costs less than the 16 bytes every client would keep).
     @usableFromInline let wire: WsWireProtocol
-    @usableFromInline let codec: any WsWireCodec.Type
+    @usableFromInline var codec: any WsWireCodec.Type { wire.codec }
     let runtime: WsGatewayRuntime
     let state = Mutex(State())
     struct State {
@@ -41,7 +42,8 @@ public final class WsClient: Sendable, Identifiable {
         var closedByServer = false
         /// The rooms the client was in as it disconnected (read from the room index then).
         var roomsAtClose: Set<String> = []
-        var rateLimit = WsRateLimitState()
+        /// Made at the first message a rate limit counts: without one a client keeps no buckets.
+        var rateLimit: WsRateLimitState.Box?
         /// Counts the session's (re)starts (``WsSessionGuard``): a timer of an earlier one
         /// does nothing.
         var sessionEpoch: UInt64 = 0
@@ -55,7 +57,6 @@ public final class WsClient: Sendable, Identifiable {
         self.core = core
         self.gateway = gateway
         self.wire = wire
-        self.codec = wire.codec
         self.handshake = handshake
         self.runtime = runtime
     }

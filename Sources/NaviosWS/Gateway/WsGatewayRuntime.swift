@@ -427,7 +427,11 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
     // Apart from the check above: its clock reading would cost every message without a limit.
     @inline(never)
     private func admitted(_ client: WsClient, _ event: String, _ ack: Int64?, _ limit: WsRateLimit) -> Bool {
-        let verdict = client.state.withLock { $0.rateLimit.admit(event, limit, now: .now) }
+        let verdict = client.state.withLock { state in
+            let buckets = state.rateLimit ?? WsRateLimitState.Box()
+            state.rateLimit = buckets
+            return buckets.state.admit(event, limit, now: .now)
+        }
         if verdict == .allowed { return true }
         metrics?.messageRateLimited()
         client.sendError(event, ack: ack, WsException(.rateLimited, "too many messages"))

@@ -29,6 +29,11 @@ public struct WsRateLimit: Sendable {
 
 /// One client's buckets. Time is passed in, so the arithmetic is tested without clocks.
 struct WsRateLimitState: Sendable {
+    /// A client's buckets, made at its first counted message (kept in its locked state).
+    final class Box: @unchecked Sendable {
+        var state = WsRateLimitState()
+    }
+
     private var tokens: Double?
     private var last: ContinuousClock.Instant?
     private var eventTokens: [String: (Double, ContinuousClock.Instant)] = [:]
