@@ -647,10 +647,7 @@ void nws__conn_free(nws_loop *loop, nws_conn *c) {
     nws_decoder_free(&c->decoder);
     nws__deflate_conn_free(c);
     set_slot(loop, c->slot, NULL);   /* first: other threads read the cold part through the slot */
-    if (c->cold != NULL) {
-        free(c->cold->http);
-        free(c->cold);
-    }
+    nws__conn_cold_free(c);
     loop->free_slots[loop->free_count++] = c->slot;
     loop->conn_count--;
     free(c);

@@ -36,6 +36,13 @@ void nws__conn_cold_trim_locked(nws_conn *c) {
     }
 }
 
+void nws__conn_cold_free(nws_conn *c) {
+    if (c->cold == NULL) return;
+    free(c->cold->http);
+    free(c->cold);
+    c->cold = NULL;
+}
+
 void nws__conn_cold_trim(nws_loop *loop, nws_conn *c) {
     if (c->cold == NULL || !cold_is_empty(c->cold)) return;
     pthread_mutex_lock(&loop->server->rooms_lock);

@@ -237,6 +237,9 @@ nws__conn_cold *nws__conn_cold_get_locked(nws_conn *c);
 /* Frees c's cold part once nothing is left in it (taking rooms_lock, or holding it). */
 void nws__conn_cold_trim(nws_loop *loop, nws_conn *c);
 void nws__conn_cold_trim_locked(nws_conn *c);
+/* Frees c's cold part whatever is left in it but the request: for a connection no other thread
+ * can reach any more (its slot is cleared), whose rooms, message and streams are gone. */
+void nws__conn_cold_free(nws_conn *c);
 static inline struct nws__eio_session *nws__conn_session(const nws_conn *c) {
     return c->cold != NULL ? c->cold->session : NULL;
 }

@@ -4,9 +4,10 @@
  * everyday case).
  *
  * A connection holds a buffer only while such a message is open, so an idle connection
- * holds none (the buffer is in the connection's cold part, which goes with it when empty). Freed buffers of moderate size are kept on a short per-loop list and handed to
- * the next split message: without it a steady stream of split messages would malloc, free
- * and page-fault the same memory each time (glibc returns freed chunks to the kernel).
+ * holds none (the buffer is in the connection's cold part, which goes with it when empty).
+ * Freed buffers of moderate size are kept on a short per-loop list and handed to the next
+ * split message: without it a steady stream of split messages would malloc, free and
+ * page-fault the same memory each time (glibc returns freed chunks to the kernel).
  */
 #include "internal.h"
 

@@ -116,9 +116,10 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         }
         let id = connection.id
         let handshake = WsHandshake(request)
-        // With recovery on, `?pid=…&offset=…` asks for a dropped connection's session back (read
-        // from the handshake, which has parsed the query already).
-        let pid = recovery == nil ? nil : handshake.query["pid"]
+        // With recovery on, `?pid=…&offset=…` asks for a dropped connection's session back (the
+        // handshake parses its query when asked: once here, and only with recovery on).
+        let query = recovery == nil ? [:] : handshake.query
+        let pid = query["pid"]
         let (client, start) = makeClient(id, handshake, gateway, .json, recovered: nil)
         let slot = WsLoopSlot(client, reader: Self.readJSON)
         // Retained by the connection until onClose releases it.
@@ -127,7 +128,7 @@ final class WsGatewayRuntime: WsUserObjectHandler, @unchecked Sendable {
         // Its messages wait in the slot (not ready) while its session is taken back; a fresh
         // client goes on with this one, a recovered one with a slot of its own.
         let address = UInt(bitPattern: Unmanaged.passUnretained(slot).toOpaque())
-        takeSession(pid: pid, offset: handshake.query["offset"], namespace: gateway.namespace,
+        takeSession(pid: pid, offset: query["offset"], namespace: gateway.namespace,
                     for: id) { recovered in
             guard let pointer = self.engine.userObject(for: id), UInt(bitPattern: pointer) == address else {
                 if let recovered { self.giveBack(recovered) }   // gone meanwhile

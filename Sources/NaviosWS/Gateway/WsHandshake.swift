@@ -28,12 +28,29 @@ public struct WsHandshake: Sendable {
     /// Header fields by lower-cased name (the first value of a repeated field).
     public var headers: [String: String] {
         var headers: [String: String] = [:]
-        var parts = fields.split(separator: "\u{0}", omittingEmptySubsequences: false).makeIterator()
-        while let name = parts.next(), let value = parts.next() {
+        forEachField { name, value in
             let key = name.lowercased()
             if headers[key] == nil { headers[key] = String(value) }
+            return true
         }
         return headers
+    }
+
+    /// Calls `body` with each header field as sent, until it returns false.
+    private func forEachField(_ body: (Substring, Substring) -> Bool) {
+        var parts = fields.split(separator: "\u{0}", omittingEmptySubsequences: false).makeIterator()
+        while let name = parts.next(), let value = parts.next(), body(name, value) {}
+    }
+
+    /// The first value of a header field, its name matched without case, read without making
+    /// the whole dictionary.
+    private func field(_ lowercasedName: String) -> Substring? {
+        var found: Substring?
+        forEachField { name, value in
+            if name.lowercased() == lowercasedName { found = value }
+            return found == nil
+        }
+        return found
     }
 
     /// The query parameters, percent-decoded (the first value of a repeated one).
@@ -54,7 +71,7 @@ public struct WsHandshake: Sendable {
         if let explicitAuth { return explicitAuth }
         guard credentialsFromRequest else { return [:] }
         var auth = query.mapValues { WsJSONValue.string($0) }
-        if let authorization = headers["authorization"], authorization.lowercased().hasPrefix("bearer ") {
+        if let authorization = field("authorization"), authorization.lowercased().hasPrefix("bearer ") {
             auth["token"] = .string(String(authorization.dropFirst(7)).trimmingWhitespace())
         }
         return auth
