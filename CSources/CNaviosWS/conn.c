@@ -302,7 +302,7 @@ static inline int send_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
 /* A shared message to a connection that compresses: the message's one compressed frame when
  * the connection compresses without context at the full window (every shared-mode one);
  * with its own context, its own compression; plain when compressing does not shorten it. */
-__attribute__((noinline)) static int send_msg_compressed(nws_loop *loop, nws_conn *c, nws_msg *m) {
+static int compress_msg_now(nws_loop *loop, nws_conn *c, nws_msg *m) {
     const uint8_t *frame = m->buf.data;
     if ((frame[0] & 0x0f) > NWS_OP_BINARY) return send_shared(loop, c, &m->buf);
     size_t hlen = nws__server_header_len(frame);
@@ -318,6 +318,29 @@ __attribute__((noinline)) static int send_msg_compressed(nws_loop *loop, nws_con
     else if (rc == 0) rc = send_shared(loop, c, &m->buf);
     nws__deflate_done(loop);
     return rc;
+}
+
+/* With its own compressor, the connection compresses at the flush (nws__deflate_defer). */
+__attribute__((noinline)) static int send_msg_compressed(nws_loop *loop, nws_conn *c, nws_msg *m) {
+    if (c->deflate & NWS__DEFLATE_SHARED_OUT) return compress_msg_now(loop, c, m);
+    int rc = nws__deflate_defer(c, m);
+    if (rc == 0) nws__conn_mark_dirty(loop, c);
+    return rc;
+}
+
+void nws__conn_compress_deferred(nws_loop *loop, nws_conn *c) {
+    uint32_t count;
+    nws_msg *const *deferred = nws__deflate_deferred(c, &count);
+    c->deflate &= (uint8_t)~NWS__DEFLATE_DEFERRED;   /* what this queues does not come back here */
+    int rc = 0;
+    for (uint32_t i = 0; i < count && rc == 0; i++) rc = compress_msg_now(loop, c, deferred[i]);
+    nws__deflate_deferred_clear(c);
+    /* The stream may hold part of a message the peer never gets: nothing after it would
+     * inflate. The flush closes the connection (not here: a caller may be walking a room). */
+    if (rc != 0) {
+        c->deflate |= NWS__DEFLATE_FAILED;
+        nws__conn_mark_dirty(loop, c);
+    }
 }
 
 int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags) {

@@ -46,6 +46,8 @@ typedef struct nws__deflate_loop {
 struct nws__deflate_conn {
     z_stream *compressor;             /* context kept: NULL until the first compressed send */
     z_stream *decompressor;           /* context kept: NULL until the first compressed message */
+    nws_msg **deferred;               /* shared messages to compress at the flush, oldest first */
+    uint32_t deferred_count, deferred_cap;
     uint8_t client_bits;              /* the decompressor's window */
 };
 
@@ -113,10 +115,42 @@ int nws__deflate_accept(nws_loop *loop, nws_conn *c, const nws_deflate_params *p
 void nws__deflate_conn_free(nws_conn *c) {
     struct nws__deflate_conn *own = c->cold != NULL ? c->cold->deflate_state : NULL;
     if (own == NULL) return;
+    nws__deflate_deferred_clear(c);
+    free(own->deferred);
     compressor_free(own->compressor);
     decompressor_free(own->decompressor);
     free(own);
     c->cold->deflate_state = NULL;
+}
+
+/* ---- shared messages that wait for the flush ---- */
+
+int nws__deflate_defer(nws_conn *c, nws_msg *m) {
+    struct nws__deflate_conn *own = c->cold->deflate_state;
+    if (own->deferred_count == own->deferred_cap) {
+        uint32_t cap = own->deferred_cap ? own->deferred_cap * 2 : 4;
+        nws_msg **grown = realloc(own->deferred, cap * sizeof *grown);
+        if (grown == NULL) return NWS_ENOMEM;
+        own->deferred = grown;
+        own->deferred_cap = cap;
+    }
+    atomic_fetch_add_explicit(&m->buf.refs, 1, memory_order_relaxed);
+    own->deferred[own->deferred_count++] = m;
+    c->deflate |= NWS__DEFLATE_DEFERRED;
+    return 0;
+}
+
+nws_msg *const *nws__deflate_deferred(const nws_conn *c, uint32_t *count) {
+    struct nws__deflate_conn *own = c->cold->deflate_state;
+    *count = own->deferred_count;
+    return own->deferred;
+}
+
+void nws__deflate_deferred_clear(nws_conn *c) {
+    struct nws__deflate_conn *own = c->cold->deflate_state;
+    for (uint32_t i = 0; i < own->deferred_count; i++) nws_msg_release(own->deferred[i]);
+    own->deferred_count = 0;
+    c->deflate &= (uint8_t)~NWS__DEFLATE_DEFERRED;
 }
 
 void nws__deflate_loop_free(nws_loop *loop) {
@@ -207,6 +241,8 @@ int nws__deflate_compress(nws_loop *loop, nws_conn *c, const uint8_t *prefix, si
     int own = !(c->deflate & NWS__DEFLATE_SHARED_OUT);
     z_stream *z;
     if (own) {
+        /* Broadcasts waiting for this stream go into it, and the queue, before this message. */
+        if (c->deflate & NWS__DEFLATE_DEFERRED) nws__conn_compress_deferred(loop, c);
         z_stream **mine = &c->cold->deflate_state->compressor;
         if (*mine == NULL) *mine = compressor_new(loop, server_bits(c), config(loop)->mem_level);
         z = *mine;

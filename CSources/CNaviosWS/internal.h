@@ -353,6 +353,7 @@ struct nws__backend {
     void (*flush)(nws_loop *loop, nws_conn *c);        /* send what is queued */
     void (*shutdown_write)(nws_loop *loop, nws_conn *c);
     void (*teardown)(nws_loop *loop, nws_conn *c);     /* stop I/O; later nws__conn_free */
+    void (*submit)(nws_loop *loop);   /* optional: sends started so far go now, not at the wait */
     void (*run)(nws_loop *loop);                       /* until the loop stops */
 };
 
@@ -431,6 +432,9 @@ void nws__conn_fail(nws_loop *loop, nws_conn *c, int err);
 /* For upgrade.c: a connection with bytes to flush this iteration; the upgrade succeeded;
  * frames that followed the request. */
 void nws__conn_mark_dirty(nws_loop *loop, nws_conn *c);
+/* Compresses and queues the shared messages that wait for c's own compressor (deflate.c):
+ * sendq.c calls it before anything else joins c's queue, the flush before the queue leaves. */
+void nws__conn_compress_deferred(nws_loop *loop, nws_conn *c);
 void nws__conn_opened(nws_loop *loop, nws_conn *c);
 void nws__conn_frames_input(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
 
@@ -625,6 +629,8 @@ enum {
     NWS__DEFLATE_SHARED_OUT = 2,    /* server_no_context_takeover: the loop's compressor */
     NWS__DEFLATE_SHARED_IN = 4,     /* client_no_context_takeover: the loop's decompressor */
     NWS__DEFLATE_BITS_SHIFT = 3,    /* bits 3..5: the server's window bits - 8 */
+    NWS__DEFLATE_DEFERRED = 64,     /* shared messages wait for the flush (nws__deflate_defer) */
+    NWS__DEFLATE_FAILED = 128,      /* compressing them failed: the flush closes it (1011) */
 };
 /* The upgrade agreed on p: c's flags, and its own streams when a side keeps context. 0 or NWS_ENOMEM. */
 int nws__deflate_accept(nws_loop *loop, nws_conn *c, const nws_deflate_params *p);
@@ -643,6 +649,14 @@ int nws__deflate_inflate(nws_loop *loop, nws_conn *c, const uint8_t *in, size_t 
 /* What nws__deflate_compress or nws__deflate_inflate gave is used: large buffers go back. */
 void nws__deflate_done(nws_loop *loop);
 void nws__deflate_conn_free(nws_conn *c);
+/* A shared message (a broadcast) to a connection with its own compressor is compressed at the
+ * end of the iteration, not during the fan-out: every member's copy then leaves as soon as it
+ * is compressed (the flush submits as it goes), and the broadcasts of one iteration leave in
+ * one send per member. The list holds a reference to each message; 0 or NWS_ENOMEM. */
+int nws__deflate_defer(nws_conn *c, nws_msg *m);
+nws_msg *const *nws__deflate_deferred(const nws_conn *c, uint32_t *count);
+/* Releases the messages and clears NWS__DEFLATE_DEFERRED. */
+void nws__deflate_deferred_clear(nws_conn *c);
 void nws__deflate_loop_free(nws_loop *loop);
 /* A shared message's last reference went: it is freed with its compressed copy. */
 void nws__msg_free(nws_buf *b);

@@ -346,6 +346,8 @@ static void ur_flush(nws_loop *loop, nws_conn *c) {
     send_queued(loop, c);
 }
 
+static void ur_submit(nws_loop *loop) { io_uring_submit(&U(loop)->ring); }
+
 static void ur_shutdown_write(nws_loop *loop, nws_conn *c) {
     (void)loop;
     shutdown(c->fd, SHUT_WR);
@@ -510,5 +512,6 @@ const nws__backend nws__backend_uring = {
     .flush = ur_flush,
     .shutdown_write = ur_shutdown_write,
     .teardown = ur_teardown,
+    .submit = ur_submit,
     .run = ur_run,
 };

@@ -10,6 +10,9 @@
  *                    [--deflate shared|dedicated] [--deflate-threshold N] [--deflate-level N]
  *                    [--deflate-window-bits N] [--deflate-mem-level N]
  *                    [--tls-cert FILE --tls-key FILE [--tls-sni NAME:CERT:KEY]... [--tls-client-ca FILE]]
+ *                    [--room NAME]
+ * With --room, every client joins room NAME and each message is broadcast to the room instead
+ * of echoed: a room fan-out over real sockets, in the core alone.
  * With --tls-client-ca, each client's first message from the server is "peer: " and the subject
  * of the certificate it presented. SIGHUP reloads the certificates from their files.
  * GET /health answers 200; GET /ready answers 200 until SIGUSR1 (drain: 503 with Retry-After: 7,
@@ -27,14 +30,17 @@
 
 #include "nws_error.h"
 #include "nws_frame.h"
+#include "nws_rooms.h"
 #include "nws_server.h"
 
 static nws_server *server;
 static int stop_pipe[2];
 static int tell_peer;   /* --tls-client-ca: each client first hears its certificate's subject */
+static nws_room_ref room;   /* --room: joined by every client, and what it says goes to all */
 
 static void on_open(void *ctx, nws_conn_id id, const nws_open_info *info) {
     (void)ctx;
+    if (room.name != NULL) nws_room_join(server, id, room.name, room.len);
     if (!tell_peer) return;
     char text[512];
     int n = snprintf(text, sizeof text, "peer: %s", info->tls_peer_subject ? info->tls_peer_subject : "");
@@ -44,7 +50,14 @@ static void on_open(void *ctx, nws_conn_id id, const nws_open_info *info) {
 static void on_message(void *ctx, nws_conn_id id, int opcode, const uint8_t *data, size_t len, void *user) {
     (void)ctx;
     (void)user;
-    nws_send(server, id, opcode, data, len, 0);
+    if (room.name == NULL) {
+        nws_send(server, id, opcode, data, len, 0);
+        return;
+    }
+    nws_msg *m = nws_msg_create(opcode, data, len);
+    if (m == NULL) return;
+    nws_room_broadcast(server, m, &room, 1, NULL, 0, 0, 0);
+    nws_msg_release(m);
 }
 
 static void on_signal(int sig) {
@@ -107,6 +120,7 @@ int main(int argc, char **argv) {
             certs[cert_count++] = (nws_tls_cert){.server_name = name, .cert_file = c + 1, .key_file = key + 1};
         }
         else if (!strcmp(k, "--tls-client-ca")) config.tls.client_ca_file = v;
+        else if (!strcmp(k, "--room")) room = (nws_room_ref){v, strlen(v)};
         else if (!strcmp(k, "--eio-ping-interval")) config.eio.ping_interval_ms = (uint32_t)arg_num(v);
         else if (!strcmp(k, "--eio-ping-timeout")) config.eio.ping_timeout_ms = (uint32_t)arg_num(v);
         else {

@@ -22,8 +22,9 @@ static void null_teardown(nws_loop *loop, nws_conn *c) { nws__loop_bury(loop, c)
 static void null_run(nws_loop *loop) { (void)loop; }
 
 static const nws__backend null_backend = {
-    "null", null_init, null_destroy, null_accepting, null_stop, null_added, null_flush,
-    null_shutdown, null_teardown, null_run,
+    .name = "null", .init = null_init, .destroy = null_destroy, .start_accepting = null_accepting,
+    .stop_accepting = null_stop, .conn_added = null_added, .flush = null_flush,
+    .shutdown_write = null_shutdown, .teardown = null_teardown, .run = null_run,
 };
 
 static nws_server *server;

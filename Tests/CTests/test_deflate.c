@@ -214,6 +214,8 @@ static void deflate_aBroadcastIsCompressedOnceForEveryMemberWithoutContext(void)
     char text[4000];
     chat_text(text, sizeof text, 0);
     broadcast(text, sizeof text);
+    NWS_CHECK_EQ(own->queued, 0);               /* its own compression waits for the flush */
+    nws__conn_compress_deferred(loop, own);
     queued_frame fa = frame_at(a, 0), fb = frame_at(b, 0), fown = frame_at(own, 0), fplain = frame_at(plain, 0);
     NWS_CHECK(fa.buf == fb.buf);                 /* one compressed frame, shared */
     NWS_CHECK_EQ(fa.b0, 0x80 | 0x40 | NWS_OP_TEXT);   /* FIN, RSV1, text */
@@ -235,6 +237,7 @@ static void deflate_aBroadcastIsCompressedOnceForEveryMemberWithoutContext(void)
     nws_conn *all[] = {a, b, own, plain};
     for (int i = 0; i < 4; i++) nws__sendq_consume(loop, all[i], all[i]->queued);
     broadcast(text, sizeof text);
+    nws__conn_compress_deferred(loop, own);
     queued_frame again = frame_at(own, 0), shared_again = frame_at(a, 0);
     NWS_CHECK(again.len < first_len / 4);
     NWS_CHECK_EQ(inflate_message(&mine, again.payload, again.len, out, sizeof out), sizeof text);
@@ -298,6 +301,45 @@ static void deflate_directSendsKeepTheConnectionsContext(void) {
     teardown();
 }
 
+/* Broadcasts to a member with its own context wait for the flush, which compresses all of an
+ * iteration's at once; anything else sent to it meanwhile first puts them in its queue, so the
+ * order in which they were sent, and the one stream they are compressed with, hold. A member
+ * freed with broadcasts still waiting releases them (the ASan build finds a leak otherwise). */
+static void deflate_broadcastsToAnOwnContextWaitForTheFlushInOrder(void) {
+    nws_server_config config = {.loops = 1, .deflate = {.mode = NWS_DEFLATE_DEDICATED}};
+    nws_server_callbacks callbacks = {0};
+    setup_with(&config, &callbacks);
+    nws_conn_id id = open_compressing(&WITH_CONTEXT);
+    nws_conn *c = conn_of(id);
+    char texts[5][1500];
+    for (int i = 0; i < 5; i++) chat_text(texts[i], sizeof texts[i], i);
+    broadcast(texts[0], sizeof texts[0]);
+    broadcast(texts[1], sizeof texts[1]);
+    NWS_CHECK_EQ(c->queued, 0);
+    NWS_CHECK(c->dirty);                                   /* the flush will come to it */
+    NWS_CHECK_EQ(nws_send(server, id, NWS_OP_TEXT, texts[2], sizeof texts[2], 0), 0);   /* after them */
+    broadcast(texts[3], sizeof texts[3]);
+    nws__conn_compress_deferred(loop, c);                  /* what the flush does first */
+    uint8_t bytes[16384], out[2048];
+    int slices;
+    size_t n = queue_bytes(c, bytes, sizeof bytes, &slices), at = 0;
+    z_stream z = {0};
+    NWS_CHECK(inflateInit2(&z, -15) == Z_OK);
+    for (int i = 0; i < 4; i++) {
+        NWS_CHECK(at + 4 <= n);
+        NWS_CHECK_EQ(bytes[at], 0x80 | 0x40 | NWS_OP_TEXT);
+        NWS_CHECK_EQ(bytes[at + 1], 126);                  /* compressed 1,500 bytes: 126..65535 */
+        size_t len = (size_t)bytes[at + 2] << 8 | bytes[at + 3];
+        NWS_CHECK_EQ(inflate_message(&z, bytes + at + 4, len, out, sizeof out), sizeof texts[i]);
+        NWS_CHECK_MEM(out, texts[i], sizeof texts[i]);
+        at += 4 + len;
+    }
+    NWS_CHECK_EQ(at, n);
+    inflateEnd(&z);
+    broadcast(texts[4], sizeof texts[4]);                  /* still waiting at the teardown */
+    teardown();
+}
+
 /* Raw deflate of n zero bytes, the flush tail left off as on the wire. */
 static uint8_t *zeros_compressed(size_t n, size_t *len) {
     z_stream z = {0};
@@ -349,6 +391,7 @@ int main(void) {
     NWS_RUN(deflate_aBroadcastIsCompressedOnceForEveryMemberWithoutContext);
     NWS_RUN(deflate_shortAndIncompressibleMessagesGoPlain);
     NWS_RUN(deflate_directSendsKeepTheConnectionsContext);
+    NWS_RUN(deflate_broadcastsToAnOwnContextWaitForTheFlushInOrder);
     NWS_RUN(deflate_inflationStopsAtMaxMessage);
     return nws_test_summary("deflate");
 }
