@@ -400,6 +400,8 @@ int nws__loop_wait_ms(nws_loop *loop);        /* how long the backend may block 
 void nws__loop_drain_inbox(nws_loop *loop);
 void nws__loop_begin_shutdown(nws_loop *loop, void *payload);   /* a task posted to each loop */
 void nws__loop_flush_dirty(nws_loop *loop);
+/* Sends what c has queued now, not at the end of the iteration: after work that took long. */
+void nws__loop_send_now(nws_loop *loop, nws_conn *c);
 /* Frees c at the end of this iteration (never inside a callback that may hold it). */
 void nws__loop_bury(nws_loop *loop, nws_conn *c);
 

@@ -80,6 +80,11 @@ void nws__loop_flush_dirty(nws_loop *loop) {
     }
 }
 
+void nws__loop_send_now(nws_loop *loop, nws_conn *c) {
+    loop->backend->flush(loop, c);
+    if (loop->backend->submit) loop->backend->submit(loop);
+}
+
 static void free_graveyard(nws_loop *loop) {
     while (loop->graveyard != NULL) {
         nws_conn *c = loop->graveyard;

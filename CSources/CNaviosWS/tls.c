@@ -343,7 +343,8 @@ void nws__tls_input(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len
     writing.c = c;
     t->in = data;
     t->in_len = len;
-    if (!t->established) {
+    int handshaking = !t->established;
+    if (handshaking) {
         int rc = SSL_do_handshake(t->ssl);
         if (rc == 1) {
             t->established = 1;
@@ -374,7 +375,11 @@ done:
     t->in = NULL;
     t->in_len = 0;
     writing.c = NULL;
-    if (!c->dead && t->wire_head != NULL) nws__conn_mark_dirty(loop, c);
+    if (c->dead || t->wire_head == NULL) return;
+    /* A handshake step costs a key exchange and a signature, hundreds of microseconds: its
+     * flight goes to the kernel now, not after the other handshakes of this iteration. */
+    if (handshaking) nws__loop_send_now(loop, c);
+    else nws__conn_mark_dirty(loop, c);
 }
 
 void nws__tls_seal(nws_loop *loop, nws_conn *c) {
