@@ -86,10 +86,14 @@ uws() { [ -n "$UWS" ] && row "$@"; }
     row "NaviosWS wss" idle --tls -- "$ECHO" --port PORT --loops 1 --tls-cert "$CERT" --tls-key "$KEY"
     uws "uWebSockets wss" idle --tls -- "$UWS" PORT none "$CERT" "$KEY"
     for mode in shared dedicated; do
+        # uWebSockets' DEDICATED_COMPRESSOR is its 3 KB compressor (window 9, memory level 1:
+        # its upgrade code maps every dedicated option to it); its settings row gets the same.
+        uws_window=() same_window=""
+        [ "$mode" = dedicated ] && uws_window=(--deflate-window-bits 9 --deflate-mem-level 1) same_window=", window 9, memory level 1"
         for size in 20 2000; do
             row "NaviosWS deflate $mode (defaults)" echo-$size --deflate -- "$ECHO" --port PORT --loops 1 --deflate $mode
-            row "NaviosWS deflate $mode (level 6, all)" echo-$size --deflate -- "$ECHO" --port PORT --loops 1 \
-                --deflate $mode --deflate-level 6 --deflate-threshold 1
+            row "NaviosWS deflate $mode (level 6, all$same_window)" echo-$size --deflate -- "$ECHO" --port PORT --loops 1 \
+                --deflate $mode --deflate-level 6 --deflate-threshold 1 "${uws_window[@]}"
             uws "uWebSockets deflate $mode" echo-$size --deflate -- "$UWS" PORT $mode
         done
         row "NaviosWS deflate $mode" idle --deflate -- "$ECHO" --port PORT --loops 1 --deflate $mode
