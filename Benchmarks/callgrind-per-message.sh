@@ -8,6 +8,11 @@
 #   Benchmarks/callgrind-per-message.sh socketio # navios-ws-gateway-echo: the typed echo over Socket.IO
 #   Benchmarks/callgrind-per-message.sh deflate  # the C core's echo server, permessage-deflate
 #                                                  (DEFLATE="dedicated --deflate-level 6"...; shared by default)
+#   Benchmarks/callgrind-per-message.sh tls      # the C core's echo server over TLS (a throwaway certificate)
+#
+# PEER="/path/to/server PORT ..." runs that command under the same load instead (a peer built
+# outside this repository, e.g. a uWebSockets echo); PORT, CERT and KEY in it are replaced by
+# the port and the throwaway certificate's files.
 #
 # The server runs under callgrind with one loop; a warm-up load runs first, then the counters
 # are zeroed (callgrind_control -z), a measured load runs, and the counters are dumped. The
@@ -28,11 +33,12 @@ port=${PORT:-$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1'
 case "$kind" in
     raw) binary=build/echo_server; gateway_args=() ;;
     deflate) binary=build/echo_server; gateway_args=(--deflate); read -ra server_args <<<"--deflate ${DEFLATE:-shared --deflate-threshold 1}" ;;
+    tls) binary=build/echo_server; gateway_args=(--tls) ;;
     gateway) binary=.build/release/navios-ws-gateway-echo; gateway_args=(--protocol gateway --event echo) ;;
     fanout) binary=.build/release/navios-ws-gateway-echo ;;
     socketio) binary=.build/release/navios-ws-gateway-echo; gateway_args=(--protocol socketio --event echo)
         server_args=(--socketio on) ;;
-    *) echo "usage: $0 raw|gateway|fanout|socketio|deflate" >&2; exit 2 ;;
+    *) echo "usage: $0 raw|gateway|fanout|socketio|deflate|tls" >&2; exit 2 ;;
 esac
 [ -z "${SERVER_ARGS:-}" ] || { read -ra extra <<<"$SERVER_ARGS"; server_args+=("${extra[@]}"); }
 load=build/navios-ws-bench
@@ -46,10 +52,24 @@ finish() {
     rm -rf "$work"
 }
 trap finish EXIT
-strip --strip-debug -o "$work/server" "$binary"
+if [ "$kind" = tls ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+        -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+    server_args+=(--tls-cert "$work/cert.pem" --tls-key "$work/key.pem")
+fi
+if [ -n "${PEER:-}" ]; then
+    read -ra command <<<"$PEER"
+    command=("${command[@]/PORT/$port}")
+    command=("${command[@]/CERT/$work/cert.pem}")
+    command=("${command[@]/KEY/$work/key.pem}")
+    cp "${command[0]}" "$work/server"
+    command=("$work/server" "${command[@]:1}")
+else
+    strip --strip-debug -o "$work/server" "$binary"
+    command=("$work/server" --port "$port" --loops 1 "${server_args[@]}")
+fi
 
-valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$work/server" --port "$port" --loops 1 "${server_args[@]}" \
-    >"$work/server.log" 2>&1 &
+valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "${command[@]}" >"$work/server.log" 2>&1 &
 server=$!
 # Start-up under callgrind takes 5-40 s. Ready means the port takes connections: the kernel
 # queues them from the moment the core listens. (Not a ready line: valgrind 3.19 does not know
