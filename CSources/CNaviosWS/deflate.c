@@ -148,7 +148,7 @@ nws_msg *const *nws__deflate_deferred(const nws_conn *c, uint32_t *count) {
 
 void nws__deflate_deferred_clear(nws_conn *c) {
     struct nws__deflate_conn *own = c->cold->deflate_state;
-    for (uint32_t i = 0; i < own->deferred_count; i++) nws_msg_release(own->deferred[i]);
+    for (uint32_t i = 0; i < own->deferred_count; i++) nws__buf_release(NULL, &own->deferred[i]->buf);
     own->deferred_count = 0;
     c->deflate &= (uint8_t)~NWS__DEFLATE_DEFERRED;
 }
