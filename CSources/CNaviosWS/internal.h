@@ -195,6 +195,10 @@ typedef struct nws__tls_conn {
     char *peer_subject;       /* mTLS: the client certificate's subject (RFC 2253), or NULL */
     uint8_t *pending;         /* records received and not read yet when the session moved loops */
     size_t pending_len;
+    /* Busy sessions keep their record buffers (tls_buffers.c): */
+    struct nws__tls_conn *hot_next, **hot_prev;   /* on the loop's list of them, or hot_prev NULL */
+    uint16_t reads;           /* reads while not on it */
+    uint8_t used;             /* read or wrote since the loop's last look */
 } nws__tls_conn;
 
 /* ---- rooms: a chained hash table of named rooms (rooms.c) ---- */
@@ -305,6 +309,8 @@ struct nws_loop {
     uint32_t broadcast_seq;
     struct nws__deflate_loop *deflate;   /* the loop's shared compression streams and buffers (deflate.c) */
     uint8_t *tls_plain;          /* TLS: a record's plaintext, read or sealed (tls.c) */
+    struct nws__tls_conn *tls_hot;   /* TLS sessions that keep their record buffers (tls_buffers.c) */
+    uint64_t tls_sweep_ms;       /* when the loop looks for idle ones among them */
     struct nws_conn **fanout_overflow;   /* fanout.c: closed once a fan-out is over */
     uint32_t fanout_overflow_cap;
     nws__loop_stats stats;
@@ -681,6 +687,14 @@ void nws__tls_stash(nws__tls_conn *t);
 void nws__tls_resume(nws_loop *loop, nws_conn *c);
 /* Plaintext of a connection: what nws__conn_on_data does with bytes once TLS is off them. */
 void nws__conn_on_plain(nws_loop *loop, nws_conn *c, uint8_t *data, size_t len);
+
+/* ---- tls_buffers.c ---- */
+/* t read (read 1) or wrote: a session that reads often keeps its record buffers. */
+void nws__tls_buffers_used(nws_loop *loop, nws__tls_conn *t, int read);
+/* t gives its buffers back when they empty again, and leaves the loop's list (freed, or moving). */
+void nws__tls_buffers_forget(nws__tls_conn *t);
+/* Once a second (nws__loop_tick): the buffers of listed sessions idle since the last look go back. */
+void nws__tls_buffers_sweep(nws_loop *loop);
 
 /* ---- fanout.c ---- */
 typedef struct nws__fanout {

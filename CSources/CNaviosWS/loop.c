@@ -109,6 +109,7 @@ void nws__loop_tick(nws_loop *loop) {
     enforce_stop_deadline(loop);
     nws__loop_flush_dirty(loop);
     free_graveyard(loop);
+    if (loop->tls_hot != NULL && loop->now_ms >= loop->tls_sweep_ms) nws__tls_buffers_sweep(loop);
     /* The iteration's time, from the wake to here; the same reading starts the next wait, so
      * measuring costs no extra clock read. */
     uint64_t end = now_ns();
@@ -125,6 +126,10 @@ int nws__loop_wait_ms(nws_loop *loop) {
     if (loop->dirty != NULL || loop->graveyard != NULL) return 0;
     uint64_t now = loop->tick_end_ms;
     int t = nws__wheel_timeout_ms(&loop->wheel, now);
+    if (loop->tls_hot != NULL) {   /* wake to give idle sessions' record buffers back */
+        int d = loop->tls_sweep_ms > now ? (int)(loop->tls_sweep_ms - now) : 0;
+        if (t < 0 || d < t) t = d;
+    }
     if (loop->stopping) {
         /* Wake for the drain deadline even when no connection has a timer. */
         int d = loop->stop_deadline_ms > now ? (int)(loop->stop_deadline_ms - now) : 0;

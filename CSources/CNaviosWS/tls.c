@@ -259,6 +259,7 @@ void nws__tls_free(nws_loop *loop, nws_conn *c) {
     (void)loop;
     nws__tls_conn *t = c->tls;
     if (t == NULL) return;
+    nws__tls_buffers_forget(t);
     SSL_free(t->ssl);
     contexts_release(t->contexts);
     free(t->peer_subject);
@@ -268,6 +269,7 @@ void nws__tls_free(nws_loop *loop, nws_conn *c) {
 }
 
 void nws__tls_stash(nws__tls_conn *t) {
+    nws__tls_buffers_forget(t);   /* off this loop's list: the adopting loop counts afresh */
     if (t->in_len == 0) return;
     uint8_t *copy = realloc(t->pending, t->pending_len + t->in_len);
     if (copy == NULL) return;   /* those records are lost: the peer will find the session broken */
@@ -343,6 +345,7 @@ void nws__tls_input(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len
     writing.c = c;
     t->in = data;
     t->in_len = len;
+    nws__tls_buffers_used(loop, t, 1);
     int handshaking = !t->established;
     if (handshaking) {
         int rc = SSL_do_handshake(t->ssl);
@@ -403,6 +406,7 @@ void nws__tls_seal(nws_loop *loop, nws_conn *c) {
     if (used > 0 && SSL_write(t->ssl, run, (int)used) != (int)used) goto broken;
     total += used;
     writing.c = NULL;
+    nws__tls_buffers_used(loop, t, 0);
     nws__sendq_consume_plain(loop, c, total);
     return;
 broken:

@@ -10,6 +10,7 @@ mTLS without a certificate. Each ends by checking that other clients are still s
 """
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import time
 import pytest
 import websockets.sync.client
 
-from conftest import read_http_answer
+from conftest import OP_TEXT, build_frame, parse_server_frame, read_http_answer, upgrade_request
 from pki import make_pki
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command is missing")
@@ -234,3 +235,85 @@ def test_engineio_polling_over_tls_moves_between_loops_with_its_session(server_f
         for i in range(6):
             assert request("POST", path, f"4hello {i}".encode()) == b"ok"
             assert request("GET", path) == f"4hello {i}".encode()
+
+
+# ---- record buffers --------------------------------------------------------------------------
+
+class RecordClient:
+    """A TLS client over memory BIOs on a plain socket: it chooses where its records are cut."""
+
+    def __init__(self, server, pki):
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        self.inbox, self.outbox = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = client_context(pki).wrap_bio(self.inbox, self.outbox, server_hostname="localhost")
+        self.plain = bytearray()
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._send_records()
+                self._receive()
+        self._send_records()
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.write(upgrade_request(server, key))
+        while b"\r\n\r\n" not in self.plain:
+            self._read()
+        head, _, rest = bytes(self.plain).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101 "), head
+        self.plain = bytearray(rest)
+
+    def _send_records(self, upto: int | None = None) -> bytes:
+        data = self.outbox.read()
+        self.sock.sendall(data if upto is None else data[:upto])
+        return data[upto:] if upto is not None else b""
+
+    def _receive(self) -> None:
+        chunk = self.sock.recv(65536)
+        assert chunk, "the server ended the connection"
+        self.inbox.write(chunk)
+
+    def _read(self) -> None:
+        try:
+            self.plain += self.tls.read(65536)
+        except ssl.SSLWantReadError:
+            self._receive()
+
+    def write(self, data: bytes) -> None:
+        self.tls.write(data)
+        self._send_records()
+
+    def echo(self, text: bytes) -> bytes:
+        self.write(build_frame(OP_TEXT, text))
+        while not (parsed := parse_server_frame(self.plain)):
+            self._read()
+        frame, n = parsed
+        del self.plain[:n]
+        return frame.payload
+
+
+def test_a_busy_session_gives_its_record_buffers_back_when_idle_and_reads_on(server_factory, pki):
+    """A session that reads often keeps its record buffers; idle for two of the loop's looks
+    (a second apart), it gives them back, unless a record is half received: then the session
+    keeps it, and finishes it when the rest comes."""
+    server = server_factory(*tls_args(pki), "--loops", "1")
+    client = RecordClient(server, pki)
+
+    def busy(tag: bytes) -> None:
+        for i in range(40):   # busy: it keeps its buffers from the 16th read
+            assert client.echo(tag + b" %d" % i) == tag + b" %d" % i
+
+    busy(b"busy")
+    time.sleep(2.5)       # idle, nothing half read: the buffers go back
+    busy(b"again")
+    client.tls.write(build_frame(OP_TEXT, b"cut across an idle spell"))
+    rest = client._send_records(upto=20)   # the record's header and a few bytes of it
+    time.sleep(2.5)
+    client.sock.sendall(rest)
+    while not (parsed := parse_server_frame(client.plain)):
+        client._read()
+    assert parsed[0].payload == b"cut across an idle spell"
+    del client.plain[:parsed[1]]
+    assert client.echo(b"after") == b"after"
+    client.sock.close()
+    assert_still_serving_tls(server, pki)
