@@ -9,6 +9,9 @@
 //                                       [--deflate shared|dedicated] [--deflate-threshold BYTES]
 //                                       [--deflate-level 1-9] [--deflate-window-bits 8-15] [--deflate-mem-level 1-9]
 //                                       [--tls-cert FILE --tls-key FILE [--tls-sni NAME:CERT:KEY]... [--tls-client-ca FILE]]
+//                                       [--room NAME]
+// With --room, every client joins room NAME and each message is broadcast to the room instead
+// of echoed (a room fan-out, as Tests/Interop/test_deflate_fanout.py drives it).
 // With --tls-client-ca, each client's first message is "peer: " and its certificate's subject;
 // SIGHUP reloads the certificates from their files.
 // --help lists them. With --eio-path, requests to PATH speak Engine.IO v4: a bare Engine.IO echo server (what the
@@ -21,25 +24,42 @@ import Glibc
 import Logging
 import NaviosWS
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Sends each message back on the loop thread it arrived on: no copy beyond the send queue.
+/// With a room, every client joins it and each message goes to the whole room instead.
 final class EchoHandler: WsEngineHandler {
     /// --tls-client-ca: each client first hears the subject of its certificate.
     let tellsPeer: Bool
+    let room: String?
+    /// The engine, for rooms: set once it is made, before it listens.
+    let engine = Mutex<WsEngine?>(nil)
 
-    init(tellsPeer: Bool) { self.tellsPeer = tellsPeer }
+    init(tellsPeer: Bool, room: String?) {
+        self.tellsPeer = tellsPeer
+        self.room = room
+    }
 
     func onOpen(_ connection: borrowing WsConnection, request: WsUpgradeRequest) {
+        if let room { try? engine.withLock { $0 }?.join(connection.id, room: room) }
         if tellsPeer { try? connection.send(text: "peer: " + (request.tlsPeerSubject ?? "")) }
     }
 
     func onText(_ connection: borrowing WsConnection, _ text: UnsafeRawBufferPointer) {
+        if room != nil { return toRoom(.text, text) }
         try? connection.send(text: text)
     }
 
     func onBinary(_ connection: borrowing WsConnection, _ data: UnsafeRawBufferPointer) {
+        if room != nil { return toRoom(.binary, data) }
         try? connection.send(binary: data)
+    }
+
+    private func toRoom(_ opcode: WsOpcode, _ bytes: UnsafeRawBufferPointer) {
+        guard let room, let engine = engine.withLock({ $0 }), let message = try? WsPreparedMessage(opcode: opcode, bytes: bytes)
+        else { return }
+        try? engine.broadcast(message, toRooms: [room])
     }
 }
 
@@ -71,6 +91,8 @@ func usage(status: Int32 = 2) -> Never {
                               [--deflate shared|dedicated] [--deflate-threshold BYTES] [--deflate-level 1-9]
                               [--deflate-window-bits 8-15] [--deflate-mem-level 1-9]
                               [--tls-cert FILE --tls-key FILE [--tls-sni NAME:CERT:KEY]... [--tls-client-ca FILE]]
+                              [--room NAME]
+          --room NAME            every client joins room NAME; each message goes to the room, not back
           --tls-cert, --tls-key  serve wss:// with this certificate chain and key (PEM); SIGHUP reloads them
           --tls-sni N:CERT:KEY   another certificate, for clients that ask for host N (SNI)
           --tls-client-ca FILE   ask clients for a certificate signed by these CAs (mutual TLS)
@@ -93,6 +115,7 @@ var deflate = WsEngineConfiguration.Deflate(mode: .shared)
 var deflateOn = false
 var tlsCertificates: [WsEngineConfiguration.TLS.Certificate] = []
 var tlsCert: String?, tlsKey: String?, tlsClientCA: String?
+var room: String?
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     if flag == "--help" || flag == "-h" { usage(status: 0) }
@@ -135,6 +158,7 @@ while let flag = arguments.popFirst() {
     case "--deflate-level": deflate.level = Int(value) ?? { usage() }()
     case "--deflate-window-bits": deflate.windowBits = Int(value) ?? { usage() }()
     case "--deflate-mem-level": deflate.memoryLevel = Int(value) ?? { usage() }()
+    case "--room": room = value
     case "--backend":
         switch value {
         case "auto": configuration.backend = .auto
@@ -158,8 +182,9 @@ if let tlsCert, let tlsKey {
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 let logger = Logger(label: "navios-ws-echo")
 do {
-    let engine = try WsEngine(
-        configuration: configuration, handler: EchoHandler(tellsPeer: tlsClientCA != nil), logger: logger)
+    let handler = EchoHandler(tellsPeer: tlsClientCA != nil, room: room)
+    let engine = try WsEngine(configuration: configuration, handler: handler, logger: logger)
+    handler.engine.withLock { $0 = engine }
     var services: [any Service] = [engine, ReadyLine(engine: engine)]
     if let tls = configuration.tls { services.append(WsCertificateReloadService(logger: logger) { try engine.reloadTLS(tls) }) }
     let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
