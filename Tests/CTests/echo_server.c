@@ -50,10 +50,13 @@ static void on_open(void *ctx, nws_conn_id id, const nws_open_info *info) {
 static void on_message(void *ctx, nws_conn_id id, int opcode, const uint8_t *data, size_t len, void *user) {
     (void)ctx;
     (void)user;
-    if (room.name == NULL) {
-        nws_send(server, id, opcode, data, len, 0);
-        return;
-    }
+    nws_send(server, id, opcode, data, len, 0);
+}
+
+static void on_message_to_room(void *ctx, nws_conn_id id, int opcode, const uint8_t *data, size_t len, void *user) {
+    (void)ctx;
+    (void)id;
+    (void)user;
     nws_msg *m = nws_msg_create(opcode, data, len);
     if (m == NULL) return;
     nws_room_broadcast(server, m, &room, 1, NULL, 0, 0, 0);
@@ -136,7 +139,7 @@ int main(int argc, char **argv) {
     }
     nws_tls_config tls = config.tls;   /* kept for SIGHUP: the core reads it only when it loads */
     tell_peer = config.tls.client_ca_file != NULL;
-    nws_server_callbacks cb = {.on_message = on_message, .on_open = on_open, .on_http = on_http};
+    nws_server_callbacks cb = {.on_message = room.name ? on_message_to_room : on_message, .on_open = on_open, .on_http = on_http};
     int rc = nws_server_create(&config, &cb, &server);
     if (rc == 0) rc = nws_server_start(server);
     if (rc != 0) {
