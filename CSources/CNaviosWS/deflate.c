@@ -244,7 +244,7 @@ int nws__deflate_compress(nws_loop *loop, nws_conn *c, const uint8_t *prefix, si
     z_stream *z;
     if (own) {
         /* Broadcasts waiting for this stream go into it, and the queue, before this message. */
-        if (c->deflate & NWS__DEFLATE_DEFERRED) nws__conn_compress_deferred(loop, c);
+        nws__conn_compress_waiting(loop, c);
         z_stream **mine = &c->cold->deflate_state->compressor;
         if (*mine == NULL) *mine = compressor_new(loop, server_bits(c), config(loop)->mem_level);
         z = *mine;

@@ -665,6 +665,10 @@ int nws__deflate_defer(nws_conn *c, nws_msg *m);
 nws_msg *const *nws__deflate_deferred(const nws_conn *c, uint32_t *count);
 /* Releases the messages and clears NWS__DEFLATE_DEFERRED. */
 void nws__deflate_deferred_clear(nws_conn *c);
+/* The one check every path takes before c's queue or compressor: what waits goes first. */
+static inline void nws__conn_compress_waiting(nws_loop *loop, nws_conn *c) {
+    if (__builtin_expect(c->deflate & NWS__DEFLATE_DEFERRED, 0)) nws__conn_compress_deferred(loop, c);
+}
 void nws__deflate_loop_free(nws_loop *loop);
 /* A shared message's last reference went: it is freed with its compressed copy. */
 void nws__msg_free(nws_buf *b);

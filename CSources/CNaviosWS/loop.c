@@ -55,7 +55,7 @@ void nws__loop_drain_inbox(nws_loop *loop) {
 /* What waited for c's compressor joins its queue; 1 when something did. */
 static int compress_deferred(nws_loop *loop, nws_conn *c) {
     if (__builtin_expect(c->deflate < NWS__DEFLATE_DEFERRED, 1)) return 0;
-    if (c->deflate & NWS__DEFLATE_DEFERRED) nws__conn_compress_deferred(loop, c);
+    nws__conn_compress_waiting(loop, c);
     if (c->deflate & NWS__DEFLATE_FAILED) {
         c->deflate &= (uint8_t)~NWS__DEFLATE_FAILED;
         nws__conn_close(loop, c, NWS_CLOSE_INTERNAL_ERROR, "compression failed", 18);

@@ -154,12 +154,8 @@ __attribute__((always_inline)) static inline uint8_t *reserve_in(nws_loop *loop,
 
 /* Messages waiting for c's compressor (nws__deflate_defer) go first: the queue keeps the order
  * in which they were sent. */
-static inline void compress_deferred(nws_loop *loop, nws_conn *c) {
-    if (__builtin_expect(c->deflate & NWS__DEFLATE_DEFERRED, 0)) nws__conn_compress_deferred(loop, c);
-}
-
 static uint8_t *reserve(nws_loop *loop, nws_conn *c, size_t n, int fresh) {
-    compress_deferred(loop, c);
+    nws__conn_compress_waiting(loop, c);
     return reserve_in(loop, c, &c->head, &c->tail, c, n, fresh);
 }
 
@@ -186,13 +182,13 @@ int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t
 }
 
 int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
-    compress_deferred(loop, c);
     if (c->tail != NULL && b->len <= COPY_BROADCAST_MAX) {
         uint8_t *dst = reserve(loop, c, b->len, BUF_POOLED_SMALL);
         if (dst == NULL) return NWS_ENOMEM;
         memcpy(dst, b->data, b->len);
         return 0;
     }
+    nws__conn_compress_waiting(loop, c);   /* (reserve does it on the path above) */
     nws__seg *s = seg_new(loop, c);
     if (s == NULL) return NWS_ENOMEM;
     atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
