@@ -153,15 +153,21 @@ nws_conn *nws__conn_adopted(nws_loop *loop, int fd, nws__tls_conn *tls) { return
 
 /* ---- sending ---- */
 
-/* small: one member's copy of a broadcast, which takes a small buffer where it fits
- * (nws__sendq_reserve_small). */
-__attribute__((always_inline)) static inline int queue_frame_rsv(nws_loop *loop, nws_conn *c, int opcode, int rsv1,
-                                                                const void *data, size_t len, int small) {
-    /* The header is written straight into the queue, in front of the copied payload. */
+/* A frame of data queued for c: the header is written straight into the queue, in front of
+ * the copied payload. small: a frame that comes by the thousand at once (a close), which
+ * takes a small buffer where it fits (nws__sendq_reserve_small). */
+__attribute__((always_inline)) static inline int put_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data,
+                                                           size_t len, int small) {
     size_t hlen = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
-    uint8_t *dst = small ? nws__sendq_reserve_small(loop, c, hlen + len) : nws__sendq_reserve(loop, c, hlen + len);
+    uint8_t *dst = small ? nws__sendq_reserve_small(loop, c, hlen + len) : nws__sendq_room(loop, c, hlen + len);
+    if (dst == NULL && !small) dst = nws__sendq_reserve(loop, c, hlen + len);
     if (dst == NULL) return NWS_ENOMEM;
-    nws_frame_header(dst, (uint8_t)opcode, 1, rsv1, len, NULL);
+    if (hlen == 2) {   /* FIN and the opcode; an unmasked length */
+        dst[0] = (uint8_t)(0x80 | (opcode & 0x0F));
+        dst[1] = (uint8_t)len;
+    } else {
+        nws_frame_header(dst, (uint8_t)opcode, 1, 0, len, NULL);
+    }
     if (len) memcpy(dst + hlen, data, len);
     count(&loop->stats.messages_out, 1);
     count(&loop->stats.bytes_out, hlen + len);
@@ -170,7 +176,7 @@ __attribute__((always_inline)) static inline int queue_frame_rsv(nws_loop *loop,
 }
 
 static int queue_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
-    return queue_frame_rsv(loop, c, opcode, 0, data, len, 0);
+    return put_frame(loop, c, opcode, data, len, 0);
 }
 
 static int queue_message_packet(nws_loop *loop, nws_conn *c, const void *data, size_t len);
@@ -181,16 +187,22 @@ static inline int compresses(const nws_loop *loop, const nws_conn *c, size_t len
     return c->deflate != 0 && len >= cfg(loop)->deflate.threshold;
 }
 
+/* A frame of n bytes that nws__deflate_queue queued: counted, and c is flushed. */
+static inline int queued_compressed(nws_loop *loop, nws_conn *c, ssize_t n) {
+    count(&loop->stats.messages_out, 1);
+    count(&loop->stats.bytes_out, (uint64_t)n);
+    nws__conn_mark_dirty(loop, c);
+    return 0;
+}
+
 /* A message compressed for c (prefix: Engine.IO's '4', or none), or plain when compressing
- * did not shorten it. Out of line: see queue_message_packet. */
-__attribute__((noinline)) static int queue_compressed(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *prefix,
+ * did not shorten it. Inlined into the two sends that compress, both off the plain path. */
+__attribute__((always_inline)) static inline int queue_compressed(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *prefix,
                                                       size_t prefix_len, const void *data, size_t len) {
-    const uint8_t *z;
-    size_t zlen;
-    int rc = nws__deflate_compress(loop, c, prefix, prefix_len, data, len, &z, &zlen);
-    if (rc == 1) rc = queue_frame_rsv(loop, c, opcode, 1, z, zlen, 0);
-    else if (rc == 0 && prefix_len == 0) rc = queue_frame(loop, c, opcode, data, len);
-    else if (rc == 0) rc = queue_message_packet(loop, c, data, len);
+    ssize_t n = nws__deflate_queue(loop, c, opcode, prefix, prefix_len, data, len, 0);
+    int rc = n > 0 ? queued_compressed(loop, c, n) : (int)n;
+    if (n == 0 && prefix_len == 0) rc = queue_frame(loop, c, opcode, data, len);
+    else if (n == 0) rc = queue_message_packet(loop, c, data, len);
     nws__deflate_done(loop);
     return rc;
 }
@@ -271,8 +283,9 @@ __attribute__((noinline)) static int send_engine_io(nws_loop *loop, nws_conn *c,
 }
 
 /* A send that is not one plain frame: Engine.IO's framing, or a connection that compresses. */
-__attribute__((noinline)) static int send_transformed(nws_loop *loop, nws_conn *c, int opcode, const void *data,
-                                                      size_t len, unsigned flags) {
+int nws__conn_send_transformed(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len,
+                               unsigned flags) {
+    if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX - 1) return NWS_ETOOBIG;
     if (c->eio != 0) return send_engine_io(loop, c, opcode, data, len, flags);
     int rc = admit(loop, c, len, flags);
     if (rc != 0) return rc;
@@ -280,13 +293,11 @@ __attribute__((noinline)) static int send_transformed(nws_loop *loop, nws_conn *
     return queue_frame(loop, c, opcode, data, len);
 }
 
-int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags) {
+int nws__conn_send_plain(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags) {
     if (len > UINT32_MAX - NWS_FRAME_HEADER_MAX - 1) return NWS_ETOOBIG;
-    /* One test keeps both framings that are not plain off the common path. */
-    if (__builtin_expect((c->eio | c->deflate) != 0, 0)) return send_transformed(loop, c, opcode, data, len, flags);
     int rc = admit(loop, c, len, flags);
     if (rc != 0) return rc;
-    return queue_frame(loop, c, opcode, data, len);
+    return put_frame(loop, c, opcode, data, len, 0);   /* inlined: the common send */
 }
 
 /* A framed buffer shared with other queues. */
@@ -311,11 +322,8 @@ static int compress_msg_now(nws_loop *loop, nws_conn *c, nws_msg *m) {
         nws_buf *z = nws__deflate_shared_frame(loop, m);
         return send_shared(loop, c, z != NULL ? z : &m->buf);
     }
-    const uint8_t *z;
-    size_t zlen;
-    int rc = nws__deflate_compress(loop, c, NULL, 0, frame + hlen, m->buf.len - hlen, &z, &zlen);
-    if (rc == 1) rc = queue_frame_rsv(loop, c, frame[0] & 0x0f, 1, z, zlen, 1);
-    else if (rc == 0) rc = send_shared(loop, c, &m->buf);
+    ssize_t n = nws__deflate_queue(loop, c, frame[0] & 0x0f, NULL, 0, frame + hlen, m->buf.len - hlen, 1);
+    int rc = n > 0 ? queued_compressed(loop, c, n) : n == 0 ? send_shared(loop, c, &m->buf) : (int)n;
     nws__deflate_done(loop);
     return rc;
 }
@@ -422,7 +430,7 @@ static void send_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *r
      * Others take a small buffer: a shutdown closes every connection at once, and a pooled
      * 16 KiB buffer each would be 160 MiB for 10,000 of them. */
     int rc = c->eio ? nws__conn_queue(loop, c, NWS_OP_CLOSE, payload, plen)
-                    : queue_frame_rsv(loop, c, NWS_OP_CLOSE, 0, payload, plen, 1);
+                    : put_frame(loop, c, NWS_OP_CLOSE, payload, plen, 1);
     if (rc != 0) {
         nws__conn_abort(loop, c, code);
         return;

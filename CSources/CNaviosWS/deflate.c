@@ -35,6 +35,7 @@
 typedef struct scratch {
     uint8_t *data;
     size_t cap;
+    uint8_t *oversized;   /* the loop's deflate_oversized: set when cap passes SCRATCH_KEEP */
 } scratch;
 
 typedef struct nws__deflate_loop {
@@ -93,7 +94,8 @@ static void decompressor_free(z_stream *z) {
 }
 
 static nws__deflate_loop *loop_state(nws_loop *loop) {
-    if (loop->deflate == NULL) loop->deflate = calloc(1, sizeof *loop->deflate);
+    if (loop->deflate == NULL && (loop->deflate = calloc(1, sizeof *loop->deflate)) != NULL)
+        loop->deflate->deflated.oversized = loop->deflate->inflated.oversized = &loop->deflate_oversized;
     return loop->deflate;
 }
 
@@ -191,6 +193,7 @@ static int scratch_reserve(scratch *s, size_t need, size_t keep) {
     if (!keep) free(s->data);
     s->data = p;
     s->cap = need;
+    if (need > SCRATCH_KEEP) *s->oversized = 1;
     return 0;
 }
 
@@ -223,21 +226,61 @@ static int deflate_into(z_stream *z, scratch *out, size_t *written, const uint8_
     }
 }
 
-/* Compresses one message with z into d->deflated, the flush's tail left off. */
-static int compress_message(nws__deflate_loop *d, z_stream *z, const uint8_t *prefix, size_t prefix_len,
-                            const void *data, size_t len, size_t *out_len) {
+/* The payload's length once the flush's tail (4 bytes) is left off, or NWS_ENOMEM when the
+ * output does not end with it. */
+static inline ssize_t without_tail(const uint8_t *out, size_t written) {
+    if (written < 4 || memcmp(out + written - 4, FLUSH_TAIL, 4) != 0) return NWS_ENOMEM;
+    return (ssize_t)(written - 4);
+}
+
+/* Compresses one message with z into d->deflated: the payload's length, the flush's tail left
+ * off, or NWS_E*. */
+static ssize_t compress_message(nws__deflate_loop *d, z_stream *z, const uint8_t *prefix, size_t prefix_len,
+                                const void *data, size_t len) {
     size_t written = 0;
     int rc = 0;
     if (prefix_len) rc = deflate_into(z, &d->deflated, &written, prefix, prefix_len, Z_NO_FLUSH);
     if (rc == 0) rc = deflate_into(z, &d->deflated, &written, data, len, Z_SYNC_FLUSH);
-    if (rc != 0) return rc;
-    if (written < 4 || memcmp(d->deflated.data + written - 4, FLUSH_TAIL, 4) != 0) return NWS_ENOMEM;
-    *out_len = written - 4;
-    return 0;
+    return rc != 0 ? rc : without_tail(d->deflated.data, written);
 }
 
-int nws__deflate_compress(nws_loop *loop, nws_conn *c, const uint8_t *prefix, size_t prefix_len, const void *data,
-                          size_t len, const uint8_t **out, size_t *out_len) {
+static inline size_t header_len(size_t payload_len) { return payload_len < 126 ? 2 : payload_len <= 0xFFFF ? 4 : 10; }
+
+static inline void put_header(uint8_t *frame, int opcode, size_t payload_len) {
+    if (payload_len < 126) {   /* FIN, RSV1, the opcode; an unmasked length */
+        frame[0] = (uint8_t)(0xC0 | (opcode & 0x0F));
+        frame[1] = (uint8_t)payload_len;
+    } else {
+        nws_frame_header(frame, (uint8_t)opcode, 1, 1, payload_len, NULL);
+    }
+}
+
+/* The common case of nws__deflate_queue: a message without prefix where the queue's tail has
+ * `room` bytes after a header's hmax, at frame. Compressed straight into it, the header written
+ * in front once the length is known: no copy out of the loop's buffer. The room takes any
+ * message that compresses; one that does not (random or compressed data) can outgrow it by its
+ * stored blocks' headers, and spills: what fitted is copied to the loop's buffer, the rest
+ * follows it there, and the reservation goes back (*spilled, and the payload's length). */
+static ssize_t compress_in_place(nws_loop *loop, nws_conn *c, z_stream *z, uint8_t *frame, size_t hmax, size_t room,
+                                 const void *data, size_t len, int *spilled) {
+    z->next_in = (Bytef *)(uintptr_t)data;
+    z->avail_in = (uInt)len;
+    z->next_out = frame + hmax;
+    z->avail_out = (uInt)room;
+    if (deflate(z, Z_SYNC_FLUSH) == Z_STREAM_ERROR) return NWS_ENOMEM;
+    size_t written = room - z->avail_out;
+    if (z->avail_in == 0 && z->avail_out > 0) return without_tail(frame + hmax, written);
+    nws__deflate_loop *d = loop->deflate;
+    *spilled = 1;
+    if (scratch_reserve(&d->deflated, written + z->avail_in + 64, 0) != 0) return NWS_ENOMEM;
+    memcpy(d->deflated.data, frame + hmax, written);
+    nws__sendq_unreserve(loop, c, hmax + room);
+    int rc = deflate_into(z, &d->deflated, &written, z->next_in, z->avail_in, Z_SYNC_FLUSH);
+    return rc != 0 ? rc : without_tail(d->deflated.data, written);
+}
+
+ssize_t nws__deflate_queue(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *prefix, size_t prefix_len,
+                           const void *data, size_t len, int small) {
     nws__deflate_loop *d = loop_state(loop);
     if (d == NULL) return NWS_ENOMEM;
     int own = !(c->deflate & NWS__DEFLATE_SHARED_OUT);
@@ -252,12 +295,51 @@ int nws__deflate_compress(nws_loop *loop, nws_conn *c, const uint8_t *prefix, si
         z = shared_compressor(loop, server_bits(c), prefix_len + len);
     }
     if (z == NULL) return NWS_ENOMEM;
-    int rc = compress_message(d, z, prefix, prefix_len, data, len, out_len);
-    if (rc != 0) return rc;
-    *out = d->deflated.data;
-    /* With its own context the peer's decompressor must see every byte its compressor took;
-     * without, a message that did not shrink goes out plain and saves the peer the work. */
-    return own || *out_len < prefix_len + len;
+    size_t in = prefix_len + len;
+    if (in == 0) {
+        /* An empty message is an empty stored block, 0x00 (RFC 7692 §7.2.3.6), written here:
+         * a sync flush right after another gives zlib nothing to write. Without context it
+         * goes plain, a byte shorter. */
+        if (!own) return 0;
+        uint8_t *frame = small ? nws__sendq_reserve_small(loop, c, 3) : nws__sendq_reserve(loop, c, 3);
+        if (frame == NULL) return NWS_ENOMEM;
+        put_header(frame, opcode, 1);
+        frame[2] = 0;
+        return 3;
+    }
+    size_t room = in + 64, hmax = header_len(room);
+    uint8_t *frame = prefix_len == 0 ? nws__sendq_room(loop, c, hmax + room) : NULL;
+    ssize_t zlen;
+    if (frame != NULL) {
+        int spilled = 0;
+        zlen = compress_in_place(loop, c, z, frame, hmax, room, data, len, &spilled);
+        if (zlen >= 0 && !spilled) {
+            /* With its own context the peer's decompressor must see every byte its compressor
+             * took; without, a message that did not shrink goes out plain and saves the peer
+             * the work. */
+            if (!own && (size_t)zlen >= in) {
+                nws__sendq_unreserve(loop, c, hmax + room);
+                return 0;
+            }
+            size_t hlen = header_len((size_t)zlen);
+            if (hlen < hmax) memmove(frame + hlen, frame + hmax, (size_t)zlen);
+            nws__sendq_unreserve(loop, c, hmax + room - hlen - (size_t)zlen);
+            put_header(frame, opcode, (size_t)zlen);
+            return (ssize_t)hlen + zlen;
+        }
+        if (zlen < 0 && !spilled) nws__sendq_unreserve(loop, c, hmax + room);
+    } else {
+        zlen = compress_message(d, z, prefix, prefix_len, data, len);
+    }
+    if (zlen < 0) return zlen;
+    /* In the loop's buffer: queued from there. */
+    if (!own && (size_t)zlen >= in) return 0;
+    size_t hlen = header_len((size_t)zlen);
+    frame = small ? nws__sendq_reserve_small(loop, c, hlen + (size_t)zlen) : nws__sendq_reserve(loop, c, hlen + (size_t)zlen);
+    if (frame == NULL) return NWS_ENOMEM;
+    put_header(frame, opcode, (size_t)zlen);
+    memcpy(frame + hlen, d->deflated.data, (size_t)zlen);
+    return (ssize_t)hlen + zlen;
 }
 
 nws_buf *nws__deflate_shared_frame(nws_loop *loop, nws_msg *m) {
@@ -265,10 +347,12 @@ nws_buf *nws__deflate_shared_frame(nws_loop *loop, nws_msg *m) {
     if (ready != NULL) return ready == NWS__NO_GAIN ? NULL : ready;
     const uint8_t *frame = m->buf.data;
     size_t hlen = nws__server_header_len(frame);
-    size_t len = m->buf.len - hlen, zlen;
+    size_t len = m->buf.len - hlen;
     nws__deflate_loop *d = loop_state(loop);
     z_stream *z = shared_compressor(loop, 15, len);
-    if (d == NULL || z == NULL || compress_message(d, z, NULL, 0, frame + hlen, len, &zlen) != 0) return NULL;
+    ssize_t compressed = d != NULL && z != NULL ? compress_message(d, z, NULL, 0, frame + hlen, len) : NWS_ENOMEM;
+    if (compressed < 0) return NULL;
+    size_t zlen = (size_t)compressed;
     nws_buf *made = NWS__NO_GAIN;
     if (zlen < len && (made = malloc(sizeof(nws_buf) + NWS_FRAME_HEADER_MAX + zlen)) != NULL) {
         size_t zh = nws_frame_header(made->data, frame[0] & 0x0f, 1, 1, zlen, NULL);
@@ -301,7 +385,7 @@ void nws__msg_free(nws_buf *b) {
 
 /* Inflates in[0..len) into d->inflated from *written on, never past limit + 1 bytes. 1 when
  * the stream ended (a final block), else 0; or NWS_E*. */
-static int inflate_into(z_stream *z, scratch *out, size_t *written, const uint8_t *in, size_t len,
+__attribute__((always_inline)) static inline int inflate_into(z_stream *z, scratch *out, size_t *written, const uint8_t *in, size_t len,
                         uint64_t limit) {
     z->next_in = (Bytef *)(uintptr_t)in;
     z->avail_in = (uInt)len;
@@ -371,8 +455,8 @@ int nws__deflate_inflate(nws_loop *loop, nws_conn *c, const uint8_t *in, size_t 
     return 0;
 }
 
-void nws__deflate_done(nws_loop *loop) {
-    if (loop->deflate == NULL) return;
+void nws__deflate_trim(nws_loop *loop) {
+    loop->deflate_oversized = 0;
     scratch_trim(&loop->deflate->inflated);
     scratch_trim(&loop->deflate->deflated);
 }

@@ -295,14 +295,22 @@ static int control_done(nws_decoder *d, const uint8_t *data, size_t len, nws_dec
 }
 
 /* The frame a chat or echo server mostly sees: a small, whole, final, masked text or binary
- * frame with no message open and no RSV bit. Decoded here in one step, without spilling or
+ * frame with no message open and no RSV bit but a negotiated RSV1. Decoded here in one step, without spilling or
  * the general state machine; anything else takes the general path. Returns 0 when it does
  * not apply. Only a decoder whose limits no such frame can cross comes here (small_fast). */
 static ssize_t decode_small_frame(nws_decoder *d, uint8_t *buf, size_t len, nws_decoded *out) {
     uint8_t b0 = buf[0], b1 = buf[1];
     size_t plen = b1 & B1_LEN;
-    if ((b0 != (B0_FIN | NWS_OP_TEXT) && b0 != (B0_FIN | NWS_OP_BINARY)) || !(b1 & B1_MASK) ||
-        plen >= LEN7_16BIT || len < 6 + plen) {
+    uint8_t compressed = 0;
+    if (b0 != (B0_FIN | NWS_OP_TEXT) && b0 != (B0_FIN | NWS_OP_BINARY)) {
+        /* A compressed message (RSV1, where negotiated) takes this path too; its text is
+         * checked once inflated. Tested second, so that the plain frame pays nothing for it. */
+        uint8_t plain = b0 & (uint8_t)~B0_RSV1;
+        if (!d->allow_rsv1 || plain == b0 || (plain != (B0_FIN | NWS_OP_TEXT) && plain != (B0_FIN | NWS_OP_BINARY)))
+            return 0;
+        compressed = 1;
+    }
+    if (!(b1 & B1_MASK) || plen >= LEN7_16BIT || len < 6 + plen) {
         return 0;
     }
     uint8_t *p = buf + 6;
@@ -314,7 +322,7 @@ static ssize_t decode_small_frame(nws_decoder *d, uint8_t *buf, size_t len, nws_
     out->opcode = b0 & B0_OPCODE;
     out->first = 1;
     out->last = 1;
-    out->compressed = 0;
+    out->compressed = compressed;
     out->close_code = 0;
     out->data = p;
     out->len = plen;

@@ -308,6 +308,7 @@ struct nws_loop {
     nws__room_table rooms;       /* room name -> local members (rooms.c) */
     uint32_t broadcast_seq;
     struct nws__deflate_loop *deflate;   /* the loop's shared compression streams and buffers (deflate.c) */
+    uint8_t deflate_oversized;           /* a scratch buffer of deflate.c's is over the size it keeps */
     uint8_t *tls_plain;          /* TLS: a record's plaintext, read or sealed (tls.c) */
     struct nws__tls_conn *tls_hot;   /* TLS sessions that keep their record buffers (tls_buffers.c) */
     uint64_t tls_sweep_ms;       /* when the loop looks for idle ones among them */
@@ -398,7 +399,12 @@ static inline nws_conn *nws__slot_conn(const nws_loop *loop, uint32_t slot, uint
 /* ---- loop.c ---- */
 extern _Thread_local nws_loop *nws__current_loop;
 uint64_t nws__now_ms(void);
-nws_conn *nws__loop_conn(nws_loop *loop, nws_conn_id id);   /* NULL when stale */
+/* The connection of id on loop, NULL when stale: inline, every send by id takes it. */
+static inline nws_conn *nws__loop_conn(nws_loop *loop, nws_conn_id id) {
+    if (nws_conn_loop(id) != loop->index) return NULL;
+    nws_conn *c = nws__slot_conn(loop, nws__id_slot(id), nws__id_gen(id));
+    return c != NULL && !c->dead ? c : NULL;
+}
 void nws__loop_woke(nws_loop *loop);          /* the backend's wait returned: the clock, read once */
 void nws__loop_tick(nws_loop *loop);          /* timers, inbox, flush: once per iteration */
 int nws__loop_should_exit(nws_loop *loop);
@@ -425,7 +431,17 @@ void nws__conn_close(nws_loop *loop, nws_conn *c, uint16_t code, const char *rea
 void nws__conn_abort(nws_loop *loop, nws_conn *c, uint16_t reported_code);
 void nws__conn_free(nws_loop *loop, nws_conn *c);   /* backend: the fd has no I/O left */
 void nws__conn_sent_all(nws_loop *loop, nws_conn *c);  /* backend: the queue just emptied */
-int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags);
+/* A send: a plain frame, or one that Engine.IO's framing or compression transforms. The
+ * dispatch is inline, so that neither path pays a call for the other's registers. */
+int nws__conn_send_plain(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len, unsigned flags);
+int nws__conn_send_transformed(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len,
+                               unsigned flags);
+static inline int nws__conn_send(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len,
+                                 unsigned flags) {
+    if (__builtin_expect((c->eio | c->deflate) != 0, 0))
+        return nws__conn_send_transformed(loop, c, opcode, data, len, flags);
+    return nws__conn_send_plain(loop, c, opcode, data, len, flags);
+}
 int nws__conn_send_msg(nws_loop *loop, nws_conn *c, nws_msg *m, unsigned flags);
 /* Internal send flag: over the backlog, return NWS_EBACKPRESSURE but leave the close to the
  * caller (nws__conn_close_overflowed), which is iterating over connections a close would change. */
@@ -642,11 +658,12 @@ enum {
 };
 /* The upgrade agreed on p: c's flags, and its own streams when a side keeps context. 0 or NWS_ENOMEM. */
 int nws__deflate_accept(nws_loop *loop, nws_conn *c, const nws_deflate_params *p);
-/* Compresses prefix (0 or 1 byte: Engine.IO's '4') then data as one message for c, into a
- * buffer of the loop's that stays valid until the next call. 1: *out holds the payload to send
- * with RSV1; 0: send it plain (it did not get shorter, and no context forbids that); or NWS_E*. */
-int nws__deflate_compress(nws_loop *loop, nws_conn *c, const uint8_t *prefix, size_t prefix_len, const void *data,
-                          size_t len, const uint8_t **out, size_t *out_len);
+/* Compresses prefix (0 or 1 byte: Engine.IO's '4') then data as one message for c, and queues
+ * it as one frame of opcode with RSV1 (small: a new tail buffer as nws__sendq_reserve_small
+ * gives). The frame's bytes; 0 when nothing was queued: send it plain (it did not get shorter,
+ * and no context forbids that); or NWS_E*. */
+ssize_t nws__deflate_queue(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *prefix, size_t prefix_len,
+                           const void *data, size_t len, int small);
 /* m framed compressed, once for every loop (the connections with a window of 15 and no
  * context: any shared-mode one); NULL when it did not get shorter or memory ran out. */
 nws_buf *nws__deflate_shared_frame(nws_loop *loop, nws_msg *m);
@@ -654,8 +671,12 @@ nws_buf *nws__deflate_shared_frame(nws_loop *loop, nws_msg *m);
  * 0, NWS_ETOOBIG past max_message (before more is spent), NWS_EINFLATE, NWS_ENOMEM. */
 int nws__deflate_inflate(nws_loop *loop, nws_conn *c, const uint8_t *in, size_t len, const uint8_t **out,
                          size_t *out_len);
-/* What nws__deflate_compress or nws__deflate_inflate gave is used: large buffers go back. */
-void nws__deflate_done(nws_loop *loop);
+/* What nws__deflate_queue or nws__deflate_inflate used: large buffers go back. */
+void nws__deflate_trim(nws_loop *loop);
+/* After a message: scratch buffers a large one grew are given back (nws__deflate_trim). */
+static inline void nws__deflate_done(nws_loop *loop) {
+    if (__builtin_expect(loop->deflate_oversized, 0)) nws__deflate_trim(loop);
+}
 void nws__deflate_conn_free(nws_conn *c);
 /* A shared message (a broadcast) to a connection with its own compressor is compressed at the
  * end of the iteration, not during the fan-out: every member's copy then leaves as soon as it
@@ -670,6 +691,26 @@ static inline void nws__conn_compress_waiting(nws_loop *loop, nws_conn *c) {
     if (__builtin_expect(c->deflate & NWS__DEFLATE_DEFERRED, 0)) nws__conn_compress_deferred(loop, c);
 }
 void nws__deflate_loop_free(nws_loop *loop);
+/* nws__sendq_reserve's common case, inline: n bytes where c's private tail buffer has room and
+ * nothing waits for c's compressor; NULL sends the caller to nws__sendq_reserve. */
+static inline uint8_t *nws__sendq_room(nws_loop *loop, nws_conn *c, size_t n) {
+    nws__seg *t = c->tail;
+    if (t == NULL || t->buf->cap - t->buf->len < n || (c->deflate & NWS__DEFLATE_DEFERRED)) return NULL;
+    uint8_t *dst = t->buf->data + t->buf->len;
+    t->buf->len += (uint32_t)n;
+    t->len += (uint32_t)n;
+    c->queued += n;
+    nws__stat_add(&loop->stats.queued, n);
+    return dst;
+}
+/* Gives back the last n bytes that nws__sendq_room reserved and nothing filled. */
+static inline void nws__sendq_unreserve(nws_loop *loop, nws_conn *c, size_t n) {
+    nws__seg *t = c->tail;
+    t->buf->len -= (uint32_t)n;
+    t->len -= (uint32_t)n;
+    c->queued -= n;
+    nws__stat_sub(&loop->stats.queued, n);
+}
 /* A shared message's last reference went: it is freed with its compressed copy. */
 void nws__msg_free(nws_buf *b);
 

@@ -27,12 +27,6 @@ void nws__loop_woke(nws_loop *loop) {
     loop->now_ms = loop->woke_ns / 1000000u;
 }
 
-nws_conn *nws__loop_conn(nws_loop *loop, nws_conn_id id) {
-    if (nws_conn_loop(id) != loop->index) return NULL;
-    nws_conn *c = nws__slot_conn(loop, nws__id_slot(id), nws__id_gen(id));
-    return c != NULL && !c->dead ? c : NULL;
-}
-
 void nws__loop_bury(nws_loop *loop, nws_conn *c) {
     c->grave_next = loop->graveyard;
     loop->graveyard = c;

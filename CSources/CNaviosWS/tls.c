@@ -357,16 +357,25 @@ void nws__tls_input(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len
             goto done;
         }
     }
+    /* The records read fill one run of plaintext before the core parses it: a client that
+     * sends one record per message then costs one parse per run, not per message. */
     uint8_t *plain = loop->tls_plain;
+    size_t used = 0;
     while (t->established && !c->dead) {
-        int n = SSL_read(t->ssl, plain, RECORD_PLAIN);
-        if (n > 0) {
-            nws__conn_on_plain(loop, c, plain, (size_t)n);
+        int n = SSL_read(t->ssl, plain + used, (int)(RECORD_PLAIN - used));
+        if (n > 0 && (used += (size_t)n) < RECORD_PLAIN) continue;
+        if (used > 0) {
+            nws__conn_on_plain(loop, c, plain, used);
+            used = 0;
             if (c->tls != t) {   /* the session moved to another loop with its socket (handoff.c) */
                 writing.c = NULL;
                 return;
             }
-            continue;
+        }
+        if (n > 0) continue;
+        if (c->dead) {   /* closed by what was just parsed: this read's outcome no longer matters */
+            ERR_clear_error();
+            break;
         }
         int err = SSL_get_error(t->ssl, n);
         if (err == SSL_ERROR_WANT_READ) break;
@@ -392,6 +401,13 @@ void nws__tls_seal(nws_loop *loop, nws_conn *c) {
     writing.c = c;
     uint8_t *run = loop->tls_plain;
     size_t total = 0, used = 0;
+    nws__seg *only = c->head;
+    if (only->next == NULL && only->len <= RECORD_PLAIN) {
+        /* One segment, one record: sealed where it lies. */
+        if (SSL_write(t->ssl, only->buf->data + only->off, (int)only->len) != (int)only->len) goto broken;
+        total = only->len;
+        goto sealed;
+    }
     for (nws__seg *s = c->head; s != NULL; s = s->next) {
         const uint8_t *p = s->buf->data + s->off;
         size_t left = s->len;
@@ -405,6 +421,7 @@ void nws__tls_seal(nws_loop *loop, nws_conn *c) {
     }
     if (used > 0 && SSL_write(t->ssl, run, (int)used) != (int)used) goto broken;
     total += used;
+sealed:
     writing.c = NULL;
     nws__tls_buffers_used(loop, t, 0);
     nws__sendq_consume_plain(loop, c, total);

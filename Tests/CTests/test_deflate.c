@@ -340,6 +340,54 @@ static void deflate_broadcastsToAnOwnContextWaitForTheFlushInOrder(void) {
     teardown();
 }
 
+/* Sends queued back to back are compressed straight into the room at the tail of the queue:
+ * a short text (its frame header shrinks to 2 bytes once the length is known), a 2,000-byte
+ * text, noise that does not compress and outgrows the room (at memory level 1 its stored
+ * blocks cost 5 bytes every 127), so it spills to the loop's buffer, and a text after it.
+ * The queue holds each as one frame with the fewest length bytes, in order, and they inflate
+ * with one stream. */
+static void deflate_sendsCompressIntoTheQueueAndSpillWhenTheyOutgrowIt(void) {
+    nws_server_config config = {
+        .loops = 1, .deflate = {.mode = NWS_DEFLATE_DEDICATED, .level = 6, .window_bits = 9, .mem_level = 1}};
+    nws_server_callbacks callbacks = {0};
+    setup_with(&config, &callbacks);
+    nws_conn_id id = open_compressing(&(nws_deflate_params){0, 0, 9, 15});
+    nws_conn *c = conn_of(id);
+    static uint8_t messages[5][3000];
+    static const size_t lens[5] = {90, 90, 2000, 3000, 500};
+    chat_text((char *)messages[0], 90, 0);
+    chat_text((char *)messages[1], 90, 0);        /* the same again: a back-reference */
+    chat_text((char *)messages[2], 2000, 1);
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < 3000; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        messages[3][i] = (uint8_t)x;
+    }
+    chat_text((char *)messages[4], 500, 2);
+    for (int i = 0; i < 5; i++) NWS_CHECK_EQ(nws_send(server, id, NWS_OP_BINARY, messages[i], lens[i], 0), 0);
+    static uint8_t bytes[16384], out[4096];
+    int slices;
+    size_t n = queue_bytes(c, bytes, sizeof bytes, &slices), at = 0;
+    z_stream z = {0};
+    NWS_CHECK(inflateInit2(&z, -9) == Z_OK);
+    for (int i = 0; i < 5; i++) {
+        NWS_CHECK(at + 2 <= n);
+        NWS_CHECK_EQ(bytes[at], 0x80 | 0x40 | NWS_OP_BINARY);
+        size_t h = 2, len = bytes[at + 1];
+        if (len == 126) h = 4, len = (size_t)bytes[at + 2] << 8 | bytes[at + 3];
+        NWS_CHECK(len >= 126 || h == 2);           /* the fewest length bytes (RFC 6455 §5.2) */
+        if (i == 3) NWS_CHECK(len > lens[3] + 64);  /* it did outgrow the room */
+        NWS_CHECK(at + h + len <= n);
+        NWS_CHECK_EQ(inflate_message(&z, bytes + at + h, len, out, sizeof out), lens[i]);
+        NWS_CHECK_MEM(out, messages[i], lens[i]);
+        at += h + len;
+    }
+    NWS_CHECK_EQ(at, n);
+    NWS_CHECK_EQ(c->queued, n);
+    inflateEnd(&z);
+    teardown();
+}
+
 /* Raw deflate of n zero bytes, the flush tail left off as on the wire. */
 static uint8_t *zeros_compressed(size_t n, size_t *len) {
     z_stream z = {0};
@@ -392,6 +440,7 @@ int main(void) {
     NWS_RUN(deflate_shortAndIncompressibleMessagesGoPlain);
     NWS_RUN(deflate_directSendsKeepTheConnectionsContext);
     NWS_RUN(deflate_broadcastsToAnOwnContextWaitForTheFlushInOrder);
+    NWS_RUN(deflate_sendsCompressIntoTheQueueAndSpillWhenTheyOutgrowIt);
     NWS_RUN(deflate_inflationStopsAtMaxMessage);
     return nws_test_summary("deflate");
 }
