@@ -301,14 +301,12 @@ static int control_done(nws_decoder *d, const uint8_t *data, size_t len, nws_dec
 static ssize_t decode_small_frame(nws_decoder *d, uint8_t *buf, size_t len, nws_decoded *out) {
     uint8_t b0 = buf[0], b1 = buf[1];
     size_t plen = b1 & B1_LEN;
-    uint8_t compressed = 0;
     if (b0 != (B0_FIN | NWS_OP_TEXT) && b0 != (B0_FIN | NWS_OP_BINARY)) {
         /* A compressed message (RSV1, where negotiated) takes this path too; its text is
          * checked once inflated. Tested second, so that the plain frame pays nothing for it. */
         uint8_t plain = b0 & (uint8_t)~B0_RSV1;
         if (!d->allow_rsv1 || plain == b0 || (plain != (B0_FIN | NWS_OP_TEXT) && plain != (B0_FIN | NWS_OP_BINARY)))
             return 0;
-        compressed = 1;
     }
     if (!(b1 & B1_MASK) || plen >= LEN7_16BIT || len < 6 + plen) {
         return 0;
@@ -322,7 +320,7 @@ static ssize_t decode_small_frame(nws_decoder *d, uint8_t *buf, size_t len, nws_
     out->opcode = b0 & B0_OPCODE;
     out->first = 1;
     out->last = 1;
-    out->compressed = compressed;
+    out->compressed = (b0 & B0_RSV1) != 0;
     out->close_code = 0;
     out->data = p;
     out->len = plen;
