@@ -182,6 +182,33 @@ static size_t inflate_message(z_stream *z, const uint8_t *in, size_t len, uint8_
     return cap - z->avail_out;
 }
 
+/* c's queue holds exactly these messages, each one compressed final frame of opcode whose
+ * length takes the fewest bytes (RFC 6455 §5.2), in order, inflating with one stream of window
+ * `bits`. Their compressed lengths go to zlens. */
+static void expect_compressed_queue(nws_conn *c, uint8_t opcode, int bits, const uint8_t *const *messages,
+                                    const size_t *lens, int count, size_t *zlens) {
+    static uint8_t bytes[16384], out[4096];
+    int slices;
+    size_t n = queue_bytes(c, bytes, sizeof bytes, &slices), at = 0;
+    NWS_CHECK_EQ(c->queued, n);
+    z_stream z = {0};
+    NWS_CHECK(inflateInit2(&z, -bits) == Z_OK);
+    for (int i = 0; i < count; i++) {
+        NWS_CHECK(at + 2 <= n);
+        NWS_CHECK_EQ(bytes[at], 0x80 | 0x40 | opcode);
+        size_t h = 2, len = bytes[at + 1];
+        if (len == 126) h = 4, len = (size_t)bytes[at + 2] << 8 | bytes[at + 3];
+        NWS_CHECK(len >= 126 || h == 2);
+        NWS_CHECK(at + h + len <= n);
+        NWS_CHECK_EQ(inflate_message(&z, bytes + at + h, len, out, sizeof out), lens[i]);
+        NWS_CHECK_MEM(out, messages[i], lens[i]);
+        zlens[i] = len;
+        at += h + len;
+    }
+    NWS_CHECK_EQ(at, n);
+    inflateEnd(&z);
+}
+
 /* Words drawn at random from a small vocabulary: compresses a few times over, as chat does,
  * and the same text again compresses to a few back-references when context is kept. */
 static void chat_text(char *out, size_t len, int variant) {
@@ -320,22 +347,11 @@ static void deflate_broadcastsToAnOwnContextWaitForTheFlushInOrder(void) {
     NWS_CHECK_EQ(nws_send(server, id, NWS_OP_TEXT, texts[2], sizeof texts[2], 0), 0);   /* after them */
     broadcast(texts[3], sizeof texts[3]);
     nws__conn_compress_deferred(loop, c);                  /* what the flush does first */
-    uint8_t bytes[16384], out[2048];
-    int slices;
-    size_t n = queue_bytes(c, bytes, sizeof bytes, &slices), at = 0;
-    z_stream z = {0};
-    NWS_CHECK(inflateInit2(&z, -15) == Z_OK);
-    for (int i = 0; i < 4; i++) {
-        NWS_CHECK(at + 4 <= n);
-        NWS_CHECK_EQ(bytes[at], 0x80 | 0x40 | NWS_OP_TEXT);
-        NWS_CHECK_EQ(bytes[at + 1], 126);                  /* compressed 1,500 bytes: 126..65535 */
-        size_t len = (size_t)bytes[at + 2] << 8 | bytes[at + 3];
-        NWS_CHECK_EQ(inflate_message(&z, bytes + at + 4, len, out, sizeof out), sizeof texts[i]);
-        NWS_CHECK_MEM(out, texts[i], sizeof texts[i]);
-        at += 4 + len;
-    }
-    NWS_CHECK_EQ(at, n);
-    inflateEnd(&z);
+    const uint8_t *sent[] = {(uint8_t *)texts[0], (uint8_t *)texts[1], (uint8_t *)texts[2], (uint8_t *)texts[3]};
+    const size_t lens[] = {sizeof texts[0], sizeof texts[1], sizeof texts[2], sizeof texts[3]};
+    size_t zlens[4];
+    expect_compressed_queue(c, NWS_OP_TEXT, 15, sent, lens, 4, zlens);
+    for (int i = 0; i < 4; i++) NWS_CHECK(zlens[i] >= 126);   /* compressed 1,500 bytes: 126..65535 */
     broadcast(texts[4], sizeof texts[4]);                  /* still waiting at the teardown */
     teardown();
 }
@@ -365,26 +381,10 @@ static void deflate_sendsCompressIntoTheQueueAndSpillWhenTheyOutgrowIt(void) {
     }
     chat_text((char *)messages[4], 500, 2);
     for (int i = 0; i < 5; i++) NWS_CHECK_EQ(nws_send(server, id, NWS_OP_BINARY, messages[i], lens[i], 0), 0);
-    static uint8_t bytes[16384], out[4096];
-    int slices;
-    size_t n = queue_bytes(c, bytes, sizeof bytes, &slices), at = 0;
-    z_stream z = {0};
-    NWS_CHECK(inflateInit2(&z, -9) == Z_OK);
-    for (int i = 0; i < 5; i++) {
-        NWS_CHECK(at + 2 <= n);
-        NWS_CHECK_EQ(bytes[at], 0x80 | 0x40 | NWS_OP_BINARY);
-        size_t h = 2, len = bytes[at + 1];
-        if (len == 126) h = 4, len = (size_t)bytes[at + 2] << 8 | bytes[at + 3];
-        NWS_CHECK(len >= 126 || h == 2);           /* the fewest length bytes (RFC 6455 §5.2) */
-        if (i == 3) NWS_CHECK(len > lens[3] + 64);  /* it did outgrow the room */
-        NWS_CHECK(at + h + len <= n);
-        NWS_CHECK_EQ(inflate_message(&z, bytes + at + h, len, out, sizeof out), lens[i]);
-        NWS_CHECK_MEM(out, messages[i], lens[i]);
-        at += h + len;
-    }
-    NWS_CHECK_EQ(at, n);
-    NWS_CHECK_EQ(c->queued, n);
-    inflateEnd(&z);
+    const uint8_t *sent[] = {messages[0], messages[1], messages[2], messages[3], messages[4]};
+    size_t zlens[5];
+    expect_compressed_queue(c, NWS_OP_BINARY, 9, sent, lens, 5, zlens);
+    NWS_CHECK(zlens[3] > lens[3] + 64);   /* the noise did outgrow the room */
     teardown();
 }
 
