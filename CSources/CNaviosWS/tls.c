@@ -363,22 +363,25 @@ void nws__tls_input(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len
     size_t used = 0;
     while (t->established && !c->dead) {
         int n = SSL_read(t->ssl, plain + used, (int)(RECORD_PLAIN - used));
+        /* Asked at once: SSL_get_error reads the thread's error queue and the session's last
+         * I/O, which parsing the run below may touch. */
+        int err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, n);
         if (n > 0 && (used += (size_t)n) < RECORD_PLAIN) continue;
         if (used > 0) {
             nws__conn_on_plain(loop, c, plain, used);
             used = 0;
             if (c->tls != t) {   /* the session moved to another loop with its socket (handoff.c) */
                 writing.c = NULL;
+                ERR_clear_error();
                 return;
             }
         }
         if (n > 0) continue;
+        if (err == SSL_ERROR_WANT_READ) break;
         if (c->dead) {   /* closed by what was just parsed: this read's outcome no longer matters */
             ERR_clear_error();
             break;
         }
-        int err = SSL_get_error(t->ssl, n);
-        if (err == SSL_ERROR_WANT_READ) break;
         if (err == SSL_ERROR_ZERO_RETURN) nws__conn_on_eof(loop, c);   /* close_notify: as a FIN */
         else fail(loop, c);
         break;
