@@ -153,26 +153,26 @@ nws_conn *nws__conn_adopted(nws_loop *loop, int fd, nws__tls_conn *tls) { return
 
 /* ---- sending ---- */
 
+/* A frame of n bytes is in c's queue: counted, and c is flushed at the end of the iteration. */
+static inline int queued(nws_loop *loop, nws_conn *c, size_t n) {
+    count(&loop->stats.messages_out, 1);
+    count(&loop->stats.bytes_out, n);
+    nws__conn_mark_dirty(loop, c);
+    return 0;
+}
+
 /* A frame of data queued for c: the header is written straight into the queue, in front of
  * the copied payload. small: a frame that comes by the thousand at once (a close), which
  * takes a small buffer where it fits (nws__sendq_reserve_small). */
 __attribute__((always_inline)) static inline int put_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data,
                                                            size_t len, int small) {
-    size_t hlen = len < 126 ? 2 : len <= 0xFFFF ? 4 : 10;
+    size_t hlen = nws__frame_header_len(len);
     uint8_t *dst = small ? nws__sendq_reserve_small(loop, c, hlen + len) : nws__sendq_room(loop, c, hlen + len);
     if (dst == NULL && !small) dst = nws__sendq_reserve(loop, c, hlen + len);
     if (dst == NULL) return NWS_ENOMEM;
-    if (hlen == 2) {   /* FIN and the opcode; an unmasked length */
-        dst[0] = (uint8_t)(0x80 | (opcode & 0x0F));
-        dst[1] = (uint8_t)len;
-    } else {
-        nws_frame_header(dst, (uint8_t)opcode, 1, 0, len, NULL);
-    }
+    nws__put_frame_header(dst, opcode, 0, len);
     if (len) memcpy(dst + hlen, data, len);
-    count(&loop->stats.messages_out, 1);
-    count(&loop->stats.bytes_out, hlen + len);
-    nws__conn_mark_dirty(loop, c);
-    return 0;
+    return queued(loop, c, hlen + len);
 }
 
 static int queue_frame(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
@@ -187,20 +187,12 @@ static inline int compresses(const nws_loop *loop, const nws_conn *c, size_t len
     return c->deflate != 0 && len >= cfg(loop)->deflate.threshold;
 }
 
-/* A frame of n bytes that nws__deflate_queue queued: counted, and c is flushed. */
-static inline int queued_compressed(nws_loop *loop, nws_conn *c, ssize_t n) {
-    count(&loop->stats.messages_out, 1);
-    count(&loop->stats.bytes_out, (uint64_t)n);
-    nws__conn_mark_dirty(loop, c);
-    return 0;
-}
-
 /* A message compressed for c (prefix: Engine.IO's '4', or none), or plain when compressing
  * did not shorten it. Inlined into the two sends that compress, both off the plain path. */
 __attribute__((always_inline)) static inline int queue_compressed(nws_loop *loop, nws_conn *c, int opcode, const uint8_t *prefix,
                                                       size_t prefix_len, const void *data, size_t len) {
     ssize_t n = nws__deflate_queue(loop, c, opcode, prefix, prefix_len, data, len, 0);
-    int rc = n > 0 ? queued_compressed(loop, c, n) : (int)n;
+    int rc = n > 0 ? queued(loop, c, (size_t)n) : (int)n;
     if (n == 0 && prefix_len == 0) rc = queue_frame(loop, c, opcode, data, len);
     else if (n == 0) rc = queue_message_packet(loop, c, data, len);
     nws__deflate_done(loop);
@@ -212,16 +204,13 @@ __attribute__((always_inline)) static inline int queue_compressed(nws_loop *loop
  * were saved and restored on every send). */
 __attribute__((noinline)) static int queue_message_packet(nws_loop *loop, nws_conn *c, const void *data, size_t len) {
     size_t total = len + 1;
-    size_t hlen = total < 126 ? 2 : total <= 0xFFFF ? 4 : 10;
+    size_t hlen = nws__frame_header_len(total);
     uint8_t *dst = nws__sendq_reserve(loop, c, hlen + total);
     if (dst == NULL) return NWS_ENOMEM;
-    nws_frame_header(dst, NWS_OP_TEXT, 1, 0, total, NULL);
+    nws__put_frame_header(dst, NWS_OP_TEXT, 0, total);
     dst[hlen] = '4';
     if (len) memcpy(dst + hlen + 1, data, len);
-    count(&loop->stats.messages_out, 1);
-    count(&loop->stats.bytes_out, hlen + total);
-    nws__conn_mark_dirty(loop, c);
-    return 0;
+    return queued(loop, c, hlen + total);
 }
 
 int nws__conn_queue(nws_loop *loop, nws_conn *c, int opcode, const void *data, size_t len) {
@@ -303,11 +292,7 @@ int nws__conn_send_plain(nws_loop *loop, nws_conn *c, int opcode, const void *da
 /* A framed buffer shared with other queues. */
 static inline int send_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
     int rc = nws__sendq_append_shared(loop, c, b);
-    if (rc != 0) return rc;
-    count(&loop->stats.messages_out, 1);
-    count(&loop->stats.bytes_out, b->len);
-    nws__conn_mark_dirty(loop, c);
-    return 0;
+    return rc != 0 ? rc : queued(loop, c, b->len);
 }
 
 /* A shared message to a connection that compresses: the message's one compressed frame when
@@ -323,7 +308,7 @@ static int compress_msg_now(nws_loop *loop, nws_conn *c, nws_msg *m) {
         return send_shared(loop, c, z != NULL ? z : &m->buf);
     }
     ssize_t n = nws__deflate_queue(loop, c, frame[0] & 0x0f, NULL, 0, frame + hlen, m->buf.len - hlen, 1);
-    int rc = n > 0 ? queued_compressed(loop, c, n) : n == 0 ? send_shared(loop, c, &m->buf) : (int)n;
+    int rc = n > 0 ? queued(loop, c, (size_t)n) : n == 0 ? send_shared(loop, c, &m->buf) : (int)n;
     nws__deflate_done(loop);
     return rc;
 }

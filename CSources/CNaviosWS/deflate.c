@@ -244,37 +244,24 @@ static ssize_t compress_message(nws__deflate_loop *d, z_stream *z, const uint8_t
     return rc != 0 ? rc : without_tail(d->deflated.data, written);
 }
 
-static inline size_t header_len(size_t payload_len) { return payload_len < 126 ? 2 : payload_len <= 0xFFFF ? 4 : 10; }
-
-static inline void put_header(uint8_t *frame, int opcode, size_t payload_len) {
-    if (payload_len < 126) {   /* FIN, RSV1, the opcode; an unmasked length */
-        frame[0] = (uint8_t)(0xC0 | (opcode & 0x0F));
-        frame[1] = (uint8_t)payload_len;
-    } else {
-        nws_frame_header(frame, (uint8_t)opcode, 1, 1, payload_len, NULL);
-    }
-}
-
-/* The common case of nws__deflate_queue: a message without prefix where the queue's tail has
- * `room` bytes after a header's hmax, at frame. Compressed straight into it, the header written
- * in front once the length is known: no copy out of the loop's buffer. The room takes any
- * message that compresses; one that does not (random or compressed data) can outgrow it by its
- * stored blocks' headers, and spills: what fitted is copied to the loop's buffer, the rest
- * follows it there, and the reservation goes back (*spilled, and the payload's length). */
-static ssize_t compress_in_place(nws_loop *loop, nws_conn *c, z_stream *z, uint8_t *frame, size_t hmax, size_t room,
-                                 const void *data, size_t len, int *spilled) {
+/* The common case of nws__deflate_queue: a message without prefix, compressed straight into
+ * `room` bytes at out, which the caller reserved at the tail of the queue (no copy out of the
+ * loop's buffer). The room takes any message that compresses; one that does not (random or
+ * compressed data) can outgrow it by its stored blocks' headers, and spills: what fitted is
+ * copied to the loop's buffer and the rest follows it there (*in_place 0). The payload's
+ * length, or NWS_E*. */
+static ssize_t compress_in_place(nws__deflate_loop *d, z_stream *z, uint8_t *out, size_t room, const void *data,
+                                 size_t len, int *in_place) {
     z->next_in = (Bytef *)(uintptr_t)data;
     z->avail_in = (uInt)len;
-    z->next_out = frame + hmax;
+    z->next_out = out;
     z->avail_out = (uInt)room;
     if (deflate(z, Z_SYNC_FLUSH) == Z_STREAM_ERROR) return NWS_ENOMEM;
     size_t written = room - z->avail_out;
-    if (z->avail_in == 0 && z->avail_out > 0) return without_tail(frame + hmax, written);
-    nws__deflate_loop *d = loop->deflate;
-    *spilled = 1;
+    *in_place = z->avail_in == 0 && z->avail_out > 0;
+    if (*in_place) return without_tail(out, written);
     if (scratch_reserve(&d->deflated, written + z->avail_in + 64, 0) != 0) return NWS_ENOMEM;
-    memcpy(d->deflated.data, frame + hmax, written);
-    nws__sendq_unreserve(loop, c, hmax + room);
+    memcpy(d->deflated.data, out, written);
     int rc = deflate_into(z, &d->deflated, &written, z->next_in, z->avail_in, Z_SYNC_FLUSH);
     return rc != 0 ? rc : without_tail(d->deflated.data, written);
 }
@@ -303,43 +290,33 @@ ssize_t nws__deflate_queue(nws_loop *loop, nws_conn *c, int opcode, const uint8_
         if (!own) return 0;
         uint8_t *frame = small ? nws__sendq_reserve_small(loop, c, 3) : nws__sendq_reserve(loop, c, 3);
         if (frame == NULL) return NWS_ENOMEM;
-        put_header(frame, opcode, 1);
+        nws__put_frame_header(frame, opcode, 1, 1);
         frame[2] = 0;
         return 3;
     }
-    size_t room = in + 64, hmax = header_len(room);
+    /* Where the queue's tail has room, the frame is compressed into it, its header written in
+     * front once the length is known; else into the loop's buffer, and copied. */
+    size_t room = in + 64, hmax = nws__frame_header_len(room);
     uint8_t *frame = prefix_len == 0 ? nws__sendq_room(loop, c, hmax + room) : NULL;
-    ssize_t zlen;
-    if (frame != NULL) {
-        int spilled = 0;
-        zlen = compress_in_place(loop, c, z, frame, hmax, room, data, len, &spilled);
-        if (zlen >= 0 && !spilled) {
-            /* With its own context the peer's decompressor must see every byte its compressor
-             * took; without, a message that did not shrink goes out plain and saves the peer
-             * the work. */
-            if (!own && (size_t)zlen >= in) {
-                nws__sendq_unreserve(loop, c, hmax + room);
-                return 0;
-            }
-            size_t hlen = header_len((size_t)zlen);
-            if (hlen < hmax) memmove(frame + hlen, frame + hmax, (size_t)zlen);
-            nws__sendq_unreserve(loop, c, hmax + room - hlen - (size_t)zlen);
-            put_header(frame, opcode, (size_t)zlen);
-            return (ssize_t)hlen + zlen;
-        }
-        if (zlen < 0 && !spilled) nws__sendq_unreserve(loop, c, hmax + room);
+    int in_place = 0;
+    ssize_t zlen = frame != NULL ? compress_in_place(d, z, frame + hmax, room, data, len, &in_place)
+                                 : compress_message(d, z, prefix, prefix_len, data, len);
+    /* With its own context the peer's decompressor must see every byte its compressor took;
+     * without, a message that did not shrink goes out plain and saves the peer the work. */
+    int plain = zlen >= 0 && !own && (size_t)zlen >= in;
+    if (frame != NULL && (!in_place || zlen < 0 || plain)) nws__sendq_unreserve(loop, c, hmax + room);
+    if (zlen < 0 || plain) return zlen < 0 ? zlen : 0;
+    size_t hlen = nws__frame_header_len((size_t)zlen);
+    if (in_place) {
+        if (hlen < hmax) memmove(frame + hlen, frame + hmax, (size_t)zlen);
+        nws__sendq_unreserve(loop, c, hmax + room - hlen - (size_t)zlen);
     } else {
-        zlen = compress_message(d, z, prefix, prefix_len, data, len);
+        frame = small ? nws__sendq_reserve_small(loop, c, hlen + (size_t)zlen) : nws__sendq_reserve(loop, c, hlen + (size_t)zlen);
+        if (frame == NULL) return NWS_ENOMEM;
+        memcpy(frame + hlen, d->deflated.data, (size_t)zlen);
     }
-    if (zlen < 0) return zlen;
-    /* In the loop's buffer: queued from there. */
-    if (!own && (size_t)zlen >= in) return 0;
-    size_t hlen = header_len((size_t)zlen);
-    frame = small ? nws__sendq_reserve_small(loop, c, hlen + (size_t)zlen) : nws__sendq_reserve(loop, c, hlen + (size_t)zlen);
-    if (frame == NULL) return NWS_ENOMEM;
-    put_header(frame, opcode, (size_t)zlen);
-    memcpy(frame + hlen, d->deflated.data, (size_t)zlen);
-    return (ssize_t)hlen + zlen;
+    nws__put_frame_header(frame, opcode, 1, (size_t)zlen);
+    return (ssize_t)(hlen + (size_t)zlen);
 }
 
 nws_buf *nws__deflate_shared_frame(nws_loop *loop, nws_msg *m) {

@@ -74,6 +74,16 @@ static inline size_t nws__server_header_len(const uint8_t *frame) {
     uint8_t len7 = frame[1] & 0x7f;
     return len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
 }
+/* The header length of a server frame with a payload of len bytes. */
+static inline size_t nws__frame_header_len(size_t len) { return len < 126 ? 2 : len <= 0xFFFF ? 4 : 10; }
+/* A server frame's header (final, unmasked) for a payload of len bytes at dst; its length. A small
+ * payload's 2 bytes are written here, inline: most frames a server sends. */
+static inline size_t nws__put_frame_header(uint8_t *dst, int opcode, int rsv1, size_t len) {
+    if (len >= 126) return nws_frame_header(dst, (uint8_t)opcode, 1, rsv1, len, NULL);
+    dst[0] = (uint8_t)(0x80 | (rsv1 ? 0x40 : 0) | (opcode & 0x0F));
+    dst[1] = (uint8_t)len;
+    return 2;
+}
 static inline nws_msg *nws__msg_of(nws_buf *b) {
     return (nws_msg *)((char *)b - offsetof(nws_msg, buf));
 }
