@@ -202,6 +202,7 @@ typedef struct nws__tls_conn {
     uint8_t established;      /* the handshake is done */
     uint8_t notified;         /* close_notify is queued */
     uint8_t failed;           /* the handshake failed: the alert goes, then the connection */
+    uint8_t tickets_due;      /* TLS 1.3 session tickets to issue with the first response (tls.c) */
     char *peer_subject;       /* mTLS: the client certificate's subject (RFC 2253), or NULL */
     uint8_t *pending;         /* records received and not read yet when the session moved loops */
     size_t pending_len;

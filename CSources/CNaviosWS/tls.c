@@ -119,6 +119,7 @@ static SSL_CTX *context_new(const nws_tls_config *k, const nws_tls_cert *cert, n
     SSL_CTX_set_tlsext_servername_callback(ctx, on_server_name);
     SSL_CTX_set_tlsext_servername_arg(ctx, set);
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
+    SSL_CTX_set_num_tickets(ctx, 0);   /* issued with the first response instead (issue_tickets) */
     if (!ok) {
         SSL_CTX_free(ctx);
         ERR_clear_error();
@@ -314,6 +315,18 @@ static void record_peer(nws__tls_conn *t) {
     X509_free(peer);
 }
 
+/* TLS 1.3 session tickets go with the server's first response, not on their own as soon as
+ * the client's Finished arrives (OpenSSL's way). A client speaks first here (its upgrade request),
+ * and a client that writes on one thread while another thread blocks in a read on the same session
+ * (Python's sync WebSocket and Socket.IO clients) can deadlock inside OpenSSL when tickets arrive
+ * while it writes that request: both of its threads then read, and the request never leaves.
+ * Sent with the response, they arrive while the client waits for it. OpenSSL's counts are kept:
+ * two after a full handshake, one after a resumption. */
+static void issue_tickets(nws__tls_conn *t) {
+    for (unsigned i = 0; i < t->tickets_due; i++) SSL_new_session_ticket(t->ssl);
+    t->tickets_due = 0;
+}
+
 /* The session failed: its alert (already queued) goes, then the connection. */
 static void fail(nws_loop *loop, nws_conn *c) {
     c->tls->failed = 1;
@@ -351,6 +364,7 @@ void nws__tls_input(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len
         int rc = SSL_do_handshake(t->ssl);
         if (rc == 1) {
             t->established = 1;
+            if (SSL_version(t->ssl) == TLS1_3_VERSION) t->tickets_due = SSL_session_reused(t->ssl) ? 1 : 2;
             record_peer(t);
         } else if (SSL_get_error(t->ssl, rc) != SSL_ERROR_WANT_READ) {
             fail(loop, c);
@@ -402,6 +416,7 @@ void nws__tls_seal(nws_loop *loop, nws_conn *c) {
     if (c->head == NULL || !t->established || t->failed) return;
     writing.loop = loop;
     writing.c = c;
+    if (__builtin_expect(t->tickets_due != 0, 0)) issue_tickets(t);   /* written by the SSL_write below */
     uint8_t *run = loop->tls_plain;
     size_t total = 0, used = 0;
     nws__seg *only = c->head;

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import os
+import select
 import shutil
 import signal
 import socket
@@ -21,7 +22,7 @@ import time
 import pytest
 import websockets.sync.client
 
-from conftest import OP_TEXT, build_frame, parse_server_frame, read_http_answer, upgrade_request
+from conftest import OP_TEXT, build_frame, expected_accept, parse_server_frame, read_http_answer, upgrade_request
 from pki import make_pki
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl command is missing")
@@ -85,6 +86,34 @@ def test_tls_1_3_and_1_2_and_alpn(server_factory, pki):
             tls.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
             answer = read_http_answer(tls)
             assert answer.status == 200 and answer.body == b"ok\n"
+
+
+def test_session_tickets_come_with_the_first_response_and_resume_the_session(server_factory, pki):
+    """TLS 1.3 session tickets go with the 101, not on their own as the client's Finished arrives.
+    websockets' and python-socketio's sync clients write the request on one thread while another
+    blocks reading the same session; tickets arriving during that write can deadlock them inside
+    OpenSSL, and the request never leaves. The tickets must still resume a session."""
+    server = server_factory(*tls_args(pki))
+    ctx = client_context(pki)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    session = None
+    for resuming in (False, True):
+        with socket.create_connection(server.address, timeout=5) as raw, \
+                ctx.wrap_socket(raw, server_hostname="localhost", session=session) as tls:
+            assert tls.session_reused == resuming
+            readable, _, _ = select.select([tls], [], [], 0.3)
+            assert not readable, "the server wrote before the client's request"
+            key = base64.b64encode(os.urandom(16)).decode()
+            tls.sendall(upgrade_request(server, key))
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = tls.recv(4096)
+                assert chunk, f"the connection ended before the upgrade's answer: {head!r}"
+                head += chunk
+            assert head.startswith(b"HTTP/1.1 101 ") and expected_accept(key).encode() in head
+            assert tls.session.has_ticket
+            session = tls.session
+    assert_still_serving_tls(server, pki)
 
 
 def test_sni_picks_the_certificate_by_name(server_factory, pki):
