@@ -372,6 +372,9 @@ struct nws__backend {
     void (*shutdown_write)(nws_loop *loop, nws_conn *c);
     void (*teardown)(nws_loop *loop, nws_conn *c);     /* stop I/O; later nws__conn_free */
     void (*submit)(nws_loop *loop);   /* optional: sends started so far go now, not at the wait */
+    /* optional: the kernel still reads c's queue (a send in flight); absent, it never does once
+     * flush returns */
+    int (*sending)(const nws_conn *c);
     void (*run)(nws_loop *loop);                       /* until the loop stops */
 };
 

@@ -348,6 +348,8 @@ static void ur_flush(nws_loop *loop, nws_conn *c) {
 
 static void ur_submit(nws_loop *loop) { io_uring_submit(&U(loop)->ring); }
 
+static int ur_sending(const nws_conn *c) { return ((const uring_conn *)(const void *)c->io)->sending != 0; }
+
 static void ur_shutdown_write(nws_loop *loop, nws_conn *c) {
     (void)loop;
     shutdown(c->fd, SHUT_WR);
@@ -513,5 +515,6 @@ const nws__backend nws__backend_uring = {
     .shutdown_write = ur_shutdown_write,
     .teardown = ur_teardown,
     .submit = ur_submit,
+    .sending = ur_sending,
     .run = ur_run,
 };

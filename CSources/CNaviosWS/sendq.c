@@ -8,7 +8,8 @@
  * broadcast to a connection that is behind is copied into its cork like a direct send: a
  * slice per message would make the queue a long chain that every flush and every completion
  * walks, and leave in a sendmsg of many tiny iovecs, just when the loop has the least time
- * to spare; copied, a backlog of broadcasts leaves in one plain send.
+ * to spare; copied, a backlog of broadcasts leaves in one plain send. The slice the first of
+ * them took is copied along with the second (regather) unless the kernel is reading it.
  *
  * The first segment of a queue is the connection's own (first_seg); the others and the
  * buffers come from per-loop free lists, so a steady stream of sends does not call malloc.
@@ -181,9 +182,35 @@ int nws__sendq_append(nws_loop *loop, nws_conn *c, const uint8_t *header, size_t
     return 0;
 }
 
+/* A queue of one segment whose buffer is full, the kernel not reading it: its bytes and n more go
+ * into one fresh small buffer, so they leave in one plain send, not a sendmsg of two slices.
+ * That is the queue of a subscriber to two broadcasts in one iteration: the first a slice of the
+ * shared frame (its queue was empty), the second copied behind it. Returns where the n go, or
+ * NULL when the queue is not such a one (or on no memory: reserve then tries, and reports it). */
+static uint8_t *regather(nws_loop *loop, nws_conn *c, size_t n) {
+    nws__seg *s = c->head;
+    nws_buf *old = s->buf;
+    if (s != c->tail || old->cap - old->len >= n || s->len + n > NWS__BUF_SMALL) return NULL;
+    if (c->tls == NULL && loop->backend != NULL && loop->backend->sending != NULL && loop->backend->sending(c))
+        return NULL;   /* (a TLS connection's plaintext is sealed into records, never sent itself) */
+    nws_buf *b = buf_new_of(loop, s->len + n, NWS__POOL_SMALL);
+    if (b == NULL) return NULL;
+    memcpy(b->data, old->data + s->off, s->len);
+    uint8_t *dst = b->data + s->len;
+    b->len = s->len + (uint32_t)n;
+    s->buf = b;
+    s->off = 0;
+    s->len = b->len;
+    count_queued(loop, c, n);
+    nws__buf_release(loop, old);
+    return dst;
+}
+
 int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
     if (c->tail != NULL && b->len <= COPY_BROADCAST_MAX) {
-        uint8_t *dst = reserve(loop, c, b->len, BUF_POOLED_SMALL);
+        nws__conn_compress_waiting(loop, c);   /* they go first, and may make the queue longer */
+        uint8_t *dst = regather(loop, c, b->len);
+        if (dst == NULL) dst = reserve(loop, c, b->len, BUF_POOLED_SMALL);
         if (dst == NULL) return NWS_ENOMEM;
         memcpy(dst, b->data, b->len);
         return 0;
