@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import http.client
 import json
+import socket
 
 import pytest
 import websockets
@@ -75,12 +76,14 @@ async def test_the_same_emits_without_volatile_close_the_client_with_1008(sio_se
 
 @pytest.mark.server_args("--max-backlog", str(BACKLOG))
 async def test_volatile_room_broadcasts_skip_a_slow_member_and_plain_ones_close_it(sio_server):
-    # The member reads nothing while 10 MB come for it, then 40 MB. Between the server's queue and
-    # the test, up to about 10 MB wait unread: the server's send buffer (to 4 MB here), the
-    # member's receive buffer (to 6 MB, once its client has read fast, as after the volatile part)
-    # and its client's queue of frames. 100 plain messages then sometimes all fit (1 run in 20):
-    # 400 are past that whatever the buffers grew to.
+    # The member reads nothing while 10 MB come for it, then 40 MB. What waits unread between the
+    # server's queue and the test must stay well under that: the server's send buffer (to 4 MB
+    # here, tcp_wmem), the member's receive buffer and its client's queue of 16 frames. The
+    # receive buffer is held at 256 KB: left to the kernel it grows (to 32 MB here, tcp_rmem) once
+    # its client has read fast, as after the volatile part, and 100 plain messages then all fit
+    # in 1 run of 20.
     slow = await RawSocket.open(sio_server)
+    slow.ws.transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 128 * 1024)
     await slow.connect()
     await slow.ws.send('420["join","slow"]')
     assert await slow.recv() == '430["slow"]'
