@@ -318,10 +318,10 @@ static void record_peer(nws__tls_conn *t) {
 /* TLS 1.3 session tickets go with the server's first response, not on their own as soon as
  * the client's Finished arrives (OpenSSL's way). A client speaks first here (its upgrade request),
  * and a client that writes on one thread while another thread blocks in a read on the same session
- * (Python's sync WebSocket and Socket.IO clients) can deadlock inside OpenSSL when tickets arrive
- * while it writes that request: both of its threads then read, and the request never leaves.
- * Sent with the response, they arrive while the client waits for it. OpenSSL's counts are kept:
- * two after a full handshake, one after a resumption. */
+ * (Python's sync WebSocket and Socket.IO clients) can stall inside OpenSSL when tickets arrive
+ * while it writes that request: the request never leaves (Tests/Interop/test_tls.py). Sent with
+ * the response, they arrive while the client waits for it. OpenSSL's counts are kept: two after
+ * a full handshake, one after a resumption. */
 static void issue_tickets(nws__tls_conn *t) {
     for (unsigned i = 0; i < t->tickets_due; i++) SSL_new_session_ticket(t->ssl);
     t->tickets_due = 0;
