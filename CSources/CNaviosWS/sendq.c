@@ -210,7 +210,7 @@ int nws__sendq_append_shared(nws_loop *loop, nws_conn *c, nws_buf *b) {
     if (c->tail != NULL && b->len <= COPY_BROADCAST_MAX) {
         nws__conn_compress_waiting(loop, c);   /* they go first, and may make the queue longer */
         uint8_t *dst = regather(loop, c, b->len);
-        if (dst == NULL) dst = reserve(loop, c, b->len, BUF_POOLED_SMALL);
+        if (dst == NULL) dst = reserve_in(loop, c, &c->head, &c->tail, c, b->len, BUF_POOLED_SMALL);
         if (dst == NULL) return NWS_ENOMEM;
         memcpy(dst, b->data, b->len);
         return 0;
