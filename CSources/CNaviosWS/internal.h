@@ -202,7 +202,8 @@ typedef struct nws__tls_conn {
     uint8_t established;      /* the handshake is done */
     uint8_t notified;         /* close_notify is queued */
     uint8_t failed;           /* the handshake failed: the alert goes, then the connection */
-    uint8_t tickets_due;      /* TLS 1.3 session tickets to issue with the first response (tls.c) */
+    uint8_t *tickets;         /* TLS 1.3 session tickets' records, held until the next write (tls.c) */
+    size_t tickets_len;
     char *peer_subject;       /* mTLS: the client certificate's subject (RFC 2253), or NULL */
     uint8_t *pending;         /* records received and not read yet when the session moved loops */
     size_t pending_len;
@@ -311,6 +312,7 @@ struct nws_loop {
     uint64_t woke_ns;            /* when the backend's wait returned (nws__loop_woke) */
     uint64_t tick_end_ms;        /* when the last iteration's work ended: the next wait's start */
     nws__inbox inbox;
+    uint8_t inbox_signalled;     /* the backend saw the inbox's eventfd readable this iteration */
     atomic_int posting;          /* posts to this loop between their check of `stopped` and their push */
     int stopping;                /* shutdown began: no accepts */
     uint64_t stop_deadline_ms;

@@ -36,8 +36,14 @@ static void fire_timer(nws__timer *t, void *arg) {
     nws__conn_on_timer(arg, (nws_conn *)t);   /* the timer is the connection's first member */
 }
 
+/* The eventfd is read only when the backend saw it readable: every write to it is followed by
+ * that event, so none is left unread, and an iteration without one spares a read(2) that would
+ * find nothing. Posted tasks run either way. */
 void nws__loop_drain_inbox(nws_loop *loop) {
-    nws__inbox_ack_wake(&loop->inbox);
+    if (loop->inbox_signalled) {
+        loop->inbox_signalled = 0;
+        nws__inbox_ack_wake(&loop->inbox);
+    }
     nws__inbox_run(loop);
 }
 

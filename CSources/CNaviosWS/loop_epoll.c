@@ -145,7 +145,10 @@ static void ep_run(nws_loop *loop) {
                 if (!loop->stopping) accept_all(loop);
                 continue;
             }
-            if (tag == TAG_INBOX) continue;   /* drained by the tick below */
+            if (tag == TAG_INBOX) {   /* drained by the tick below */
+                loop->inbox_signalled = 1;
+                continue;
+            }
             nws_conn *c = nws__loop_conn(loop, tag);
             if (c == NULL) continue;
             if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_all(loop, c);

@@ -453,6 +453,7 @@ static void handle(nws_loop *loop, struct io_uring_cqe *cqe) {
     switch (tag_kind(t)) {
     case OP_ACCEPT: on_accept(loop, cqe); return;
     case OP_INBOX:
+        loop->inbox_signalled = 1;
         if (!(cqe->flags & IORING_CQE_F_MORE)) arm_inbox(loop);
         return;   /* the tick drains the inbox */
     case OP_CANCEL: return;

@@ -119,7 +119,6 @@ static SSL_CTX *context_new(const nws_tls_config *k, const nws_tls_cert *cert, n
     SSL_CTX_set_tlsext_servername_callback(ctx, on_server_name);
     SSL_CTX_set_tlsext_servername_arg(ctx, set);
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
-    SSL_CTX_set_num_tickets(ctx, 0);   /* issued with the first response instead (issue_tickets) */
     if (!ok) {
         SSL_CTX_free(ctx);
         ERR_clear_error();
@@ -193,18 +192,52 @@ static int bio_read(BIO *b, char *out, int len) {
     return (int)n;
 }
 
-/* The connection a BIO writes for: set while a loop thread drives its session. */
+/* The connection a BIO writes for: set while a loop thread drives its session. A handshake
+ * step's records are staged in the loop's plaintext buffer, unused then, until the step's outcome
+ * says whether they go now (a flight, an alert) or wait (tickets: hold_tickets). */
 static _Thread_local struct {
     nws_loop *loop;
     nws_conn *c;
+    size_t staged;
+    uint8_t staging;
 } writing;
 
+static int append(const uint8_t *data, size_t len) {
+    return nws__sendq_append_records(writing.loop, writing.c, data, len);
+}
+
+/* What the step staged goes to the wire queue. */
+static int unstage(void) {
+    size_t n = writing.staged;
+    writing.staged = 0;
+    writing.staging = 0;
+    return n > 0 ? append(writing.loop->tls_plain, n) : 0;
+}
+
+/* Held tickets precede whatever the session writes next: their records are numbered before it. */
+static int release_tickets(nws__tls_conn *t) {
+    uint8_t *tickets = t->tickets;
+    t->tickets = NULL;
+    int rc = append(tickets, t->tickets_len);
+    free(tickets);
+    return rc;
+}
+
 static int bio_write(BIO *b, const char *data, int len) {
-    (void)b;
+    nws__tls_conn *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    if (writing.c == NULL || nws__sendq_append_records(writing.loop, writing.c, (const uint8_t *)data, (size_t)len) != 0)
+    if (writing.c == NULL) return -1;
+    if (writing.staging) {
+        if (writing.staged + (size_t)len <= RECORD_PLAIN) {
+            memcpy(writing.loop->tls_plain + writing.staged, data, (size_t)len);
+            writing.staged += (size_t)len;
+            return len;
+        }
+        if (unstage() != 0) return -1;   /* a flight larger than the stage goes as it comes */
+    } else if (__builtin_expect(t->tickets != NULL, 0) && release_tickets(t) != 0) {
         return -1;
-    return len;
+    }
+    return append((const uint8_t *)data, (size_t)len) == 0 ? len : -1;
 }
 
 static long bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
@@ -265,6 +298,7 @@ void nws__tls_free(nws_loop *loop, nws_conn *c) {
     contexts_release(t->contexts);
     free(t->peer_subject);
     free(t->pending);
+    free(t->tickets);
     free(t);
     c->tls = NULL;
 }
@@ -315,16 +349,21 @@ static void record_peer(nws__tls_conn *t) {
     X509_free(peer);
 }
 
-/* TLS 1.3 session tickets go with the server's first response, not on their own as soon as
- * the client's Finished arrives (OpenSSL's way). A client speaks first here (its upgrade request),
- * and a client that writes on one thread while another thread blocks in a read on the same session
- * (Python's sync WebSocket and Socket.IO clients) can stall inside OpenSSL when tickets arrive
- * while it writes that request: the request never leaves (Tests/Interop/test_tls.py). Sent with
- * the response, they arrive while the client waits for it. OpenSSL's counts are kept: two after
- * a full handshake, one after a resumption. */
-static void issue_tickets(nws__tls_conn *t) {
-    for (unsigned i = 0; i < t->tickets_due; i++) SSL_new_session_ticket(t->ssl);
-    t->tickets_due = 0;
+/* TLS 1.3 session tickets go with the server's next write (its first response), not on their
+ * own as soon as the client's Finished arrives (OpenSSL writes them in the step that reads it).
+ * A client speaks first here (its upgrade request), and a client that writes on one thread while
+ * another thread blocks in a read on the same session (Python's sync WebSocket and Socket.IO
+ * clients) can stall inside OpenSSL when tickets arrive while it writes that request: the request
+ * never leaves (Tests/Interop/test_tls.py). Sent with the response, they arrive while the client
+ * waits for it. Holding OpenSSL's own records, rather than asking for tickets later, keeps its
+ * counts and spares the session a second pass through its handshake buffers. */
+static void hold_tickets(nws__tls_conn *t) {
+    if (writing.staged == 0 || !writing.staging) return;
+    t->tickets = malloc(writing.staged);
+    if (t->tickets == NULL) return;   /* they go now, as OpenSSL would send them */
+    memcpy(t->tickets, writing.loop->tls_plain, writing.staged);
+    t->tickets_len = writing.staged;
+    writing.staged = 0;
 }
 
 /* The session failed: its alert (already queued) goes, then the connection. */
@@ -361,12 +400,14 @@ void nws__tls_input(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len
     nws__tls_buffers_used(loop, t, 1);
     int handshaking = !t->established;
     if (handshaking) {
+        writing.staging = 1;
         int rc = SSL_do_handshake(t->ssl);
         if (rc == 1) {
             t->established = 1;
-            if (SSL_version(t->ssl) == TLS1_3_VERSION) t->tickets_due = SSL_session_reused(t->ssl) ? 1 : 2;
+            if (SSL_version(t->ssl) == TLS1_3_VERSION) hold_tickets(t);   /* all this step wrote */
             record_peer(t);
-        } else if (SSL_get_error(t->ssl, rc) != SSL_ERROR_WANT_READ) {
+        }
+        if (unstage() != 0 || (rc != 1 && SSL_get_error(t->ssl, rc) != SSL_ERROR_WANT_READ)) {
             fail(loop, c);
             goto done;
         }
@@ -416,7 +457,6 @@ void nws__tls_seal(nws_loop *loop, nws_conn *c) {
     if (c->head == NULL || !t->established || t->failed) return;
     writing.loop = loop;
     writing.c = c;
-    if (__builtin_expect(t->tickets_due != 0, 0)) issue_tickets(t);   /* written by the SSL_write below */
     uint8_t *run = loop->tls_plain;
     size_t total = 0, used = 0;
     nws__seg *only = c->head;
