@@ -193,6 +193,11 @@ _Static_assert(sizeof(struct nws_conn) <= 216, "nws_conn outgrew its 224-byte ma
 
 /* A TLS connection (tls.c): what is queued on the connection is plaintext, sealed into records
  * at the end of an iteration; the records wait in their own queue, the one backends send. */
+/* A loop's run of plaintext (tls.c): the records one read brings are decrypted into it before the
+ * frames in it are parsed, so a frame larger than a record is parsed where it lies, not copied
+ * into a message buffer, unless it straddles two runs. */
+#define NWS__TLS_RUN (64u * 1024u)
+
 typedef struct nws__tls_conn {
     void *ssl;                /* SSL * */
     struct nws__tls_contexts *contexts;   /* a reference: the certificates it was served */
@@ -322,7 +327,7 @@ struct nws_loop {
     uint32_t broadcast_seq;
     struct nws__deflate_loop *deflate;   /* the loop's shared compression streams and buffers (deflate.c) */
     uint8_t deflate_oversized;           /* a scratch buffer of deflate.c's is over the size it keeps */
-    uint8_t *tls_plain;          /* TLS: a record's plaintext, read or sealed (tls.c) */
+    uint8_t *tls_plain;          /* TLS: NWS__TLS_RUN bytes of plaintext, read or sealed (tls.c) */
     struct nws__tls_conn *tls_hot;   /* TLS sessions that keep their record buffers (tls_buffers.c) */
     uint64_t tls_sweep_ms;       /* when the loop looks for idle ones among them */
     struct nws_conn **fanout_overflow;   /* fanout.c: closed once a fan-out is over */

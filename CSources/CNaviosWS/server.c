@@ -123,7 +123,7 @@ int nws_server_create(const nws_server_config *config, const nws_server_callback
     int rc = nws__tls_server_init(s);
     s->config.tls = (nws_tls_config){0};
     for (int i = 0; rc == 0 && s->tls_contexts != NULL && i < s->loop_count; i++) {
-        s->loops[i].tls_plain = malloc(16384);
+        s->loops[i].tls_plain = malloc(NWS__TLS_RUN);
         if (s->loops[i].tls_plain == NULL) rc = NWS_ENOMEM;
     }
     if (rc != 0) {

@@ -193,7 +193,7 @@ static int bio_read(BIO *b, char *out, int len) {
 }
 
 /* The connection a BIO writes for: set while a loop thread drives its session. A handshake
- * step's records are staged in the loop's plaintext buffer, unused then, until the step's outcome
+ * step's records are staged in the loop's plaintext run, unused then, until the step's outcome
  * says whether they go now (a flight, an alert) or wait (tickets: hold_tickets). */
 static _Thread_local struct {
     nws_loop *loop;
@@ -228,7 +228,7 @@ static int bio_write(BIO *b, const char *data, int len) {
     BIO_clear_retry_flags(b);
     if (writing.c == NULL) return -1;
     if (writing.staging) {
-        if (writing.staged + (size_t)len <= RECORD_PLAIN) {
+        if (writing.staged + (size_t)len <= NWS__TLS_RUN) {
             memcpy(writing.loop->tls_plain + writing.staged, data, (size_t)len);
             writing.staged += (size_t)len;
             return len;
@@ -417,11 +417,11 @@ void nws__tls_input(nws_loop *loop, nws_conn *c, const uint8_t *data, size_t len
     uint8_t *plain = loop->tls_plain;
     size_t used = 0;
     while (t->established && !c->dead) {
-        int n = SSL_read(t->ssl, plain + used, (int)(RECORD_PLAIN - used));
+        int n = SSL_read(t->ssl, plain + used, (int)(NWS__TLS_RUN - used));
         /* Asked at once: SSL_get_error reads the thread's error queue and the session's last
          * I/O, which parsing the run below may touch. */
         int err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(t->ssl, n);
-        if (n > 0 && (used += (size_t)n) < RECORD_PLAIN) continue;
+        if (n > 0 && (used += (size_t)n) < NWS__TLS_RUN) continue;
         if (used > 0) {
             nws__conn_on_plain(loop, c, plain, used);
             used = 0;
@@ -470,6 +470,11 @@ void nws__tls_seal(nws_loop *loop, nws_conn *c) {
         const uint8_t *p = s->buf->data + s->off;
         size_t left = s->len;
         while (left > 0) {
+            if (used == 0 && left >= RECORD_PLAIN) {   /* a whole record sealed where it lies */
+                if (SSL_write(t->ssl, p, (int)RECORD_PLAIN) != (int)RECORD_PLAIN) goto broken;
+                total += RECORD_PLAIN, p += RECORD_PLAIN, left -= RECORD_PLAIN;
+                continue;
+            }
             size_t n = left < RECORD_PLAIN - used ? left : RECORD_PLAIN - used;
             memcpy(run + used, p, n);
             used += n, p += n, left -= n;
