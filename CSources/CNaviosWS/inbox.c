@@ -50,7 +50,11 @@ void nws__inbox_ack_wake(nws__inbox *q) {
     uint64_t value;
     ssize_t r = read(q->eventfd, &value, sizeof value);
     (void)r;
-    atomic_store_explicit(&q->wake_pending, 0, memory_order_release);
+    /* An exchange, not a store: a producer that found the flag set wrote nothing, and its task
+     * must be seen by the drain that follows. Reading the producer's exchange makes its push
+     * visible here; a plain store would let the drain's loads run ahead of it (x86 lets a load
+     * pass an earlier store), miss the task, and leave it until the next wake-up. */
+    atomic_exchange_explicit(&q->wake_pending, 0, memory_order_acq_rel);
 }
 
 static nws__link *pop(nws__inbox *q) {
