@@ -191,13 +191,13 @@ struct nws_conn {
  * A field added here costs every connection 16 bytes more; the cold part costs them nothing. */
 _Static_assert(sizeof(struct nws_conn) <= 216, "nws_conn outgrew its 224-byte malloc chunk");
 
-/* A TLS connection (tls.c): what is queued on the connection is plaintext, sealed into records
- * at the end of an iteration; the records wait in their own queue, the one backends send. */
 /* A loop's run of plaintext (tls.c): the records one read brings are decrypted into it before the
  * frames in it are parsed, so a frame larger than a record is parsed where it lies, not copied
  * into a message buffer, unless it straddles two runs. */
 #define NWS__TLS_RUN (64u * 1024u)
 
+/* A TLS connection (tls.c): what is queued on the connection is plaintext, sealed into records
+ * at the end of an iteration; the records wait in their own queue, the one backends send. */
 typedef struct nws__tls_conn {
     void *ssl;                /* SSL * */
     struct nws__tls_contexts *contexts;   /* a reference: the certificates it was served */

@@ -224,9 +224,9 @@ static int release_tickets(nws__tls_conn *t) {
 }
 
 static int bio_write(BIO *b, const char *data, int len) {
-    nws__tls_conn *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
     if (writing.c == NULL) return -1;
+    nws__tls_conn *t = writing.c->tls;
     if (writing.staging) {
         if (writing.staged + (size_t)len <= NWS__TLS_RUN) {
             memcpy(writing.loop->tls_plain + writing.staged, data, (size_t)len);
@@ -459,20 +459,16 @@ void nws__tls_seal(nws_loop *loop, nws_conn *c) {
     writing.c = c;
     uint8_t *run = loop->tls_plain;
     size_t total = 0, used = 0;
-    nws__seg *only = c->head;
-    if (only->next == NULL && only->len <= RECORD_PLAIN) {
-        /* One segment, one record: sealed where it lies. */
-        if (SSL_write(t->ssl, only->buf->data + only->off, (int)only->len) != (int)only->len) goto broken;
-        total = only->len;
-        goto sealed;
-    }
     for (nws__seg *s = c->head; s != NULL; s = s->next) {
         const uint8_t *p = s->buf->data + s->off;
         size_t left = s->len;
         while (left > 0) {
-            if (used == 0 && left >= RECORD_PLAIN) {   /* a whole record sealed where it lies */
-                if (SSL_write(t->ssl, p, (int)RECORD_PLAIN) != (int)RECORD_PLAIN) goto broken;
-                total += RECORD_PLAIN, p += RECORD_PLAIN, left -= RECORD_PLAIN;
+            /* A record that one segment fills alone (a whole one, or the queue's last bytes) is
+             * sealed where it lies; the run gathers only what several segments share. */
+            if (used == 0 && (left >= RECORD_PLAIN || s->next == NULL)) {
+                size_t n = left < RECORD_PLAIN ? left : RECORD_PLAIN;
+                if (SSL_write(t->ssl, p, (int)n) != (int)n) goto broken;
+                total += n, p += n, left -= n;
                 continue;
             }
             size_t n = left < RECORD_PLAIN - used ? left : RECORD_PLAIN - used;
@@ -484,7 +480,6 @@ void nws__tls_seal(nws_loop *loop, nws_conn *c) {
     }
     if (used > 0 && SSL_write(t->ssl, run, (int)used) != (int)used) goto broken;
     total += used;
-sealed:
     writing.c = NULL;
     nws__tls_buffers_used(loop, t, 0);
     nws__sendq_consume_plain(loop, c, total);
